@@ -1,0 +1,62 @@
+# School Service. `make demo` runs the app with a demo dataset; `make test` runs every test.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.bin:$(PATH)
+export GOBIN := $(CURDIR)/.bin
+
+TEMPL_VERSION := v0.3.1100
+SQLC_VERSION := v1.31.1
+STATICCHECK_VERSION := v0.8.2
+
+STACK := deploy/local/stack
+STACK_ENV := .local/stack.env
+SEED_FLAGS ?= -students 200 -sections 120
+
+.PHONY: demo test check generate tools assets build stack-up stack-down
+
+demo: assets build stack-up
+	set -a && source $(STACK_ENV) && set +a && \
+	./school migrate && ./school seed $(SEED_FLAGS) && ./school serve
+
+test: assets tools stack-up
+	set -a && source $(STACK_ENV) && set +a && \
+	go test -count=1 -p 2 -timeout 20m ./...
+
+# check: freshness of generated code and the linters; CI runs it after the tests.
+check: tools assets
+	templ generate >/dev/null
+	sqlc diff
+	git diff --exit-code -- '*_templ.go' db/sqlc
+	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
+	go vet ./...
+	staticcheck ./...
+
+generate: tools
+	templ generate
+	sqlc generate
+
+build: assets
+	go build -o school ./cmd/school
+
+tools: .bin/templ .bin/sqlc .bin/staticcheck
+
+.bin/templ:
+	go install github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
+.bin/sqlc:
+	go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+.bin/staticcheck:
+	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# Front-end assets come from npm at the versions package-lock.json pins.
+assets: web/static/vendor/htmx.min.js web/static/vendor/pico.min.css
+
+web/static/vendor/htmx.min.js web/static/vendor/pico.min.css: package.json package-lock.json
+	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq npm; } || { echo "npm missing: apt-get install -y npm"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	mkdir -p web/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css web/static/vendor/
+
+stack-up:
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
