@@ -1,0 +1,67 @@
+// Package dbtest gives each test its own throwaway MySQL database, built from the
+// migrations and dropped when the test ends.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/schoolservice/school/db"
+)
+
+// DSN is the server the tests use: SCHOOL_DB_DSN, as deploy/local/stack writes it. A
+// missing server fails the test; it is never skipped.
+func DSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("SCHOOL_DB_DSN")
+	if dsn == "" {
+		t.Fatal("SCHOOL_DB_DSN is not set: run the tests with `make test`, which starts MariaDB")
+	}
+	return dsn
+}
+
+// New creates an empty database, migrates it, and returns a connection to it and its DSN.
+func New(t testing.TB) (*sql.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := db.Config(DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := db.Open(ctx, cfg.FormatDSN(), db.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatalf("MariaDB is not reachable (start it with deploy/local/stack up): %v", err)
+	}
+	defer admin.Close()
+
+	name := "test_" + rand.Text()[:16]
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	cfg.DBName = name
+	dsn := cfg.FormatDSN()
+	sqldb, err := db.Open(ctx, dsn, db.PoolOptions{MaxOpen: 64, MaxIdle: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sqldb.Close()
+		admin, err := db.Open(context.Background(), DSN(t), db.PoolOptions{MaxOpen: 1})
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	if _, err := db.Migrate(ctx, sqldb); err != nil {
+		t.Fatal(fmt.Errorf("migrate %s: %w", name, err))
+	}
+	return sqldb, dsn
+}

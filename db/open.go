@@ -1,0 +1,72 @@
+// Package db holds the schema (goose migrations), the SQL queries and the code sqlc
+// generates from them, and the few helpers every caller of the database shares.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// ErrNotFound is what callers see instead of sql.ErrNoRows.
+var ErrNotFound = errors.New("not found")
+
+// PoolOptions sizes the connection pool.
+type PoolOptions struct {
+	MaxOpen int
+	MaxIdle int
+}
+
+// Config parses dsn and sets what the app relies on whatever the operator wrote: times as
+// time.Time in UTC, utf8mb4, and multi-statement off.
+func Config(dsn string) (*mysql.Config, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["charset"] = "utf8mb4"
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.MultiStatements = false
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	return cfg, nil
+}
+
+// Open connects to MySQL and checks the connection.
+func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql connector: %w", err)
+	}
+	sqldb := sql.OpenDB(connector)
+	if pool.MaxOpen > 0 {
+		sqldb.SetMaxOpenConns(pool.MaxOpen)
+	}
+	if pool.MaxIdle > 0 {
+		sqldb.SetMaxIdleConns(pool.MaxIdle)
+	}
+	// Connections older than the server's wait_timeout would fail on first use.
+	sqldb.SetConnMaxLifetime(30 * time.Minute)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqldb.PingContext(pingCtx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("connect to MySQL at %s: %w", cfg.Addr, err)
+	}
+	return sqldb, nil
+}

@@ -1,0 +1,20 @@
+-- UpsertUser syncs a directory account; LAST_INSERT_ID(id) makes the result carry the row's
+-- id whether it was inserted or updated.
+-- name: UpsertUser :execresult
+INSERT INTO users (username, student_number, display_name, email, role, department_id, class_year, last_login_at)
+VALUES (sqlc.arg(username), sqlc.narg(student_number), sqlc.arg(display_name), sqlc.arg(email), sqlc.arg(role),
+        (SELECT d.id FROM departments d WHERE d.code = sqlc.arg(department_code)),
+        sqlc.narg(class_year), sqlc.arg(last_login_at))
+ON DUPLICATE KEY UPDATE
+    id = LAST_INSERT_ID(id),
+    student_number = VALUES(student_number),
+    display_name = VALUES(display_name),
+    email = VALUES(email),
+    role = VALUES(role),
+    department_id = VALUES(department_id),
+    class_year = VALUES(class_year),
+    last_login_at = VALUES(last_login_at);
+
+-- name: GetUser :one
+SELECT id, username, student_number, display_name, email, role, department_id, class_year, credit_limit
+FROM users WHERE id = ?;
