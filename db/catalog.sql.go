@@ -32,6 +32,17 @@ func (q *Queries) CurrentTerm(ctx context.Context) (Term, error) {
 	return i, err
 }
 
+const getDepartment = `-- name: GetDepartment :one
+SELECT id, code, name FROM departments WHERE id = ?
+`
+
+func (q *Queries) GetDepartment(ctx context.Context, id int64) (Department, error) {
+	row := q.db.QueryRowContext(ctx, getDepartment, id)
+	var i Department
+	err := row.Scan(&i.ID, &i.Code, &i.Name)
+	return i, err
+}
+
 const listDepartments = `-- name: ListDepartments :many
 SELECT id, code, name FROM departments ORDER BY code
 `

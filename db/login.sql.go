@@ -25,12 +25,12 @@ SELECT locked_until FROM login_failures WHERE username = ? AND locked_until > ?
 `
 
 type LoginLockedUntilParams struct {
-	Username    string
-	LockedUntil sql.NullTime
+	Username string
+	Now      sql.NullTime
 }
 
 func (q *Queries) LoginLockedUntil(ctx context.Context, arg LoginLockedUntilParams) (sql.NullTime, error) {
-	row := q.db.QueryRowContext(ctx, loginLockedUntil, arg.Username, arg.LockedUntil)
+	row := q.db.QueryRowContext(ctx, loginLockedUntil, arg.Username, arg.Now)
 	var locked_until sql.NullTime
 	err := row.Scan(&locked_until)
 	return locked_until, err

@@ -33,3 +33,6 @@ SELECT section_id, weekday, start_minute, end_minute
 FROM section_meetings
 WHERE section_id IN (sqlc.slice(section_ids))
 ORDER BY section_id, weekday, start_minute;
+
+-- name: GetDepartment :one
+SELECT id, code, name FROM departments WHERE id = ?;

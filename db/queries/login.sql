@@ -1,5 +1,5 @@
 -- name: LoginLockedUntil :one
-SELECT locked_until FROM login_failures WHERE username = ? AND locked_until > ?;
+SELECT locked_until FROM login_failures WHERE username = sqlc.arg(username) AND locked_until > sqlc.arg(now);
 
 -- RecordLoginFailure counts a failure in the current window and locks the account once
 -- max_failures is reached. MySQL applies the assignments left to right, so each one still

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
+)
+
+const maxUsernameLen = 64
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.currentUser(r); ok {
+		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.LoginPage(views.LoginForm{Next: r.URL.Query().Get("next")}), nil)
+}
+
+// login checks the password with the directory, syncs the account into MySQL and starts
+// a session under a new token.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form := views.LoginForm{
+		Username: strings.TrimSpace(r.PostFormValue("username")),
+		Next:     r.PostFormValue("next"),
+	}
+	password := r.PostFormValue("password")
+	fail := func(status int, result string, m views.Message) {
+		s.metrics.logins.WithLabelValues(result).Inc()
+		form.Error = m
+		s.render(w, r, status, views.LoginPage(form), nil)
+	}
+	switch {
+	case form.Username == "" || password == "":
+		fail(http.StatusBadRequest, "invalid_input", views.Msg("login.err.missing"))
+		return
+	case len(form.Username) > maxUsernameLen || !utf8.ValidString(form.Username):
+		fail(http.StatusBadRequest, "invalid_input", views.Msg("login.err.too_long"))
+		return
+	}
+	account := strings.ToLower(form.Username)
+	now := s.now().UTC()
+
+	locked, err := s.q.LoginLockedUntil(ctx, db.LoginLockedUntilParams{Username: account, Now: sql.NullTime{Time: now, Valid: true}})
+	switch {
+	case err == nil && locked.Valid:
+		minutes := int(locked.Time.Sub(now)/time.Minute) + 1
+		fail(http.StatusTooManyRequests, "throttled", views.Msg("login.err.throttled", minutes))
+		return
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		s.serverError(w, r, fmt.Errorf("login throttle for %q: %w", account, err))
+		return
+	}
+
+	id, err := s.dir.Authenticate(ctx, form.Username, password)
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		if err := s.q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{
+			Username:    account,
+			Now:         now,
+			WindowStart: now.Add(-s.throttle.Window),
+			MaxFailures: int32(s.throttle.MaxFailures),
+			LockUntil:   now.Add(s.throttle.Lockout),
+		}); err != nil {
+			s.serverError(w, r, fmt.Errorf("record login failure for %q: %w", account, err))
+			return
+		}
+		fail(http.StatusUnauthorized, "invalid", views.Msg("login.err.invalid"))
+		return
+	case errors.Is(err, ErrNoRole):
+		fail(http.StatusForbidden, "no_role", views.Msg("login.err.no_role"))
+		return
+	case err != nil:
+		s.log.ErrorContext(ctx, "directory unavailable at login", slog.String("username", account), slog.Any("error", err))
+		fail(http.StatusServiceUnavailable, "unavailable", views.Msg("login.err.unavailable"))
+		return
+	}
+
+	userID, err := s.syncUser(r, id, now)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.q.ClearLoginFailures(ctx, account); err != nil {
+		s.log.WarnContext(ctx, "clear login failures", slog.String("username", account), slog.Any("error", err))
+	}
+	// A new token at login: a session id planted before sign-in is worth nothing after.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.serverError(w, r, fmt.Errorf("renew session token: %w", err))
+		return
+	}
+	s.sessions.Put(ctx, sessUserID, userID)
+	s.sessions.Put(ctx, sessUsername, id.Username)
+	s.sessions.Put(ctx, sessName, id.DisplayName)
+	s.sessions.Put(ctx, sessRole, id.Role)
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	http.Redirect(w, r, localPath(form.Next), http.StatusSeeOther)
+}
+
+// syncUser writes the directory's view of the account into MySQL and returns its id.
+func (s *Server) syncUser(r *http.Request, id Identity, now time.Time) (int64, error) {
+	res, err := s.q.UpsertUser(r.Context(), db.UpsertUserParams{
+		Username:       id.Username,
+		StudentNumber:  sql.NullString{String: id.StudentNumber, Valid: id.StudentNumber != ""},
+		DisplayName:    id.DisplayName,
+		Email:          id.Email,
+		Role:           db.UsersRole(id.Role),
+		DepartmentCode: id.Department,
+		ClassYear:      sql.NullInt16{Int16: int16(id.ClassYear), Valid: id.ClassYear > 0},
+		LastLoginAt:    sql.NullTime{Time: now, Valid: true},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sync user %q: %w", id.Username, err)
+	}
+	userID, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("sync user %q: %w", id.Username, err)
+	}
+	return userID, nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, fmt.Errorf("destroy session: %w", err))
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// setLanguage stores the user's language choice in a cookie, so it holds before sign-in
+// too, and returns to the page the switch was on.
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
+	l, ok := views.ParseLocale(r.PostFormValue("lang"))
+	if !ok {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("error.bad_lang"))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     langCookie,
+		Value:    string(l),
+		Path:     "/",
+		MaxAge:   365 * 24 * 3600,
+		HttpOnly: true,
+		Secure:   s.sessions.Cookie.Secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+}

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
+)
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	u, _ := s.currentUser(r)
+	user, err := s.q.GetUser(r.Context(), u.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The account was removed since sign-in: the session is worthless.
+		_ = s.sessions.Destroy(r.Context())
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	} else if err != nil {
+		s.serverError(w, r, fmt.Errorf("load user %d: %w", u.ID, err))
+		return
+	}
+	h := views.Home{
+		Name:          user.DisplayName,
+		StudentNumber: user.StudentNumber.String,
+		ClassYear:     int(user.ClassYear.Int16),
+		CreditLimit:   int(user.CreditLimit),
+	}
+	if user.DepartmentID.Valid {
+		if d, err := s.q.GetDepartment(r.Context(), user.DepartmentID.Int64); err == nil {
+			h.Department = d.Name
+		}
+	}
+	term, err := s.currentTerm(r)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		s.serverError(w, r, err)
+		return
+	}
+	h.Term = term.Name
+	s.render(w, r, http.StatusOK, views.HomePage(h), nil)
+}
+
+// currentTerm is the term registration is about; db.ErrNotFound when none is marked
+// current.
+func (s *Server) currentTerm(r *http.Request) (db.Term, error) {
+	t, err := s.q.CurrentTerm(r.Context())
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.Term{}, db.ErrNotFound
+	}
+	if err != nil {
+		return db.Term{}, fmt.Errorf("current term: %w", err)
+	}
+	return t, nil
+}

@@ -1,0 +1,74 @@
+package web
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+const namespace = "school"
+
+type metrics struct {
+	requests *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, sqldb *sql.DB) *metrics {
+	reg.MustRegister(collectors.NewDBStatsCollector(sqldb, namespace))
+	f := promauto.With(reg)
+	return &metrics{
+		requests: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "http_request_duration_seconds",
+			Help:      "Time to answer an HTTP request, by route pattern, method and status code.",
+			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "code"}),
+		logins: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "logins_total",
+			Help:      "Sign-in attempts by result.",
+		}, []string{"result"}),
+	}
+}
+
+// instrument records every request under its chi route pattern, never the raw path, so
+// the label set stays bounded whatever URLs clients send.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,118 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+
+	"github.com/schoolservice/school/views"
+)
+
+// securityHeaders sets the headers every answer carries. The CSP allows only the app's
+// own scripts and styles: no inline code, so injected markup cannot run.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin refuses unsafe requests (POST and the like) that a browser sent from
+// another origin: the CSRF defence for every form, HTMX request and the login itself.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.origins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			panic(fmt.Sprintf("trusted origin %q: %v", o, err)) // validated by the config
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.WarnContext(r.Context(), "cross-origin request refused",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("origin", r.Header.Get("Origin")), slog.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
+		s.errorPage(w, r, http.StatusForbidden, "error.cross_origin", views.Msg("error.cross_origin.text"))
+	}))
+	return cop.Handler(next)
+}
+
+// recoverer turns a panic into a logged 500 instead of a dropped connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.serverError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+const langCookie = "lang"
+
+// locale picks the UI language: the user's own choice (a cookie), else the browser's
+// Accept-Language.
+func locale(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := views.NegotiateLocale(r.Header.Get("Accept-Language"))
+		if c, err := r.Cookie(langCookie); err == nil {
+			if chosen, ok := views.ParseLocale(c.Value); ok {
+				l = chosen
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(views.WithLocale(r.Context(), l)))
+	})
+}
+
+// pageContext gives the layout who is signed in and where the page is.
+func (s *Server) pageContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := views.Chrome{Path: r.URL.RequestURI()}
+		if u, ok := s.currentUser(r); ok {
+			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
+		}
+		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
+	})
+}
+
+// requireLogin sends anonymous visitors to the sign-in page, and answers 401 to requests
+// a redirect would not help (HTMX fragments, form posts).
+func (s *Server) requireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.currentUser(r); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+		switch {
+		case r.Header.Get("HX-Request") == "true":
+			w.Header().Set("HX-Redirect", login)
+			s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
+			http.Redirect(w, r, login, http.StatusSeeOther)
+		default:
+			s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
+		}
+	})
+}
+
+// localPath returns next when it is a path on this site, "/" otherwise, so a link cannot
+// send a user elsewhere after signing in.
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || next[0] != '/' || u.Scheme != "" || u.Host != "" ||
+		len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	return next
+}

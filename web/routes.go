@@ -1,0 +1,39 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler returns every route of the app. Middleware runs top to bottom: request id,
+// panic recovery, metrics, security headers, cross-origin refusal, language; then, for
+// pages, the session and the page context; then, for signed-in pages, the login check.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	r.Method(http.MethodGet, "/static/*", staticHandler())
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.sessions.LoadAndSave, s.pageContext)
+		r.Get("/login", s.loginPage)
+		r.Post("/login", s.login)
+		r.Post("/logout", s.logout)
+		r.Post("/lang", s.setLanguage)
+
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireLogin)
+			r.Get("/", s.home)
+			r.Get("/courses", s.catalog)
+		})
+	})
+	return r
+}

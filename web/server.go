@@ -1,0 +1,119 @@
+// Package web is the HTTP side of School Service: routes, middleware, handlers, sessions
+// and the directory login. Handlers parse and validate, call the database through the
+// sqlc queries, and render templ views.
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/mysqlstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/db"
+)
+
+// Directory checks a username and password and says who the account is.
+type Directory interface {
+	Authenticate(ctx context.Context, username, password string) (Identity, error)
+	Ping(ctx context.Context) error
+}
+
+// Options are the server's dependencies and settings.
+type Options struct {
+	DB        *sql.DB
+	Directory Directory
+	Logger    *slog.Logger
+	// Registry receives the app's metrics and is what /metrics serves.
+	Registry *prometheus.Registry
+	// CookieSecure marks the session cookie Secure. Browsers accept Secure cookies on
+	// http://localhost, so only a deployment behind plain HTTP elsewhere turns it off.
+	CookieSecure    bool
+	SessionLifetime time.Duration
+	SessionIdle     time.Duration
+	// TrustedOrigins may send unsafe requests besides the app's own origin, for example
+	// the public name nginx serves when it differs from the Host the app sees.
+	TrustedOrigins []string
+	LoginThrottle  LoginThrottle
+	Now            func() time.Time
+}
+
+// LoginThrottle limits password guessing per account, across all replicas.
+type LoginThrottle struct {
+	MaxFailures int
+	Window      time.Duration
+	Lockout     time.Duration
+}
+
+// DefaultLoginThrottle: five failures within 15 minutes lock the account for 15 minutes.
+var DefaultLoginThrottle = LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lockout: 15 * time.Minute}
+
+// Server holds what handlers share.
+type Server struct {
+	db       *sql.DB
+	q        *db.Queries
+	dir      Directory
+	log      *slog.Logger
+	sessions *scs.SessionManager
+	store    *mysqlstore.MySQLStore
+	metrics  *metrics
+	registry *prometheus.Registry
+	throttle LoginThrottle
+	origins  []string
+	now      func() time.Time
+}
+
+// New builds the server. Close stops its background work.
+func New(o Options) (*Server, error) {
+	if o.DB == nil || o.Directory == nil || o.Logger == nil || o.Registry == nil {
+		return nil, errors.New("web: DB, Directory, Logger and Registry are required")
+	}
+	if o.SessionLifetime <= 0 {
+		o.SessionLifetime = 12 * time.Hour
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 2 * time.Hour
+	}
+	if o.LoginThrottle.MaxFailures < 2 {
+		o.LoginThrottle = DefaultLoginThrottle
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	store := mysqlstore.NewWithCleanupInterval(o.DB, 10*time.Minute)
+	sm := scs.New()
+	sm.Store = store
+	sm.Lifetime = o.SessionLifetime
+	sm.IdleTimeout = o.SessionIdle
+	sm.Cookie.Name = "school_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.Secure = o.CookieSecure
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+
+	s := &Server{
+		db:       o.DB,
+		q:        db.New(o.DB),
+		dir:      o.Directory,
+		log:      o.Logger,
+		sessions: sm,
+		store:    store,
+		registry: o.Registry,
+		metrics:  newMetrics(o.Registry, o.DB),
+		throttle: o.LoginThrottle,
+		origins:  o.TrustedOrigins,
+		now:      o.Now,
+	}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.serverError(w, r, err)
+	}
+	return s, nil
+}
+
+// Close stops the session store's cleanup.
+func (s *Server) Close() { s.store.StopCleanup() }
