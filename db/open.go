@@ -22,18 +22,18 @@ type PoolOptions struct {
 }
 
 // Config parses dsn and sets what the app relies on whatever the operator wrote: times as
-// time.Time in UTC, utf8mb4, and multi-statement off.
+// time.Time in UTC, utf8mb4, and no multi-statements.
 func Config(dsn string) (*mysql.Config, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
 	}
 	cfg.ParseTime = true
+	cfg.Collation = "utf8mb4_unicode_ci"
 	cfg.Loc = time.UTC
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	cfg.Params["charset"] = "utf8mb4"
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.MultiStatements = false
 	if cfg.Timeout == 0 {

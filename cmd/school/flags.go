@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errUsage means the flags were wrong and the flag set has said so.
+var errUsage = errors.New("usage")
+
+// flagSet is a flag.FlagSet whose defaults come from the environment: flag "db-dsn" reads
+// SCHOOL_DB_DSN. A flag given on the command line wins over the environment.
+type flagSet struct {
+	*flag.FlagSet
+	getenv func(string) string
+	bad    []string
+}
+
+func newFlagSet(name string, getenv func(string) string, out io.Writer) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return &flagSet{FlagSet: fs, getenv: getenv}
+}
+
+func envName(flagName string) string {
+	return "SCHOOL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f *flagSet) env(name string) (string, bool) {
+	v := f.getenv(envName(name))
+	return v, v != ""
+}
+
+func (f *flagSet) String(p *string, name, def, usage string) {
+	if v, ok := f.env(name); ok {
+		def = v
+	}
+	f.StringVar(p, name, def, usage+" ($"+envName(name)+")")
+}
+
+func (f *flagSet) Int(p *int, name string, def int, usage string) {
+	if v, ok := f.env(name); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not a whole number", envName(name), v))
+		} else {
+			def = n
+		}
+	}
+	f.IntVar(p, name, def, usage+" ($"+envName(name)+")")
+}
+
+func (f *flagSet) Bool(p *bool, name string, def bool, usage string) {
+	if v, ok := f.env(name); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not true or false", envName(name), v))
+		} else {
+			def = b
+		}
+	}
+	f.BoolVar(p, name, def, usage+" ($"+envName(name)+")")
+}
+
+func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, usage string) {
+	if v, ok := f.env(name); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not a duration such as 30s", envName(name), v))
+		} else {
+			def = d
+		}
+	}
+	f.DurationVar(p, name, def, usage+" ($"+envName(name)+")")
+}
+
+// parse parses args and reports every bad environment value at once.
+func (f *flagSet) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return errUsage
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(f.Args(), " "))
+	}
+	if len(f.bad) > 0 {
+		return errors.New(strings.Join(f.bad, "; "))
+	}
+	return nil
+}
+
+// problems collects configuration errors so one start reports them all.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New("invalid configuration:\n  - " + strings.Join(p, "\n  - "))
+}

@@ -1,0 +1,54 @@
+// Command school is the School Service web app.
+//
+//	school serve    run the web app (the default)
+//	school migrate  bring the MySQL schema up to date
+//	school seed     build a demo dataset in MySQL and the directory
+//
+// Every flag can also be set from the environment: -db-dsn is SCHOOL_DB_DSN, and so on.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, getenv, stderr)
+	case "migrate":
+		err = migrate(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		err = seedCmd(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed] [flags]; school CMD -h lists the flags")
+		return 0
+	default:
+		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate or seed)\n", cmd)
+		return 2
+	}
+	if err == errUsage {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "school %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/web"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := newFlagSet("school serve", getenv, stderr)
+	var (
+		dbc             dbFlags
+		lc              ldapFlags
+		logc            logFlags
+		addr, origins   string
+		cookieSecure    bool
+		migrateOnStart  bool
+		shutdownTimeout time.Duration
+	)
+	dbc.register(fs)
+	lc.register(fs)
+	logc.register(fs)
+	fs.String(&addr, "addr", ":8080", "listen address")
+	fs.String(&origins, "trusted-origins", "", "comma-separated origins, besides the app's own, that may send forms")
+	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
+	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
+	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	var p problems
+	dbc.validate(&p)
+	lc.validate(&p)
+	log := logc.logger(&p)
+	trusted := parseOrigins(origins, &p)
+	if err := p.err(); err != nil {
+		return err
+	}
+
+	sqldb, err := db.Open(ctx, dbc.DSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen})
+	if err != nil {
+		return err
+	}
+	defer sqldb.Close()
+	if migrateOnStart {
+		v, err := db.Migrate(ctx, sqldb)
+		if err != nil {
+			return err
+		}
+		log.Info("schema migrated", slog.Int64("version", v))
+	}
+	dir, err := web.NewAuthenticator(lc.config())
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := web.New(web.Options{
+		DB: sqldb, Directory: dir, Logger: log, Registry: reg,
+		CookieSecure: cookieSecure, TrustedOrigins: trusted,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	hs := &http.Server{
+		Addr:              addr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("serving", slog.String("addr", addr), slog.String("mysql", describe(dbc.DSN)), slog.String("ldap", lc.URL))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("timeout", shutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("school migrate", getenv, stderr)
+	var dbc dbFlags
+	dbc.register(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	var p problems
+	dbc.validate(&p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	sqldb, err := db.Open(ctx, dbc.DSN, db.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		return err
+	}
+	defer sqldb.Close()
+	v, err := db.Migrate(ctx, sqldb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema at version %d\n", v)
+	return nil
+}

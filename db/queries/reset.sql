@@ -1,0 +1,22 @@
+-- Demo reset, child tables first. Used only by `school seed -replace`.
+
+-- name: DeleteAllCompletedCourses :exec
+DELETE FROM completed_courses;
+-- name: DeleteAllMeetings :exec
+DELETE FROM section_meetings;
+-- name: DeleteAllSections :exec
+DELETE FROM sections;
+-- name: DeleteAllPrerequisites :exec
+DELETE FROM course_prerequisites;
+-- name: DeleteAllCourses :exec
+DELETE FROM courses;
+-- name: DeleteAllTerms :exec
+DELETE FROM terms;
+-- name: DeleteAllSessions :exec
+DELETE FROM sessions;
+-- name: DeleteAllLoginFailures :exec
+DELETE FROM login_failures;
+-- name: DeleteAllUsers :exec
+DELETE FROM users;
+-- name: DeleteAllDepartments :exec
+DELETE FROM departments;

@@ -1,0 +1,22 @@
+-- Rows the seed writes one at a time; the large tables go through Queries.BulkInsert.
+
+-- name: InsertDepartment :execlastid
+INSERT INTO departments (code, name) VALUES (?, ?);
+
+-- name: InsertTerm :execlastid
+INSERT INTO terms (code, name, starts_on, ends_on, is_current) VALUES (?, ?, ?, ?, ?);
+
+-- name: InsertCourse :execlastid
+INSERT INTO courses (department_id, code, title, credits, description) VALUES (?, ?, ?, ?, ?);
+
+-- name: InsertPrerequisite :exec
+INSERT INTO course_prerequisites (course_id, prerequisite_id) VALUES (?, ?);
+
+-- name: CountUsers :one
+SELECT COUNT(*) FROM users;
+
+-- name: ListUserIDs :many
+SELECT id, username FROM users;
+
+-- name: ListTermSectionIDs :many
+SELECT id, course_id, number FROM sections WHERE term_id = ?;
