@@ -31,9 +31,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Registry receives the app's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
-	// CookieSecure marks the session cookie Secure. Browsers accept Secure cookies on
-	// http://localhost, so only a deployment behind plain HTTP elsewhere turns it off.
-	CookieSecure    bool
+	// InsecureCookies drops the Secure flag from cookies. Browsers accept Secure cookies on
+	// http://localhost, so only a deployment served over plain HTTP elsewhere needs it.
+	InsecureCookies bool
 	SessionLifetime time.Duration
 	SessionIdle     time.Duration
 	// TrustedOrigins may send unsafe requests besides the app's own origin, for example
@@ -92,7 +92,7 @@ func New(o Options) (*Server, error) {
 	sm.IdleTimeout = o.SessionIdle
 	sm.Cookie.Name = "school_session"
 	sm.Cookie.HttpOnly = true
-	sm.Cookie.Secure = o.CookieSecure
+	sm.Cookie.Secure = !o.InsecureCookies
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Path = "/"
 

@@ -69,7 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := web.New(web.Options{
 		DB: sqldb, Directory: dir, Logger: log, Registry: reg,
-		CookieSecure: cookieSecure, TrustedOrigins: trusted,
+		InsecureCookies: !cookieSecure, TrustedOrigins: trusted,
 	})
 	if err != nil {
 		return err
