@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -277,4 +278,15 @@ func sessionCookie(res *http.Response) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+type goquerySelection = goquery.Selection
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func bulk(t testing.TB, app *testApp, table string, columns []string, rows [][]any) {
+	t.Helper()
+	if err := db.New(app.DB).BulkInsert(context.Background(), table, columns, rows); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,150 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/db/dbtest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	v1, err := db.Migrate(context.Background(), sqldb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := db.Migrate(context.Background(), sqldb)
+	if err != nil || v1 != v2 || v1 < 1 {
+		t.Fatalf("versions %d then %d (%v)", v1, v2, err)
+	}
+}
+
+func fixture(t *testing.T, sqldb *sql.DB) (courseID, termID int64) {
+	t.Helper()
+	ctx := context.Background()
+	q := db.New(sqldb)
+	dept, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "CS", Name: "Computer Science"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if courseID, err = q.InsertCourse(ctx, db.InsertCourseParams{DepartmentID: dept, Code: "CS101", Title: "Programming", Credits: 3}); err != nil {
+		t.Fatal(err)
+	}
+	termID, err = q.InsertTerm(ctx, db.InsertTermParams{Code: "2027-1", Name: "Spring 2027", IsCurrent: true,
+		StartsOn: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), EndsOn: time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return courseID, termID
+}
+
+// The schema itself refuses an oversold or negative section, whatever the code does.
+func TestSectionSeatsConstraint(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	course, term := fixture(t, sqldb)
+	res, err := sqldb.Exec("INSERT INTO sections (course_id, term_id, number, capacity) VALUES (?, ?, '01', 2)", course, term)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := res.LastInsertId()
+	for _, enrolled := range []int{3, -1} {
+		if _, err := sqldb.Exec("UPDATE sections SET enrolled = ? WHERE id = ?", enrolled, id); err == nil {
+			t.Errorf("enrolled = %d of capacity 2 was accepted", enrolled)
+		}
+	}
+	if _, err := sqldb.Exec("UPDATE sections SET enrolled = 2 WHERE id = ?", id); err != nil {
+		t.Errorf("a full section was refused: %v", err)
+	}
+	if _, err := sqldb.Exec("INSERT INTO section_meetings (section_id, weekday, start_minute, end_minute) VALUES (?, 1, 600, 540)", id); err == nil {
+		t.Error("a meeting ending before it starts was accepted")
+	}
+}
+
+func TestBulkInsert(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	q := db.New(sqldb)
+	var rows [][]any
+	for i := range 1234 { // more than two statements' worth
+		rows = append(rows, []any{"D" + strconv.Itoa(i), "Department"})
+	}
+	if err := q.BulkInsert(ctx, "departments", []string{"code", "name"}, rows); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := sqldb.QueryRow("SELECT COUNT(*) FROM departments").Scan(&n); err != nil || n != 1234 {
+		t.Errorf("%d rows (%v), want 1234", n, err)
+	}
+	if err := q.BulkInsert(ctx, "departments", []string{"code", "name"}, [][]any{{"X"}}); err == nil {
+		t.Error("a short row was accepted")
+	}
+}
+
+func TestInTxRollsBack(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := db.InTx(ctx, sqldb, func(q *db.Queries) error {
+		if _, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "CS", Name: "x"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want boom", err)
+	}
+	var n int
+	if err := sqldb.QueryRow("SELECT COUNT(*) FROM departments").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d departments after a rolled-back transaction", n)
+	}
+}
+
+func TestLoginFailureWindow(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	q := db.New(sqldb)
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	fail := func(at time.Time) {
+		t.Helper()
+		if err := q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{Username: "alice", Now: at,
+			WindowStart: at.Add(-15 * time.Minute), MaxFailures: 3, LockUntil: at.Add(15 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked := func(at time.Time) bool {
+		t.Helper()
+		_, err := q.LoginLockedUntil(ctx, db.LoginLockedUntilParams{Username: "alice", Now: sql.NullTime{Time: at, Valid: true}})
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	fail(t0)
+	fail(t0.Add(time.Minute))
+	if locked(t0.Add(2 * time.Minute)) {
+		t.Fatal("locked after 2 of 3 failures")
+	}
+	// The window has passed: counting starts over.
+	fail(t0.Add(20 * time.Minute))
+	fail(t0.Add(21 * time.Minute))
+	if locked(t0.Add(22 * time.Minute)) {
+		t.Fatal("failures from an old window still counted")
+	}
+	fail(t0.Add(22 * time.Minute))
+	if !locked(t0.Add(23 * time.Minute)) {
+		t.Fatal("not locked after 3 failures in the window")
+	}
+	if locked(t0.Add(38 * time.Minute)) {
+		t.Fatal("still locked after the lockout ended")
+	}
+	if err := q.ClearLoginFailures(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+
