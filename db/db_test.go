@@ -146,5 +146,3 @@ func TestLoginFailureWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-
