@@ -10,14 +10,18 @@ STATICCHECK_VERSION := v0.8.2
 STACK := deploy/local/stack
 STACK_ENV := .local/stack.env
 SEED_FLAGS ?= -students 200 -sections 120
+PORT ?= 8080
 
 .PHONY: demo test check generate tools assets build stack-up stack-down
 
 demo: assets build stack-up
 	set -a && source $(STACK_ENV) && set +a && \
-	./school migrate && ./school seed $(SEED_FLAGS) && ./school serve
+	./school migrate && ./school seed -replace $(SEED_FLAGS) && \
+	echo "School Service: http://localhost:$(PORT)  (Ctrl-C stops the app; make stack-down stops MariaDB and slapd)" && \
+	./school serve -addr :$(PORT) -log-format text
 
-test: assets tools stack-up
+test: assets stack-up
+	$(STACK) deps chromium=chromium
 	set -a && source $(STACK_ENV) && set +a && \
 	go test -count=1 -p 2 -timeout 20m ./...
 
@@ -25,7 +29,8 @@ test: assets tools stack-up
 check: tools assets
 	templ generate >/dev/null
 	sqlc diff
-	git diff --exit-code -- '*_templ.go' db/sqlc
+	git diff --exit-code -- '*_templ.go' db
+	test -z "$$(git status --porcelain -- '*_templ.go' db)" || { git status --porcelain -- '*_templ.go' db; echo "generated files not committed"; exit 1; }
 	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1; }
 	go vet ./...
 	staticcheck ./...
@@ -37,13 +42,10 @@ generate: tools
 build: assets
 	go build -o school ./cmd/school
 
-tools: .bin/templ .bin/sqlc .bin/staticcheck
-
-.bin/templ:
+# Pinned code generators and linters, into .bin/ (the build cache makes a rerun quick).
+tools:
 	go install github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
-.bin/sqlc:
 	go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
-.bin/staticcheck:
 	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # Front-end assets come from npm at the versions package-lock.json pins.
