@@ -182,12 +182,14 @@ func Generate(sizes Sizes, seed uint64) Dataset {
 // meetings lays out a week: three-credit courses twice a week for 75 minutes, others in
 // one block of 50 minutes per credit, on the hour or half hour between 9:00 and 18:00.
 func meetings(rng *rand.Rand, credits int) []Meeting {
-	start := 9*60 + 90*rng.IntN(6)
-	switch credits {
-	case 3:
-		days := [][2]int{{1, 3}, {2, 4}, {3, 5}}[rng.IntN(3)]
-		return []Meeting{{days[0], start, start + 75}, {days[1], start, start + 75}}
-	default:
-		return []Meeting{{1 + rng.IntN(5), start, start + 50*max(1, credits)}}
+	length := 50 * max(1, credits)
+	if credits == 3 {
+		length = 75
 	}
+	start := 9*60 + 90*rng.IntN((9*60-length)/90+1)
+	if credits == 3 {
+		days := [][2]int{{1, 3}, {2, 4}, {3, 5}}[rng.IntN(3)]
+		return []Meeting{{days[0], start, start + length}, {days[1], start, start + length}}
+	}
+	return []Meeting{{1 + rng.IntN(5), start, start + length}}
 }

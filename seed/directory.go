@@ -33,6 +33,13 @@ func (d Directory) Write(ds Dataset, pw Passwords) error {
 	if d.Workers < 1 {
 		d.Workers = 8
 	}
+	hashes := map[string]string{}
+	for role, p := range map[string]string{"student": pw.Student, "staff": pw.Staff, "admin": pw.Admin} {
+		if p == "" {
+			return fmt.Errorf("no demo password for %s accounts", role)
+		}
+		hashes[role] = ssha(p)
+	}
 	// Groups go first: removing a user who is still a member makes refint rewrite the
 	// group, once per user.
 	if err := d.clear(d.groups()); err != nil {
@@ -40,13 +47,6 @@ func (d Directory) Write(ds Dataset, pw Passwords) error {
 	}
 	if err := d.clear(d.people()); err != nil {
 		return err
-	}
-	hashes := map[string]string{}
-	for role, p := range map[string]string{"student": pw.Student, "staff": pw.Staff, "admin": pw.Admin} {
-		if p == "" {
-			return fmt.Errorf("no demo password for %s accounts", role)
-		}
-		hashes[role] = ssha(p)
 	}
 	err := d.parallel(len(ds.People), func(conn *ldap.Conn, i int) error {
 		p := ds.People[i]

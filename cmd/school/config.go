@@ -1,9 +1,9 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -123,7 +123,7 @@ func (c *logFlags) register(fs *flagSet) {
 	fs.String(&c.Format, "log-format", "json", "json or text")
 }
 
-func (c *logFlags) logger(p *problems) *slog.Logger {
+func (c *logFlags) logger(w io.Writer, p *problems) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 		p.add("-log-level %q: want debug, info, warn or error", c.Level)
@@ -131,9 +131,9 @@ func (c *logFlags) logger(p *problems) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.Format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	p.add("-log-format %q: want json or text", c.Format)
 	return slog.Default()

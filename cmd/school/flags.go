@@ -18,13 +18,13 @@ var errUsage = errors.New("usage")
 type flagSet struct {
 	*flag.FlagSet
 	getenv func(string) string
-	bad    []string
+	bad    map[string]string // flag name -> what is wrong with its environment value
 }
 
 func newFlagSet(name string, getenv func(string) string, out io.Writer) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
-	return &flagSet{FlagSet: fs, getenv: getenv}
+	return &flagSet{FlagSet: fs, getenv: getenv, bad: map[string]string{}}
 }
 
 func envName(flagName string) string {
@@ -47,7 +47,7 @@ func (f *flagSet) Int(p *int, name string, def int, usage string) {
 	if v, ok := f.env(name); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not a whole number", envName(name), v))
+			f.bad[name] = fmt.Sprintf("%s=%q is not a whole number", envName(name), v)
 		} else {
 			def = n
 		}
@@ -59,7 +59,7 @@ func (f *flagSet) Bool(p *bool, name string, def bool, usage string) {
 	if v, ok := f.env(name); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not true or false", envName(name), v))
+			f.bad[name] = fmt.Sprintf("%s=%q is not true or false", envName(name), v)
 		} else {
 			def = b
 		}
@@ -71,7 +71,7 @@ func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, usa
 	if v, ok := f.env(name); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			f.bad = append(f.bad, fmt.Sprintf("%s=%q is not a duration such as 30s", envName(name), v))
+			f.bad[name] = fmt.Sprintf("%s=%q is not a duration such as 30s", envName(name), v)
 		} else {
 			def = d
 		}
@@ -79,17 +79,22 @@ func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, usa
 	f.DurationVar(p, name, def, usage+" ($"+envName(name)+")")
 }
 
-// parse parses args and reports every bad environment value at once.
-func (f *flagSet) parse(args []string) error {
+// parse parses args. A bad environment value is a problem only when no flag on the
+// command line overrides it; such problems join p, to be reported with the rest.
+func (f *flagSet) parse(args []string, p *problems) error {
 	if err := f.Parse(args); err != nil {
 		return errUsage
 	}
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(f.Args(), " "))
 	}
-	if len(f.bad) > 0 {
-		return errors.New(strings.Join(f.bad, "; "))
-	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.VisitAll(func(fl *flag.Flag) {
+		if msg, ok := f.bad[fl.Name]; ok && !set[fl.Name] {
+			p.add("%s", msg)
+		}
+	})
 	return nil
 }
 

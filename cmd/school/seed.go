@@ -37,10 +37,10 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	fs.String(&pw.Student, "student-password", "demo-student", "password of every demo student (demo only)")
 	fs.String(&pw.Staff, "staff-password", "demo-staff", "password of every demo staff account (demo only)")
 	fs.String(&pw.Admin, "admin-password", "demo-admin", "password of the demo admin (demo only)")
-	if err := fs.parse(args); err != nil {
+	var p problems
+	if err := fs.parse(args, &p); err != nil {
 		return err
 	}
-	var p problems
 	dbc.validate(&p)
 	for name, v := range map[string]string{"ldap-url": ldapURL, "ldap-base-dn": baseDN, "ldap-admin-dn": adminDN, "ldap-admin-password": adminPass} {
 		if v == "" {

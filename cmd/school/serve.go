@@ -35,13 +35,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
-	if err := fs.parse(args); err != nil {
+	var p problems
+	if err := fs.parse(args, &p); err != nil {
 		return err
 	}
-	var p problems
 	dbc.validate(&p)
 	lc.validate(&p)
-	log := logc.logger(&p)
+	log := logc.logger(stderr, &p)
 	trusted := parseOrigins(origins, &p)
 	if err := p.err(); err != nil {
 		return err
@@ -107,10 +107,10 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	fs := newFlagSet("school migrate", getenv, stderr)
 	var dbc dbFlags
 	dbc.register(fs)
-	if err := fs.parse(args); err != nil {
+	var p problems
+	if err := fs.parse(args, &p); err != nil {
 		return err
 	}
-	var p problems
 	dbc.validate(&p)
 	if err := p.err(); err != nil {
 		return err
