@@ -23,7 +23,7 @@ demo: assets build stack-up
 test: assets stack-up
 	$(STACK) deps chromium=chromium
 	set -a && source $(STACK_ENV) && set +a && \
-	go test -count=1 -p 2 -timeout 20m ./...
+	go test -race -count=1 -p 2 -timeout 20m ./...
 
 # check: freshness of generated code and the linters; CI runs it after the tests.
 check: tools assets

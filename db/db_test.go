@@ -146,3 +146,21 @@ func TestLoginFailureWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeleteExpiredSessions(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for token, expiry := range map[string]time.Time{"old": now.Add(-time.Second), "new": now.Add(time.Hour)} {
+		if _, err := sqldb.Exec("INSERT INTO sessions (token, data, expiry) VALUES (?, '', ?)", token, expiry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := db.New(sqldb).DeleteExpiredSessions(context.Background(), now)
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d (%v), want 1", n, err)
+	}
+	var left string
+	if err := sqldb.QueryRow("SELECT token FROM sessions").Scan(&left); err != nil || left != "new" {
+		t.Errorf("left %q (%v), want the unexpired session", left, err)
+	}
+}

@@ -45,6 +45,7 @@ var messages = map[string]struct{ en, ko string }{
 	"catalog.open_only":    {"Only sections with open seats", "빈자리가 있는 분반만"},
 	"catalog.search":       {"Search", "검색"},
 	"catalog.count":        {"%d sections found", "%d개 분반"},
+	"catalog.count_one":    {"1 section found", "1개 분반"},
 	"catalog.course":       {"Course", "과목"},
 	"catalog.section":      {"Section", "분반"},
 	"catalog.schedule":     {"Schedule", "시간"},

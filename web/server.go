@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/mysqlstore"
@@ -60,7 +61,8 @@ type Server struct {
 	dir      Directory
 	log      *slog.Logger
 	sessions *scs.SessionManager
-	store    *mysqlstore.MySQLStore
+	stop     chan struct{} // closed by Close: ends the session sweeper
+	swept    sync.WaitGroup
 	metrics  *metrics
 	registry *prometheus.Registry
 	throttle LoginThrottle
@@ -85,9 +87,10 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	store := mysqlstore.NewWithCleanupInterval(o.DB, 10*time.Minute)
 	sm := scs.New()
-	sm.Store = store
+	// The store's own cleanup goroutine cannot be stopped without a data race, so the
+	// server sweeps expired sessions itself.
+	sm.Store = mysqlstore.NewWithCleanupInterval(o.DB, 0)
 	sm.Lifetime = o.SessionLifetime
 	sm.IdleTimeout = o.SessionIdle
 	sm.Cookie.Name = "school_session"
@@ -102,7 +105,7 @@ func New(o Options) (*Server, error) {
 		dir:      o.Directory,
 		log:      o.Logger,
 		sessions: sm,
-		store:    store,
+		stop:     make(chan struct{}),
 		registry: o.Registry,
 		metrics:  newMetrics(o.Registry, o.DB),
 		throttle: o.LoginThrottle,
@@ -112,8 +115,13 @@ func New(o Options) (*Server, error) {
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		s.serverError(w, r, err)
 	}
+	s.swept.Add(1)
+	go s.sweepSessions(10 * time.Minute)
 	return s, nil
 }
 
-// Close stops the session store's cleanup.
-func (s *Server) Close() { s.store.StopCleanup() }
+// Close stops the server's background work.
+func (s *Server) Close() {
+	close(s.stop)
+	s.swept.Wait()
+}

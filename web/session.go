@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Session keys. Only plain values go in the session, so no gob registration is needed.
@@ -32,4 +35,27 @@ func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
 		Name:     s.sessions.GetString(ctx, sessName),
 		Role:     s.sessions.GetString(ctx, sessRole),
 	}, true
+}
+
+// sweepSessions deletes expired sessions every interval until Close. Any replica may do
+// it; the DELETE is idempotent.
+func (s *Server) sweepSessions(interval time.Duration) {
+	defer s.swept.Done()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := s.q.DeleteExpiredSessions(ctx, s.now().UTC())
+			cancel()
+			if err != nil {
+				s.log.Warn("delete expired sessions", slog.Any("error", err))
+			} else if n > 0 {
+				s.log.Debug("deleted expired sessions", slog.Int64("count", n))
+			}
+		}
+	}
 }
