@@ -319,21 +319,7 @@ func TestWriteMySQLAndDirectory(t *testing.T) {
 		t.Errorf("students group has %d members, want %d", n, sizes.Students)
 	}
 
-	auth, err := web.NewAuthenticator(web.LDAPConfig{
-		URL:            dir.URL,
-		BindDN:         dir.BindDN,
-		BindPassword:   dir.BindPassword,
-		UserBaseDN:     dir.PeopleDN(),
-		UserFilter:     "(&(objectClass=inetOrgPerson)(uid={username}))",
-		AdminGroupDN:   dir.GroupDN("admins"),
-		StaffGroupDN:   dir.GroupDN("staff"),
-		StudentGroupDN: dir.GroupDN("students"),
-		PoolSize:       2,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(auth.Close)
+	auth := dir.Authenticator(t)
 
 	// A student of each class year.
 	checked := map[int]bool{}

@@ -64,21 +64,7 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 	sqldb, _ := dbtest.New(t)
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, sam, ada, nobody)
-	auth, err := web.NewAuthenticator(web.LDAPConfig{
-		URL:            dir.URL,
-		BindDN:         dir.BindDN,
-		BindPassword:   dir.BindPassword,
-		UserBaseDN:     dir.PeopleDN(),
-		UserFilter:     "(&(objectClass=inetOrgPerson)(uid={username}))",
-		AdminGroupDN:   dir.GroupDN("admins"),
-		StaffGroupDN:   dir.GroupDN("staff"),
-		StudentGroupDN: dir.GroupDN("students"),
-		PoolSize:       4,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(auth.Close)
+	auth := dir.Authenticator(t)
 	app := &testApp{DB: sqldb, Dir: dir, logs: &syncBuffer{}}
 	opts := web.Options{
 		DB:        sqldb,

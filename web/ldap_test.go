@@ -15,22 +15,7 @@ import (
 )
 
 func newAuthenticator(t *testing.T, dir ldaptest.Directory, configure ...func(*web.LDAPConfig)) *web.Authenticator {
-	t.Helper()
-	cfg := web.LDAPConfig{
-		URL: dir.URL, BindDN: dir.BindDN, BindPassword: dir.BindPassword,
-		UserBaseDN: dir.PeopleDN(), UserFilter: "(&(objectClass=inetOrgPerson)(uid={username}))",
-		AdminGroupDN: dir.GroupDN("admins"), StaffGroupDN: dir.GroupDN("staff"), StudentGroupDN: dir.GroupDN("students"),
-		PoolSize: 2,
-	}
-	for _, c := range configure {
-		c(&cfg)
-	}
-	a, err := web.NewAuthenticator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return dir.Authenticator(t, append([]func(*web.LDAPConfig){func(c *web.LDAPConfig) { c.PoolSize = 2 }}, configure...)...)
 }
 
 func TestAuthenticatorIdentity(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/schoolservice/school/web"
 )
 
 // Directory is one test's part of the directory.
@@ -170,4 +172,31 @@ func (d Directory) removeAll(t testing.TB) {
 			t.Errorf("delete %s: %v", dn, err)
 		}
 	}
+}
+
+// Authenticator returns the app's authenticator set up for this subtree, with the stack's
+// default filter and groups; configure may change the settings. It is closed when the test
+// ends.
+func (d Directory) Authenticator(t testing.TB, configure ...func(*web.LDAPConfig)) *web.Authenticator {
+	t.Helper()
+	cfg := web.LDAPConfig{
+		URL:            d.URL,
+		BindDN:         d.BindDN,
+		BindPassword:   d.BindPassword,
+		UserBaseDN:     d.PeopleDN(),
+		UserFilter:     "(&(objectClass=inetOrgPerson)(uid={username}))",
+		AdminGroupDN:   d.GroupDN("admins"),
+		StaffGroupDN:   d.GroupDN("staff"),
+		StudentGroupDN: d.GroupDN("students"),
+		PoolSize:       4,
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	a, err := web.NewAuthenticator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
 }
