@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -113,7 +114,12 @@ func NewAuthenticator(cfg LDAPConfig) (*Authenticator, error) {
 	}
 	a := &Authenticator{cfg: cfg}
 	if strings.HasPrefix(cfg.URL, "ldaps://") || cfg.StartTLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
+		u, err := url.Parse(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("LDAP URL %q: %w", cfg.URL, err)
+		}
+		// StartTLS verifies the certificate against this name; ldaps:// would set it itself.
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify, ServerName: u.Hostname()}
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
 			if err != nil {

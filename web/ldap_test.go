@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -126,5 +127,39 @@ func TestDirectoryDown(t *testing.T) {
 	}
 	if res, _ := app.get(t, app.client(t), "/readyz"); res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the directory down: %d", res.StatusCode)
+	}
+}
+
+// The stack's slapd speaks StartTLS and LDAPS with a certificate from its own CA.
+func TestAuthenticatorTLS(t *testing.T) {
+	ldapsURL, caFile := os.Getenv("SCHOOL_STACK_LDAPS_URL"), os.Getenv("SCHOOL_STACK_LDAP_CA_FILE")
+	if ldapsURL == "" || caFile == "" {
+		t.Fatal("SCHOOL_STACK_LDAPS_URL and SCHOOL_STACK_LDAP_CA_FILE are not set: run the tests with `make test`")
+	}
+	dir := ldaptest.New(t)
+	dir.AddUsers(t, alice)
+	cases := []struct {
+		name   string
+		config func(*web.LDAPConfig)
+		ok     bool
+	}{
+		{"StartTLS with the CA", func(c *web.LDAPConfig) { c.StartTLS, c.CAFile = true, caFile }, true},
+		{"LDAPS with the CA", func(c *web.LDAPConfig) { c.URL, c.CAFile = ldapsURL, caFile }, true},
+		{"StartTLS with an unknown CA", func(c *web.LDAPConfig) { c.StartTLS = true }, false},
+		{"LDAPS with an unknown CA", func(c *web.LDAPConfig) { c.URL = ldapsURL }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAuthenticator(t, dir, tc.config)
+			id, err := a.Authenticate(context.Background(), "alice", alice.Password)
+			switch {
+			case tc.ok && (err != nil || id.Username != "alice"):
+				t.Errorf("login over TLS: %+v %v", id, err)
+			case !tc.ok && (err == nil || errors.Is(err, web.ErrInvalidCredentials)):
+				t.Errorf("an untrusted certificate gave %v, want a certificate error", err)
+			case !tc.ok && !strings.Contains(err.Error(), "certificate"):
+				t.Errorf("error %q does not say it is about the certificate", err)
+			}
+		})
 	}
 }

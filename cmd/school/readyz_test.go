@@ -71,6 +71,7 @@ func startPrivateStack(t *testing.T) *privateStack {
 		"SCHOOL_STACK_DIR="+s.dir,
 		fmt.Sprintf("SCHOOL_STACK_DB_PORT=%d", freePort(t)),
 		fmt.Sprintf("SCHOOL_STACK_LDAP_PORT=%d", freePort(t)),
+		fmt.Sprintf("SCHOOL_STACK_LDAPS_PORT=%d", freePort(t)),
 		"PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin",
 	)
 	// Registered after t.TempDir, so it runs before the folder is removed.
