@@ -11,6 +11,136 @@ import (
 	"time"
 )
 
+type EnrollmentsSource string
+
+const (
+	EnrollmentsSourceRegister EnrollmentsSource = "register"
+	EnrollmentsSourceWaitlist EnrollmentsSource = "waitlist"
+	EnrollmentsSourceStaff    EnrollmentsSource = "staff"
+)
+
+func (e *EnrollmentsSource) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = EnrollmentsSource(s)
+	case string:
+		*e = EnrollmentsSource(s)
+	default:
+		return fmt.Errorf("unsupported scan type for EnrollmentsSource: %T", src)
+	}
+	return nil
+}
+
+type NullEnrollmentsSource struct {
+	EnrollmentsSource EnrollmentsSource
+	Valid             bool // Valid is true if EnrollmentsSource is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullEnrollmentsSource) Scan(value interface{}) error {
+	if value == nil {
+		ns.EnrollmentsSource, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.EnrollmentsSource.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullEnrollmentsSource) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.EnrollmentsSource), nil
+}
+
+type RegistrationRequestsAction string
+
+const (
+	RegistrationRequestsActionRegister RegistrationRequestsAction = "register"
+	RegistrationRequestsActionDrop     RegistrationRequestsAction = "drop"
+	RegistrationRequestsActionWaitlist RegistrationRequestsAction = "waitlist"
+	RegistrationRequestsActionLeave    RegistrationRequestsAction = "leave"
+)
+
+func (e *RegistrationRequestsAction) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RegistrationRequestsAction(s)
+	case string:
+		*e = RegistrationRequestsAction(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RegistrationRequestsAction: %T", src)
+	}
+	return nil
+}
+
+type NullRegistrationRequestsAction struct {
+	RegistrationRequestsAction RegistrationRequestsAction
+	Valid                      bool // Valid is true if RegistrationRequestsAction is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRegistrationRequestsAction) Scan(value interface{}) error {
+	if value == nil {
+		ns.RegistrationRequestsAction, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RegistrationRequestsAction.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRegistrationRequestsAction) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RegistrationRequestsAction), nil
+}
+
+type RegistrationWindowsPhase string
+
+const (
+	RegistrationWindowsPhaseBasket       RegistrationWindowsPhase = "basket"
+	RegistrationWindowsPhaseRegistration RegistrationWindowsPhase = "registration"
+	RegistrationWindowsPhaseAddDrop      RegistrationWindowsPhase = "add_drop"
+)
+
+func (e *RegistrationWindowsPhase) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RegistrationWindowsPhase(s)
+	case string:
+		*e = RegistrationWindowsPhase(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RegistrationWindowsPhase: %T", src)
+	}
+	return nil
+}
+
+type NullRegistrationWindowsPhase struct {
+	RegistrationWindowsPhase RegistrationWindowsPhase
+	Valid                    bool // Valid is true if RegistrationWindowsPhase is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRegistrationWindowsPhase) Scan(value interface{}) error {
+	if value == nil {
+		ns.RegistrationWindowsPhase, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RegistrationWindowsPhase.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRegistrationWindowsPhase) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RegistrationWindowsPhase), nil
+}
+
 type UsersRole string
 
 const (
@@ -54,6 +184,56 @@ func (ns NullUsersRole) Value() (driver.Value, error) {
 	return string(ns.UsersRole), nil
 }
 
+type WaitlistEntriesStatus string
+
+const (
+	WaitlistEntriesStatusWaiting  WaitlistEntriesStatus = "waiting"
+	WaitlistEntriesStatusEnrolled WaitlistEntriesStatus = "enrolled"
+	WaitlistEntriesStatusSkipped  WaitlistEntriesStatus = "skipped"
+	WaitlistEntriesStatusLeft     WaitlistEntriesStatus = "left"
+)
+
+func (e *WaitlistEntriesStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = WaitlistEntriesStatus(s)
+	case string:
+		*e = WaitlistEntriesStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for WaitlistEntriesStatus: %T", src)
+	}
+	return nil
+}
+
+type NullWaitlistEntriesStatus struct {
+	WaitlistEntriesStatus WaitlistEntriesStatus
+	Valid                 bool // Valid is true if WaitlistEntriesStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullWaitlistEntriesStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.WaitlistEntriesStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.WaitlistEntriesStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullWaitlistEntriesStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.WaitlistEntriesStatus), nil
+}
+
+type BasketItem struct {
+	UserID    int64
+	SectionID int64
+	CreatedAt time.Time
+}
+
 type CompletedCourse struct {
 	UserID   int64
 	CourseID int64
@@ -81,11 +261,39 @@ type Department struct {
 	Name string
 }
 
+type Enrollment struct {
+	ID        int64
+	UserID    int64
+	SectionID int64
+	CourseID  int64
+	TermID    int64
+	Source    EnrollmentsSource
+	CreatedAt time.Time
+}
+
 type LoginFailure struct {
 	Username        string
 	Failures        int32
 	WindowStartedAt time.Time
 	LockedUntil     sql.NullTime
+}
+
+type RegistrationRequest struct {
+	UserID     int64
+	RequestKey string
+	Action     RegistrationRequestsAction
+	SectionID  int64
+	Result     string
+	CreatedAt  time.Time
+}
+
+type RegistrationWindow struct {
+	ID        int64
+	TermID    int64
+	ClassYear sql.NullInt16
+	Phase     RegistrationWindowsPhase
+	OpensAt   time.Time
+	ClosesAt  time.Time
 }
 
 type Section struct {
@@ -97,6 +305,7 @@ type Section struct {
 	Room       string
 	Capacity   int32
 	Enrolled   int32
+	Held       int32
 }
 
 type SectionMeeting struct {
@@ -135,4 +344,14 @@ type User struct {
 	LastLoginAt   sql.NullTime
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type WaitlistEntry struct {
+	ID        int64
+	UserID    int64
+	SectionID int64
+	Status    WaitlistEntriesStatus
+	Reason    string
+	JoinedAt  time.Time
+	UpdatedAt time.Time
 }

@@ -1,0 +1,111 @@
+-- The registration transaction's statements. Lock order everywhere: the student's users
+-- row first, then the section row.
+
+-- name: LockStudent :one
+SELECT id, role, class_year, credit_limit FROM users WHERE id = ? FOR UPDATE;
+
+-- name: GetRequestResult :one
+SELECT action, section_id, result FROM registration_requests WHERE user_id = ? AND request_key = ?;
+
+-- name: SaveRequestResult :exec
+INSERT INTO registration_requests (user_id, request_key, action, section_id, result) VALUES (?, ?, ?, ?, ?);
+
+-- name: GetSectionForRegistration :one
+SELECT s.id, s.course_id, s.term_id, s.number, s.capacity, s.enrolled, s.held,
+       c.code AS course_code, c.credits, t.is_current
+FROM sections s
+JOIN courses c ON c.id = s.course_id
+JOIN terms t ON t.id = s.term_id
+WHERE s.id = ?;
+
+-- name: LockSection :one
+SELECT id, capacity, enrolled, held FROM sections WHERE id = ? FOR UPDATE;
+
+-- OpenWindowPhase is the phase open now for a student's class year; registration beats
+-- add_drop when both are open.
+-- name: OpenWindowPhase :one
+SELECT phase FROM registration_windows
+WHERE term_id = sqlc.arg(term_id)
+  AND (class_year IS NULL OR class_year = sqlc.arg(class_year))
+  AND opens_at <= sqlc.arg(now) AND closes_at > sqlc.arg(now)
+  AND phase IN ('registration', 'add_drop')
+ORDER BY phase = 'registration' DESC
+LIMIT 1;
+
+-- name: EnrollmentInCourse :one
+SELECT e.section_id, s.number FROM enrollments e JOIN sections s ON s.id = e.section_id
+WHERE e.user_id = ? AND e.course_id = ? AND e.term_id = ?;
+
+-- name: MissingPrerequisites :many
+SELECT c.code FROM course_prerequisites p
+JOIN courses c ON c.id = p.prerequisite_id
+WHERE p.course_id = sqlc.arg(course_id)
+  AND NOT EXISTS (SELECT 1 FROM completed_courses cc
+                  WHERE cc.user_id = sqlc.arg(user_id) AND cc.course_id = p.prerequisite_id)
+ORDER BY c.code;
+
+-- ConflictingSection is an enrolled section of the term that meets at the same time as the
+-- wanted one.
+-- name: ConflictingSection :one
+SELECT c.code AS course_code, s.number
+FROM enrollments e
+JOIN sections s ON s.id = e.section_id
+JOIN courses c ON c.id = s.course_id
+JOIN section_meetings mine ON mine.section_id = e.section_id
+JOIN section_meetings want ON want.section_id = sqlc.arg(section_id)
+     AND want.weekday = mine.weekday
+     AND mine.start_minute < want.end_minute AND want.start_minute < mine.end_minute
+WHERE e.user_id = sqlc.arg(user_id) AND e.term_id = sqlc.arg(term_id)
+LIMIT 1;
+
+-- name: CreditsEnrolled :one
+SELECT CAST(COALESCE(SUM(c.credits), 0) AS SIGNED) AS credits
+FROM enrollments e JOIN courses c ON c.id = e.course_id
+WHERE e.user_id = ? AND e.term_id = ?;
+
+-- TakeSeat is the whole of oversell protection: 0 rows affected means full.
+-- name: TakeSeat :execrows
+UPDATE sections SET enrolled = enrolled + 1 WHERE id = ? AND enrolled + held < capacity;
+
+-- name: TakeHeldSeat :execrows
+UPDATE sections SET enrolled = enrolled + 1, held = held - 1 WHERE id = ? AND held > 0;
+
+-- name: FreeSeat :exec
+UPDATE sections SET enrolled = enrolled - 1, held = held + sqlc.arg(hold) WHERE id = sqlc.arg(id);
+
+-- name: ReleaseHeldSeats :exec
+UPDATE sections SET held = 0 WHERE id = ?;
+
+-- name: InsertEnrollment :exec
+INSERT INTO enrollments (user_id, section_id, course_id, term_id, source) VALUES (?, ?, ?, ?, ?);
+
+-- name: DeleteEnrollment :execrows
+DELETE FROM enrollments WHERE user_id = ? AND section_id = ?;
+
+-- name: GetWaitlistEntry :one
+SELECT id, status, joined_at FROM waitlist_entries WHERE user_id = ? AND section_id = ?;
+
+-- name: JoinWaitlist :exec
+INSERT INTO waitlist_entries (user_id, section_id, status, reason, joined_at)
+VALUES (sqlc.arg(user_id), sqlc.arg(section_id), 'waiting', '', sqlc.arg(now))
+ON DUPLICATE KEY UPDATE status = 'waiting', reason = '', joined_at = sqlc.arg(now);
+
+-- name: SetWaitlistStatus :exec
+UPDATE waitlist_entries SET status = ?, reason = ? WHERE id = ?;
+
+-- name: MarkWaitlistEnrolled :exec
+UPDATE waitlist_entries SET status = 'enrolled', reason = '' WHERE user_id = ? AND section_id = ? AND status = 'waiting';
+
+-- name: WaitlistPosition :one
+SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
+WHERE section_id = sqlc.arg(section_id) AND status = 'waiting'
+  AND (joined_at < sqlc.arg(joined_at) OR (joined_at = sqlc.arg(joined_at) AND id < sqlc.arg(id)));
+
+-- name: NextWaiting :one
+SELECT id, user_id FROM waitlist_entries
+WHERE section_id = ? AND status = 'waiting'
+ORDER BY joined_at, id
+LIMIT 1;
+
+-- name: SectionsWithHeldSeats :many
+SELECT id FROM sections WHERE held > 0;

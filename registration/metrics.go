@@ -1,0 +1,95 @@
+package registration
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/schoolservice/school/db"
+)
+
+// hotSections is how many sections get a seats-left series: the ones most asked for, so
+// the label set stays small however many sections a term has.
+const hotSections = 20
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	retries  prometheus.Counter
+	waitlist *prometheus.CounterVec
+	hot      *hotCollector
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "school", Name: "registration_requests_total",
+			Help: "Registration requests by action and result.",
+		}, []string{"action", "result"}),
+		retries: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "school", Name: "registration_transaction_retries_total",
+			Help: "Registration transactions run again after a deadlock or lock-wait timeout.",
+		}),
+		waitlist: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "school", Name: "waitlist_promotions_total",
+			Help: "Waitlisted students given a freed seat, or skipped with the rule that refused them.",
+		}, []string{"result"}),
+		hot: &hotCollector{sections: map[int64]*hotSection{}, desc: prometheus.NewDesc(
+			"school_section_seats_left", "Seats left in the most requested sections.", []string{"section"}, nil)},
+	}
+	reg.MustRegister(m.hot)
+	return m
+}
+
+func (m *metrics) observe(kind db.RegistrationRequestsAction, out Outcome) {
+	m.requests.WithLabelValues(string(kind), string(out.Result)).Inc()
+	if kind == db.RegistrationRequestsActionRegister || kind == db.RegistrationRequestsActionWaitlist {
+		m.hot.requested(out)
+	}
+}
+
+type hotSection struct {
+	name      string
+	requests  int
+	seatsLeft int
+}
+
+// hotCollector reports seats left in the most requested sections as this replica last saw
+// them answering requests, so it costs no query on the registration path.
+type hotCollector struct {
+	mu       sync.Mutex
+	sections map[int64]*hotSection
+	desc     *prometheus.Desc
+}
+
+func (h *hotCollector) requested(out Outcome) {
+	if out.Section.CourseCode == "" || out.SeatsLeft < 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sections[out.Section.ID]
+	if s == nil {
+		s = &hotSection{name: out.Section.CourseCode + "-" + out.Section.Number}
+		h.sections[out.Section.ID] = s
+	}
+	s.requests++
+	s.seatsLeft = out.SeatsLeft
+}
+
+func (h *hotCollector) Describe(ch chan<- *prometheus.Desc) { ch <- h.desc }
+
+func (h *hotCollector) Collect(ch chan<- prometheus.Metric) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := make([]*hotSection, 0, len(h.sections))
+	for _, s := range h.sections {
+		all = append(all, s)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].requests > all[j].requests })
+	for _, s := range all[:min(hotSections, len(all))] {
+		ch <- prometheus.MustNewConstMetric(h.desc, prometheus.GaugeValue, float64(s.seatsLeft), s.name)
+	}
+}

@@ -1,0 +1,70 @@
+// Package registration holds the registration rules and the transactions that apply them:
+// register, drop, join and leave a waitlist, and hand freed seats to the waitlist. Every
+// change is one MySQL transaction that locks the student's row first and the section's
+// second, so a seat is never oversold and one student's requests never race each other.
+package registration
+
+// Result is the answer to a registration request; its string is the HTTP contract's
+// X-Registration-Result value.
+type Result string
+
+const (
+	Enrolled     Result = "enrolled"
+	Waitlisted   Result = "waitlisted"
+	Dropped      Result = "dropped"
+	LeftWaitlist Result = "left_waitlist"
+	Full         Result = "full"
+	Duplicate    Result = "duplicate"
+	TimeConflict Result = "time_conflict"
+	CreditLimit  Result = "credit_limit"
+	Prerequisite Result = "prerequisite"
+	WindowClosed Result = "window_closed"
+	NotFound     Result = "not_found"
+	Invalid      Result = "invalid"
+)
+
+// Refused reports whether r is a rule's refusal rather than a change made.
+func (r Result) Refused() bool {
+	switch r {
+	case Enrolled, Waitlisted, Dropped, LeftWaitlist:
+		return false
+	}
+	return true
+}
+
+// Outcome is a Result with what the student needs to understand it.
+type Outcome struct {
+	Result  Result
+	Section Section
+	// Other is the section that stands in the way: the one already taken in the course
+	// (Duplicate) or the one meeting at the same time (TimeConflict), as "CS101-01".
+	Other string
+	// Missing lists prerequisite course codes not completed.
+	Missing []string
+	// Credits enrolled before the request, and the student's limit.
+	CreditsUsed, CreditLimit int
+	// Position on the waitlist, 1 for first.
+	Position int
+	// NotInTerm: the section exists but belongs to another term.
+	NotInTerm bool
+	// SeatsLeft after the request as the transaction saw them; -1 when not known.
+	SeatsLeft int
+	// Replayed: a request with this key was answered before; this is that answer.
+	Replayed bool
+}
+
+// Section names the section a request was about.
+type Section struct {
+	ID         int64
+	CourseCode string
+	Number     string
+	Credits    int
+}
+
+// Request is one student's request about one section. Key, when set, makes the request
+// idempotent: the same key gets the first answer again.
+type Request struct {
+	StudentID int64
+	SectionID int64
+	Key       string
+}

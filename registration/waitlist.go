@@ -1,0 +1,125 @@
+package registration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/schoolservice/school/db"
+)
+
+// Promote hands the section's held seats to its waitlist in order. Each candidate is one
+// transaction that locks the candidate's row, then the section's, and checks every rule
+// again; a candidate who no longer passes is skipped with the reason kept. When nobody is
+// left waiting, the remaining held seats are freed for everyone.
+func (s *Service) Promote(ctx context.Context, sectionID int64) error {
+	q := db.New(s.db)
+	for {
+		cand, err := q.NextWaiting(ctx, sectionID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.releaseHeld(ctx, sectionID)
+		}
+		if err != nil {
+			return fmt.Errorf("next on the waitlist of section %d: %w", sectionID, err)
+		}
+		done := false
+		err = db.InTx(ctx, s.db, func(q *db.Queries) error {
+			done = false
+			st, err := q.LockStudent(ctx, cand.UserID)
+			if err != nil {
+				return fmt.Errorf("lock student %d: %w", cand.UserID, err)
+			}
+			locked, err := q.LockSection(ctx, sectionID)
+			if err != nil {
+				return fmt.Errorf("lock section: %w", err)
+			}
+			if locked.Held == 0 {
+				done = true
+				return nil
+			}
+			// Someone joined, left or was promoted meanwhile: look again.
+			if first, err := q.NextWaiting(ctx, sectionID); err != nil || first.ID != cand.ID {
+				if errors.Is(err, sql.ErrNoRows) {
+					err = nil
+				}
+				return err
+			}
+			sec, err := q.GetSectionForRegistration(ctx, sectionID)
+			if err != nil {
+				return fmt.Errorf("load section: %w", err)
+			}
+			var out Outcome
+			if err := s.check(ctx, q, st, sec, &out); err != nil {
+				return err
+			}
+			switch out.Result {
+			case Enrolled: // took this very section meanwhile
+				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
+			case "":
+			default:
+				s.metrics.waitlist.WithLabelValues("skipped_" + string(out.Result)).Inc()
+				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusSkipped,
+					Reason: string(out.Result), ID: cand.ID})
+			}
+			if _, err := q.TakeHeldSeat(ctx, sectionID); err != nil {
+				return fmt.Errorf("take held seat: %w", err)
+			}
+			if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sectionID,
+				CourseID: sec.CourseID, TermID: sec.TermID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
+				return fmt.Errorf("insert enrollment: %w", err)
+			}
+			s.metrics.waitlist.WithLabelValues("enrolled").Inc()
+			return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
+		}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
+		if err != nil {
+			return fmt.Errorf("promote on section %d: %w", sectionID, err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// releaseHeld frees held seats once nobody waits for them.
+func (s *Service) releaseHeld(ctx context.Context, sectionID int64) error {
+	return db.InTx(ctx, s.db, func(q *db.Queries) error {
+		locked, err := q.LockSection(ctx, sectionID)
+		if err != nil || locked.Held == 0 {
+			return err
+		}
+		switch _, err := q.NextWaiting(ctx, sectionID); {
+		case err == nil:
+			return nil // someone joined meanwhile; the next Promote serves them
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		return q.ReleaseHeldSeats(ctx, sectionID)
+	})
+}
+
+// Run hands on seats that a drop held but whose promotion did not finish (the replica
+// stopped, the database was briefly away), every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ids, err := db.New(s.db).SectionsWithHeldSeats(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "sections with held seats", slog.Any("error", err))
+			continue
+		}
+		for _, id := range ids {
+			if err := s.Promote(ctx, id); err != nil {
+				s.log.WarnContext(ctx, "promote from waitlist", slog.Int64("section", id), slog.Any("error", err))
+			}
+		}
+	}
+}
