@@ -123,8 +123,7 @@ func (q *Queries) MeetingsForSections(ctx context.Context, sectionIds []int64) (
 }
 
 const searchSections = `-- name: SearchSections :many
-SELECT s.id, s.number, s.instructor, s.room, s.capacity, s.enrolled,
-       c.code AS course_code, c.title, c.credits, d.code AS department_code,
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code,
        CAST(COUNT(*) OVER () AS SIGNED) AS total
 FROM sections s
 JOIN courses c ON c.id = s.course_id
@@ -136,7 +135,7 @@ WHERE s.term_id = ?
        OR s.instructor LIKE ?)
   AND (? = 0 OR c.department_id = ?)
   AND (? = 0 OR c.credits = ?)
-  AND s.capacity - s.enrolled >= ?
+  AND s.capacity - s.enrolled - s.held >= ?
 ORDER BY c.code, s.number
 LIMIT ? OFFSET ?
 `
@@ -152,21 +151,15 @@ type SearchSectionsParams struct {
 }
 
 type SearchSectionsRow struct {
-	ID             int64
-	Number         string
-	Instructor     string
-	Room           string
-	Capacity       int32
-	Enrolled       int32
-	CourseCode     string
-	Title          string
-	Credits        int8
+	Section        Section
+	Course         Course
 	DepartmentCode string
 	Total          int64
 }
 
 // SearchSections filters the term's sections; an empty keyword, a zero department or zero
-// credits means "any"; min_seats_left 1 keeps only open sections. total is the count of all matches, for pagination.
+// credits means "any"; min_seats_left 1 keeps only open sections. total is the count of
+// all matches, for pagination.
 func (q *Queries) SearchSections(ctx context.Context, arg SearchSectionsParams) ([]SearchSectionsRow, error) {
 	rows, err := q.db.QueryContext(ctx, searchSections,
 		arg.TermID,
@@ -190,17 +183,88 @@ func (q *Queries) SearchSections(ctx context.Context, arg SearchSectionsParams) 
 	for rows.Next() {
 		var i SearchSectionsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Number,
-			&i.Instructor,
-			&i.Room,
-			&i.Capacity,
-			&i.Enrolled,
-			&i.CourseCode,
-			&i.Title,
-			&i.Credits,
+			&i.Section.ID,
+			&i.Section.CourseID,
+			&i.Section.TermID,
+			&i.Section.Number,
+			&i.Section.Instructor,
+			&i.Section.Room,
+			&i.Section.Capacity,
+			&i.Section.Enrolled,
+			&i.Section.Held,
+			&i.Course.ID,
+			&i.Course.DepartmentID,
+			&i.Course.Code,
+			&i.Course.Title,
+			&i.Course.Credits,
+			&i.Course.Description,
 			&i.DepartmentCode,
 			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sectionsByID = `-- name: SectionsByID :many
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
+FROM sections s
+JOIN courses c ON c.id = s.course_id
+JOIN departments d ON d.id = c.department_id
+WHERE s.id IN (/*SLICE:ids*/?)
+ORDER BY c.code, s.number
+`
+
+type SectionsByIDRow struct {
+	Section        Section
+	Course         Course
+	DepartmentCode string
+}
+
+func (q *Queries) SectionsByID(ctx context.Context, ids []int64) ([]SectionsByIDRow, error) {
+	query := sectionsByID
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SectionsByIDRow{}
+	for rows.Next() {
+		var i SectionsByIDRow
+		if err := rows.Scan(
+			&i.Section.ID,
+			&i.Section.CourseID,
+			&i.Section.TermID,
+			&i.Section.Number,
+			&i.Section.Instructor,
+			&i.Section.Room,
+			&i.Section.Capacity,
+			&i.Section.Enrolled,
+			&i.Section.Held,
+			&i.Course.ID,
+			&i.Course.DepartmentID,
+			&i.Course.Code,
+			&i.Course.Title,
+			&i.Course.Credits,
+			&i.Course.Description,
+			&i.DepartmentCode,
 		); err != nil {
 			return nil, err
 		}

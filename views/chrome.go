@@ -17,6 +17,13 @@ func (v *Viewer) IsStaff() bool { return v != nil && (v.Role == "staff" || v.Rol
 type Chrome struct {
 	Viewer *Viewer
 	Path   string
+	// Credits is shown to students on every page.
+	Credits *Credits
+}
+
+// Credits are a student's registered credits this term and their limit.
+type Credits struct {
+	Used, Limit int
 }
 
 type chromeKey struct{}

@@ -231,11 +231,18 @@ func seedCatalog(t testing.TB, sqldb *sql.DB) catalogFixture {
 		for code, cid := range courses {
 			if cid == id.CourseID {
 				f.Sections[code+"-"+id.Number] = id.ID
-				meetings = append(meetings, []any{id.ID, 1, 9 * 60, 10*60 + 15})
+				// Each section on its own weekday and hour, so none conflict.
+				n := len(meetings)
+				meetings = append(meetings, []any{id.ID, 1 + n%5, 9*60 + 90*(n/5), 10*60 + 15 + 90*(n/5)})
 			}
 		}
 	}
 	if err := q.BulkInsert(ctx, "section_meetings", []string{"section_id", "weekday", "start_minute", "end_minute"}, meetings); err != nil {
+		t.Fatal(err)
+	}
+	// Registration is open for every year, from an hour ago to tomorrow.
+	if _, err := sqldb.Exec("INSERT INTO registration_windows (term_id, phase, opens_at, closes_at) VALUES (?, 'registration', ?, ?)",
+		term, time.Now().UTC().Add(-time.Hour), time.Now().UTC().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -275,4 +282,18 @@ func bulk(t testing.TB, app *testApp, table string, columns []string, rows [][]a
 	if err := db.New(app.DB).BulkInsert(context.Background(), table, columns, rows); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (a *testApp) count(t testing.TB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := a.DB.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// ldapUser is a directory account with a password derived from its name.
+func ldapUser(name string, groups ...string) ldaptest.User {
+	return ldaptest.User{Username: name, Password: name + "-secret-1", Name: name, Groups: groups}
 }

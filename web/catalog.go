@@ -83,47 +83,15 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		page.Total = int(rows[0].Total)
 		page.Pages = (page.Total + catalogPageSize - 1) / catalogPageSize
 	}
-	if page.Rows, err = s.sectionRows(r, rows); err != nil {
+	data := make([]sectionData, len(rows))
+	for i, row := range rows {
+		data[i] = sectionData{row.Section, row.Course, row.DepartmentCode}
+	}
+	if page.Rows, err = s.sectionViews(r, data); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.render(w, r, status, views.CatalogPage(page), views.CatalogResults(page))
-}
-
-func (s *Server) sectionRows(r *http.Request, rows []db.SearchSectionsRow) ([]views.SectionRow, error) {
-	ids := make([]int64, len(rows))
-	for i, row := range rows {
-		ids[i] = row.ID
-	}
-	meetings := map[int64][]views.Meeting{}
-	if len(ids) > 0 {
-		ms, err := s.q.MeetingsForSections(r.Context(), ids)
-		if err != nil {
-			return nil, fmt.Errorf("meetings of %d sections: %w", len(ids), err)
-		}
-		for _, m := range ms {
-			meetings[m.SectionID] = append(meetings[m.SectionID], views.Meeting{
-				Weekday: int(m.Weekday), StartMinute: int(m.StartMinute), EndMinute: int(m.EndMinute),
-			})
-		}
-	}
-	out := make([]views.SectionRow, len(rows))
-	for i, row := range rows {
-		out[i] = views.SectionRow{
-			ID:         row.ID,
-			CourseCode: row.CourseCode,
-			Title:      row.Title,
-			Number:     row.Number,
-			Credits:    int(row.Credits),
-			Department: row.DepartmentCode,
-			Instructor: row.Instructor,
-			Room:       row.Room,
-			Meetings:   meetings[row.ID],
-			Capacity:   int(row.Capacity),
-			SeatsLeft:  max(0, int(row.Capacity-row.Enrolled)),
-		}
-	}
-	return out, nil
 }
 
 // parseCatalogFilter reads the query; an invalid value is dropped and reported.

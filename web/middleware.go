@@ -80,6 +80,15 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 		c := views.Chrome{Path: r.URL.RequestURI()}
 		if u, ok := s.currentUser(r); ok {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
+			// Fragments do not show the header; only whole pages pay for the query.
+			if r.Header.Get("HX-Request") != "true" {
+				credits, err := s.credits(r)
+				if err != nil {
+					s.serverError(w, r, err)
+					return
+				}
+				c.Credits = credits
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
 	})

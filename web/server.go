@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // Directory checks a username and password and says who the account is.
@@ -61,8 +62,9 @@ type Server struct {
 	dir      Directory
 	log      *slog.Logger
 	sessions *scs.SessionManager
-	stop     chan struct{} // closed by Close: ends the session sweeper
-	swept    sync.WaitGroup
+	reg      *registration.Service
+	stop     context.CancelFunc // ends the background work
+	bg       sync.WaitGroup
 	metrics  *metrics
 	registry *prometheus.Registry
 	throttle LoginThrottle
@@ -105,7 +107,7 @@ func New(o Options) (*Server, error) {
 		dir:      o.Directory,
 		log:      o.Logger,
 		sessions: sm,
-		stop:     make(chan struct{}),
+		reg:      registration.New(o.DB, o.Logger, o.Registry),
 		registry: o.Registry,
 		metrics:  newMetrics(o.Registry, o.DB),
 		throttle: o.LoginThrottle,
@@ -115,13 +117,18 @@ func New(o Options) (*Server, error) {
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		s.serverError(w, r, err)
 	}
-	s.swept.Add(1)
-	go s.sweepSessions(10 * time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.sweepSessions(ctx, 10*time.Minute) }()
+	// Seats a drop held for the waitlist are handed on at once; this catches the ones a
+	// stopped replica left behind.
+	go func() { defer s.bg.Done(); s.reg.Run(ctx, 5*time.Second) }()
 	return s, nil
 }
 
 // Close stops the server's background work.
 func (s *Server) Close() {
-	close(s.stop)
-	s.swept.Wait()
+	s.stop()
+	s.bg.Wait()
 }

@@ -39,18 +39,15 @@ func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
 
 // sweepSessions deletes expired sessions every interval until Close. Any replica may do
 // it; the DELETE is idempotent.
-func (s *Server) sweepSessions(interval time.Duration) {
-	defer s.swept.Done()
+func (s *Server) sweepSessions(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			n, err := s.q.DeleteExpiredSessions(ctx, s.now().UTC())
-			cancel()
 			if err != nil {
 				s.log.Warn("delete expired sessions", slog.Any("error", err))
 			} else if n > 0 {
