@@ -35,3 +35,15 @@ func (v urlValues) encode() string {
 	}
 	return "?" + strings.Join(v, "&")
 }
+
+// Overlaps reports whether two weekly schedules share any minute.
+func Overlaps(a, b []Meeting) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.Weekday == y.Weekday && x.StartMinute < y.EndMinute && y.StartMinute < x.EndMinute {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"database/sql"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -31,3 +33,5 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusMethodNotAllowed, "error.method", views.Msg("error.method.text"))
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

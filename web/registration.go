@@ -39,9 +39,8 @@ func (s *Server) leaveWaitlist(w http.ResponseWriter, r *http.Request) {
 // registrationAction parses the request, applies it, and answers with the section's row
 // as it now stands (for a browser without HTMX, a page around it).
 func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawID string, act registrationAct) {
-	u, _ := s.currentUser(r)
-	if u.Role != RoleStudent {
-		s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("result.students_only"))
+	u, ok := s.student(w, r)
+	if !ok {
 		return
 	}
 	id, ok := parseSectionID(rawID)

@@ -39,7 +39,7 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 	}
 	u, _ := s.currentUser(r)
 	student := u.Role == RoleStudent
-	enrolled := map[int64]bool{}
+	enrolled, basket := map[int64]bool{}, map[int64]bool{}
 	waiting := map[int64]int{}
 	if student {
 		in, err := s.q.EnrolledAmong(ctx, db.EnrolledAmongParams{UserID: u.ID, Ids: ids})
@@ -55,6 +55,13 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 		}
 		for _, w := range wl {
 			waiting[w.SectionID] = int(w.Position)
+		}
+		in, err = s.q.BasketAmong(ctx, db.BasketAmongParams{UserID: u.ID, Ids: ids})
+		if err != nil {
+			return nil, fmt.Errorf("basket among sections: %w", err)
+		}
+		for _, id := range in {
+			basket[id] = true
 		}
 	}
 	out := make([]views.SectionRow, len(data))
@@ -76,6 +83,7 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 		}
 		if student {
 			row.RequestKey = rand.Text()
+			row.InBasket = basket[sec.ID]
 			switch {
 			case enrolled[sec.ID]:
 				row.Standing = views.Registered
