@@ -9,12 +9,19 @@ import (
 	"context"
 )
 
-const deleteAllCompletedCourses = `-- name: DeleteAllCompletedCourses :exec
+const deleteAllBasketItems = `-- name: DeleteAllBasketItems :exec
+DELETE FROM basket_items
+`
 
+func (q *Queries) DeleteAllBasketItems(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllBasketItems)
+	return err
+}
+
+const deleteAllCompletedCourses = `-- name: DeleteAllCompletedCourses :exec
 DELETE FROM completed_courses
 `
 
-// Demo reset, child tables first. Used only by `school seed -replace`.
 func (q *Queries) DeleteAllCompletedCourses(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, deleteAllCompletedCourses)
 	return err
@@ -35,6 +42,15 @@ DELETE FROM departments
 
 func (q *Queries) DeleteAllDepartments(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, deleteAllDepartments)
+	return err
+}
+
+const deleteAllEnrollments = `-- name: DeleteAllEnrollments :exec
+DELETE FROM enrollments
+`
+
+func (q *Queries) DeleteAllEnrollments(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllEnrollments)
 	return err
 }
 
@@ -62,6 +78,26 @@ DELETE FROM course_prerequisites
 
 func (q *Queries) DeleteAllPrerequisites(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, deleteAllPrerequisites)
+	return err
+}
+
+const deleteAllRegistrationRequests = `-- name: DeleteAllRegistrationRequests :exec
+
+DELETE FROM registration_requests
+`
+
+// Demo reset, child tables first. Used only by `school seed -replace`.
+func (q *Queries) DeleteAllRegistrationRequests(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllRegistrationRequests)
+	return err
+}
+
+const deleteAllRegistrationWindows = `-- name: DeleteAllRegistrationWindows :exec
+DELETE FROM registration_windows
+`
+
+func (q *Queries) DeleteAllRegistrationWindows(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllRegistrationWindows)
 	return err
 }
 
@@ -98,5 +134,14 @@ DELETE FROM users
 
 func (q *Queries) DeleteAllUsers(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, deleteAllUsers)
+	return err
+}
+
+const deleteAllWaitlistEntries = `-- name: DeleteAllWaitlistEntries :exec
+DELETE FROM waitlist_entries
+`
+
+func (q *Queries) DeleteAllWaitlistEntries(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllWaitlistEntries)
 	return err
 }

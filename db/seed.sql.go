@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -77,6 +78,29 @@ type InsertPrerequisiteParams struct {
 
 func (q *Queries) InsertPrerequisite(ctx context.Context, arg InsertPrerequisiteParams) error {
 	_, err := q.db.ExecContext(ctx, insertPrerequisite, arg.CourseID, arg.PrerequisiteID)
+	return err
+}
+
+const insertRegistrationWindow = `-- name: InsertRegistrationWindow :exec
+INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?)
+`
+
+type InsertRegistrationWindowParams struct {
+	TermID    int64
+	ClassYear sql.NullInt16
+	Phase     RegistrationWindowsPhase
+	OpensAt   time.Time
+	ClosesAt  time.Time
+}
+
+func (q *Queries) InsertRegistrationWindow(ctx context.Context, arg InsertRegistrationWindowParams) error {
+	_, err := q.db.ExecContext(ctx, insertRegistrationWindow,
+		arg.TermID,
+		arg.ClassYear,
+		arg.Phase,
+		arg.OpensAt,
+		arg.ClosesAt,
+	)
 	return err
 }
 

@@ -28,6 +28,7 @@ var Term = struct {
 
 // WriteMySQL stores ds in one transaction: a failed seed leaves the database as it was.
 func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) error {
+	now := time.Now().UTC()
 	return db.InTx(ctx, sqldb, func(q *db.Queries) error {
 		n, err := q.CountUsers(ctx)
 		if err != nil {
@@ -37,7 +38,8 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 			return ErrNotEmpty
 		}
 		for _, del := range []func(context.Context) error{
-			q.DeleteAllCompletedCourses, q.DeleteAllMeetings, q.DeleteAllSections, q.DeleteAllPrerequisites,
+			q.DeleteAllRegistrationRequests, q.DeleteAllBasketItems, q.DeleteAllWaitlistEntries, q.DeleteAllEnrollments,
+			q.DeleteAllRegistrationWindows, q.DeleteAllCompletedCourses, q.DeleteAllMeetings, q.DeleteAllSections, q.DeleteAllPrerequisites,
 			q.DeleteAllCourses, q.DeleteAllTerms, q.DeleteAllSessions, q.DeleteAllLoginFailures,
 			q.DeleteAllUsers, q.DeleteAllDepartments,
 		} {
@@ -60,6 +62,12 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 			StartsOn: Term.Starts, EndsOn: Term.Ends, IsCurrent: true})
 		if err != nil {
 			return fmt.Errorf("term %s: %w", Term.Code, err)
+		}
+
+		// Registration is open for every year from now for 30 days, so the demo can register.
+		if err := q.InsertRegistrationWindow(ctx, db.InsertRegistrationWindowParams{TermID: termID,
+			Phase: db.RegistrationWindowsPhaseRegistration, OpensAt: now.Add(-time.Hour), ClosesAt: now.AddDate(0, 0, 30)}); err != nil {
+			return fmt.Errorf("registration window: %w", err)
 		}
 
 		courseIDs := make([]int64, len(ds.Courses))

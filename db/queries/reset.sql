@@ -1,5 +1,15 @@
 -- Demo reset, child tables first. Used only by `school seed -replace`.
 
+-- name: DeleteAllRegistrationRequests :exec
+DELETE FROM registration_requests;
+-- name: DeleteAllBasketItems :exec
+DELETE FROM basket_items;
+-- name: DeleteAllWaitlistEntries :exec
+DELETE FROM waitlist_entries;
+-- name: DeleteAllEnrollments :exec
+DELETE FROM enrollments;
+-- name: DeleteAllRegistrationWindows :exec
+DELETE FROM registration_windows;
 -- name: DeleteAllCompletedCourses :exec
 DELETE FROM completed_courses;
 -- name: DeleteAllMeetings :exec

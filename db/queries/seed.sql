@@ -20,3 +20,6 @@ SELECT id, username FROM users;
 
 -- name: ListTermSectionIDs :many
 SELECT id, course_id, number FROM sections WHERE term_id = ?;
+
+-- name: InsertRegistrationWindow :exec
+INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?);
