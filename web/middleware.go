@@ -81,7 +81,7 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 		if u, ok := s.currentUser(r); ok {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
 			// Fragments do not show the header; only whole pages pay for the query.
-			if r.Header.Get("HX-Request") != "true" {
+			if !wantsFragment(r) {
 				credits, err := s.credits(r)
 				if err != nil {
 					s.serverError(w, r, err)
@@ -104,7 +104,7 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 		}
 		login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
 		switch {
-		case r.Header.Get("HX-Request") == "true":
+		case wantsFragment(r):
 			w.Header().Set("HX-Redirect", login)
 			s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
 		case r.Method == http.MethodGet || r.Method == http.MethodHead:

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,7 +10,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +30,8 @@ import (
 // The registration benchmark's shape; see BENCHMARKS.md.
 const (
 	benchSections     = 200
-	benchSQLStudents  = 6000
-	benchHTTPStudents = 6000
+	benchStudents     = 6000 // per phase
+	benchRounds       = 3    // each phase's students are split over the rounds
 	benchWorkers      = 64
 	benchLoginWorkers = 16
 )
@@ -38,29 +42,28 @@ const (
 //   - sql: registration.Service.Register called directly (the raw-SQL ceiling), and
 //   - http: POST /registrations over real HTTP to the real app, signed in,
 //
-// each student registering for exactly one section, so the rules never refuse. Only the
-// registration calls are timed; building the data, the directory accounts and the logins
-// is not. The whole run happens once whatever b.N is: run it with -benchtime 1x.
+// each student registering for exactly one section, so the rules never refuse. The phases
+// take turns in rounds (sql, http; http, sql; sql, http), so a change in the machine's
+// background load weighs on both alike. Only the registration calls are timed; building
+// the data, the directory accounts and the logins is not. The whole run happens once
+// whatever b.N is: run it with -benchtime 1x.
 func BenchmarkRegistrationHTTPvsSQL(b *testing.B) {
 	b.StopTimer()
 	app := newTestApp(b, insecureCookies)
 	ctx := context.Background()
-	sections := benchCatalog(b, app.DB, benchSQLStudents+benchHTTPStudents)
+	sections := benchCatalog(b, app.DB, 2*benchStudents)
 	section := func(i int) int64 { return sections[i%len(sections)] }
 
-	// sql phase: students that exist only in MySQL.
-	sqlStudents := benchUsers(b, app.DB, "bs", benchSQLStudents)
-	benchWarmDB(b, app.DB)
+	// sql students exist only in MySQL.
+	sqlStudents := benchUsers(b, app.DB, "bs", benchStudents)
 	svc := registration.New(app.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
-	b.StartTimer()
-	sqlRun := benchPhase(benchSQLStudents, func(i int) (string, error) {
+	registerSQL := func(i int) (string, error) {
 		out, err := svc.Register(ctx, registration.Request{StudentID: sqlStudents[i], SectionID: section(i)})
 		return string(out.Result), err
-	})
-	b.StopTimer()
+	}
 
-	// http phase: directory accounts, each signed in on its own cookie jar before timing.
-	users := make([]ldaptest.User, benchHTTPStudents)
+	// http students are directory accounts, each signed in on its own cookie jar.
+	users := make([]ldaptest.User, benchStudents)
 	for i := range users {
 		name := fmt.Sprintf("bh%05d", i)
 		users[i] = ldaptest.User{Username: name, Password: name + "-secret-1", Name: "Bench " + name,
@@ -74,27 +77,50 @@ func BenchmarkRegistrationHTTPvsSQL(b *testing.B) {
 	}
 	b.Cleanup(transport.CloseIdleConnections)
 	clients := benchLogins(b, app, transport, users)
+	registerHTTP := func(i int) (string, error) { return benchRegisterHTTP(app, clients[i], section(i)) }
 	benchWarmHTTP(b, app, transport)
-	benchWarmDB(b, app.DB)
-	b.StartTimer()
-	httpRun := benchPhase(benchHTTPStudents, func(i int) (string, error) {
-		return benchRegisterHTTP(app, clients[i], section(i))
-	})
-	b.StopTimer()
+
+	var sqlRun, httpRun benchRun
+	phase := func(run *benchRun, do func(int) (string, error), round int) {
+		from, to := benchStudents*round/benchRounds, benchStudents*(round+1)/benchRounds
+		benchWarmDB(b, app.DB)
+		b.StartTimer()
+		run.add(benchPhase(from, to, do))
+		b.StopTimer()
+	}
+	for round := range benchRounds {
+		if round%2 == 0 {
+			phase(&sqlRun, registerSQL, round)
+			phase(&httpRun, registerHTTP, round)
+		} else {
+			phase(&httpRun, registerHTTP, round)
+			phase(&sqlRun, registerSQL, round)
+		}
+	}
 
 	benchCheckInvariants(b, app.DB, sqlRun, httpRun)
 
-	sqlTPS := float64(sqlRun.done()) / sqlRun.elapsed.Seconds()
-	httpTPS := float64(httpRun.done()) / httpRun.elapsed.Seconds()
+	sqlTPS, httpTPS := sqlRun.perSecond(), httpRun.perSecond()
 	b.ReportMetric(sqlTPS, "sql_tx/s")
 	b.ReportMetric(httpTPS, "http_tx/s")
 	b.ReportMetric(httpTPS/sqlTPS, "http/sql")
+	b.ReportMetric(ms(sqlRun.percentile(50)), "sql_p50_ms")
+	b.ReportMetric(ms(sqlRun.percentile(99)), "sql_p99_ms")
 	b.ReportMetric(ms(httpRun.percentile(50)), "http_p50_ms")
 	b.ReportMetric(ms(httpRun.percentile(99)), "http_p99_ms")
-	b.Logf("sql: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http/sql %.2f (target >= 0.60) | results sql %v, http %v",
+	cpu := ""
+	if sqlRun.cpuOK && httpRun.cpuOK {
+		b.ReportMetric(sqlRun.cpuPerTx(sqlRun.goCPU), "sql_go_cpu_us/tx")
+		b.ReportMetric(sqlRun.cpuPerTx(sqlRun.dbCPU), "sql_db_cpu_us/tx")
+		b.ReportMetric(httpRun.cpuPerTx(httpRun.goCPU), "http_go_cpu_us/tx")
+		b.ReportMetric(httpRun.cpuPerTx(httpRun.dbCPU), "http_db_cpu_us/tx")
+		cpu = fmt.Sprintf(" | CPU per tx (Go process + mariadbd): sql %.0f + %.0f µs, http %.0f + %.0f µs",
+			sqlRun.cpuPerTx(sqlRun.goCPU), sqlRun.cpuPerTx(sqlRun.dbCPU), httpRun.cpuPerTx(httpRun.goCPU), httpRun.cpuPerTx(httpRun.dbCPU))
+	}
+	b.Logf("sql: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http/sql %.2f (target >= 0.60)%s | results sql %v, http %v",
 		sqlRun.done(), sqlRun.elapsed.Round(time.Millisecond), sqlTPS, ms(sqlRun.percentile(50)), ms(sqlRun.percentile(99)),
 		httpRun.done(), httpRun.elapsed.Round(time.Millisecond), httpTPS, ms(httpRun.percentile(50)), ms(httpRun.percentile(99)),
-		httpTPS/sqlTPS, sqlRun.results, httpRun.results)
+		httpTPS/sqlTPS, cpu, sqlRun.results, httpRun.results)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -315,17 +341,27 @@ func benchPost(app *testApp, c *http.Client, path string, form url.Values, heade
 	return res.StatusCode, res.Header.Get("X-Registration-Result"), string(body), nil
 }
 
-// benchRun is one phase's outcome.
+// benchRun is one phase's outcome, summed over its rounds.
 type benchRun struct {
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
 	results   map[string]int
 	errors    int
 	firstErr  error
+	// CPU time the benchmark's own process (app and clients) and mariadbd used, where
+	// /proc tells.
+	goCPU, dbCPU time.Duration
+	cpuOK        bool
 }
 
 // done is the number of requests that completed with an answer.
 func (r benchRun) done() int { return len(r.latencies) - r.errors }
+
+func (r benchRun) perSecond() float64 { return float64(r.done()) / r.elapsed.Seconds() }
+
+func (r benchRun) cpuPerTx(d time.Duration) float64 {
+	return float64(d) / float64(time.Microsecond) / float64(r.done())
+}
 
 func (r benchRun) percentile(p int) time.Duration {
 	if len(r.latencies) == 0 {
@@ -334,9 +370,27 @@ func (r benchRun) percentile(p int) time.Duration {
 	return r.latencies[min(len(r.latencies)-1, len(r.latencies)*p/100)]
 }
 
-// benchPhase runs do(0) … do(n-1) on benchWorkers goroutines and times the whole and each
-// call.
-func benchPhase(n int, do func(i int) (string, error)) benchRun {
+func (r *benchRun) add(o benchRun) {
+	first := r.results == nil
+	if first {
+		r.results = map[string]int{}
+	}
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	slices.Sort(r.latencies)
+	for k, v := range o.results {
+		r.results[k] += v
+	}
+	r.errors += o.errors
+	r.firstErr = cmpOr(r.firstErr, o.firstErr)
+	r.goCPU += o.goCPU
+	r.dbCPU += o.dbCPU
+	r.cpuOK = o.cpuOK && (first || r.cpuOK)
+}
+
+// benchPhase runs do(from) … do(to-1) on benchWorkers goroutines and times the whole and
+// each call.
+func benchPhase(from, to int, do func(i int) (string, error)) benchRun {
 	type worker struct {
 		latencies []time.Duration
 		results   map[string]int
@@ -345,14 +399,17 @@ func benchPhase(n int, do func(i int) (string, error)) benchRun {
 	}
 	workers := make([]worker, benchWorkers)
 	var next atomic.Int64
+	next.Store(int64(from))
 	var wg sync.WaitGroup
+	goStart, okGo := procCPU("self")
+	dbStart, okDB := procCPU(mariadbPID())
 	start := time.Now()
 	for w := range workers {
 		wk := &workers[w]
 		wk.results = map[string]int{}
-		wk.latencies = make([]time.Duration, 0, n/benchWorkers+1)
+		wk.latencies = make([]time.Duration, 0, (to-from)/benchWorkers+1)
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < to; i = int(next.Add(1) - 1) {
 				t := time.Now()
 				result, err := do(i)
 				wk.latencies = append(wk.latencies, time.Since(t))
@@ -367,6 +424,11 @@ func benchPhase(n int, do func(i int) (string, error)) benchRun {
 	}
 	wg.Wait()
 	run := benchRun{elapsed: time.Since(start), results: map[string]int{}}
+	goEnd, okGo2 := procCPU("self")
+	dbEnd, okDB2 := procCPU(mariadbPID())
+	if run.cpuOK = okGo && okDB && okGo2 && okDB2; run.cpuOK {
+		run.goCPU, run.dbCPU = goEnd-goStart, dbEnd-dbStart
+	}
 	for _, wk := range workers {
 		run.latencies = append(run.latencies, wk.latencies...)
 		for k, v := range wk.results {
@@ -375,8 +437,45 @@ func benchPhase(n int, do func(i int) (string, error)) benchRun {
 		run.errors += wk.errors
 		run.firstErr = cmpOr(run.firstErr, wk.firstErr)
 	}
-	slices.Sort(run.latencies)
 	return run
+}
+
+// procCPU is the user and system CPU time process pid ("self" for this one) has used, read
+// from /proc/<pid>/stat; false where that is not available.
+func procCPU(pid string) (time.Duration, bool) {
+	if pid == "" {
+		return 0, false
+	}
+	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command's closing parenthesis start at field 3 (state); utime
+	// and stime are fields 14 and 15, in clock ticks of 1/100 s on Linux.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// mariadbPID is the pid of the stack's MariaDB server (deploy/local/stack), "" when it is
+// not known.
+func mariadbPID() string {
+	dir := os.Getenv("SCHOOL_STACK_DIR")
+	if dir == "" {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "mariadb", "mysqld.pid"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
 }
 
 // benchCheckInvariants fails the benchmark on any error or on a database that breaks a
