@@ -23,7 +23,7 @@ func (s *Server) Handler() http.Handler {
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.pageContext)
+		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.pageContext)
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)
 		r.Post("/logout", s.logout)

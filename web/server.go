@@ -68,6 +68,7 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	throttle LoginThrottle
+	idle     time.Duration
 	origins  []string
 	now      func() time.Time
 }
@@ -94,7 +95,8 @@ func New(o Options) (*Server, error) {
 	// server sweeps expired sessions itself.
 	sm.Store = mysqlstore.NewWithCleanupInterval(o.DB, 0)
 	sm.Lifetime = o.SessionLifetime
-	sm.IdleTimeout = o.SessionIdle
+	// No scs IdleTimeout: it rewrites the session on every request. idleSessions keeps
+	// the same rule with a write at most every few minutes.
 	sm.Cookie.Name = "school_session"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.Secure = !o.InsecureCookies
@@ -111,6 +113,7 @@ func New(o Options) (*Server, error) {
 		registry: o.Registry,
 		metrics:  newMetrics(o.Registry, o.DB),
 		throttle: o.LoginThrottle,
+		idle:     o.SessionIdle,
 		origins:  o.TrustedOrigins,
 		now:      o.Now,
 	}

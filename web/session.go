@@ -13,7 +13,11 @@ const (
 	sessUsername = "username"
 	sessName     = "name"
 	sessRole     = "role"
+	sessSeen     = "seen"
 )
+
+// seenEvery is how stale a session's last-seen time may get before it is written again.
+const seenEvery = 5 * time.Minute
 
 // sessionUser is who a session belongs to.
 type sessionUser struct {
@@ -55,4 +59,28 @@ func (s *Server) sweepSessions(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// idleSessions signs out a session unused for longer than the idle timeout. It records
+// when the session was last seen only every seenEvery, so a busy student costs a session
+// write every few minutes rather than one per request.
+func (s *Server) idleSessions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if s.sessions.GetInt64(ctx, sessUserID) != 0 {
+			// Unix seconds: the session holds only plain values, so no gob registration.
+			now := s.now()
+			seen := time.Unix(s.sessions.GetInt64(ctx, sessSeen), 0)
+			switch {
+			case now.Sub(seen) > s.idle:
+				if err := s.sessions.Destroy(ctx); err != nil {
+					s.serverError(w, r, err)
+					return
+				}
+			case now.Sub(seen) > seenEvery:
+				s.sessions.Put(ctx, sessSeen, now.Unix())
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/web"
+)
+
+// clock is a settable time for the server.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func TestIdleSessionSignsOut(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	app := newTestApp(t, insecureCookies, func(o *web.Options) {
+		o.Now = clk.now
+		o.SessionIdle = time.Hour
+	})
+	c := app.client(t)
+	app.login(t, c, alice)
+	// A session is written (and its cookie sent again) only when its last-seen time is a
+	// few minutes old, not on every request.
+	clk.add(time.Minute)
+	if res, _ := app.get(t, c, "/"); sessionCookie(res) != nil {
+		t.Error("a request a minute after login rewrote the session")
+	}
+	for range 3 {
+		clk.add(50 * time.Minute)
+		res, _ := app.get(t, c, "/")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("signed out after 50 minutes of activity: %d", res.StatusCode)
+		}
+		if sessionCookie(res) == nil {
+			t.Error("the last-seen time was not refreshed after 50 minutes")
+		}
+	}
+	clk.add(61 * time.Minute)
+	if res, _ := app.get(t, c, "/"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("still signed in after 61 idle minutes: %d", res.StatusCode)
+	}
+}
