@@ -11,6 +11,22 @@ import (
 	"time"
 )
 
+const clearOldWaitlistEntry = `-- name: ClearOldWaitlistEntry :exec
+DELETE FROM waitlist_entries WHERE user_id = ? AND section_id = ? AND status <> 'waiting'
+`
+
+type ClearOldWaitlistEntryParams struct {
+	UserID    int64
+	SectionID int64
+}
+
+// ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
+// the back of the queue.
+func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, arg ClearOldWaitlistEntryParams) error {
+	_, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, arg.UserID, arg.SectionID)
+	return err
+}
+
 const conflictingSection = `-- name: ConflictingSection :one
 SELECT c.code AS course_code, s.number
 FROM enrollments e
@@ -224,24 +240,16 @@ func (q *Queries) InsertEnrollment(ctx context.Context, arg InsertEnrollmentPara
 }
 
 const joinWaitlist = `-- name: JoinWaitlist :exec
-INSERT INTO waitlist_entries (user_id, section_id, status, reason, joined_at)
-VALUES (?, ?, 'waiting', '', ?)
-ON DUPLICATE KEY UPDATE status = 'waiting', reason = '', joined_at = ?
+INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?)
 `
 
 type JoinWaitlistParams struct {
 	UserID    int64
 	SectionID int64
-	Now       time.Time
 }
 
 func (q *Queries) JoinWaitlist(ctx context.Context, arg JoinWaitlistParams) error {
-	_, err := q.db.ExecContext(ctx, joinWaitlist,
-		arg.UserID,
-		arg.SectionID,
-		arg.Now,
-		arg.Now,
-	)
+	_, err := q.db.ExecContext(ctx, joinWaitlist, arg.UserID, arg.SectionID)
 	return err
 }
 
@@ -348,7 +356,7 @@ func (q *Queries) MissingPrerequisites(ctx context.Context, arg MissingPrerequis
 const nextWaiting = `-- name: NextWaiting :one
 SELECT id, user_id FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting'
-ORDER BY joined_at, id
+ORDER BY id
 LIMIT 1
 `
 
@@ -495,23 +503,16 @@ func (q *Queries) TakeSeat(ctx context.Context, id int64) (int64, error) {
 
 const waitlistPosition = `-- name: WaitlistPosition :one
 SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
-WHERE section_id = ? AND status = 'waiting'
-  AND (joined_at < ? OR (joined_at = ? AND id < ?))
+WHERE section_id = ? AND status = 'waiting' AND id < ?
 `
 
 type WaitlistPositionParams struct {
 	SectionID int64
-	JoinedAt  time.Time
 	ID        int64
 }
 
 func (q *Queries) WaitlistPosition(ctx context.Context, arg WaitlistPositionParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, waitlistPosition,
-		arg.SectionID,
-		arg.JoinedAt,
-		arg.JoinedAt,
-		arg.ID,
-	)
+	row := q.db.QueryRowContext(ctx, waitlistPosition, arg.SectionID, arg.ID)
 	var ahead int64
 	err := row.Scan(&ahead)
 	return ahead, err

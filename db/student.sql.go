@@ -114,8 +114,7 @@ func (q *Queries) StudentCredits(ctx context.Context, id int64) (StudentCreditsR
 const waitingAmong = `-- name: WaitingAmong :many
 SELECT w.section_id,
        CAST((SELECT COUNT(*) FROM waitlist_entries a
-             WHERE a.section_id = w.section_id AND a.status = 'waiting'
-               AND (a.joined_at < w.joined_at OR (a.joined_at = w.joined_at AND a.id < w.id))) + 1 AS SIGNED) AS position
+             WHERE a.section_id = w.section_id AND a.status = 'waiting' AND a.id < w.id) + 1 AS SIGNED) AS position
 FROM waitlist_entries w
 WHERE w.user_id = ? AND w.status = 'waiting' AND w.section_id IN (/*SLICE:ids*/?)
 `

@@ -109,7 +109,28 @@ func (w *world) section(course int64, number string, capacity, weekday, start, e
 
 func (w *world) register(student, section int64) registration.Outcome {
 	w.t.Helper()
-	out, err := w.svc.Register(context.Background(), registration.Request{StudentID: student, SectionID: section})
+	return w.do(w.svc.Register, student, section)
+}
+
+func (w *world) join(student, section int64) registration.Outcome {
+	w.t.Helper()
+	return w.do(w.svc.JoinWaitlist, student, section)
+}
+
+func (w *world) drop(student, section int64) registration.Outcome {
+	w.t.Helper()
+	return w.do(w.svc.Drop, student, section)
+}
+
+func (w *world) leave(student, section int64) registration.Outcome {
+	w.t.Helper()
+	return w.do(w.svc.LeaveWaitlist, student, section)
+}
+
+// do sends one request without a key; an error fails the test.
+func (w *world) do(f func(context.Context, registration.Request) (registration.Outcome, error), student, section int64) registration.Outcome {
+	w.t.Helper()
+	out, err := f(context.Background(), registration.Request{StudentID: student, SectionID: section})
 	if err != nil {
 		w.t.Fatal(err)
 	}

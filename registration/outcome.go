@@ -41,7 +41,8 @@ type Outcome struct {
 	Other string
 	// Missing lists prerequisite course codes not completed.
 	Missing []string
-	// Credits enrolled before the request, and the student's limit.
+	// Credits enrolled (counting this section when the request enrolled it), and the
+	// student's limit.
 	CreditsUsed, CreditLimit int
 	// Position on the waitlist, 1 for first.
 	Position int

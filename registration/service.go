@@ -60,12 +60,18 @@ func (s *Service) LeaveWaitlist(ctx context.Context, r Request) (Outcome, error)
 	return s.apply(ctx, r, db.RegistrationRequestsActionLeave, s.leaveWaitlist)
 }
 
+// maxKeyLen is the longest request key the record holds.
+const maxKeyLen = 64
+
 type action func(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error
 
 // apply runs one request as one transaction: lock the student, answer a replayed key from
 // the record, apply the action, record the answer under the key.
 func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	var out Outcome
+	if len(r.Key) > maxKeyLen {
+		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
+	}
 	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
 		out = Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1}
 		st, err := q.LockStudent(ctx, r.StudentID)
@@ -251,7 +257,10 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStu
 			out.Result, out.Missing = Prerequisite, missing
 			return nil
 		}
-		if err := q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: st.ID, SectionID: sec.ID, Now: s.now().UTC()}); err != nil {
+		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
+			return fmt.Errorf("clear old waitlist entry: %w", err)
+		}
+		if err := q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("join waitlist: %w", err)
 		}
 		if entry, err = q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
@@ -260,7 +269,7 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStu
 	default:
 		return fmt.Errorf("waitlist entry: %w", err)
 	}
-	ahead, err := q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, JoinedAt: entry.JoinedAt, ID: entry.ID})
+	ahead, err := q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, ID: entry.ID})
 	if err != nil {
 		return fmt.Errorf("waitlist position: %w", err)
 	}

@@ -25,9 +25,9 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 		if err != nil {
 			return fmt.Errorf("next on the waitlist of section %d: %w", sectionID, err)
 		}
-		done := false
+		done, result := false, ""
 		err = db.InTx(ctx, s.db, func(q *db.Queries) error {
-			done = false
+			done, result = false, ""
 			st, err := q.LockStudent(ctx, cand.UserID)
 			if err != nil {
 				return fmt.Errorf("lock student %d: %w", cand.UserID, err)
@@ -60,7 +60,7 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
 			case "":
 			default:
-				s.metrics.waitlist.WithLabelValues("skipped_" + string(out.Result)).Inc()
+				result = "skipped_" + string(out.Result)
 				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusSkipped,
 					Reason: string(out.Result), ID: cand.ID})
 			}
@@ -71,11 +71,14 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 				CourseID: sec.CourseID, TermID: sec.TermID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
 				return fmt.Errorf("insert enrollment: %w", err)
 			}
-			s.metrics.waitlist.WithLabelValues("enrolled").Inc()
+			result = "enrolled"
 			return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
 		}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
 		if err != nil {
 			return fmt.Errorf("promote on section %d: %w", sectionID, err)
+		}
+		if result != "" {
+			s.metrics.waitlist.WithLabelValues(result).Inc()
 		}
 		if done {
 			return nil

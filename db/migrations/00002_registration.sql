@@ -40,17 +40,18 @@ CREATE TABLE enrollments (
     CONSTRAINT enrollments_term FOREIGN KEY (term_id) REFERENCES terms (id)
 ) ENGINE=InnoDB;
 
--- Waitlist order is (joined_at, id). A skipped entry keeps the reason it was passed over.
+-- Waitlist order is id order: the database numbers every join, whatever the replicas'
+-- clocks say, and a rejoin is a new row at the back. A skipped entry keeps its reason.
 CREATE TABLE waitlist_entries (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     user_id BIGINT NOT NULL,
     section_id BIGINT NOT NULL,
     status ENUM('waiting', 'enrolled', 'skipped', 'left') NOT NULL DEFAULT 'waiting',
     reason VARCHAR(32) NOT NULL DEFAULT '',
-    joined_at DATETIME(6) NOT NULL,
+    joined_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
     updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
     UNIQUE KEY waitlist_entries_user_section (user_id, section_id),
-    KEY waitlist_entries_queue (section_id, status, joined_at, id),
+    KEY waitlist_entries_queue (section_id, status, id),
     CONSTRAINT waitlist_entries_user FOREIGN KEY (user_id) REFERENCES users (id),
     CONSTRAINT waitlist_entries_section FOREIGN KEY (section_id) REFERENCES sections (id)
 ) ENGINE=InnoDB;

@@ -85,10 +85,13 @@ DELETE FROM enrollments WHERE user_id = ? AND section_id = ?;
 -- name: GetWaitlistEntry :one
 SELECT id, status, joined_at FROM waitlist_entries WHERE user_id = ? AND section_id = ?;
 
+-- ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
+-- the back of the queue.
+-- name: ClearOldWaitlistEntry :exec
+DELETE FROM waitlist_entries WHERE user_id = ? AND section_id = ? AND status <> 'waiting';
+
 -- name: JoinWaitlist :exec
-INSERT INTO waitlist_entries (user_id, section_id, status, reason, joined_at)
-VALUES (sqlc.arg(user_id), sqlc.arg(section_id), 'waiting', '', sqlc.arg(now))
-ON DUPLICATE KEY UPDATE status = 'waiting', reason = '', joined_at = sqlc.arg(now);
+INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?);
 
 -- name: SetWaitlistStatus :exec
 UPDATE waitlist_entries SET status = ?, reason = ? WHERE id = ?;
@@ -98,13 +101,12 @@ UPDATE waitlist_entries SET status = 'enrolled', reason = '' WHERE user_id = ? A
 
 -- name: WaitlistPosition :one
 SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
-WHERE section_id = sqlc.arg(section_id) AND status = 'waiting'
-  AND (joined_at < sqlc.arg(joined_at) OR (joined_at = sqlc.arg(joined_at) AND id < sqlc.arg(id)));
+WHERE section_id = ? AND status = 'waiting' AND id < ?;
 
 -- name: NextWaiting :one
 SELECT id, user_id FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting'
-ORDER BY joined_at, id
+ORDER BY id
 LIMIT 1;
 
 -- name: SectionsWithHeldSeats :many

@@ -14,8 +14,7 @@ SELECT section_id FROM enrollments WHERE user_id = sqlc.arg(user_id) AND section
 -- name: WaitingAmong :many
 SELECT w.section_id,
        CAST((SELECT COUNT(*) FROM waitlist_entries a
-             WHERE a.section_id = w.section_id AND a.status = 'waiting'
-               AND (a.joined_at < w.joined_at OR (a.joined_at = w.joined_at AND a.id < w.id))) + 1 AS SIGNED) AS position
+             WHERE a.section_id = w.section_id AND a.status = 'waiting' AND a.id < w.id) + 1 AS SIGNED) AS position
 FROM waitlist_entries w
 WHERE w.user_id = sqlc.arg(user_id) AND w.status = 'waiting' AND w.section_id IN (sqlc.slice(ids));
 
