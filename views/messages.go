@@ -76,7 +76,6 @@ var messages = map[string]struct{ en, ko string }{
 	"section.waitlist_position_only": {"You are on the waitlist for %s.", "%s 분반 대기 중입니다."},
 
 	"registrations.title":           {"My registrations", "수강신청 내역"},
-	"registrations.credits":         {"You have %d of your %d credits this term.", "이번 학기 %d학점 신청 (최대 %d학점)"},
 	"registrations.enrolled":        {"Registered sections", "신청한 분반"},
 	"registrations.waitlisted":      {"Waitlists", "대기 중인 분반"},
 	"registrations.none":            {"You have not registered for any section yet.", "아직 신청한 분반이 없습니다."},

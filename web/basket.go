@@ -168,5 +168,10 @@ func (s *Server) registerBasket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.Results = results
-	s.render(w, r, http.StatusOK, views.BasketPage(b), views.BasketContent(b))
+	credits, err := s.credits(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.BasketPage(b), views.BasketAnswer(b, credits))
 }

@@ -68,6 +68,9 @@ func TestBasket(t *testing.T) {
 			t.Errorf("result %d: %q, want %q", i, results[i], want[i])
 		}
 	}
+	if got := doc(t, body).Find(`#credits[hx-swap-oob="true"]`).Text(); got != "3 / 18 credits" {
+		t.Errorf("header credits after register all: %q", got)
+	}
 	if got := strings.Join(rowCodes(t, body), " "); got != "CS201-01 MATH101-01 MATH150-01" {
 		t.Errorf("basket after register all: %q", got)
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/schoolservice/school/web/ldaptest"
 )
 
 // The browser tests drive Debian's chromium against the real app. They fail, never skip,
@@ -35,32 +38,19 @@ func TestBrowserCatalogFilters(t *testing.T) {
 	app := newTestApp(t)
 	seedCatalog(t, app.DB)
 	b := newBrowser(t)
-
-	// Sign in through the form.
-	b.do("open the sign-in page", chromedp.Navigate(app.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
-	b.do("sign in as alice",
-		chromedp.SendKeys(chromedp.ID("username"), alice.Username),
-		chromedp.SendKeys(chromedp.ID("password"), alice.Password),
-		chromedp.Click(chromedp.CSS(`[data-testid="login-form"] button[type="submit"]`)))
-	b.waitFor("the signed-in home page",
-		`location.pathname === "/" && document.querySelector('[data-testid="logout"]') !== null`)
+	b.signIn(app, alice)
 
 	// The catalog, fully loaded: every section, and HTMX running.
-	b.do("open the catalog", chromedp.Navigate(app.URL+"/courses"))
-	b.waitFor("the catalog to load", `document.readyState === "complete"`)
-	if !b.state().HTMX {
-		t.Fatalf("htmx did not load on /courses: run `make assets` to put htmx.min.js and pico.min.css in web/static/vendor")
-	}
-	all := b.waitCatalog("every section", func(c catalogState) bool { return len(c.Sections) == 6 })
+	b.open(app.URL + "/courses")
+	all := b.waitPage("every section", func(c pageState) bool { return len(c.Sections) == 6 })
 	history := b.historyLength()
 
 	// A full page load would lose this.
-	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.__noReload = 42`))
+	b.mark()
 
 	// Typing a keyword narrows the rows to the one matching course.
 	b.do("type a keyword", chromedp.SendKeys(chromedp.CSS(`[data-testid="filter-q"]`), "Calculus"))
-	s := b.waitCatalog("only the Calculus sections", func(c catalogState) bool {
+	s := b.waitPage("only the Calculus sections", func(c pageState) bool {
 		return strings.Contains(c.URL, "q=Calculus") && slices.Equal(c.Sections, []string{"MATH101-01", "MATH101-02"})
 	})
 	if s.Count == all.Count || countIn(t, s.Count) != 2 {
@@ -73,7 +63,7 @@ func TestBrowserCatalogFilters(t *testing.T) {
 
 	// Picking a department with the keyboard, as on a closed select: "M" picks MATH.
 	b.do("pick the MATH department", chromedp.SendKeys(chromedp.CSS(`[data-testid="filter-dept"]`), "M"))
-	s = b.waitCatalog("the MATH filter in the URL", func(c catalogState) bool {
+	s = b.waitPage("the MATH filter in the URL", func(c pageState) bool {
 		return strings.Contains(c.URL, "dept=MATH") && strings.Contains(c.URL, "q=Calculus") && len(c.Sections) > 0
 	})
 	for _, sec := range s.Sections {
@@ -84,8 +74,8 @@ func TestBrowserCatalogFilters(t *testing.T) {
 	b.noReload("the department filter")
 
 	// Ticking "open seats only" drops the full section.
-	b.do("tick the open-seats switch", chromedp.Click(chromedp.CSS(`[data-testid="filter-open"]`)))
-	s = b.waitCatalog("only the open Calculus section", func(c catalogState) bool {
+	b.click("tick the open-seats switch", `[data-testid="filter-open"]`)
+	s = b.waitPage("only the open Calculus section", func(c pageState) bool {
 		return strings.Contains(c.URL, "open=1") && slices.Equal(c.Sections, []string{"MATH101-02"})
 	})
 	if countIn(t, s.Count) != 1 {
@@ -106,13 +96,175 @@ func TestBrowserCatalogFilters(t *testing.T) {
 
 	// The pushed URL is a page of its own: loading it shows the same results and filters.
 	b.do("reload the pushed URL", chromedp.Navigate(location))
-	s = b.waitCatalog("the filtered catalog after a reload", func(c catalogState) bool {
+	s = b.waitPage("the filtered catalog after a reload", func(c pageState) bool {
 		return c.Marker == 0 && slices.Equal(c.Sections, []string{"MATH101-02"})
 	})
 	if q, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(`[data-testid="filter-q"]`))); err != nil || q != "Calculus" {
 		t.Errorf("keyword box after a reload = %q, %v; want Calculus", q, err)
 	}
 	b.checkConsole()
+}
+
+// TestBrowserRegistrationFlow is a student's registration from the catalog to a drop,
+// all in one page: the row buttons swap their row, the boosted nav links swap the body,
+// and the address bar follows.
+func TestBrowserRegistrationFlow(t *testing.T) {
+	requireBrowser(t)
+	app := newTestApp(t)
+	f := seedCatalog(t, app.DB)
+	b := newBrowser(t)
+	b.signIn(app, alice)
+	b.open(app.URL + "/courses")
+	catalog := b.waitPage("every section", func(s pageState) bool { return len(s.Sections) == 6 })
+	b.mark()
+	history := b.historyLength()
+
+	// 1. Two sections into the basket: each answer replaces its own row, in place.
+	picked := []string{"MATH150-01", "MATH101-02"}
+	for _, label := range picked {
+		b.click("add "+label+" to the basket", f.button(t, label, "basket-add"))
+		s := b.waitPage(label+" in the basket", func(s pageState) bool {
+			return strings.Contains(s.Rows[label].Result, label+" is in your basket")
+		})
+		if !slices.Equal(s.Sections, catalog.Sections) {
+			t.Errorf("catalog rows after adding %s = %v, want %v (the row was not replaced in place)", label, s.Sections, catalog.Sections)
+		}
+		if r := s.Rows[label]; !slices.Contains(r.Buttons, "basket-remove") || slices.Contains(r.Buttons, "basket-add") {
+			t.Errorf("row of %s in the basket has the buttons %v, want basket-remove instead of basket-add", label, r.Buttons)
+		}
+		b.noReload("adding " + label + " to the basket")
+	}
+
+	// 2. The basket, through the boosted nav link: both rows and their credits; then
+	// "register all" answers one line per section.
+	b.click("open the basket from the nav", `nav a[href="/basket"]`)
+	s := b.waitPage("the basket with both sections", func(s pageState) bool {
+		return s.Path == "/basket" && s.BasketCredits != "" && len(s.Sections) == 2
+	})
+	b.noReload("the nav link to the basket")
+	if !sameSet(s.Sections, picked) {
+		t.Errorf("basket rows = %v, want %v", s.Sections, picked)
+	}
+	if n := countIn(t, s.BasketCredits); n != 6 {
+		t.Errorf("basket credit total %q: %d credits, want 6 (MATH150 2 + MATH101 4)", s.BasketCredits, n)
+	}
+	if !strings.HasPrefix(s.Title, "Basket") {
+		t.Errorf("page title after the boosted link = %q, want the basket's", s.Title)
+	}
+	b.click("register all", `[data-testid="register-all"]`)
+	s = b.waitPage("a result line per basket section", func(s pageState) bool { return len(s.BasketResults) == 2 })
+	b.noReload("register all")
+	for _, label := range picked {
+		if !slices.Contains(s.BasketResults, "Registered for "+label+".") {
+			t.Errorf("basket results %q lack %q", s.BasketResults, "Registered for "+label+".")
+		}
+	}
+	if s.Path != "/basket" {
+		t.Errorf("path after register all = %q, want /basket", s.Path)
+	}
+	b.screenshot("basket-results.png")
+
+	// 3. The timetable: one meeting cell per registered section.
+	b.click("open the timetable from the nav", `nav a[href="/timetable"]`)
+	s = b.waitPage("the timetable with two meetings", func(s pageState) bool {
+		return s.Path == "/timetable" && len(s.Meetings) > 0
+	})
+	b.noReload("the nav link to the timetable")
+	if want := []int64{f.Sections["MATH101-02"], f.Sections["MATH150-01"]}; !sameSet(s.Meetings, want) {
+		t.Errorf("timetable meeting cells of sections %v, want %v (MATH101-02, MATH150-01)", s.Meetings, want)
+	}
+	b.screenshot("timetable.png")
+
+	// 4. My registrations: dropping MATH150-01 answers in its row and updates the
+	// header's credits out of band.
+	b.click("open my registrations from the nav", `nav a[href="/registrations"]`)
+	s = b.waitPage("my registrations with both sections", func(s pageState) bool {
+		return s.Path == "/registrations" && len(s.Sections) == 2
+	})
+	b.noReload("the nav link to my registrations")
+	if !sameSet(s.Sections, picked) {
+		t.Errorf("registered sections = %v, want %v", s.Sections, picked)
+	}
+	if n := countIn(t, s.Credits); n != 6 {
+		t.Errorf("header credits on my registrations = %q, want 6", s.Credits)
+	}
+	b.click("drop MATH150-01", f.button(t, "MATH150-01", "drop"))
+	s = b.waitPage("the drop of MATH150-01", func(s pageState) bool {
+		return s.Rows["MATH150-01"].Result != ""
+	})
+	b.noReload("the drop")
+	if r := s.Rows["MATH150-01"]; r.Result != "Dropped MATH150-01." || r.Refused {
+		t.Errorf("row result after the drop = %q (refused %v), want %q", r.Result, r.Refused, "Dropped MATH150-01.")
+	}
+	if n := countIn(t, s.Credits); n != 4 {
+		t.Errorf("header credits after the drop = %q, want 4: the answer's #credits did not replace the header's out of band", s.Credits)
+	}
+	if s.CreditBadges != 1 {
+		t.Errorf("%d elements with id=\"credits\" after the drop, want 1: the answer's badge landed in the page", s.CreditBadges)
+	}
+
+	// 5. The address bar followed the boosted links, each a history entry of its own.
+	location, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if location != app.URL+"/registrations" {
+		t.Errorf("location at the end = %q, want %s/registrations", location, app.URL)
+	}
+	if n := b.historyLength(); n < history+3 {
+		t.Errorf("history has %d entries after three boosted links, %d before", n, history)
+	}
+	b.checkConsole()
+}
+
+// TestBrowserRegistrationRefusal: the last seat goes to someone else while the catalog is
+// open; "Register" then answers in the row with the refusal and a waitlist button.
+func TestBrowserRegistrationRefusal(t *testing.T) {
+	requireBrowser(t)
+	app := newTestApp(t)
+	f := seedCatalog(t, app.DB)
+	const label = "CS101-02"
+	id := f.Sections[label]
+	// One seat left while the page loads, so the row has a Register button.
+	if _, err := app.DB.Exec("UPDATE sections SET enrolled = capacity - 1 WHERE id = ?", id); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.signIn(app, alice)
+	b.open(app.URL + "/courses")
+	b.waitPage(label+" with a seat left", func(s pageState) bool { return slices.Contains(s.Rows[label].Buttons, "register") })
+	b.mark()
+	// Someone else takes it.
+	if _, err := app.DB.Exec("UPDATE sections SET enrolled = capacity WHERE id = ?", id); err != nil {
+		t.Fatal(err)
+	}
+
+	b.click("register for "+label, f.button(t, label, "register"))
+	s := b.waitPage("the refusal in the row", func(s pageState) bool { return s.Rows[label].Result != "" })
+	b.noReload("the refused registration")
+	r := s.Rows[label]
+	if !strings.Contains(r.Result, label+" is full. Join the waitlist") || !r.Refused {
+		t.Errorf("row result = %q (refused %v), want the refused %q", r.Result, r.Refused, label+" is full. Join the waitlist ...")
+	}
+	if !slices.Contains(r.Buttons, "waitlist") || slices.Contains(r.Buttons, "register") {
+		t.Errorf("buttons of the full row = %v, want waitlist and no register", r.Buttons)
+	}
+
+	b.click("join the waitlist of "+label, f.button(t, label, "waitlist"))
+	s = b.waitPage("the waitlist position in the row", func(s pageState) bool { return s.Rows[label].Standing != "" })
+	b.noReload("joining the waitlist")
+	r = s.Rows[label]
+	if !strings.Contains(r.Result, "number 1 on the waitlist") || r.Refused {
+		t.Errorf("row result = %q (refused %v), want %q", r.Result, r.Refused, "You are number 1 on the waitlist ...")
+	}
+	if r.Standing != "Waitlist #1" {
+		t.Errorf("standing badge = %q, want %q", r.Standing, "Waitlist #1")
+	}
+	if !slices.Contains(r.Buttons, "leave") {
+		t.Errorf("buttons on the waitlist = %v, want leave", r.Buttons)
+	}
+	// The refusal is a 409: the browser logs the status, which is no fault of the page.
+	b.checkConsole(httpStatus(app.URL+"/registrations", 409))
 }
 
 // requireBrowser fails the test when chromium is not installed, or when `make assets` has
@@ -162,6 +314,10 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
+		// English pages whatever the machine's locale, and room for the wide tables.
+		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US,en"),
+		chromedp.WindowSize(1280, 1024),
 		chromedp.UserDataDir(profile),
 		chromedp.CombinedOutput(output),
 	)
@@ -216,44 +372,135 @@ func (b *browser) waitFor(what, expr string) {
 	})
 }
 
-// catalogState is what the catalog page shows, read in one go.
-type catalogState struct {
-	URL      string   `json:"url"`
-	Marker   int      `json:"marker"` // window.__noReload: 0 on a freshly loaded page
-	HTMX     bool     `json:"htmx"`
-	Count    string   `json:"count"`    // the result-count text
-	Sections []string `json:"sections"` // "MATH101-02", in table order
+// signIn signs u in through the real sign-in form.
+func (b *browser) signIn(app *testApp, u ldaptest.User) {
+	b.t.Helper()
+	b.do("open the sign-in page", chromedp.Navigate(app.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	b.do("sign in as "+u.Username,
+		chromedp.SendKeys(chromedp.ID("username"), u.Username),
+		chromedp.SendKeys(chromedp.ID("password"), u.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-form"] button[type="submit"]`)))
+	b.waitFor("the signed-in home page",
+		`location.pathname === "/" && document.querySelector('[data-testid="logout"]') !== null`)
 }
 
-const catalogStateJS = `(() => ({
-	url: location.href,
-	marker: window.__noReload || 0,
-	htmx: typeof window.htmx === "object",
-	count: (document.querySelector('[data-testid="result-count"]')?.textContent ?? "").trim(),
-	sections: Array.from(document.querySelectorAll('[data-testid="section-row"]'),
-		row => row.querySelector("strong").textContent.trim() + "-" + row.cells[1].textContent.trim()),
-}))()`
-
-func (b *browser) state() catalogState {
+// open loads url as a full page and checks that HTMX runs on it, in English: the tests
+// read the English texts.
+func (b *browser) open(url string) {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[catalogState](catalogStateJS))
+	b.do("open "+url, chromedp.Navigate(url))
+	b.waitFor(url+" to load", `document.readyState === "complete"`)
+	s := b.state()
+	if !s.HTMX {
+		b.t.Fatalf("htmx did not load on %s: run `make assets` to put htmx.min.js and pico.min.css in web/static/vendor", s.Path)
+	}
+	if s.Lang != "en" {
+		b.t.Fatalf("%s is in %q, want English (the browser asks for en-US)", s.Path, s.Lang)
+	}
+}
+
+// mark sets the marker that a full page load would lose; see noReload.
+func (b *browser) mark() {
+	b.t.Helper()
+	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.__noReload = 42`))
+}
+
+// click clicks the element that the CSS selector names, once it is visible.
+func (b *browser) click(step, selector string) {
+	b.t.Helper()
+	b.do(step, chromedp.Click(chromedp.CSS(selector)))
+}
+
+// button selects the button marked testid in the row of the section labelled "CS101-02".
+func (f catalogFixture) button(t *testing.T, label, testid string) string {
+	t.Helper()
+	id, ok := f.Sections[label]
+	if !ok {
+		t.Fatalf("no section %s in the fixture", label)
+	}
+	return fmt.Sprintf(`#section-%d [data-testid=%q]`, id, testid)
+}
+
+// pageState is what a page of the app shows, read in one go. What a page lacks stays
+// empty: no rows off the section tables, no basket results off the basket.
+type pageState struct {
+	URL    string `json:"url"`
+	Path   string `json:"path"`
+	Title  string `json:"title"`
+	Lang   string `json:"lang"`
+	Marker int    `json:"marker"` // window.__noReload: 0 on a freshly loaded page
+	HTMX   bool   `json:"htmx"`
+	// Idle: no HTMX request under way and nothing swapped in that HTMX has yet to
+	// process, so the new buttons and links work the HTMX way.
+	Idle          bool                `json:"idle"`
+	Credits       string              `json:"credits"`      // the header's credit badge
+	CreditBadges  int                 `json:"creditBadges"` // elements with id="credits" in the whole page
+	Count         string              `json:"count"`        // the catalog's result count
+	Sections      []string            `json:"sections"`     // section rows, "MATH101-02", in page order
+	Rows          map[string]rowState `json:"rows"`         // by section label
+	BasketCredits string              `json:"basketCredits"`
+	BasketResults []string            `json:"basketResults"`
+	Meetings      []int64             `json:"meetings"` // section id of each timetable meeting cell
+}
+
+// rowState is what a section row shows the student.
+type rowState struct {
+	Result   string   `json:"result"` // the answer to the action just taken
+	Refused  bool     `json:"refused"`
+	Standing string   `json:"standing"` // the "Registered" or "Waitlist #1" badge
+	Buttons  []string `json:"buttons"`  // data-testid of each button, in order
+}
+
+const pageStateJS = `(() => {
+	const text = (root, sel) => (root.querySelector(sel)?.textContent ?? "").trim();
+	const label = row => row.querySelector("strong").textContent.trim() + "-" + row.cells[1].textContent.trim();
+	const rows = Array.from(document.querySelectorAll('[data-testid="section-row"]'));
+	return {
+		url: location.href,
+		path: location.pathname,
+		title: document.title,
+		lang: document.documentElement.lang,
+		marker: window.__noReload || 0,
+		htmx: typeof window.htmx === "object",
+		idle: document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null,
+		credits: text(document, "header #credits"),
+		creditBadges: document.querySelectorAll("#credits").length,
+		count: text(document, '[data-testid="result-count"]'),
+		sections: rows.map(label),
+		rows: Object.fromEntries(rows.map(row => [label(row), {
+			result: text(row, '[data-testid="row-result"]'),
+			refused: row.querySelector('[data-testid="row-result"].refused') !== null,
+			standing: text(row, '[data-testid="standing"]'),
+			buttons: Array.from(row.querySelectorAll("button[data-testid]"), b => b.dataset.testid),
+		}])),
+		basketCredits: text(document, '[data-testid="basket-credits"]'),
+		basketResults: Array.from(document.querySelectorAll('[data-testid="basket-result"]'), li => li.textContent.trim()),
+		meetings: Array.from(document.querySelectorAll('[data-testid="meeting"]'), td => Number(td.dataset.sectionId)),
+	};
+})()`
+
+func (b *browser) state() pageState {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageState](pageStateJS))
 	if err != nil {
-		b.t.Fatalf("read the catalog: %v%s", err, b.diagnostics())
+		b.t.Fatalf("read the page: %v%s", err, b.diagnostics())
 	}
 	return s
 }
 
-// waitCatalog waits until the catalog satisfies ok, and returns what it shows then.
-func (b *browser) waitCatalog(what string, ok func(catalogState) bool) catalogState {
+// waitPage waits until HTMX is idle and the page satisfies ok, and returns what the page
+// shows then.
+func (b *browser) waitPage(what string, ok func(pageState) bool) pageState {
 	b.t.Helper()
-	var last catalogState
+	var last pageState
 	b.poll(what, func() bool {
-		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[catalogState](catalogStateJS))
+		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageState](pageStateJS))
 		if err != nil {
 			return false
 		}
 		last = s
-		return ok(s)
+		return s.Idle && ok(s)
 	}, func() string { return fmt.Sprintf("\nlast seen: %+v", last) })
 	return last
 }
@@ -318,19 +565,37 @@ func (b *browser) screenshot(name string) {
 	b.t.Logf("screenshot: %s (%d bytes)", path, len(png))
 }
 
-// checkConsole fails the test on uncaught exceptions and on errors, such as CSP refusals.
-// The 404 of the favicon, which the browser asks for on its own, is no error of the page.
-func (b *browser) checkConsole() {
+// checkConsole fails the test on uncaught exceptions and on errors, such as CSP refusals,
+// but those that expected reports as the test's own doing. The 404 of the favicon, which
+// the browser asks for on its own, is no error of the page.
+func (b *browser) checkConsole(expected ...func(chromedp.ConsoleMessage) bool) {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+next:
 	for _, m := range b.console {
 		if strings.HasSuffix(m.URL, "/favicon.ico") {
 			continue
 		}
-		if m.IsException() || m.Type == chromedp.ConsoleError {
-			b.t.Errorf("browser console: %s (%s:%d)", m, m.URL, m.Line+1)
+		for _, e := range expected {
+			if e(m) {
+				continue next
+			}
 		}
+		if m.IsException() || m.Type == chromedp.ConsoleError {
+			hint := ""
+			if strings.HasPrefix(m.Text, "Response Status Error Code") {
+				hint = `: htmx logs every answer that the responseHandling of its config marks "error":true`
+			}
+			b.t.Errorf("browser console: %s (%s:%d)%s", m, m.URL, m.Line+1, hint)
+		}
+	}
+}
+
+// httpStatus matches the browser's log entry for an answer with that status from url.
+func httpStatus(url string, status int) func(chromedp.ConsoleMessage) bool {
+	return func(m chromedp.ConsoleMessage) bool {
+		return m.Source == "network" && m.URL == url && strings.Contains(m.Text, fmt.Sprintf("status of %d ", status))
 	}
 }
 
@@ -354,7 +619,12 @@ func (b *browser) diagnostics() string {
 	return out.String()
 }
 
-// countIn reads the number in a result-count text, in either language.
+// sameSet reports whether got and want hold the same elements, in any order.
+func sameSet[E cmp.Ordered](got, want []E) bool {
+	return slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)))
+}
+
+// countIn reads the first number in a text, such as a result count, in either language.
 func countIn(t *testing.T, text string) int {
 	t.Helper()
 	digits := strings.TrimLeftFunc(text, func(r rune) bool { return r < '0' || r > '9' })
@@ -364,7 +634,7 @@ func countIn(t *testing.T, text string) int {
 	}
 	n, err := strconv.Atoi(digits)
 	if err != nil {
-		t.Fatalf("no number in the result count %q", text)
+		t.Fatalf("no number in %q", text)
 	}
 	return n
 }

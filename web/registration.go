@@ -162,12 +162,6 @@ func (s *Server) registrations(w http.ResponseWriter, r *http.Request) {
 				page.Enrolled = append(page.Enrolled, row)
 			}
 		}
-		c, err := s.credits(r)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		page.Credits = *c
 	}
 	s.render(w, r, http.StatusOK, views.RegistrationsPage(page), nil)
 }
