@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ import (
 const (
 	benchSections     = 200
 	benchStudents     = 6000 // per phase
-	benchRounds       = 3    // each phase's students are split over the rounds
+	benchRounds       = 6    // each phase's students are split over the rounds
 	benchWorkers      = 64
 	benchLoginWorkers = 16
 )
@@ -43,7 +44,7 @@ const (
 //   - http: POST /registrations over real HTTP to the real app, signed in,
 //
 // each student registering for exactly one section, so the rules never refuse. The phases
-// take turns in rounds (sql, http; http, sql; sql, http), so a change in the machine's
+// take turns in rounds (sql, http; http, sql; sql, http; …), so a change in the machine's
 // background load weighs on both alike. Only the registration calls are timed; building
 // the data, the directory accounts and the logins is not. The whole run happens once
 // whatever b.N is: run it with -benchtime 1x.
@@ -104,26 +105,29 @@ func BenchmarkRegistrationHTTPvsSQL(b *testing.B) {
 	b.ReportMetric(sqlTPS, "sql_tx/s")
 	b.ReportMetric(httpTPS, "http_tx/s")
 	b.ReportMetric(httpTPS/sqlTPS, "http/sql")
-	b.ReportMetric(ms(sqlRun.percentile(50)), "sql_p50_ms")
-	b.ReportMetric(ms(sqlRun.percentile(99)), "sql_p99_ms")
-	b.ReportMetric(ms(httpRun.percentile(50)), "http_p50_ms")
-	b.ReportMetric(ms(httpRun.percentile(99)), "http_p99_ms")
+	b.ReportMetric(benchMS(sqlRun.percentile(50)), "sql_p50_ms")
+	b.ReportMetric(benchMS(sqlRun.percentile(99)), "sql_p99_ms")
+	b.ReportMetric(benchMS(httpRun.percentile(50)), "http_p50_ms")
+	b.ReportMetric(benchMS(httpRun.percentile(99)), "http_p99_ms")
 	cpu := ""
 	if sqlRun.cpuOK && httpRun.cpuOK {
+		bg := sqlRun.otherCPU + httpRun.otherCPU
+		bgShare := 100 * float64(bg) / float64(sqlRun.elapsed+httpRun.elapsed) / float64(runtime.NumCPU())
+		b.ReportMetric(bgShare, "bg_cpu_%")
 		b.ReportMetric(sqlRun.cpuPerTx(sqlRun.goCPU), "sql_go_cpu_us/tx")
 		b.ReportMetric(sqlRun.cpuPerTx(sqlRun.dbCPU), "sql_db_cpu_us/tx")
 		b.ReportMetric(httpRun.cpuPerTx(httpRun.goCPU), "http_go_cpu_us/tx")
 		b.ReportMetric(httpRun.cpuPerTx(httpRun.dbCPU), "http_db_cpu_us/tx")
-		cpu = fmt.Sprintf(" | CPU per tx (Go process + mariadbd): sql %.0f + %.0f µs, http %.0f + %.0f µs",
-			sqlRun.cpuPerTx(sqlRun.goCPU), sqlRun.cpuPerTx(sqlRun.dbCPU), httpRun.cpuPerTx(httpRun.goCPU), httpRun.cpuPerTx(httpRun.dbCPU))
+		cpu = fmt.Sprintf(" | CPU per tx (Go process + mariadbd): sql %.0f + %.0f µs, http %.0f + %.0f µs | other processes used %.0f%% of the machine's CPU meanwhile",
+			sqlRun.cpuPerTx(sqlRun.goCPU), sqlRun.cpuPerTx(sqlRun.dbCPU), httpRun.cpuPerTx(httpRun.goCPU), httpRun.cpuPerTx(httpRun.dbCPU), bgShare)
 	}
-	b.Logf("sql: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http/sql %.2f (target >= 0.60)%s | results sql %v, http %v",
-		sqlRun.done(), sqlRun.elapsed.Round(time.Millisecond), sqlTPS, ms(sqlRun.percentile(50)), ms(sqlRun.percentile(99)),
-		httpRun.done(), httpRun.elapsed.Round(time.Millisecond), httpTPS, ms(httpRun.percentile(50)), ms(httpRun.percentile(99)),
-		httpTPS/sqlTPS, cpu, sqlRun.results, httpRun.results)
+	b.Logf("sql: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http: %d tx in %v = %.0f tx/s (p50 %.1f ms, p99 %.1f ms) | http/sql %.2f (target >= 0.60)%s | tx/s by round: sql %.0f, http %.0f | results sql %v, http %v",
+		sqlRun.done(), sqlRun.elapsed.Round(time.Millisecond), sqlTPS, benchMS(sqlRun.percentile(50)), benchMS(sqlRun.percentile(99)),
+		httpRun.done(), httpRun.elapsed.Round(time.Millisecond), httpTPS, benchMS(httpRun.percentile(50)), benchMS(httpRun.percentile(99)),
+		httpTPS/sqlTPS, cpu, sqlRun.rounds, httpRun.rounds, sqlRun.results, httpRun.results)
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func benchMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // benchCatalog adds a current term with registration open now, and benchSections
 // sections of one course each (3 credits, one meeting), with room for seats students.
@@ -268,7 +272,7 @@ func benchLogins(b *testing.B, app *testApp, transport *http.Transport, users []
 			for i := int(next.Add(1) - 1); i < len(users); i = int(next.Add(1) - 1) {
 				if err := benchLogin(app, clients[i], users[i]); err != nil {
 					mu.Lock()
-					firstErr = cmpOr(firstErr, err)
+					firstErr = benchFirstErr(firstErr, err)
 					mu.Unlock()
 					return
 				}
@@ -282,7 +286,7 @@ func benchLogins(b *testing.B, app *testApp, transport *http.Transport, users []
 	return clients
 }
 
-func cmpOr(a, b error) error {
+func benchFirstErr(a, b error) error {
 	if a != nil {
 		return a
 	}
@@ -348,10 +352,11 @@ type benchRun struct {
 	results   map[string]int
 	errors    int
 	firstErr  error
-	// CPU time the benchmark's own process (app and clients) and mariadbd used, where
-	// /proc tells.
-	goCPU, dbCPU time.Duration
-	cpuOK        bool
+	// CPU time the benchmark's own process (app and clients), mariadbd and every other
+	// process used, where /proc tells.
+	goCPU, dbCPU, otherCPU time.Duration
+	cpuOK                  bool
+	rounds                 []float64 // tx/s of each round
 }
 
 // done is the number of requests that completed with an answer.
@@ -382,9 +387,11 @@ func (r *benchRun) add(o benchRun) {
 		r.results[k] += v
 	}
 	r.errors += o.errors
-	r.firstErr = cmpOr(r.firstErr, o.firstErr)
+	r.firstErr = benchFirstErr(r.firstErr, o.firstErr)
 	r.goCPU += o.goCPU
 	r.dbCPU += o.dbCPU
+	r.otherCPU += o.otherCPU
+	r.rounds = append(r.rounds, o.perSecond())
 	r.cpuOK = o.cpuOK && (first || r.cpuOK)
 }
 
@@ -403,6 +410,7 @@ func benchPhase(from, to int, do func(i int) (string, error)) benchRun {
 	var wg sync.WaitGroup
 	goStart, okGo := procCPU("self")
 	dbStart, okDB := procCPU(mariadbPID())
+	allStart, okAll := machineCPU()
 	start := time.Now()
 	for w := range workers {
 		wk := &workers[w]
@@ -415,7 +423,7 @@ func benchPhase(from, to int, do func(i int) (string, error)) benchRun {
 				wk.latencies = append(wk.latencies, time.Since(t))
 				if err != nil {
 					wk.errors++
-					wk.firstErr = cmpOr(wk.firstErr, err)
+					wk.firstErr = benchFirstErr(wk.firstErr, err)
 					continue
 				}
 				wk.results[result]++
@@ -426,8 +434,10 @@ func benchPhase(from, to int, do func(i int) (string, error)) benchRun {
 	run := benchRun{elapsed: time.Since(start), results: map[string]int{}}
 	goEnd, okGo2 := procCPU("self")
 	dbEnd, okDB2 := procCPU(mariadbPID())
-	if run.cpuOK = okGo && okDB && okGo2 && okDB2; run.cpuOK {
+	allEnd, okAll2 := machineCPU()
+	if run.cpuOK = okGo && okDB && okAll && okGo2 && okDB2 && okAll2; run.cpuOK {
 		run.goCPU, run.dbCPU = goEnd-goStart, dbEnd-dbStart
+		run.otherCPU = max(0, allEnd-allStart-run.goCPU-run.dbCPU)
 	}
 	for _, wk := range workers {
 		run.latencies = append(run.latencies, wk.latencies...)
@@ -435,7 +445,7 @@ func benchPhase(from, to int, do func(i int) (string, error)) benchRun {
 			run.results[k] += v
 		}
 		run.errors += wk.errors
-		run.firstErr = cmpOr(run.firstErr, wk.firstErr)
+		run.firstErr = benchFirstErr(run.firstErr, wk.firstErr)
 	}
 	return run
 }
@@ -462,6 +472,32 @@ func procCPU(pid string) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// machineCPU is the CPU time all processes have used, from /proc/stat: every state but
+// idle and iowait, over all CPUs.
+func machineCPU() (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 8 || fields[0] != "cpu" {
+		return 0, false
+	}
+	var busy int64
+	for i, f := range fields[1:] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		// user nice system idle iowait irq softirq steal (guest time is inside user)
+		if i != 3 && i != 4 && i < 8 {
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond, true
 }
 
 // mariadbPID is the pid of the stack's MariaDB server (deploy/local/stack), "" when it is
