@@ -156,24 +156,30 @@ func (q *Queries) GetRequestResult(ctx context.Context, arg GetRequestResultPara
 
 const getSectionForRegistration = `-- name: GetSectionForRegistration :one
 SELECT s.id, s.course_id, s.term_id, s.number, s.capacity, s.enrolled, s.held,
-       c.code AS course_code, c.credits, t.is_current
+       s.instructor, s.room, c.code AS course_code, c.title, c.credits,
+       d.code AS department_code, t.is_current
 FROM sections s
 JOIN courses c ON c.id = s.course_id
+JOIN departments d ON d.id = c.department_id
 JOIN terms t ON t.id = s.term_id
 WHERE s.id = ?
 `
 
 type GetSectionForRegistrationRow struct {
-	ID         int64
-	CourseID   int64
-	TermID     int64
-	Number     string
-	Capacity   int32
-	Enrolled   int32
-	Held       int32
-	CourseCode string
-	Credits    int8
-	IsCurrent  bool
+	ID             int64
+	CourseID       int64
+	TermID         int64
+	Number         string
+	Capacity       int32
+	Enrolled       int32
+	Held           int32
+	Instructor     string
+	Room           string
+	CourseCode     string
+	Title          string
+	Credits        int8
+	DepartmentCode string
+	IsCurrent      bool
 }
 
 func (q *Queries) GetSectionForRegistration(ctx context.Context, id int64) (GetSectionForRegistrationRow, error) {
@@ -187,8 +193,12 @@ func (q *Queries) GetSectionForRegistration(ctx context.Context, id int64) (GetS
 		&i.Capacity,
 		&i.Enrolled,
 		&i.Held,
+		&i.Instructor,
+		&i.Room,
 		&i.CourseCode,
+		&i.Title,
 		&i.Credits,
+		&i.DepartmentCode,
 		&i.IsCurrent,
 	)
 	return i, err

@@ -41,9 +41,10 @@ type Outcome struct {
 	Other string
 	// Missing lists prerequisite course codes not completed.
 	Missing []string
-	// Credits enrolled (counting this section when the request enrolled it), and the
-	// student's limit.
+	// Credits enrolled (counting this section when the request enrolled it, not when it
+	// dropped it), and the student's limit; known only when CreditsKnown.
 	CreditsUsed, CreditLimit int
+	CreditsKnown             bool
 	// Position on the waitlist, 1 for first.
 	Position int
 	// NotInTerm: the section exists but belongs to another term.
@@ -54,12 +55,18 @@ type Outcome struct {
 	Replayed bool
 }
 
-// Section names the section a request was about.
+// Section is the section a request was about, as the transaction read it: enough to show
+// its row without asking the database again.
 type Section struct {
 	ID         int64
 	CourseCode string
 	Number     string
 	Credits    int
+	Title      string
+	Department string
+	Instructor string
+	Room       string
+	Capacity   int
 }
 
 // Request is one student's request about one section. Key, when set, makes the request

@@ -123,7 +123,8 @@ func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentR
 	if err != nil {
 		return sec, false, fmt.Errorf("load section: %w", err)
 	}
-	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits)}
+	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits),
+		Title: sec.Title, Department: sec.DepartmentCode, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
 	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held))
 	if !sec.IsCurrent {
 		out.Result, out.NotInTerm = NotFound, true
@@ -175,7 +176,7 @@ func (s *Service) check(ctx context.Context, q *db.Queries, st db.LockStudentRow
 	if err != nil {
 		return fmt.Errorf("credits: %w", err)
 	}
-	out.CreditsUsed, out.CreditLimit = int(used), int(st.CreditLimit)
+	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(used), int(st.CreditLimit), true
 	if int(used)+int(sec.Credits) > int(st.CreditLimit) {
 		out.Result = CreditLimit
 	}
@@ -304,7 +305,15 @@ func (s *Service) drop(ctx context.Context, q *db.Queries, st db.LockStudentRow,
 	if err := q.FreeSeat(ctx, db.FreeSeatParams{Hold: hold, ID: sec.ID}); err != nil {
 		return fmt.Errorf("free seat: %w", err)
 	}
+	used, err := q.CreditsEnrolled(ctx, db.CreditsEnrolledParams{UserID: st.ID, TermID: sec.TermID})
+	if err != nil {
+		return fmt.Errorf("credits: %w", err)
+	}
+	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(used), int(st.CreditLimit), true
 	out.Result = Dropped
+	if hold == 0 {
+		out.SeatsLeft++
+	}
 	return nil
 }
 

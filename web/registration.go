@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,23 +62,64 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	}
 	w.Header().Set(resultHeader, string(out.Result))
 
-	rows, err := s.sectionsByID(r, []int64{id})
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if len(rows) == 0 {
+	row, err := s.resultRow(r, u, out)
+	if errors.Is(err, errNoSection) {
 		s.errorPage(w, r, resultStatus(out.Result), "error.not_found", views.Msg("result.not_found"))
 		return
 	}
-	row := rows[0]
-	row.Result, row.Refused = resultMessage(out, row.Label()), out.Result.Refused()
-	credits, err := s.credits(r)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	row.Result, row.Refused = resultMessage(out, row.Label()), out.Result.Refused()
+	var credits *views.Credits
+	if out.CreditsKnown {
+		credits = &views.Credits{Used: out.CreditsUsed, Limit: out.CreditLimit}
+	}
 	s.render(w, r, resultStatus(out.Result), views.RegistrationResultPage(row), views.RegistrationResult(row, credits))
+}
+
+var errNoSection = errors.New("no such section")
+
+// resultRow is the section's row after the request. On registration day this answer is
+// the hot path, so it is built from what the transaction already read, plus the meeting
+// times; only answers that carry no section (a replayed key, an unknown section) load it.
+func (s *Server) resultRow(r *http.Request, u sessionUser, out registration.Outcome) (views.SectionRow, error) {
+	sec := out.Section
+	if sec.CourseCode == "" || out.Replayed {
+		rows, err := s.sectionsByID(r, []int64{sec.ID})
+		if err != nil {
+			return views.SectionRow{}, err
+		}
+		if len(rows) == 0 {
+			return views.SectionRow{}, errNoSection
+		}
+		return rows[0], nil
+	}
+	row := views.SectionRow{
+		ID: sec.ID, CourseCode: sec.CourseCode, Title: sec.Title, Number: sec.Number, Credits: sec.Credits,
+		Department: sec.Department, Instructor: sec.Instructor, Room: sec.Room, Capacity: sec.Capacity,
+		SeatsLeft: max(0, out.SeatsLeft), Actions: true, RequestKey: rand.Text(),
+	}
+	switch out.Result {
+	case registration.Enrolled:
+		row.Standing = views.Registered
+	case registration.Waitlisted:
+		row.Standing, row.Position = views.OnWaitlist, out.Position
+	default:
+		// The buttons of a section not held depend on the basket.
+		in, err := s.q.BasketAmong(r.Context(), db.BasketAmongParams{UserID: u.ID, Ids: []int64{sec.ID}})
+		if err != nil {
+			return row, fmt.Errorf("basket: %w", err)
+		}
+		row.InBasket = len(in) > 0
+	}
+	ms, err := s.q.MeetingsForSections(r.Context(), []int64{sec.ID})
+	if err != nil {
+		return row, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
+	}
+	row.Meetings = meetingViews(ms)[sec.ID]
+	return row, nil
 }
 
 // resultStatus is the HTTP status of a result: 200 for a change made, 409 for a rule's

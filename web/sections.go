@@ -31,12 +31,7 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 	if err != nil {
 		return nil, fmt.Errorf("meetings of %d sections: %w", len(ids), err)
 	}
-	meetings := map[int64][]views.Meeting{}
-	for _, m := range ms {
-		meetings[m.SectionID] = append(meetings[m.SectionID], views.Meeting{
-			Weekday: int(m.Weekday), StartMinute: int(m.StartMinute), EndMinute: int(m.EndMinute),
-		})
-	}
+	meetings := meetingViews(ms)
 	u, _ := s.currentUser(r)
 	student := u.Role == RoleStudent
 	enrolled, basket := map[int64]bool{}, map[int64]bool{}
@@ -123,4 +118,15 @@ func (s *Server) credits(r *http.Request) (*views.Credits, error) {
 		return nil, fmt.Errorf("credits of student %d: %w", u.ID, err)
 	}
 	return &views.Credits{Used: int(c.Used), Limit: int(c.CreditLimit)}, nil
+}
+
+// meetingViews groups meeting rows by section.
+func meetingViews(ms []db.MeetingsForSectionsRow) map[int64][]views.Meeting {
+	out := map[int64][]views.Meeting{}
+	for _, m := range ms {
+		out[m.SectionID] = append(out[m.SectionID], views.Meeting{
+			Weekday: int(m.Weekday), StartMinute: int(m.StartMinute), EndMinute: int(m.EndMinute),
+		})
+	}
+	return out
 }

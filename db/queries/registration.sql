@@ -12,9 +12,11 @@ INSERT INTO registration_requests (user_id, request_key, action, section_id, res
 
 -- name: GetSectionForRegistration :one
 SELECT s.id, s.course_id, s.term_id, s.number, s.capacity, s.enrolled, s.held,
-       c.code AS course_code, c.credits, t.is_current
+       s.instructor, s.room, c.code AS course_code, c.title, c.credits,
+       d.code AS department_code, t.is_current
 FROM sections s
 JOIN courses c ON c.id = s.course_id
+JOIN departments d ON d.id = c.department_id
 JOIN terms t ON t.id = s.term_id
 WHERE s.id = ?;
 
