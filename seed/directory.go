@@ -40,8 +40,7 @@ func (d Directory) Write(ds Dataset, pw Passwords) error {
 		}
 		hashes[role] = ssha(p)
 	}
-	// Groups go first: removing a user who is still a member makes refint rewrite the
-	// group, once per user.
+	// Groups go first, so no group is left naming a deleted account.
 	if err := d.clear(d.groups()); err != nil {
 		return err
 	}
