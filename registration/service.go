@@ -145,24 +145,8 @@ func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentR
 // course, prerequisites, time conflicts, the credit limit. It sets out.Result when one
 // refuses (Enrolled when the student already holds this very section).
 func (s *Service) check(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	held, err := q.EnrollmentInCourse(ctx, db.EnrollmentInCourseParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID})
-	switch {
-	case err == nil && held.SectionID == sec.ID:
-		out.Result = Enrolled
-		return nil
-	case err == nil:
-		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+held.Number
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("enrollment in course: %w", err)
-	}
-	missing, err := q.MissingPrerequisites(ctx, db.MissingPrerequisitesParams{CourseID: sec.CourseID, UserID: st.ID})
-	if err != nil {
-		return fmt.Errorf("prerequisites: %w", err)
-	}
-	if len(missing) > 0 {
-		out.Result, out.Missing = Prerequisite, missing
-		return nil
+	if err := courseRules(ctx, q, st, sec, out); err != nil || out.Result != "" {
+		return err
 	}
 	conflict, err := q.ConflictingSection(ctx, db.ConflictingSectionParams{SectionID: sec.ID, UserID: st.ID, TermID: sec.TermID})
 	switch {
@@ -189,6 +173,30 @@ func (s *Service) register(ctx context.Context, q *db.Queries, st db.LockStudent
 		return err
 	}
 	return s.enroll(ctx, q, st, sec, out)
+}
+
+// courseRules checks what waiting for a seat would not change: one section per course,
+// and the prerequisites.
+func courseRules(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
+	held, err := q.EnrollmentInCourse(ctx, db.EnrollmentInCourseParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID})
+	switch {
+	case err == nil && held.SectionID == sec.ID:
+		out.Result = Enrolled
+		return nil
+	case err == nil:
+		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+held.Number
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("enrollment in course: %w", err)
+	}
+	missing, err := q.MissingPrerequisites(ctx, db.MissingPrerequisitesParams{CourseID: sec.CourseID, UserID: st.ID})
+	if err != nil {
+		return fmt.Errorf("prerequisites: %w", err)
+	}
+	if len(missing) > 0 {
+		out.Result, out.Missing = Prerequisite, missing
+	}
+	return nil
 }
 
 // enroll checks the rules, then takes a seat: the conditional UPDATE is what makes
@@ -237,26 +245,10 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStu
 	case err == nil && entry.Status == db.WaitlistEntriesStatusWaiting:
 		// Already waiting: the same place, not a new one.
 	case err == nil || errors.Is(err, sql.ErrNoRows):
-		// Taking or already holding a seat in the course, or missing a prerequisite, makes
-		// waiting pointless; conflicts and credits are checked when a seat frees.
-		held, err := q.EnrollmentInCourse(ctx, db.EnrollmentInCourseParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID})
-		switch {
-		case err == nil && held.SectionID == sec.ID:
-			out.Result = Enrolled
-			return nil
-		case err == nil:
-			out.Result, out.Other = Duplicate, sec.CourseCode+"-"+held.Number
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("enrollment in course: %w", err)
-		}
-		missing, err := q.MissingPrerequisites(ctx, db.MissingPrerequisitesParams{CourseID: sec.CourseID, UserID: st.ID})
-		if err != nil {
-			return fmt.Errorf("prerequisites: %w", err)
-		}
-		if len(missing) > 0 {
-			out.Result, out.Missing = Prerequisite, missing
-			return nil
+		// Holding a seat in the course, or missing a prerequisite, makes waiting pointless;
+		// conflicts and credits are checked when a seat frees.
+		if err := courseRules(ctx, q, st, sec, out); err != nil || out.Result != "" {
+			return err
 		}
 		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("clear old waitlist entry: %w", err)
