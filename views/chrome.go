@@ -9,9 +9,6 @@ type Viewer struct {
 	Role     string
 }
 
-// IsStaff reports whether the viewer may see staff pages.
-func (v *Viewer) IsStaff() bool { return v != nil && (v.Role == "staff" || v.Role == "admin") }
-
 // Chrome is what every full page needs beyond its own content: who is looking, and the
 // path the language switch returns to.
 type Chrome struct {
