@@ -184,6 +184,50 @@ func (ns NullUsersRole) Value() (driver.Value, error) {
 	return string(ns.UsersRole), nil
 }
 
+type WaitingRoomTicketsState string
+
+const (
+	WaitingRoomTicketsStateWaiting  WaitingRoomTicketsState = "waiting"
+	WaitingRoomTicketsStateAdmitted WaitingRoomTicketsState = "admitted"
+	WaitingRoomTicketsStateDone     WaitingRoomTicketsState = "done"
+	WaitingRoomTicketsStateExpired  WaitingRoomTicketsState = "expired"
+)
+
+func (e *WaitingRoomTicketsState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = WaitingRoomTicketsState(s)
+	case string:
+		*e = WaitingRoomTicketsState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for WaitingRoomTicketsState: %T", src)
+	}
+	return nil
+}
+
+type NullWaitingRoomTicketsState struct {
+	WaitingRoomTicketsState WaitingRoomTicketsState
+	Valid                   bool // Valid is true if WaitingRoomTicketsState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullWaitingRoomTicketsState) Scan(value interface{}) error {
+	if value == nil {
+		ns.WaitingRoomTicketsState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.WaitingRoomTicketsState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullWaitingRoomTicketsState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.WaitingRoomTicketsState), nil
+}
+
 type WaitlistEntriesStatus string
 
 const (
@@ -226,6 +270,11 @@ func (ns NullWaitlistEntriesStatus) Value() (driver.Value, error) {
 		return nil, nil
 	}
 	return string(ns.WaitlistEntriesStatus), nil
+}
+
+type AppSecret struct {
+	Name  string
+	Value []byte
 }
 
 type BasketItem struct {
@@ -288,12 +337,20 @@ type RegistrationRequest struct {
 }
 
 type RegistrationWindow struct {
-	ID        int64
-	TermID    int64
-	ClassYear sql.NullInt16
-	Phase     RegistrationWindowsPhase
-	OpensAt   time.Time
-	ClosesAt  time.Time
+	ID              int64
+	TermID          int64
+	ClassYear       sql.NullInt16
+	Phase           RegistrationWindowsPhase
+	OpensAt         time.Time
+	ClosesAt        time.Time
+	QueueEnabled    bool
+	PrequeueOpensAt sql.NullTime
+	MaxActive       int32
+	AdmitPerSecond  float64
+	PassSeconds     int32
+	IdleSeconds     int32
+	GraceSeconds    int32
+	Paused          bool
 }
 
 type Section struct {
@@ -344,6 +401,31 @@ type User struct {
 	LastLoginAt   sql.NullTime
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type WaitingRoomState struct {
+	WindowID          int64
+	ShuffleCommitment string
+	ShuffleSeed       string
+	ShuffledAt        sql.NullTime
+	LastPosition      int64
+	AdmitCredit       float64
+	LastTickAt        sql.NullTime
+	AdmittedTotal     int64
+}
+
+type WaitingRoomTicket struct {
+	ID            int64
+	WindowID      int64
+	UserID        int64
+	Prequeue      bool
+	Position      sql.NullInt64
+	State         WaitingRoomTicketsState
+	JoinedAt      time.Time
+	LastSeenAt    time.Time
+	AdmittedAt    sql.NullTime
+	PassExpiresAt sql.NullTime
+	ChangedAt     time.Time
 }
 
 type WaitlistEntry struct {

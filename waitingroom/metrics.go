@@ -1,0 +1,36 @@
+package waitingroom
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+type metrics struct {
+	admitted prometheus.Counter
+	shuffled prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, r *Room) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		admitted: f.NewCounter(prometheus.CounterOpts{Namespace: "school", Name: "waiting_room_admitted_total",
+			Help: "Students admitted from the waiting room by this replica's admission ticks."}),
+		shuffled: f.NewCounter(prometheus.CounterOpts{Namespace: "school", Name: "waiting_room_prequeue_shuffled_total",
+			Help: "Pre-queue places ordered by the opening shuffle."}),
+	}
+	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "waiting_room_waiting",
+		Help: "Students waiting, over all queued windows, as this replica last saw."}, func() float64 { return r.sum(func(w *window) int { return w.waiting }) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "waiting_room_active",
+		Help: "Admitted students holding a pass, over all queued windows."}, func() float64 { return r.sum(func(w *window) int { return w.active }) })
+	return m
+}
+
+func (r *Room) sum(f func(*window) int) float64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, w := range r.windows {
+		n += f(w)
+	}
+	return float64(n)
+}

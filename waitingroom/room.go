@@ -1,0 +1,265 @@
+// Package waitingroom is the registration-day waiting room built into the app. A student
+// has one place per registration window, whatever tabs or devices they use. Students who
+// arrive during the pre-queue are ordered at opening by a shuffle from a seed committed in
+// advance; later arrivals queue in arrival order. Admission is paced by a rate, capped by
+// how many students may be active at once, and slowed when the backend is unhealthy. All
+// of it lives in MySQL, shared by every replica; a poll reads only the replica's cache.
+package waitingroom
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/db"
+)
+
+// Room is one replica's view of every waiting room.
+type Room struct {
+	db      *sql.DB
+	q       *db.Queries
+	log     *slog.Logger
+	signer  signer
+	now     func() time.Time
+	health  func() float64
+	metrics *metrics
+
+	mu      sync.RWMutex
+	windows map[int64]*window // queued windows in their pre-queue or open
+	tickets map[int64]*ticket // every place in those windows, by ticket id
+	seen    map[int64]struct{}
+}
+
+// Options configure a Room.
+type Options struct {
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	// Health says how much of the configured admission rate the backend can take now,
+	// from 0 to 1; nil means always 1.
+	Health func() float64
+	Now    func() time.Time
+}
+
+// New loads (or makes, once for all replicas) the key that signs places and passes.
+func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
+	q := db.New(sqldb)
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := q.PutSecretIfMissing(ctx, db.PutSecretIfMissingParams{Name: "waiting_room", Value: key}); err != nil {
+		return nil, fmt.Errorf("waiting room key: %w", err)
+	}
+	key, err := q.GetSecret(ctx, "waiting_room")
+	if err != nil {
+		return nil, fmt.Errorf("waiting room key: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Health == nil {
+		o.Health = func() float64 { return 1 }
+	}
+	r := &Room{
+		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
+		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
+	}
+	r.metrics = newMetrics(o.Registry, r)
+	return r, nil
+}
+
+// window is a queued registration window with the replica's latest figures.
+type window struct {
+	db.QueuedWindowsRow
+	since        time.Time // tickets changed before this are in the cache
+	admittedUpTo int64     // highest position admitted so far
+	waiting      int
+	active       int
+	admissions   []stamp // admitted totals seen, for the measured rate
+}
+
+type stamp struct {
+	at    time.Time
+	total int
+}
+
+type ticket struct {
+	window, user int64
+	position     int64 // 0 until ordered
+	state        db.WaitingRoomTicketsState
+}
+
+// WindowFor returns the queued window a student of classYear waits in now, if any.
+func (r *Room) WindowFor(classYear int) (int64, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for id, w := range r.windows {
+		if !w.ClassYear.Valid || int(w.ClassYear.Int16) == classYear {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// Open reports whether the window's registration has opened (the pre-queue is over).
+func (r *Room) Open(windowID int64) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	w := r.windows[windowID]
+	return w != nil && !r.now().Before(w.OpensAt)
+}
+
+// Join gives the student their place in the window, the same one on every call; a place
+// that expired or whose pass ended is taken again at the back.
+func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string, error) {
+	r.mu.RLock()
+	w := r.windows[windowID]
+	r.mu.RUnlock()
+	if w == nil {
+		return Place{}, "", fmt.Errorf("window %d has no waiting room now", windowID)
+	}
+	now := r.now().UTC()
+	if err := r.ensureState(ctx, windowID); err != nil {
+		return Place{}, "", err
+	}
+	if err := r.q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
+		return Place{}, "", fmt.Errorf("join waiting room: %w", err)
+	}
+	if _, err := r.q.RequeueTicket(ctx, db.RequeueTicketParams{Now: now, WindowID: windowID, UserID: userID}); err != nil {
+		return Place{}, "", fmt.Errorf("requeue: %w", err)
+	}
+	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID})
+	if err != nil {
+		return Place{}, "", fmt.Errorf("read place: %w", err)
+	}
+	p := Place{Window: windowID, User: userID, Ticket: t.ID}
+	r.mu.Lock()
+	if _, ok := r.tickets[t.ID]; !ok || t.State == db.WaitingRoomTicketsStateWaiting && !t.Position.Valid {
+		r.tickets[t.ID] = &ticket{window: windowID, user: userID, position: t.Position.Int64, state: t.State}
+	}
+	r.seen[t.ID] = struct{}{}
+	r.mu.Unlock()
+	return p, r.signer.Token(p), nil
+}
+
+// ensureState makes the window's state row, with the shuffle seed and its commitment.
+func (r *Room) ensureState(ctx context.Context, windowID int64) error {
+	seed := make([]byte, 32)
+	rand.Read(seed)
+	hexSeed := hex.EncodeToString(seed)
+	sum := sha256.Sum256([]byte(hexSeed))
+	err := r.q.CreateRoomState(ctx, db.CreateRoomStateParams{WindowID: windowID,
+		ShuffleCommitment: hex.EncodeToString(sum[:]), ShuffleSeed: hexSeed})
+	if err != nil {
+		return fmt.Errorf("waiting room state: %w", err)
+	}
+	return nil
+}
+
+// Status is what a waiting student sees.
+type Status struct {
+	Known    bool // the place is in this replica's cache (a new place appears within a second)
+	Position int  // 1 for next in line; 0 while the pre-queue waits for the opening
+	State    db.WaitingRoomTicketsState
+	Prequeue bool // registration has not opened yet
+	Opens    time.Time
+	Wait     time.Duration // estimated from the measured admission rate
+}
+
+// Status reports a place from the cache and notes the student is still there. It reads
+// no database.
+func (r *Room) Status(p Place) Status {
+	r.mu.Lock()
+	r.seen[p.Ticket] = struct{}{}
+	r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	w, t := r.windows[p.Window], r.tickets[p.Ticket]
+	if w == nil || t == nil || t.user != p.User {
+		return Status{}
+	}
+	st := Status{Known: true, State: t.state, Opens: w.OpensAt, Prequeue: r.now().Before(w.OpensAt) || t.position == 0}
+	if t.state == db.WaitingRoomTicketsStateWaiting && t.position > 0 {
+		st.Position = int(max(1, t.position-w.admittedUpTo))
+		if rate := w.rate(); rate > 0 {
+			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
+		}
+	}
+	return st
+}
+
+// rate is the measured admissions per second over the last ten seconds, or the set rate
+// before there is a measurement.
+func (w *window) rate() float64 {
+	if n := len(w.admissions); n >= 2 {
+		first, last := w.admissions[0], w.admissions[n-1]
+		if d := last.at.Sub(first.at).Seconds(); d >= 1 && last.total > first.total {
+			return float64(last.total-first.total) / d
+		}
+	}
+	if w.Paused {
+		return 0
+	}
+	return w.AdmitPerSecond
+}
+
+// Seen notes that an admitted student is still active (a registration request).
+func (r *Room) Seen(p Place) {
+	r.mu.Lock()
+	r.seen[p.Ticket] = struct{}{}
+	r.mu.Unlock()
+}
+
+// Token returns the poll token of a place; ParseToken reads one.
+func (r *Room) Token(p Place) string                 { return r.signer.Token(p) }
+func (r *Room) ParseToken(token string) (Place, error) { return r.signer.ParseToken(token) }
+
+// Enter checks with the database that the place is admitted and returns a pass for it.
+func (r *Room) Enter(ctx context.Context, p Place) (string, time.Time, error) {
+	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: p.Window, UserID: p.User})
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (t.ID != p.Ticket || t.State != db.WaitingRoomTicketsStateAdmitted || !t.PassExpiresAt.Valid) {
+		return "", time.Time{}, ErrNotAdmitted
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read place: %w", err)
+	}
+	return r.signer.Pass(p, t.PassExpiresAt.Time), t.PassExpiresAt.Time, nil
+}
+
+// ErrNotAdmitted means the place has not been admitted (or no longer is).
+var ErrNotAdmitted = errors.New("waiting room: not admitted")
+
+// CheckPass returns the place of a valid pass for this student and window.
+func (r *Room) CheckPass(pass string, windowID, userID int64) (Place, error) {
+	return r.signer.CheckPass(pass, windowID, userID, r.now())
+}
+
+// Finish frees the student's slot when they are done registering.
+func (r *Room) Finish(ctx context.Context, windowID, userID int64) error {
+	_, err := r.q.FinishTicket(ctx, db.FinishTicketParams{Now: r.now().UTC(), WindowID: windowID, UserID: userID})
+	return err
+}
+
+// LetThrough admits a waiting student at once (staff); it does not count against the rate.
+func (r *Room) LetThrough(ctx context.Context, windowID, userID int64) (bool, error) {
+	r.mu.RLock()
+	w := r.windows[windowID]
+	r.mu.RUnlock()
+	if w == nil {
+		return false, fmt.Errorf("window %d has no waiting room now", windowID)
+	}
+	now := r.now().UTC()
+	n, err := r.q.AdmitTicketNow(ctx, db.AdmitTicketNowParams{
+		AdmittedAt:    sql.NullTime{Time: now, Valid: true},
+		PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
+		Now:           now, WindowID: windowID, UserID: userID,
+	})
+	return n > 0, err
+}

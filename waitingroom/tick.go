@@ -1,0 +1,232 @@
+package waitingroom
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/schoolservice/school/db"
+)
+
+// Run keeps the room going until ctx ends: admission every tick, the cache refreshed
+// every second, and the students seen polling written back every five seconds.
+func (r *Room) Run(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var lastRefresh, lastFlush time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := r.now()
+		if now.Sub(lastRefresh) >= time.Second {
+			if err := r.Refresh(ctx); err != nil {
+				r.log.WarnContext(ctx, "waiting room refresh", slog.Any("error", err))
+			}
+			lastRefresh = now
+		}
+		for _, id := range r.windowIDs() {
+			if err := r.Tick(ctx, id); err != nil {
+				r.log.WarnContext(ctx, "waiting room admission", slog.Int64("window", id), slog.Any("error", err))
+			}
+		}
+		if now.Sub(lastFlush) >= 5*time.Second {
+			if err := r.Flush(ctx); err != nil {
+				r.log.WarnContext(ctx, "waiting room liveness", slog.Any("error", err))
+			}
+			lastFlush = now
+		}
+	}
+}
+
+func (r *Room) windowIDs() []int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ids := make([]int64, 0, len(r.windows))
+	for id := range r.windows {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Tick runs one admission step for a window, as one transaction under the window's
+// state row lock: replicas take turns, and the active count they check is the one they
+// change. It orders the pre-queue at opening (the shuffle) and arrivals since, drops
+// places whose students stopped polling, frees the slots of idle or finished students,
+// and admits as many as the rate (scaled by backend health) and the active limit allow.
+func (r *Room) Tick(ctx context.Context, windowID int64) error {
+	r.mu.RLock()
+	w := r.windows[windowID]
+	r.mu.RUnlock()
+	if w == nil {
+		return nil
+	}
+	if err := r.ensureState(ctx, windowID); err != nil {
+		return err
+	}
+	admitted := int64(0)
+	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+		admitted = 0
+		st, err := q.LockRoomState(ctx, windowID)
+		if err != nil {
+			return fmt.Errorf("lock room state: %w", err)
+		}
+		now := r.now().UTC()
+		open := !now.Before(w.OpensAt)
+		shuffledAt := st.ShuffledAt
+		last := st.LastPosition
+		if open {
+			if !shuffledAt.Valid {
+				n, err := q.ShufflePrequeue(ctx, db.ShufflePrequeueParams{WindowID: windowID, Now: now})
+				if err != nil {
+					return fmt.Errorf("shuffle the pre-queue: %w", err)
+				}
+				last = n
+				shuffledAt = sql.NullTime{Time: now, Valid: true}
+				r.metrics.shuffled.Add(float64(n))
+			}
+			n, err := q.OrderArrivals(ctx, db.OrderArrivalsParams{After: last, WindowID: windowID, Now: now})
+			if err != nil {
+				return fmt.Errorf("order arrivals: %w", err)
+			}
+			last += n
+		}
+		if _, err := q.ExpireAbsent(ctx, db.ExpireAbsentParams{Now: now, WindowID: windowID,
+			SeenBefore: now.Add(-time.Duration(w.GraceSeconds) * time.Second)}); err != nil {
+			return fmt.Errorf("expire absent: %w", err)
+		}
+		if _, err := q.FinishIdle(ctx, db.FinishIdleParams{Now: now, WindowID: windowID,
+			PassBefore: sql.NullTime{Time: now, Valid: true},
+			SeenBefore: now.Add(-time.Duration(w.IdleSeconds) * time.Second)}); err != nil {
+			return fmt.Errorf("finish idle: %w", err)
+		}
+		credit := st.AdmitCredit
+		if open && !w.Paused && st.LastTickAt.Valid {
+			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), 2)
+			// The credit never banks more than a second's worth, so a pause or a stalled
+			// replica does not end in a burst.
+			credit = min(credit+w.AdmitPerSecond*r.health()*max(0, elapsed), math.Max(1, w.AdmitPerSecond))
+			active, err := q.CountActive(ctx, windowID)
+			if err != nil {
+				return fmt.Errorf("count active: %w", err)
+			}
+			if n := min(int64(credit), int64(w.MaxActive)-active); n > 0 {
+				admitted, err = q.AdmitNext(ctx, db.AdmitNextParams{
+					AdmittedAt:    sql.NullTime{Time: now, Valid: true},
+					PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
+					Now:           now, WindowID: windowID, Limit: int32(n),
+				})
+				if err != nil {
+					return fmt.Errorf("admit: %w", err)
+				}
+				credit -= float64(admitted)
+				if admitted < n {
+					credit = min(credit, 1) // nobody left waiting: no credit to save up
+				}
+			}
+		}
+		return q.SaveRoomState(ctx, db.SaveRoomStateParams{LastPosition: last, AdmitCredit: credit,
+			TickAt: sql.NullTime{Time: now, Valid: true}, Admitted: admitted, ShuffledAt: shuffledAt, WindowID: windowID})
+	})
+	if err != nil {
+		return fmt.Errorf("window %d: %w", windowID, err)
+	}
+	r.metrics.admitted.Add(float64(admitted))
+	return nil
+}
+
+// Refresh reloads the queued windows and the places that changed since the last refresh:
+// two small reads per window, whatever the number of students polling.
+func (r *Room) Refresh(ctx context.Context) error {
+	now := r.now().UTC()
+	rows, err := r.q.QueuedWindows(ctx, db.QueuedWindowsParams{Now: now, StartedBy: sql.NullTime{Time: now, Valid: true}})
+	if err != nil {
+		return fmt.Errorf("queued windows: %w", err)
+	}
+	r.mu.RLock()
+	old := r.windows
+	r.mu.RUnlock()
+	fresh := make(map[int64]*window, len(rows))
+	type change struct {
+		window int64
+		rows   []db.TicketsChangedSinceRow
+	}
+	var changes []change
+	for _, row := range rows {
+		w := &window{QueuedWindowsRow: row}
+		if prev := old[row.ID]; prev != nil {
+			w.since, w.admissions = prev.since, prev.admissions
+		}
+		// A second of overlap: a change committed just before the last read but stamped
+		// earlier is read again rather than missed; applying it twice is harmless.
+		tickets, err := r.q.TicketsChangedSince(ctx, db.TicketsChangedSinceParams{WindowID: row.ID, Since: w.since.Add(-time.Second)})
+		if err != nil {
+			return fmt.Errorf("places of window %d: %w", row.ID, err)
+		}
+		w.since = now
+		fresh[row.ID] = w
+		changes = append(changes, change{row.ID, tickets})
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range changes {
+		for _, t := range c.rows {
+			r.tickets[t.ID] = &ticket{window: c.window, user: t.UserID, position: t.Position.Int64, state: t.State}
+		}
+	}
+	// Recount from the places: cheap next to the network, and never drifts.
+	admittedTotal := map[int64]int{}
+	for id, t := range r.tickets {
+		w := fresh[t.window]
+		if w == nil {
+			delete(r.tickets, id) // its window closed
+			continue
+		}
+		switch t.state {
+		case db.WaitingRoomTicketsStateWaiting:
+			w.waiting++
+		case db.WaitingRoomTicketsStateAdmitted:
+			w.active++
+		}
+		if t.state == db.WaitingRoomTicketsStateAdmitted || t.state == db.WaitingRoomTicketsStateDone {
+			admittedTotal[t.window]++
+			w.admittedUpTo = max(w.admittedUpTo, t.position)
+		}
+	}
+	for id, w := range fresh {
+		w.admissions = append(w.admissions, stamp{at: now, total: admittedTotal[id]})
+		for len(w.admissions) > 1 && now.Sub(w.admissions[0].at) > 10*time.Second {
+			w.admissions = w.admissions[1:]
+		}
+	}
+	r.windows = fresh
+	return nil
+}
+
+// Flush writes back when the students seen since the last flush were last seen, in
+// batches, so polling costs the database a few writes per replica every few seconds.
+func (r *Room) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	ids := make([]int64, 0, len(r.seen))
+	for id := range r.seen {
+		ids = append(ids, id)
+	}
+	r.seen = map[int64]struct{}{}
+	r.mu.Unlock()
+	now := r.now().UTC()
+	var errs []error
+	for start := 0; start < len(ids); start += 1000 {
+		part := ids[start:min(start+1000, len(ids))]
+		if err := r.q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

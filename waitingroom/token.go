@@ -1,0 +1,91 @@
+package waitingroom
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrBadToken is a token or pass that is malformed, forged, or for someone else.
+var ErrBadToken = errors.New("waiting room: invalid token")
+
+// Place names a student's place: the ticket, its window and its student.
+type Place struct {
+	Window, User, Ticket int64
+}
+
+// signer makes and checks the two signed strings the waiting room hands out: the place
+// token a waiting page polls with (so a poll needs no session and no database), and the
+// pass an admitted student registers with.
+type signer struct{ key []byte }
+
+func (s signer) sign(payload string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s signer) verify(token string) ([]string, error) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 || len(token) > 200 {
+		return nil, ErrBadToken
+	}
+	if !hmac.Equal([]byte(s.sign(token[:i])), []byte(token)) {
+		return nil, ErrBadToken
+	}
+	return strings.Split(token[:i], "."), nil
+}
+
+// Token is the place's poll token.
+func (s signer) Token(p Place) string {
+	return s.sign(fmt.Sprintf("t.%d.%d.%d", p.Window, p.User, p.Ticket))
+}
+
+// ParseToken returns the place a token names.
+func (s signer) ParseToken(token string) (Place, error) {
+	f, err := s.verify(token)
+	if err != nil || len(f) != 4 || f[0] != "t" {
+		return Place{}, ErrBadToken
+	}
+	return parsePlace(f[1:])
+}
+
+// Pass lets the place's student register until expires.
+func (s signer) Pass(p Place, expires time.Time) string {
+	return s.sign(fmt.Sprintf("p.%d.%d.%d.%d", p.Window, p.User, p.Ticket, expires.Unix()))
+}
+
+// CheckPass returns the place of a pass that is genuine, unexpired, and for this student
+// and window.
+func (s signer) CheckPass(pass string, window, user int64, now time.Time) (Place, error) {
+	f, err := s.verify(pass)
+	if err != nil || len(f) != 5 || f[0] != "p" {
+		return Place{}, ErrBadToken
+	}
+	p, err := parsePlace(f[1:4])
+	if err != nil || p.Window != window || p.User != user {
+		return Place{}, ErrBadToken
+	}
+	exp, err := strconv.ParseInt(f[4], 10, 64)
+	if err != nil || now.Unix() >= exp {
+		return Place{}, ErrBadToken
+	}
+	return p, nil
+}
+
+func parsePlace(f []string) (Place, error) {
+	var n [3]int64
+	for i := range n {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil || v <= 0 {
+			return Place{}, ErrBadToken
+		}
+		n[i] = v
+	}
+	return Place{Window: n[0], User: n[1], Ticket: n[2]}, nil
+}
