@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,9 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	now     func() time.Time
+	latency latency
+	// lastWaits is the pool's wait count when Health last looked.
+	lastWaits atomic.Int64
 }
 
 // New returns a Service whose metrics are registered on reg.
@@ -69,6 +73,8 @@ type action func(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Req
 // the record, apply the action, record the answer under the key.
 func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	var out Outcome
+	start := time.Now()
+	defer func() { s.latency.observe(time.Since(start)) }()
 	if len(r.Key) > maxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
 	}

@@ -164,8 +164,13 @@ func (r *Room) Refresh(ctx context.Context) error {
 			w.since, w.admissions = prev.since, prev.admissions
 		}
 		// A second of overlap: a change committed just before the last read but stamped
-		// earlier is read again rather than missed; applying it twice is harmless.
-		tickets, err := r.q.TicketsChangedSince(ctx, db.TicketsChangedSinceParams{WindowID: row.ID, Since: w.since.Add(-time.Second)})
+		// earlier is read again rather than missed; applying it twice is harmless. A window
+		// new to this replica loads all its places.
+		since := time.Unix(0, 0).UTC()
+		if !w.since.IsZero() {
+			since = w.since.Add(-time.Second)
+		}
+		tickets, err := r.q.TicketsChangedSince(ctx, db.TicketsChangedSinceParams{WindowID: row.ID, Since: since})
 		if err != nil {
 			return fmt.Errorf("places of window %d: %w", row.ID, err)
 		}

@@ -71,6 +71,8 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 		Directory: auth,
 		Logger:    slog.New(slog.NewJSONHandler(app.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:  prometheus.NewRegistry(),
+		// Tests send requests faster than a person; TestRequestLimit sets its own.
+		RequestLimit: web.RequestLimit{Burst: 1000, PerSecond: 1000},
 	}
 	for _, c := range configure {
 		c(&opts)

@@ -101,6 +101,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Put(ctx, sessUsername, id.Username)
 	s.sessions.Put(ctx, sessName, id.DisplayName)
 	s.sessions.Put(ctx, sessRole, id.Role)
+	s.sessions.Put(ctx, sessYear, id.ClassYear)
 	s.sessions.Put(ctx, sessSeen, now.Unix())
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	http.Redirect(w, r, localPath(form.Next), http.StatusSeeOther)

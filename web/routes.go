@@ -21,6 +21,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	r.Method(http.MethodGet, "/static/*", staticHandler())
+	// Waiting pages poll here: answered from memory, without loading the session.
+	r.Get("/queue/status", s.queueStatus)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.pageContext)
@@ -35,14 +37,22 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/courses", s.catalog)
 			r.Get("/timetable", s.timetable)
 			r.Get("/registrations", s.registrations)
-			r.Post("/registrations", s.register)
-			r.Post("/registrations/{sectionID}/drop", s.drop)
-			r.Post("/waitlist", s.joinWaitlist)
-			r.Post("/waitlist/{sectionID}/leave", s.leaveWaitlist)
 			r.Get("/basket", s.basket)
 			r.Post("/basket", s.addToBasket)
-			r.Post("/basket/register", s.registerBasket)
 			r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
+			r.Get("/queue", s.queuePage)
+			r.Get("/queue/enter", s.queueEnter)
+			r.Post("/queue/done", s.queueDone)
+
+			// What takes seats: rate-limited, and behind the waiting room when it is open.
+			r.Group(func(r chi.Router) {
+				r.Use(s.gate)
+				r.Post("/registrations", s.register)
+				r.Post("/registrations/{sectionID}/drop", s.drop)
+				r.Post("/waitlist", s.joinWaitlist)
+				r.Post("/waitlist/{sectionID}/leave", s.leaveWaitlist)
+				r.Post("/basket/register", s.registerBasket)
+			})
 		})
 	})
 	return r

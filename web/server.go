@@ -18,6 +18,7 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
+	"github.com/schoolservice/school/waitingroom"
 )
 
 // Directory checks a username and password and says who the account is.
@@ -42,8 +43,20 @@ type Options struct {
 	// the public name nginx serves when it differs from the Host the app sees.
 	TrustedOrigins []string
 	LoginThrottle  LoginThrottle
-	Now            func() time.Time
+	// RequestLimit caps each student's registration requests (per replica).
+	RequestLimit RequestLimit
+	// QueuePoll is how often a waiting page polls, give or take a fifth (default 5 s).
+	QueuePoll time.Duration
+	Now       func() time.Time
 }
+
+// RequestLimit is a token bucket: Burst requests at once, PerSecond after that.
+type RequestLimit struct {
+	Burst, PerSecond float64
+}
+
+// DefaultRequestLimit allows more than any person clicks, less than a macro hammering.
+var DefaultRequestLimit = RequestLimit{Burst: 10, PerSecond: 3}
 
 // LoginThrottle limits password guessing per account, across all replicas.
 type LoginThrottle struct {
@@ -63,6 +76,9 @@ type Server struct {
 	log      *slog.Logger
 	sessions *scs.SessionManager
 	reg      *registration.Service
+	room     *waitingroom.Room
+	limits   *rateLimiter
+	poll     time.Duration
 	stop     context.CancelFunc // ends the background work
 	bg       sync.WaitGroup
 	metrics  *metrics
@@ -90,6 +106,12 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.QueuePoll <= 0 {
+		o.QueuePoll = 5 * time.Second
+	}
+	if o.RequestLimit.Burst < 1 || o.RequestLimit.PerSecond <= 0 {
+		o.RequestLimit = DefaultRequestLimit
+	}
 	sm := scs.New()
 	// The store's own cleanup goroutine cannot be stopped without a data race, so the
 	// server sweeps expired sessions itself.
@@ -110,6 +132,8 @@ func New(o Options) (*Server, error) {
 		log:      o.Logger,
 		sessions: sm,
 		reg:      registration.New(o.DB, o.Logger, o.Registry),
+		limits:   newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
+		poll:     o.QueuePoll,
 		registry: o.Registry,
 		metrics:  newMetrics(o.Registry, o.DB),
 		throttle: o.LoginThrottle,
@@ -121,8 +145,15 @@ func New(o Options) (*Server, error) {
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Health: s.reg.Health, Now: o.Now})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.room = room
 	s.stop = cancel
-	s.bg.Add(2)
+	s.bg.Add(3)
+	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
 	go func() { defer s.bg.Done(); s.sweepSessions(ctx, 10*time.Minute) }()
 	// Seats a drop held for the waitlist are handed on at once; this catches the ones a
 	// stopped replica left behind.

@@ -13,6 +13,7 @@ const (
 	sessUsername = "username"
 	sessName     = "name"
 	sessRole     = "role"
+	sessYear     = "year"
 	sessSeen     = "seen"
 )
 
@@ -25,6 +26,7 @@ type sessionUser struct {
 	Username string
 	Name     string
 	Role     string
+	Year     int // class year, 0 for staff
 }
 
 func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
@@ -38,6 +40,7 @@ func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
 		Username: s.sessions.GetString(ctx, sessUsername),
 		Name:     s.sessions.GetString(ctx, sessName),
 		Role:     s.sessions.GetString(ctx, sessRole),
+		Year:     s.sessions.GetInt(ctx, sessYear),
 	}, true
 }
 

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
+	"github.com/schoolservice/school/waitingroom"
+)
+
+const passCookie = "school_pass"
+
+// queuePage puts the student in the waiting room of their window and shows the place.
+func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.student(w, r)
+	if !ok {
+		return
+	}
+	windowID, queued := s.room.WindowFor(u.Year)
+	if !queued {
+		http.Redirect(w, r, "/courses", http.StatusSeeOther)
+		return
+	}
+	if _, err := s.room.CheckPass(passFrom(r), windowID, u.ID); err == nil {
+		http.Redirect(w, r, "/courses", http.StatusSeeOther)
+		return
+	}
+	place, token, err := s.room.Join(r.Context(), windowID, u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.QueuePage(s.queueView(place, token)), nil)
+}
+
+// queueStatus answers a waiting page's poll from the replica's cache: no session, no
+// database. When the place is admitted it sends the browser on to enter.
+func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("t")
+	place, err := s.room.ParseToken(token)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("queue.bad_token"))
+		return
+	}
+	q := s.queueView(place, token)
+	if q.Status == views.QueueAdmitted {
+		w.Header().Set("HX-Redirect", "/queue/enter?t="+url.QueryEscape(token))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, views.QueueStatus(q), views.QueueStatus(q))
+}
+
+func (s *Server) queueView(p waitingroom.Place, token string) views.Queue {
+	st := s.room.Status(p)
+	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
+	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
+	q := views.Queue{Token: token, Position: st.Position, Wait: st.Wait, Opens: st.Opens, NextPoll: jitter}
+	switch {
+	case !st.Known:
+		q.Status = views.QueueJoining
+	case st.State == db.WaitingRoomTicketsStateAdmitted:
+		q.Status = views.QueueAdmitted
+	case st.State == db.WaitingRoomTicketsStateExpired || st.State == db.WaitingRoomTicketsStateDone:
+		q.Status = views.QueueLost
+	case st.Prequeue:
+		q.Status = views.QueuePrequeue
+	default:
+		q.Status = views.QueueWaiting
+	}
+	return q
+}
+
+// queueEnter turns an admitted place into a pass cookie and opens registration.
+func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.student(w, r)
+	if !ok {
+		return
+	}
+	place, err := s.room.ParseToken(r.URL.Query().Get("t"))
+	if err != nil || place.User != u.ID {
+		s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.bad_token"))
+		return
+	}
+	pass, expires, err := s.room.Enter(r.Context(), place)
+	if errors.Is(err, waitingroom.ErrNotAdmitted) {
+		http.Redirect(w, r, "/queue", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: passCookie, Value: pass, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/courses", http.StatusSeeOther)
+}
+
+// queueDone frees the student's slot for the next in line.
+func (s *Server) queueDone(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.student(w, r)
+	if !ok {
+		return
+	}
+	if windowID, queued := s.room.WindowFor(u.Year); queued {
+		if err := s.room.Finish(r.Context(), windowID, u.ID); err != nil {
+			s.serverError(w, r, fmt.Errorf("finish waiting-room place: %w", err))
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: passCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func passFrom(r *http.Request) string {
+	if c, err := r.Cookie(passCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// gate guards the registration requests: a student sends at most a few a second, and
+// while their window's waiting room is open, only with a pass it gave them.
+func (s *Server) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := s.currentUser(r)
+		if !s.limits.allow(u.ID, s.now()) {
+			w.Header().Set(resultHeader, "rate_limited")
+			w.Header().Set("Retry-After", "1")
+			s.errorPage(w, r, http.StatusTooManyRequests, "error.bad_request", views.Msg("queue.too_fast"))
+			return
+		}
+		if windowID, queued := s.room.WindowFor(u.Year); queued && s.room.Open(windowID) {
+			place, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
+			if err != nil {
+				w.Header().Set(resultHeader, "queued")
+				w.Header().Set("HX-Redirect", "/queue")
+				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.wait_your_turn"))
+				return
+			}
+			s.room.Seen(place)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

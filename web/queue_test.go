@@ -1,0 +1,128 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/web"
+)
+
+// queueWindow turns the fixture's registration window into a queued one.
+func queueWindow(t testing.TB, app *testApp, settings string) {
+	t.Helper()
+	if _, err := app.DB.Exec("UPDATE registration_windows SET queue_enabled = TRUE" + settings); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls f (bounded) until it returns true.
+func eventually(t testing.TB, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWaitingRoomGatesRegistration(t *testing.T) {
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
+	f := seedCatalog(t, app.DB)
+	queueWindow(t, app, ", admit_per_second = 50, max_active = 10")
+	c := app.client(t)
+	app.login(t, c, alice)
+	sec := sectionForm(f.Sections["MATH150-01"])
+
+	// Without a pass: refused, sent to the waiting room.
+	eventually(t, "the queued window to reach the cache", func() bool {
+		res, _ := app.post(t, c, "/registrations", sec, hx, "true")
+		return res.StatusCode == http.StatusForbidden && res.Header.Get("X-Registration-Result") == "queued" && res.Header.Get("HX-Redirect") == "/queue"
+	})
+
+	res, body := app.get(t, c, "/queue")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/queue: %d", res.StatusCode)
+	}
+	poll, ok := doc(t, body).Find(`[data-testid="queue-status"]`).Attr("hx-get")
+	if !ok || !strings.HasPrefix(poll, "/queue/status?t=") {
+		t.Fatalf("waiting page has no poll: %q", poll)
+	}
+	// Five tabs, one place: the same token every time.
+	_, again := app.get(t, c, "/queue")
+	if p2, _ := doc(t, again).Find(`[data-testid="queue-status"]`).Attr("hx-get"); p2 != poll {
+		t.Errorf("a second tab got another place: %q vs %q", p2, poll)
+	}
+
+	// The poll needs no session: a client without cookies polls the same place.
+	anon := app.client(t)
+	var enter string
+	eventually(t, "admission", func() bool {
+		res, _ := app.get(t, anon, poll, hx, "true")
+		enter = res.Header.Get("HX-Redirect")
+		return enter != ""
+	})
+	if !strings.HasPrefix(enter, "/queue/enter?t=") {
+		t.Fatalf("admitted to %q", enter)
+	}
+
+	// Another student cannot use alice's place.
+	bob := ldapUser("bob", "students")
+	app.Dir.AddUsers(t, bob)
+	cb := app.client(t)
+	app.login(t, cb, bob)
+	if res, _ := app.get(t, cb, enter); res.StatusCode != http.StatusForbidden {
+		t.Errorf("bob entering with alice's place: %d", res.StatusCode)
+	}
+
+	res, _ = app.get(t, c, enter)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/courses" {
+		t.Fatalf("enter: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if status, result, _ := app.regPost(t, c, "/registrations", sec); status != http.StatusOK || result != "enrolled" {
+		t.Errorf("with a pass: %d %q", status, result)
+	}
+
+	// Alice's pass in bob's browser is worth nothing.
+	u, _ := url.Parse(app.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "school_pass" {
+			cb.Jar.SetCookies(u, []*http.Cookie{ck})
+		}
+	}
+	if res, _ := app.post(t, cb, "/registrations", sec, hx, "true"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("bob with alice's pass: %d", res.StatusCode)
+	}
+
+	if res, _ := app.get(t, anon, "/queue/status?t=t.1.2.3.forged", hx, "true"); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("forged token: %d", res.StatusCode)
+	}
+}
+
+func TestRequestLimit(t *testing.T) {
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 3, PerSecond: 0.001} })
+	f := seedCatalog(t, app.DB)
+	c := app.client(t)
+	app.login(t, c, alice)
+	for i := range 3 {
+		if status, _, _ := app.regPost(t, c, "/registrations", sectionForm(f.Sections["MATH150-01"])); status != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, status)
+		}
+	}
+	status, result, body := app.regPost(t, c, "/registrations", sectionForm(f.Sections["MATH150-01"]))
+	if status != http.StatusTooManyRequests || result != "rate_limited" || !strings.Contains(testid(t, body, "alert"), "faster than anyone clicks") {
+		t.Errorf("4th request: %d %q %q", status, result, testid(t, body, "alert"))
+	}
+	// Another student is not limited by alice's clicks.
+	cs := app.client(t)
+	bob := ldapUser("bob", "students")
+	app.Dir.AddUsers(t, bob)
+	app.login(t, cs, bob)
+	if status, _, _ := app.regPost(t, cs, "/registrations", sectionForm(f.Sections["MATH150-01"])); status != http.StatusOK {
+		t.Errorf("bob: %d", status)
+	}
+}
