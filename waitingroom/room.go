@@ -218,7 +218,7 @@ func (r *Room) Seen(p Place) {
 }
 
 // Token returns the poll token of a place; ParseToken reads one.
-func (r *Room) Token(p Place) string                 { return r.signer.Token(p) }
+func (r *Room) Token(p Place) string                   { return r.signer.Token(p) }
 func (r *Room) ParseToken(token string) (Place, error) { return r.signer.ParseToken(token) }
 
 // Enter checks with the database that the place is admitted and returns a pass for it.
