@@ -269,6 +269,18 @@ func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomSt
 	return i, err
 }
 
+const nextWindowOpening = `-- name: NextWindowOpening :one
+SELECT CAST(COALESCE(MIN(opens_at), '1970-01-01') AS DATETIME(6)) AS opens_at
+FROM registration_windows WHERE opens_at > ?
+`
+
+func (q *Queries) NextWindowOpening(ctx context.Context, opensAt time.Time) (time.Time, error) {
+	row := q.db.QueryRowContext(ctx, nextWindowOpening, opensAt)
+	var opens_at time.Time
+	err := row.Scan(&opens_at)
+	return opens_at, err
+}
+
 const orderArrivals = `-- name: OrderArrivals :execrows
 UPDATE waiting_room_tickets t
 JOIN (SELECT w.id, ? + ROW_NUMBER() OVER (ORDER BY w.id) AS rn

@@ -35,6 +35,8 @@ var messages = map[string]struct{ en, ko string }{
 	"home.credits_n":      {"%d credits", "%d학점"},
 	"home.browse":         {"Browse the %s catalog", "%s 강의 목록 보기"},
 	"home.no_term":        {"No term is open for registration yet.", "아직 수강신청이 열린 학기가 없습니다."},
+	"home.queue":          {"It is registration day. Registration goes through the waiting room, in fair order.", "수강신청일입니다. 수강신청은 대기실을 거쳐 공정한 순서로 진행됩니다."},
+	"home.enter_queue":    {"Enter the waiting room", "대기실 입장"},
 
 	"catalog.title":        {"Course catalog", "강의 목록"},
 	"catalog.keyword":      {"Search", "검색"},

@@ -1,6 +1,9 @@
 package waitingroom
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -20,9 +23,22 @@ func newMetrics(reg prometheus.Registerer, r *Room) *metrics {
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "waiting_room_waiting",
 		Help: "Students waiting, over all queued windows, as this replica last saw."}, func() float64 { return r.sum(func(w *window) int { return w.waiting }) })
+	// The autoscaler raises capacity ahead of this.
+	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "registration_next_window_open_timestamp_seconds",
+		Help: "When the next registration window opens (Unix seconds); 0 when none is planned."}, r.nextOpening)
 	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "waiting_room_active",
 		Help: "Admitted students holding a pass, over all queued windows."}, func() float64 { return r.sum(func(w *window) int { return w.active }) })
 	return m
+}
+
+func (r *Room) nextOpening() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	t, err := r.q.NextWindowOpening(ctx, r.now().UTC())
+	if err != nil || t.Unix() <= 0 {
+		return 0
+	}
+	return float64(t.Unix())
 }
 
 func (r *Room) sum(f func(*window) int) float64 {

@@ -39,6 +39,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Term = term.Name
+	if u.Role == RoleStudent {
+		_, h.Queue = s.room.WindowFor(u.Year)
+	}
 	s.render(w, r, http.StatusOK, views.HomePage(h), nil)
 }
 

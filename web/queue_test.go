@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,32 @@ func TestRequestLimit(t *testing.T) {
 	app.login(t, cs, bob)
 	if status, _, _ := app.regPost(t, cs, "/registrations", sectionForm(f.Sections["MATH150-01"])); status != http.StatusOK {
 		t.Errorf("bob: %d", status)
+	}
+}
+
+func TestWaitingRoomBannerAndNextWindowMetric(t *testing.T) {
+	app := newTestApp(t, insecureCookies)
+	f := seedCatalog(t, app.DB)
+	opens := time.Now().Add(48 * time.Hour).Truncate(time.Second).UTC()
+	if _, err := app.DB.Exec("INSERT INTO registration_windows (term_id, phase, opens_at, closes_at) VALUES (?, 'add_drop', ?, ?)",
+		f.TermID, opens, opens.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	queueWindow(t, app, " WHERE phase = 'registration'")
+	c := app.client(t)
+	app.login(t, c, alice)
+	eventually(t, "the banner", func() bool {
+		_, body := app.get(t, c, "/")
+		return testid(t, body, "queue-banner") != ""
+	})
+	_, body := app.get(t, c, "/metrics")
+	var got float64
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "school_registration_next_window_open_timestamp_seconds "); ok {
+			got, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if int64(got) != opens.Unix() {
+		t.Errorf("next window gauge %v, want %d", got, opens.Unix())
 	}
 }

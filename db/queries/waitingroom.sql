@@ -99,3 +99,7 @@ UPDATE waiting_room_tickets
 SET state = 'admitted', admitted_at = sqlc.arg(admitted_at), pass_expires_at = sqlc.arg(pass_expires_at),
     last_seen_at = sqlc.arg(now), changed_at = sqlc.arg(now)
 WHERE window_id = sqlc.arg(window_id) AND user_id = sqlc.arg(user_id) AND state = 'waiting';
+
+-- name: NextWindowOpening :one
+SELECT CAST(COALESCE(MIN(opens_at), '1970-01-01') AS DATETIME(6)) AS opens_at
+FROM registration_windows WHERE opens_at > ?;
