@@ -44,6 +44,14 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/queue/enter", s.queueEnter)
 			r.Post("/queue/done", s.queueDone)
 
+			r.Route("/admin", func(r chi.Router) {
+				r.Use(s.requireStaff)
+				r.Get("/waiting-room", s.queueAdmin)
+				r.Get("/waiting-room/{windowID}/figures", s.queueFigures)
+				r.Post("/waiting-room/{windowID}", s.queueSettings)
+				r.Post("/waiting-room/{windowID}/admit", s.queueLetThrough)
+			})
+
 			// What takes seats: rate-limited, and behind the waiting room when it is open.
 			r.Group(func(r chi.Router) {
 				r.Use(s.gate)

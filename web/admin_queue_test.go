@@ -1,0 +1,99 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/web"
+	"github.com/schoolservice/school/web/ldaptest"
+)
+
+func TestQueueAdminAccess(t *testing.T) {
+	app := newTestApp(t, insecureCookies)
+	seedCatalog(t, app.DB)
+	paths := []string{"/admin/waiting-room", "/admin/waiting-room/1/figures"}
+	for _, path := range paths {
+		if res, _ := app.get(t, app.client(t), path); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("anonymous %s: %d, want 303 to sign in", path, res.StatusCode)
+		}
+	}
+	for who, want := range map[string]int{"alice": 403, "sam": 200, "ada": 200} {
+		c := app.client(t)
+		app.login(t, c, map[string]ldaptest.User{"alice": alice, "sam": sam, "ada": ada}[who])
+		for _, path := range paths {
+			if res, _ := app.get(t, c, path); res.StatusCode != want {
+				t.Errorf("%s %s: %d, want %d", who, path, res.StatusCode, want)
+			}
+		}
+		res, _ := app.post(t, c, "/admin/waiting-room/1", url.Values{"rate": {"5"}, "max_active": {"5"}})
+		if want == 403 && res.StatusCode != 403 {
+			t.Errorf("%s changing settings: %d, want 403", who, res.StatusCode)
+		}
+	}
+}
+
+func TestQueueAdminControls(t *testing.T) {
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
+	seedCatalog(t, app.DB)
+	queueWindow(t, app, ", paused = TRUE")
+	var window string
+	if err := app.DB.QueryRow("SELECT id FROM registration_windows").Scan(&window); err != nil {
+		t.Fatal(err)
+	}
+	staff := app.client(t)
+	app.login(t, staff, sam)
+
+	// Bad input changes nothing and says why.
+	for _, form := range []url.Values{
+		{"rate": {"-1"}, "max_active": {"10"}},
+		{"rate": {"abc"}, "max_active": {"10"}},
+		{"rate": {"5"}, "max_active": {"1.5"}},
+	} {
+		res, body := app.post(t, staff, "/admin/waiting-room/"+window, form)
+		if res.StatusCode != http.StatusBadRequest || testid(t, body, "admin-result") == "" {
+			t.Errorf("%v: %d %q", form, res.StatusCode, testid(t, body, "admin-result"))
+		}
+	}
+	res, body := app.post(t, staff, "/admin/waiting-room/"+window, url.Values{"enabled": {"1"}, "paused": {"1"}, "rate": {"2.5"}, "max_active": {"40"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(testid(t, body, "admin-result"), "Saved") {
+		t.Fatalf("save: %d %q", res.StatusCode, testid(t, body, "admin-result"))
+	}
+	var rate float64
+	var maxActive int
+	var paused bool
+	if err := app.DB.QueryRow("SELECT admit_per_second, max_active, paused FROM registration_windows WHERE id = ?", window).Scan(&rate, &maxActive, &paused); err != nil ||
+		rate != 2.5 || maxActive != 40 || !paused {
+		t.Errorf("settings %v %d %v (%v)", rate, maxActive, paused, err)
+	}
+
+	// Alice waits (admission is paused); staff let her through.
+	c := app.client(t)
+	app.login(t, c, alice)
+	eventually(t, "alice's place", func() bool {
+		res, body := app.get(t, c, "/queue")
+		return res.StatusCode == http.StatusOK && strings.Contains(body, "queue-status")
+	})
+	_, body = app.get(t, staff, "/admin/waiting-room")
+	if got := testid(t, body, "figure-waiting"); got != "1" {
+		t.Errorf("waiting figure %q, want 1", got)
+	}
+	res, body = app.post(t, staff, "/admin/waiting-room/"+window+"/admit", url.Values{"username": {"nobody-here"}})
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(testid(t, body, "admin-result"), "no student") {
+		t.Errorf("unknown student: %d %q", res.StatusCode, testid(t, body, "admin-result"))
+	}
+	eventually(t, "the room to know the window", func() bool {
+		res, _ := app.post(t, staff, "/admin/waiting-room/"+window+"/admit", url.Values{"username": {"alice"}})
+		return res.StatusCode == http.StatusOK
+	})
+	var state string
+	if err := app.DB.QueryRow("SELECT state FROM waiting_room_tickets").Scan(&state); err != nil || state != "admitted" {
+		t.Errorf("alice's place: %q (%v)", state, err)
+	}
+	res, body = app.post(t, staff, "/admin/waiting-room/"+window+"/admit", url.Values{"username": {"alice"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(testid(t, body, "admin-result"), "not waiting") {
+		t.Errorf("letting through twice: %d %q", res.StatusCode, testid(t, body, "admin-result"))
+	}
+}
