@@ -230,6 +230,38 @@ func (q *Queries) JoinRoom(ctx context.Context, arg JoinRoomParams) error {
 	return err
 }
 
+const joinedAtOfAdmitted = `-- name: JoinedAtOfAdmitted :many
+SELECT joined_at FROM waiting_room_tickets WHERE window_id = ? AND admitted_at = ?
+`
+
+type JoinedAtOfAdmittedParams struct {
+	WindowID   int64
+	AdmittedAt sql.NullTime
+}
+
+func (q *Queries) JoinedAtOfAdmitted(ctx context.Context, arg JoinedAtOfAdmittedParams) ([]time.Time, error) {
+	rows, err := q.db.QueryContext(ctx, joinedAtOfAdmitted, arg.WindowID, arg.AdmittedAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []time.Time{}
+	for rows.Next() {
+		var joined_at time.Time
+		if err := rows.Scan(&joined_at); err != nil {
+			return nil, err
+		}
+		items = append(items, joined_at)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lastPosition = `-- name: LastPosition :one
 SELECT CAST(COALESCE(MAX(position), 0) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ?
 `
@@ -440,6 +472,47 @@ func (q *Queries) SaveRoomState(ctx context.Context, arg SaveRoomStateParams) er
 		arg.WindowID,
 	)
 	return err
+}
+
+const seatsLeftThisTerm = `-- name: SeatsLeftThisTerm :many
+SELECT s.id, c.code AS course_code, s.number, CAST(s.capacity - s.enrolled - s.held AS SIGNED) AS seats_left
+FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
+WHERE t.is_current
+`
+
+type SeatsLeftThisTermRow struct {
+	ID         int64
+	CourseCode string
+	Number     string
+	SeatsLeft  int64
+}
+
+func (q *Queries) SeatsLeftThisTerm(ctx context.Context) ([]SeatsLeftThisTermRow, error) {
+	rows, err := q.db.QueryContext(ctx, seatsLeftThisTerm)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SeatsLeftThisTermRow{}
+	for rows.Next() {
+		var i SeatsLeftThisTermRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CourseCode,
+			&i.Number,
+			&i.SeatsLeft,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const shufflePrequeue = `-- name: ShufflePrequeue :execrows

@@ -142,6 +142,9 @@ var messages = map[string]struct{ en, ko string }{
 	"queue.bad_token":         {"That waiting-room link is not valid. Open the waiting room again.", "유효하지 않은 대기실 주소입니다. 대기실을 다시 여세요."},
 	"queue.wait_your_turn":    {"Registration is busy: wait for your turn in the waiting room.", "수강신청 접속자가 많습니다. 대기실에서 차례를 기다리세요."},
 	"queue.too_fast":          {"You are sending requests faster than anyone clicks. Wait a second and try again.", "요청이 너무 빠릅니다. 잠시 후 다시 시도하세요."},
+	"queue.basket":            {"Your basket", "내 장바구니"},
+	"queue.basket_seats":      {"%s: %d seats left", "%s: %d석 남음"},
+	"queue.basket_full":       {"%s: full (you can join its waitlist)", "%s: 마감 (대기 신청 가능)"},
 	"queue.done":              {"I'm done registering", "신청 마치기"},
 
 	"nav.admin_queue":           {"Waiting room", "대기실 관리"},

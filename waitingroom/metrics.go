@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	admitted prometheus.Counter
 	shuffled prometheus.Counter
+	wait     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, r *Room) *metrics {
@@ -20,6 +21,9 @@ func newMetrics(reg prometheus.Registerer, r *Room) *metrics {
 			Help: "Students admitted from the waiting room by this replica's admission ticks."}),
 		shuffled: f.NewCounter(prometheus.CounterOpts{Namespace: "school", Name: "waiting_room_prequeue_shuffled_total",
 			Help: "Pre-queue places ordered by the opening shuffle."}),
+		wait: f.NewHistogram(prometheus.HistogramOpts{Namespace: "school", Name: "waiting_room_wait_seconds",
+			Help:    "Time from joining (or the opening, for the pre-queue) to admission.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}),
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "school", Name: "waiting_room_waiting",
 		Help: "Students waiting, over all queued windows, as this replica last saw."}, func() float64 { return r.sum(func(w *window) int { return w.waiting }) })

@@ -37,6 +37,26 @@ type Room struct {
 	windows map[int64]*window // queued windows in their pre-queue or open
 	tickets map[int64]*ticket // every place in those windows, by ticket id
 	seen    map[int64]struct{}
+	seats   map[int64]SectionSeats // the current term's sections, while a room is open
+}
+
+// SectionSeats is a section's seats left, for the waiting page's basket.
+type SectionSeats struct {
+	Label     string // "CS101-01"
+	SeatsLeft int
+}
+
+// Seats returns the seats left of the given sections, as of the last refresh.
+func (r *Room) Seats(ids []int64) []SectionSeats {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []SectionSeats
+	for _, id := range ids {
+		if s, ok := r.seats[id]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Options configure a Room.

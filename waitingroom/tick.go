@@ -71,13 +71,16 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 		return err
 	}
 	admitted := int64(0)
+	var admittedAt time.Time
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
 		admitted = 0
 		st, err := q.LockRoomState(ctx, windowID)
 		if err != nil {
 			return fmt.Errorf("lock room state: %w", err)
 		}
-		now := r.now().UTC()
+		// Microseconds, as the database keeps them: the admitted places are found again by
+		// their admission time.
+		now := r.now().UTC().Truncate(time.Microsecond)
 		open := !now.Before(w.OpensAt)
 		shuffledAt := st.ShuffledAt
 		last := st.LastPosition
@@ -126,6 +129,7 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 					return fmt.Errorf("admit: %w", err)
 				}
 				credit -= float64(admitted)
+				admittedAt = now
 				if admitted < n {
 					credit = min(credit, 1) // nobody left waiting: no credit to save up
 				}
@@ -138,6 +142,19 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 		return fmt.Errorf("window %d: %w", windowID, err)
 	}
 	r.metrics.admitted.Add(float64(admitted))
+	if admitted > 0 {
+		// How long they waited, counted from the opening for the pre-queue.
+		joined, err := r.q.JoinedAtOfAdmitted(ctx, db.JoinedAtOfAdmittedParams{WindowID: windowID, AdmittedAt: sql.NullTime{Time: admittedAt, Valid: true}})
+		if err != nil {
+			return fmt.Errorf("window %d: waits: %w", windowID, err)
+		}
+		for _, j := range joined {
+			if j.Before(w.OpensAt) {
+				j = w.OpensAt
+			}
+			r.metrics.wait.Observe(admittedAt.Sub(j).Seconds())
+		}
+	}
 	return nil
 }
 
@@ -179,8 +196,21 @@ func (r *Room) Refresh(ctx context.Context) error {
 		changes = append(changes, change{row.ID, tickets})
 	}
 
+	var seats map[int64]SectionSeats
+	if len(rows) > 0 {
+		list, err := r.q.SeatsLeftThisTerm(ctx)
+		if err != nil {
+			return fmt.Errorf("seats left: %w", err)
+		}
+		seats = make(map[int64]SectionSeats, len(list))
+		for _, s := range list {
+			seats[s.ID] = SectionSeats{Label: s.CourseCode + "-" + s.Number, SeatsLeft: int(max(0, s.SeatsLeft))}
+		}
+	}
+
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.seats = seats
 	for _, c := range changes {
 		for _, t := range c.rows {
 			r.tickets[t.ID] = &ticket{window: c.window, user: t.UserID, position: t.Position.Int64, state: t.State}

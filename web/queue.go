@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schoolservice/school/db"
@@ -35,7 +37,16 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, views.QueuePage(s.queueView(place, token)), nil)
+	basket, err := s.q.BasketSectionIDs(r.Context(), u.ID)
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", u.ID, err))
+		return
+	}
+	ids := make([]string, 0, maxBasketShown)
+	for _, id := range basket[:min(len(basket), maxBasketShown)] {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	s.render(w, r, http.StatusOK, views.QueuePage(s.queueView(place, token, strings.Join(ids, ","))), nil)
 }
 
 // queueStatus answers a waiting page's poll from the replica's cache: no session, no
@@ -47,7 +58,7 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("queue.bad_token"))
 		return
 	}
-	q := s.queueView(place, token)
+	q := s.queueView(place, token, r.URL.Query().Get("b"))
 	if q.Status == views.QueueAdmitted {
 		w.Header().Set("HX-Redirect", "/queue/enter?t="+url.QueryEscape(token))
 	}
@@ -55,11 +66,26 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, views.QueueStatus(q), views.QueueStatus(q))
 }
 
-func (s *Server) queueView(p waitingroom.Place, token string) views.Queue {
+// maxBasketShown bounds the basket sections a waiting page lists.
+const maxBasketShown = 20
+
+func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queue {
 	st := s.room.Status(p)
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
 	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
 	q := views.Queue{Token: token, Position: st.Position, Wait: st.Wait, Opens: st.Opens, NextPoll: jitter}
+	var ids []int64
+	var clean []string
+	for _, f := range strings.Split(basket, ",") {
+		if id, ok := parseSectionID(f); ok && len(ids) < maxBasketShown {
+			ids = append(ids, id)
+			clean = append(clean, strconv.FormatInt(id, 10))
+		}
+	}
+	for _, seats := range s.room.Seats(ids) {
+		q.Basket = append(q.Basket, views.BasketSeats{Label: seats.Label, SeatsLeft: seats.SeatsLeft})
+	}
+	q.BasketIDs = strings.Join(clean, ",")
 	switch {
 	case !st.Known:
 		q.Status = views.QueueJoining

@@ -39,15 +39,20 @@ func TestWaitingRoomGatesRegistration(t *testing.T) {
 	app.login(t, c, alice)
 	sec := sectionForm(f.Sections["MATH150-01"])
 
-	// Without a pass: refused, sent to the waiting room.
+	// Without a pass: refused, sent to the waiting room. (The probe names no real section,
+	// so nothing is registered before the room knows the window.)
 	eventually(t, "the queued window to reach the cache", func() bool {
-		res, _ := app.post(t, c, "/registrations", sec, hx, "true")
+		res, _ := app.post(t, c, "/registrations", sectionForm(987654321), hx, "true")
 		return res.StatusCode == http.StatusForbidden && res.Header.Get("X-Registration-Result") == "queued" && res.Header.Get("HX-Redirect") == "/queue"
 	})
 
+	app.regPost(t, c, "/basket", sectionForm(f.Sections["MATH150-01"]))
 	res, body := app.get(t, c, "/queue")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("/queue: %d", res.StatusCode)
+	}
+	if got := testid(t, body, "queue-basket"); !strings.Contains(got, "MATH150-01: 15 seats left") {
+		t.Errorf("basket on the waiting page: %q", got)
 	}
 	poll, ok := doc(t, body).Find(`[data-testid="queue-status"]`).Attr("hx-get")
 	if !ok || !strings.HasPrefix(poll, "/queue/status?t=") {

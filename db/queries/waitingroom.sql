@@ -103,3 +103,11 @@ WHERE window_id = sqlc.arg(window_id) AND user_id = sqlc.arg(user_id) AND state 
 -- name: NextWindowOpening :one
 SELECT CAST(COALESCE(MIN(opens_at), '1970-01-01') AS DATETIME(6)) AS opens_at
 FROM registration_windows WHERE opens_at > ?;
+
+-- name: SeatsLeftThisTerm :many
+SELECT s.id, c.code AS course_code, s.number, CAST(s.capacity - s.enrolled - s.held AS SIGNED) AS seats_left
+FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
+WHERE t.is_current;
+
+-- name: JoinedAtOfAdmitted :many
+SELECT joined_at FROM waiting_room_tickets WHERE window_id = ? AND admitted_at = ?;
