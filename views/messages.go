@@ -145,6 +145,8 @@ var messages = map[string]struct{ en, ko string }{
 	"queue.basket":            {"Your basket", "내 장바구니"},
 	"queue.basket_seats":      {"%s: %d seats left", "%s: %d석 남음"},
 	"queue.basket_full":       {"%s: full (you can join its waitlist)", "%s: 마감 (대기 신청 가능)"},
+	"queue.your_place":        {"Your place in line:", "내 대기 순서:"},
+	"queue.paused":            {"Admission is paused for a moment; your place is kept.", "입장이 잠시 멈췄습니다. 자리는 그대로 유지됩니다."},
 	"queue.done":              {"I'm done registering", "신청 마치기"},
 
 	"nav.admin_queue":           {"Waiting room", "대기실 관리"},

@@ -190,7 +190,8 @@ type Status struct {
 	State    db.WaitingRoomTicketsState
 	Prequeue bool // registration has not opened yet
 	Opens    time.Time
-	Wait     time.Duration // estimated from the measured admission rate
+	Wait     time.Duration // estimated from the measured admission rate; 0 when unknown
+	Paused   bool
 }
 
 // Status reports a place from the cache and notes the student is still there. It reads
@@ -205,7 +206,7 @@ func (r *Room) Status(p Place) Status {
 	if w == nil || t == nil || t.user != p.User {
 		return Status{}
 	}
-	st := Status{Known: true, State: t.state, Opens: w.OpensAt, Prequeue: r.now().Before(w.OpensAt) || t.position == 0}
+	st := Status{Known: true, State: t.state, Opens: w.OpensAt, Prequeue: r.now().Before(w.OpensAt), Paused: w.Paused}
 	if t.state == db.WaitingRoomTicketsStateWaiting && t.position > 0 {
 		st.Position = int(max(1, t.position-w.admittedUpTo))
 		if rate := w.rate(); rate > 0 {

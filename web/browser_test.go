@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/schoolservice/school/views"
+	"github.com/schoolservice/school/web"
 	"github.com/schoolservice/school/web/ldaptest"
 )
 
@@ -267,6 +270,162 @@ func TestBrowserRegistrationRefusal(t *testing.T) {
 	b.checkConsole(httpStatus(app.URL+"/registrations", 409))
 }
 
+// TestBrowserWaitingRoom: registration is queued and four students are in line before
+// alice. She waits on the waiting page, which polls by itself and swaps its status in
+// place; her place falls as the others are admitted, one a second, and when her turn
+// comes the page takes her to registration, where the pass the room gave her lets her
+// register. She clicks nothing until then.
+func TestBrowserWaitingRoom(t *testing.T) {
+	requireBrowser(t)
+	reg := prometheus.NewRegistry()
+	app := newTestApp(t, func(o *web.Options) {
+		o.QueuePoll = 300 * time.Millisecond
+		o.Registry = reg
+	})
+	f := seedCatalog(t, app.DB)
+	const ahead = 4
+	queueOthers(t, app, ahead)
+	// Paused until alice has her place, so that she is fifth however long her sign-in
+	// takes; then one admission a second, nobody held back by the active limit, and
+	// nobody dropped for not polling (the others never do).
+	queueWindow(t, app, ", admit_per_second = 1, max_active = 1000, grace_seconds = 3600, paused = TRUE")
+	eventually(t, "the room to see the queued window and the students in line", func() bool {
+		return gauge(t, reg, "school_waiting_room_waiting") == ahead
+	})
+
+	b := newBrowser(t)
+	b.signIn(app, alice)
+	b.open(app.URL + "/queue")
+	if s := b.state(); s.Path != "/queue" || s.Queue.State < 0 {
+		t.Fatalf("opening /queue led to %s, not the waiting page%s", s.URL, b.diagnostics())
+	}
+	// What the waiting page showed, each change once: a state, or the position while waiting.
+	var trail, positions []string
+	var reloaded string
+	marked := false
+	watch := func(s pageState) {
+		if s.Path != "/queue" || s.Queue.State < 0 {
+			return
+		}
+		seen := queueStates[s.Queue.State]
+		if s.Queue.State == views.QueueWaiting {
+			seen = s.Queue.Position
+			if len(positions) == 0 || positions[len(positions)-1] != seen {
+				positions = append(positions, seen)
+			}
+		}
+		if len(trail) == 0 || trail[len(trail)-1] != seen {
+			trail = append(trail, seen)
+			if s.Queue.State != views.QueueWaiting {
+				t.Logf("waiting page, %s: %q", seen, s.Queue.Text)
+			}
+		}
+		if marked && s.Marker != 42 && reloaded == "" {
+			reloaded = s.URL
+		}
+	}
+	s := b.waitPage("alice's place in line", func(s pageState) bool {
+		watch(s)
+		return s.Queue.State == views.QueueWaiting || s.Queue.State == views.QueueLost
+	})
+	if s.Queue.State == views.QueueLost {
+		t.Fatalf("alice's place was lost as soon as she took it: %q", s.Queue.Text)
+	}
+	if got := countIn(t, s.Queue.Position); got != ahead+1 {
+		t.Fatalf("alice's position = %d, want %d: the %d students queued before her are not ahead of her", got, ahead+1, ahead)
+	}
+	if want := fmt.Sprintf("Students ahead of you: %d", ahead); !strings.Contains(s.Queue.Text, want) {
+		t.Errorf("waiting page says %q, want %q", s.Queue.Text, want)
+	}
+	b.screenshot("waiting-room.png")
+	b.mark()
+	marked = true
+
+	if _, err := app.DB.Exec("UPDATE registration_windows SET paused = FALSE"); err != nil {
+		t.Fatal(err)
+	}
+	s = b.waitPage("registration, once alice's turn has come", func(s pageState) bool {
+		watch(s)
+		return s.Path == "/courses" && len(s.Sections) == 6 || s.Queue.State == views.QueueLost
+	})
+	t.Logf("the waiting page showed, in turn: %v", trail)
+	if s.Queue.State == views.QueueLost {
+		t.Fatalf("alice lost her place while waiting: %q", s.Queue.Text)
+	}
+	if reloaded != "" {
+		t.Errorf("the waiting page was loaded again (%s) before alice's turn: its polls should only swap #queue-status", reloaded)
+	}
+	// Each poll shows the place as it stands: never further back, and it moved.
+	n := make([]int, len(positions))
+	for i, p := range positions {
+		n[i] = countIn(t, p)
+		if i > 0 && n[i] > n[i-1] {
+			t.Errorf("alice's position went back from %d to %d (positions seen: %v)", n[i-1], n[i], n)
+		}
+	}
+	if len(n) < 2 {
+		t.Errorf("positions seen while waiting: %v; want the position to fall at least once", n)
+	}
+	// The admission arrives as a redirect, a page load of its own, through /queue/enter.
+	if s.Marker != 0 || s.URL != app.URL+"/courses" {
+		t.Errorf("after admission: %s (marker %d), want a fresh load of %s/courses", s.URL, s.Marker, app.URL)
+	}
+
+	// The pass works: the gate lets the registration through.
+	const label = "MATH150-01"
+	b.mark()
+	b.click("register for "+label, f.button(t, label, "register"))
+	s = b.waitPage("the answer in the row of "+label, func(s pageState) bool {
+		return s.Path != "/courses" || s.Rows[label].Result != ""
+	})
+	if s.Path != "/courses" {
+		t.Fatalf("registering for %s took alice to %s: the gate did not accept the pass from /queue/enter%s", label, s.URL, b.diagnostics())
+	}
+	b.noReload("the registration with the pass")
+	if r := s.Rows[label]; r.Result != "Registered for "+label+"." || r.Refused {
+		t.Errorf("row result = %q (refused %v), want %q", r.Result, r.Refused, "Registered for "+label+".")
+	}
+	b.checkConsole()
+}
+
+// queueOthers puts n other students of alice's year in line in the fixture's window, in
+// the order the room will admit them: places taken after opening are ordered by id.
+func queueOthers(t *testing.T, app *testApp, n int) {
+	t.Helper()
+	now := time.Now().UTC()
+	for i := range n {
+		name := fmt.Sprintf("early%d", i+1)
+		res, err := app.DB.Exec("INSERT INTO users (username, display_name, role, class_year) VALUES (?, ?, 'student', 2)", name, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.DB.Exec(`INSERT INTO waiting_room_tickets
+			(window_id, user_id, prequeue, position, state, joined_at, last_seen_at, changed_at)
+			SELECT id, ?, FALSE, NULL, 'waiting', ?, ?, ? FROM registration_windows`, id, now, now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// gauge reads a gauge of the app's registry, 0 when it has no sample.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
 // requireBrowser fails the test when chromium is not installed, or when `make assets` has
 // not run: the pages would load without HTMX and every step would time out.
 func requireBrowser(t *testing.T) {
@@ -442,7 +601,18 @@ type pageState struct {
 	BasketCredits string              `json:"basketCredits"`
 	BasketResults []string            `json:"basketResults"`
 	Meetings      []int64             `json:"meetings"` // section id of each timetable meeting cell
+	Queue         queueState          `json:"queue"`
 }
+
+// queueState is what the waiting page's status section shows.
+type queueState struct {
+	State    views.QueueState `json:"state"`    // its data-state; -1 off the waiting page
+	Position string           `json:"position"` // the place in line, while waiting
+	Text     string           `json:"text"`
+}
+
+var queueStates = map[views.QueueState]string{views.QueueJoining: "joining", views.QueuePrequeue: "prequeue",
+	views.QueueWaiting: "waiting", views.QueueAdmitted: "admitted", views.QueueLost: "lost"}
 
 // rowState is what a section row shows the student.
 type rowState struct {
@@ -477,6 +647,11 @@ const pageStateJS = `(() => {
 		basketCredits: text(document, '[data-testid="basket-credits"]'),
 		basketResults: Array.from(document.querySelectorAll('[data-testid="basket-result"]'), li => li.textContent.trim()),
 		meetings: Array.from(document.querySelectorAll('[data-testid="meeting"]'), td => Number(td.dataset.sectionId)),
+		queue: ((status) => ({
+			state: status ? Number(status.dataset.state) : -1,
+			position: text(document, '[data-testid="queue-position"]'),
+			text: status ? status.innerText.trim() : "",
+		}))(document.querySelector('[data-testid="queue-status"]')),
 	};
 })()`
 

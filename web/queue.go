@@ -89,15 +89,19 @@ func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queu
 	switch {
 	case !st.Known:
 		q.Status = views.QueueJoining
+		q.Paused = st.Paused
 	case st.State == db.WaitingRoomTicketsStateAdmitted:
 		q.Status = views.QueueAdmitted
 	case st.State == db.WaitingRoomTicketsStateExpired || st.State == db.WaitingRoomTicketsStateDone:
 		q.Status = views.QueueLost
 	case st.Prequeue:
 		q.Status = views.QueuePrequeue
+	case st.Position == 0:
+		q.Status = views.QueueJoining // ordered at the next tick
 	default:
 		q.Status = views.QueueWaiting
 	}
+	q.Paused = st.Paused
 	return q
 }
 
