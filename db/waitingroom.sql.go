@@ -315,7 +315,7 @@ func (q *Queries) NextWindowOpening(ctx context.Context, opensAt time.Time) (tim
 
 const orderArrivals = `-- name: OrderArrivals :execrows
 UPDATE waiting_room_tickets t
-JOIN (SELECT w.id, ? + ROW_NUMBER() OVER (ORDER BY w.id) AS rn
+JOIN (SELECT w.id, ? + ROW_NUMBER() OVER (ORDER BY w.joined_at, w.id) AS rn
       FROM waiting_room_tickets w WHERE w.window_id = ? AND w.position IS NULL) r ON r.id = t.id
 SET t.position = r.rn, t.changed_at = ?
 `
@@ -420,12 +420,13 @@ func (q *Queries) QueuedWindows(ctx context.Context, arg QueuedWindowsParams) ([
 
 const requeueTicket = `-- name: RequeueTicket :execrows
 UPDATE waiting_room_tickets
-SET state = 'waiting', position = NULL, prequeue = FALSE, joined_at = ?,
+SET state = 'waiting', position = NULL, prequeue = ?, joined_at = ?,
     last_seen_at = ?, changed_at = ?, admitted_at = NULL, pass_expires_at = NULL
 WHERE window_id = ? AND user_id = ? AND state IN ('expired', 'done')
 `
 
 type RequeueTicketParams struct {
+	Prequeue bool
 	Now      time.Time
 	WindowID int64
 	UserID   int64
@@ -434,6 +435,7 @@ type RequeueTicketParams struct {
 // A student whose place expired, or whose pass ended, queues again at the back.
 func (q *Queries) RequeueTicket(ctx context.Context, arg RequeueTicketParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, requeueTicket,
+		arg.Prequeue,
 		arg.Now,
 		arg.Now,
 		arg.Now,
@@ -519,7 +521,7 @@ const shufflePrequeue = `-- name: ShufflePrequeue :execrows
 UPDATE waiting_room_tickets t
 JOIN (SELECT w.id, ROW_NUMBER() OVER (ORDER BY SHA2(CONCAT(
           (SELECT s.shuffle_seed FROM waiting_room_state s WHERE s.window_id = w.window_id), ':', w.id), 256)) AS rn
-      FROM waiting_room_tickets w WHERE w.window_id = ? AND w.position IS NULL) r ON r.id = t.id
+      FROM waiting_room_tickets w WHERE w.window_id = ? AND w.position IS NULL AND w.prequeue) r ON r.id = t.id
 SET t.position = r.rn, t.changed_at = ?
 `
 

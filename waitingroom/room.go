@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -87,6 +88,9 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 	if o.Health == nil {
 		o.Health = func() float64 { return 1 }
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	r := &Room{
 		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
@@ -98,11 +102,11 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 // window is a queued registration window with the replica's latest figures.
 type window struct {
 	db.QueuedWindowsRow
-	since        time.Time // tickets changed before this are in the cache
-	admittedUpTo int64     // highest position admitted so far
-	waiting      int
-	active       int
-	admissions   []stamp // admitted totals seen, for the measured rate
+	since      time.Time // tickets changed before this are in the cache
+	line       []int64   // positions still waiting, in order: a place's rank is its position in line
+	waiting    int
+	active     int
+	admissions []stamp // admitted totals seen, for the measured rate
 }
 
 type stamp struct {
@@ -116,16 +120,31 @@ type ticket struct {
 	state        db.WaitingRoomTicketsState
 }
 
-// WindowFor returns the queued window a student of classYear waits in now, if any.
+// WindowFor returns the queued window a student of classYear waits in now, if any: the
+// one for their year before one for every year, the earliest-made on a tie.
 func (r *Room) WindowFor(classYear int) (int64, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	best, bestYear := int64(0), false
 	for id, w := range r.windows {
-		if !w.ClassYear.Valid || int(w.ClassYear.Int16) == classYear {
-			return id, true
+		forYear := w.ClassYear.Valid && int(w.ClassYear.Int16) == classYear
+		if !forYear && w.ClassYear.Valid {
+			continue
+		}
+		if best == 0 || forYear && !bestYear || forYear == bestYear && id < best {
+			best, bestYear = id, forYear
 		}
 	}
-	return 0, false
+	return best, best != 0
+}
+
+// Admitted reports whether the place holds an admission now, as the cache last saw it:
+// a pass outlives a place finished for idleness or by the student.
+func (r *Room) Admitted(p Place) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t := r.tickets[p.Ticket]
+	return t != nil && t.user == p.User && t.state == db.WaitingRoomTicketsStateAdmitted
 }
 
 // Open reports whether the window's registration has opened (the pre-queue is over).
@@ -152,7 +171,7 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	if err := r.q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
 		return Place{}, "", fmt.Errorf("join waiting room: %w", err)
 	}
-	if _, err := r.q.RequeueTicket(ctx, db.RequeueTicketParams{Now: now, WindowID: windowID, UserID: userID}); err != nil {
+	if _, err := r.q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
 		return Place{}, "", fmt.Errorf("requeue: %w", err)
 	}
 	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID})
@@ -208,7 +227,7 @@ func (r *Room) Status(p Place) Status {
 	}
 	st := Status{Known: true, State: t.state, Opens: w.OpensAt, Prequeue: r.now().Before(w.OpensAt), Paused: w.Paused}
 	if t.state == db.WaitingRoomTicketsStateWaiting && t.position > 0 {
-		st.Position = int(max(1, t.position-w.admittedUpTo))
+		st.Position = sort.Search(len(w.line), func(i int) bool { return w.line[i] >= t.position }) + 1
 		if rate := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
 		}

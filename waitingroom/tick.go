@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/schoolservice/school/db"
@@ -227,15 +228,18 @@ func (r *Room) Refresh(ctx context.Context) error {
 		switch t.state {
 		case db.WaitingRoomTicketsStateWaiting:
 			w.waiting++
+			if t.position > 0 {
+				w.line = append(w.line, t.position)
+			}
 		case db.WaitingRoomTicketsStateAdmitted:
 			w.active++
 		}
 		if t.state == db.WaitingRoomTicketsStateAdmitted || t.state == db.WaitingRoomTicketsStateDone {
 			admittedTotal[t.window]++
-			w.admittedUpTo = max(w.admittedUpTo, t.position)
 		}
 	}
 	for id, w := range fresh {
+		slices.Sort(w.line)
 		w.admissions = append(w.admissions, stamp{at: now, total: admittedTotal[id]})
 		for len(w.admissions) > 1 && now.Sub(w.admissions[0].at) > 10*time.Second {
 			w.admissions = w.admissions[1:]

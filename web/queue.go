@@ -167,7 +167,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		}
 		if windowID, queued := s.room.WindowFor(u.Year); queued && s.room.Open(windowID) {
 			place, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
-			if err != nil {
+			if err != nil || !s.room.Admitted(place) {
 				w.Header().Set(resultHeader, "queued")
 				w.Header().Set("HX-Redirect", "/queue")
 				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.wait_your_turn"))

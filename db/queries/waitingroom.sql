@@ -29,7 +29,7 @@ VALUES (sqlc.arg(window_id), sqlc.arg(user_id), sqlc.arg(prequeue), sqlc.arg(now
 -- A student whose place expired, or whose pass ended, queues again at the back.
 -- name: RequeueTicket :execrows
 UPDATE waiting_room_tickets
-SET state = 'waiting', position = NULL, prequeue = FALSE, joined_at = sqlc.arg(now),
+SET state = 'waiting', position = NULL, prequeue = sqlc.arg(prequeue), joined_at = sqlc.arg(now),
     last_seen_at = sqlc.arg(now), changed_at = sqlc.arg(now), admitted_at = NULL, pass_expires_at = NULL
 WHERE window_id = sqlc.arg(window_id) AND user_id = sqlc.arg(user_id) AND state IN ('expired', 'done');
 
@@ -43,14 +43,14 @@ FROM waiting_room_tickets WHERE window_id = ? AND user_id = ?;
 UPDATE waiting_room_tickets t
 JOIN (SELECT w.id, ROW_NUMBER() OVER (ORDER BY SHA2(CONCAT(
           (SELECT s.shuffle_seed FROM waiting_room_state s WHERE s.window_id = w.window_id), ':', w.id), 256)) AS rn
-      FROM waiting_room_tickets w WHERE w.window_id = sqlc.arg(window_id) AND w.position IS NULL) r ON r.id = t.id
+      FROM waiting_room_tickets w WHERE w.window_id = sqlc.arg(window_id) AND w.position IS NULL AND w.prequeue) r ON r.id = t.id
 SET t.position = r.rn, t.changed_at = sqlc.arg(now);
 
 -- OrderArrivals places the tickets taken since the last tick behind everyone, in arrival
 -- order.
 -- name: OrderArrivals :execrows
 UPDATE waiting_room_tickets t
-JOIN (SELECT w.id, sqlc.arg(after) + ROW_NUMBER() OVER (ORDER BY w.id) AS rn
+JOIN (SELECT w.id, sqlc.arg(after) + ROW_NUMBER() OVER (ORDER BY w.joined_at, w.id) AS rn
       FROM waiting_room_tickets w WHERE w.window_id = sqlc.arg(window_id) AND w.position IS NULL) r ON r.id = t.id
 SET t.position = r.rn, t.changed_at = sqlc.arg(now);
 
