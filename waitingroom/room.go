@@ -37,7 +37,10 @@ type Room struct {
 	mu      sync.RWMutex
 	windows map[int64]*window // queued windows in their pre-queue or open
 	tickets map[int64]*ticket // every place in those windows, by ticket id
-	seen    map[int64]struct{}
+	// seen has a lock of its own: every poll writes to it, and polls must not queue
+	// behind each other for the cache's lock.
+	seenMu sync.Mutex
+	seen   map[int64]struct{}
 	seats   map[int64]SectionSeats // the current term's sections, while a room is open
 }
 
@@ -183,8 +186,8 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	if _, ok := r.tickets[t.ID]; !ok || t.State == db.WaitingRoomTicketsStateWaiting && !t.Position.Valid {
 		r.tickets[t.ID] = &ticket{window: windowID, user: userID, position: t.Position.Int64, state: t.State}
 	}
-	r.seen[t.ID] = struct{}{}
 	r.mu.Unlock()
+	r.markSeen(t.ID)
 	return p, r.signer.Token(p), nil
 }
 
@@ -216,9 +219,7 @@ type Status struct {
 // Status reports a place from the cache and notes the student is still there. It reads
 // no database.
 func (r *Room) Status(p Place) Status {
-	r.mu.Lock()
-	r.seen[p.Ticket] = struct{}{}
-	r.mu.Unlock()
+	r.markSeen(p.Ticket)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	w, t := r.windows[p.Window], r.tickets[p.Ticket]
@@ -251,10 +252,12 @@ func (w *window) rate() float64 {
 }
 
 // Seen notes that an admitted student is still active (a registration request).
-func (r *Room) Seen(p Place) {
-	r.mu.Lock()
-	r.seen[p.Ticket] = struct{}{}
-	r.mu.Unlock()
+func (r *Room) Seen(p Place) { r.markSeen(p.Ticket) }
+
+func (r *Room) markSeen(ticket int64) {
+	r.seenMu.Lock()
+	r.seen[ticket] = struct{}{}
+	r.seenMu.Unlock()
 }
 
 // Token returns the poll token of a place; ParseToken reads one.

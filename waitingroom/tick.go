@@ -252,13 +252,13 @@ func (r *Room) Refresh(ctx context.Context) error {
 // Flush writes back when the students seen since the last flush were last seen, in
 // batches, so polling costs the database a few writes per replica every few seconds.
 func (r *Room) Flush(ctx context.Context) error {
-	r.mu.Lock()
+	r.seenMu.Lock()
 	ids := make([]int64, 0, len(r.seen))
 	for id := range r.seen {
 		ids = append(ids, id)
 	}
 	r.seen = map[int64]struct{}{}
-	r.mu.Unlock()
+	r.seenMu.Unlock()
 	now := r.now().UTC()
 	var errs []error
 	for start := 0; start < len(ids); start += 1000 {
