@@ -163,7 +163,7 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.queue.active":        {"Registering now", "신청 중"},
 	"admin.queue.admitted":      {"Admitted so far", "누적 입장"},
 	"admin.queue.admitted_rate": {"Admitted, last minute", "최근 1분 입장 속도"},
-	"admin.queue.wait":          {"Wait, median / 95th percentile", "대기 시간 (중앙값 / 95%)"},
+	"admin.queue.wait":          {"Wait, median / 95th percentile", "대기 시간 (중앙값 / 95번째 백분위)"},
 	"admin.queue.saved":         {"Saved. Every server applies it within a second.", "저장했습니다. 1초 안에 모든 서버에 적용됩니다."},
 	"admin.queue.bad_rate":      {"Admissions per second must be a number from 0 to 10000.", "초당 입장 인원은 0에서 10000 사이의 숫자여야 합니다."},
 	"admin.queue.bad_max":       {"The most students at once must be a whole number from 0 to 1000000.", "동시 신청 최대 인원은 0에서 1000000 사이의 정수여야 합니다."},

@@ -41,7 +41,7 @@ type Room struct {
 	// behind each other for the cache's lock.
 	seenMu sync.Mutex
 	seen   map[int64]struct{}
-	seats   map[int64]SectionSeats // the current term's sections, while a room is open
+	seats  map[int64]SectionSeats // the current term's sections, while a room is open
 }
 
 // SectionSeats is a section's seats left, for the waiting page's basket.
