@@ -147,6 +147,7 @@ var messages = map[string]struct{ en, ko string }{
 	"queue.basket_full":       {"%s: full (you can join its waitlist)", "%s: 마감 (대기 신청 가능)"},
 	"queue.your_place":        {"Your place in line:", "내 대기 순서:"},
 	"queue.paused":            {"Admission is paused for a moment; your place is kept.", "입장이 잠시 멈췄습니다. 자리는 그대로 유지됩니다."},
+	"queue.done_hint":         {"Gives your registration slot to the next student in line.", "신청 자리를 다음 대기 학생에게 넘깁니다."},
 	"queue.done":              {"I'm done registering", "신청 마치기"},
 
 	"nav.admin_queue":           {"Waiting room", "대기실 관리"},

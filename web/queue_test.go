@@ -93,6 +93,25 @@ func TestWaitingRoomGatesRegistration(t *testing.T) {
 		t.Errorf("with a pass: %d %q", status, result)
 	}
 
+	// Done: the slot goes back, and the pass no longer opens registration.
+	_, page := app.get(t, c, "/registrations")
+	if testid(t, page, "queue-done") == "" {
+		t.Fatal("no way to give the slot back on the registrations page")
+	}
+	savedPass := c.Jar.Cookies(mustURL(t, app.URL))
+	if res, _ := app.post(t, c, "/queue/done", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("done: %d", res.StatusCode)
+	}
+	var state string
+	if err := app.DB.QueryRow("SELECT state FROM waiting_room_tickets WHERE user_id = (SELECT id FROM users WHERE username = 'alice')").Scan(&state); err != nil || state != "done" {
+		t.Errorf("place after done: %q (%v)", state, err)
+	}
+	c.Jar.SetCookies(mustURL(t, app.URL), savedPass) // a kept copy of the pass
+	eventually(t, "the finished pass to stop working", func() bool {
+		res, _ := app.post(t, c, "/registrations", sectionForm(f.Sections["MATH101-02"]), hx, "true")
+		return res.StatusCode == http.StatusForbidden
+	})
+
 	// Alice's pass in bob's browser is worth nothing.
 	u, _ := url.Parse(app.URL)
 	for _, ck := range c.Jar.Cookies(u) {
@@ -158,4 +177,13 @@ func TestWaitingRoomBannerAndNextWindowMetric(t *testing.T) {
 	if int64(got) != opens.Unix() {
 		t.Errorf("next window gauge %v, want %d", got, opens.Unix())
 	}
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -187,6 +187,10 @@ func (s *Server) registrations(w http.ResponseWriter, r *http.Request) {
 		page.Term = term.Name
 	}
 	if u.Role == RoleStudent {
+		if windowID, queued := s.room.WindowFor(u.Year); queued {
+			_, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
+			page.Queued = err == nil
+		}
 		ids, err := s.q.MySectionIDs(r.Context(), db.MySectionIDsParams{UserID: u.ID})
 		if err != nil {
 			s.serverError(w, r, fmt.Errorf("sections of student %d: %w", u.ID, err))
