@@ -171,15 +171,24 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	if err := r.ensureState(ctx, windowID); err != nil {
 		return Place{}, "", err
 	}
-	if err := r.q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
-		return Place{}, "", fmt.Errorf("join waiting room: %w", err)
-	}
-	if _, err := r.q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
-		return Place{}, "", fmt.Errorf("requeue: %w", err)
-	}
-	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID})
+	// One transaction, retried: an insert can deadlock with an admission tick ordering the
+	// room's new places.
+	var t db.GetTicketRow
+	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+		if err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
+			return fmt.Errorf("join waiting room: %w", err)
+		}
+		if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		var err error
+		if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
+			return fmt.Errorf("read place: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return Place{}, "", fmt.Errorf("read place: %w", err)
+		return Place{}, "", err
 	}
 	p := Place{Window: windowID, User: userID, Ticket: t.ID}
 	r.mu.Lock()
@@ -285,9 +294,12 @@ func (r *Room) CheckPass(pass string, windowID, userID int64) (Place, error) {
 }
 
 // Finish frees the student's slot when they are done registering.
+// Like every change to places outside a tick, it is retried if it deadlocks with one.
 func (r *Room) Finish(ctx context.Context, windowID, userID int64) error {
-	_, err := r.q.FinishTicket(ctx, db.FinishTicketParams{Now: r.now().UTC(), WindowID: windowID, UserID: userID})
-	return err
+	return db.InTx(ctx, r.db, func(q *db.Queries) error {
+		_, err := q.FinishTicket(ctx, db.FinishTicketParams{Now: r.now().UTC(), WindowID: windowID, UserID: userID})
+		return err
+	})
 }
 
 // LetThrough admits a waiting student at once (staff); it does not count against the rate.
@@ -299,10 +311,15 @@ func (r *Room) LetThrough(ctx context.Context, windowID, userID int64) (bool, er
 		return false, fmt.Errorf("window %d has no waiting room now", windowID)
 	}
 	now := r.now().UTC()
-	n, err := r.q.AdmitTicketNow(ctx, db.AdmitTicketNowParams{
-		AdmittedAt:    sql.NullTime{Time: now, Valid: true},
-		PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
-		Now:           now, WindowID: windowID, UserID: userID,
+	var n int64
+	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+		var err error
+		n, err = q.AdmitTicketNow(ctx, db.AdmitTicketNowParams{
+			AdmittedAt:    sql.NullTime{Time: now, Valid: true},
+			PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
+			Now:           now, WindowID: windowID, UserID: userID,
+		})
+		return err
 	})
 	return n > 0, err
 }

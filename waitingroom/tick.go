@@ -14,11 +14,31 @@ import (
 )
 
 // Run keeps the room going until ctx ends: admission every tick, the cache refreshed
-// every second, and the students seen polling written back every five seconds.
+// every second, and the students seen polling written back every five seconds. The
+// write-back runs on its own: with a hundred thousand places it takes longer than a tick,
+// and admission must not pause for it.
 func (r *Room) Run(ctx context.Context, tick time.Duration) {
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := r.Flush(ctx); err != nil {
+				r.log.WarnContext(ctx, "waiting room liveness", slog.Any("error", err))
+			}
+		}
+	}()
+	defer func() { <-flushed }()
+
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	var lastRefresh, lastFlush time.Time
+	var lastRefresh time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -36,12 +56,6 @@ func (r *Room) Run(ctx context.Context, tick time.Duration) {
 			if err := r.Tick(ctx, id); err != nil {
 				r.log.WarnContext(ctx, "waiting room admission", slog.Int64("window", id), slog.Any("error", err))
 			}
-		}
-		if now.Sub(lastFlush) >= 5*time.Second {
-			if err := r.Flush(ctx); err != nil {
-				r.log.WarnContext(ctx, "waiting room liveness", slog.Any("error", err))
-			}
-			lastFlush = now
 		}
 	}
 }
@@ -210,19 +224,31 @@ func (r *Room) Refresh(ctx context.Context) error {
 	}
 
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.seats = seats
 	for _, c := range changes {
 		for _, t := range c.rows {
 			r.tickets[t.ID] = &ticket{window: c.window, user: t.UserID, position: t.Position.Int64, state: t.State}
 		}
 	}
-	// Recount from the places: cheap next to the network, and never drifts.
+	for id := range old {
+		if fresh[id] == nil { // a window closed: forget its places
+			for tid, t := range r.tickets {
+				if t.window == id {
+					delete(r.tickets, tid)
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+
+	// Recount from the places: cheap next to the network, and never drifts. Polls go on
+	// reading meanwhile; only this goroutine changes the places, and fresh is not shown
+	// until it is complete.
 	admittedTotal := map[int64]int{}
-	for id, t := range r.tickets {
+	r.mu.RLock()
+	for _, t := range r.tickets {
 		w := fresh[t.window]
 		if w == nil {
-			delete(r.tickets, id) // its window closed
 			continue
 		}
 		switch t.state {
@@ -238,6 +264,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 			admittedTotal[t.window]++
 		}
 	}
+	r.mu.RUnlock()
 	for id, w := range fresh {
 		slices.Sort(w.line)
 		w.admissions = append(w.admissions, stamp{at: now, total: admittedTotal[id]})
@@ -245,7 +272,9 @@ func (r *Room) Refresh(ctx context.Context) error {
 			w.admissions = w.admissions[1:]
 		}
 	}
+	r.mu.Lock()
 	r.windows = fresh
+	r.mu.Unlock()
 	return nil
 }
 
@@ -263,7 +292,9 @@ func (r *Room) Flush(ctx context.Context) error {
 	var errs []error
 	for start := 0; start < len(ids); start += 1000 {
 		part := ids[start:min(start+1000, len(ids))]
-		if err := r.q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part}); err != nil {
+		if err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+			return q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part})
+		}); err != nil {
 			errs = append(errs, err)
 		}
 	}

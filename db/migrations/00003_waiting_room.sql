@@ -48,6 +48,9 @@ CREATE TABLE waiting_room_tickets (
     UNIQUE KEY waiting_room_tickets_window_position (window_id, position),
     KEY waiting_room_tickets_state (window_id, state, position),
     KEY waiting_room_tickets_changed (window_id, changed_at),
+    KEY waiting_room_tickets_admitted (window_id, admitted_at),
+    -- Abandoned places are found by when they were last seen, not by scanning the room.
+    KEY waiting_room_tickets_seen (window_id, state, last_seen_at),
     CONSTRAINT waiting_room_tickets_window FOREIGN KEY (window_id) REFERENCES registration_windows (id) ON DELETE CASCADE,
     CONSTRAINT waiting_room_tickets_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
