@@ -27,39 +27,6 @@ func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, arg ClearOldWaitlis
 	return err
 }
 
-const conflictingSection = `-- name: ConflictingSection :one
-SELECT c.code AS course_code, s.number
-FROM enrollments e
-JOIN sections s ON s.id = e.section_id
-JOIN courses c ON c.id = s.course_id
-JOIN section_meetings mine ON mine.section_id = e.section_id
-JOIN section_meetings want ON want.section_id = ?
-     AND want.weekday = mine.weekday
-     AND mine.start_minute < want.end_minute AND want.start_minute < mine.end_minute
-WHERE e.user_id = ? AND e.term_id = ?
-LIMIT 1
-`
-
-type ConflictingSectionParams struct {
-	SectionID int64
-	UserID    int64
-	TermID    int64
-}
-
-type ConflictingSectionRow struct {
-	CourseCode string
-	Number     string
-}
-
-// ConflictingSection is an enrolled section of the term that meets at the same time as the
-// wanted one.
-func (q *Queries) ConflictingSection(ctx context.Context, arg ConflictingSectionParams) (ConflictingSectionRow, error) {
-	row := q.db.QueryRowContext(ctx, conflictingSection, arg.SectionID, arg.UserID, arg.TermID)
-	var i ConflictingSectionRow
-	err := row.Scan(&i.CourseCode, &i.Number)
-	return i, err
-}
-
 const creditsEnrolled = `-- name: CreditsEnrolled :one
 SELECT CAST(COALESCE(SUM(c.credits), 0) AS SIGNED) AS credits
 FROM enrollments e JOIN courses c ON c.id = e.course_id
@@ -93,29 +60,6 @@ func (q *Queries) DeleteEnrollment(ctx context.Context, arg DeleteEnrollmentPara
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const enrollmentInCourse = `-- name: EnrollmentInCourse :one
-SELECT e.section_id, s.number FROM enrollments e JOIN sections s ON s.id = e.section_id
-WHERE e.user_id = ? AND e.course_id = ? AND e.term_id = ?
-`
-
-type EnrollmentInCourseParams struct {
-	UserID   int64
-	CourseID int64
-	TermID   int64
-}
-
-type EnrollmentInCourseRow struct {
-	SectionID int64
-	Number    string
-}
-
-func (q *Queries) EnrollmentInCourse(ctx context.Context, arg EnrollmentInCourseParams) (EnrollmentInCourseRow, error) {
-	row := q.db.QueryRowContext(ctx, enrollmentInCourse, arg.UserID, arg.CourseID, arg.TermID)
-	var i EnrollmentInCourseRow
-	err := row.Scan(&i.SectionID, &i.Number)
-	return i, err
 }
 
 const freeSeat = `-- name: FreeSeat :exec
@@ -326,43 +270,6 @@ func (q *Queries) MarkWaitlistEnrolled(ctx context.Context, arg MarkWaitlistEnro
 	return err
 }
 
-const missingPrerequisites = `-- name: MissingPrerequisites :many
-SELECT c.code FROM course_prerequisites p
-JOIN courses c ON c.id = p.prerequisite_id
-WHERE p.course_id = ?
-  AND NOT EXISTS (SELECT 1 FROM completed_courses cc
-                  WHERE cc.user_id = ? AND cc.course_id = p.prerequisite_id)
-ORDER BY c.code
-`
-
-type MissingPrerequisitesParams struct {
-	CourseID int64
-	UserID   int64
-}
-
-func (q *Queries) MissingPrerequisites(ctx context.Context, arg MissingPrerequisitesParams) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, missingPrerequisites, arg.CourseID, arg.UserID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var code string
-		if err := rows.Scan(&code); err != nil {
-			return nil, err
-		}
-		items = append(items, code)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const nextWaiting = `-- name: NextWaiting :one
 SELECT id, user_id FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting'
@@ -410,6 +317,75 @@ func (q *Queries) OpenWindowPhase(ctx context.Context, arg OpenWindowPhaseParams
 	var phase RegistrationWindowsPhase
 	err := row.Scan(&phase)
 	return phase, err
+}
+
+const registrationFacts = `-- name: RegistrationFacts :one
+SELECT
+    CAST(COALESCE((SELECT e.section_id FROM enrollments e
+                   WHERE e.user_id = ? AND e.course_id = ? AND e.term_id = ?), 0) AS SIGNED) AS held_section_id,
+    COALESCE((SELECT s.number FROM enrollments e JOIN sections s ON s.id = e.section_id
+                   WHERE e.user_id = ? AND e.course_id = ? AND e.term_id = ?), '') AS held_number,
+    COALESCE((SELECT GROUP_CONCAT(c.code ORDER BY c.code SEPARATOR ',') FROM course_prerequisites p
+                   JOIN courses c ON c.id = p.prerequisite_id
+                   WHERE p.course_id = ?
+                     AND NOT EXISTS (SELECT 1 FROM completed_courses cc
+                                     WHERE cc.user_id = ? AND cc.course_id = p.prerequisite_id)), '') AS missing,
+    COALESCE((SELECT CONCAT(c.code, '-', s.number) FROM enrollments e
+                   JOIN sections s ON s.id = e.section_id
+                   JOIN courses c ON c.id = s.course_id
+                   JOIN section_meetings mine ON mine.section_id = e.section_id
+                   JOIN section_meetings want ON want.section_id = ?
+                        AND want.weekday = mine.weekday
+                        AND mine.start_minute < want.end_minute AND want.start_minute < mine.end_minute
+                   WHERE e.user_id = ? AND e.term_id = ?
+                   LIMIT 1), '') AS conflict,
+    CAST(COALESCE((SELECT SUM(c.credits) FROM enrollments e JOIN courses c ON c.id = e.course_id
+                   WHERE e.user_id = ? AND e.term_id = ?), 0) AS SIGNED) AS credits
+`
+
+type RegistrationFactsParams struct {
+	UserID    int64
+	CourseID  int64
+	TermID    int64
+	SectionID int64
+}
+
+type RegistrationFactsRow struct {
+	HeldSectionID int64
+	HeldNumber    interface{}
+	Missing       interface{}
+	Conflict      interface{}
+	Credits       int64
+}
+
+// RegistrationFacts reads, in one round trip, what the rules need from the student's own
+// record: the section held in the course (if any), missing prerequisites, a section
+// meeting at the same time, and the credits registered this term.
+func (q *Queries) RegistrationFacts(ctx context.Context, arg RegistrationFactsParams) (RegistrationFactsRow, error) {
+	row := q.db.QueryRowContext(ctx, registrationFacts,
+		arg.UserID,
+		arg.CourseID,
+		arg.TermID,
+		arg.UserID,
+		arg.CourseID,
+		arg.TermID,
+		arg.CourseID,
+		arg.UserID,
+		arg.SectionID,
+		arg.UserID,
+		arg.TermID,
+		arg.UserID,
+		arg.TermID,
+	)
+	var i RegistrationFactsRow
+	err := row.Scan(
+		&i.HeldSectionID,
+		&i.HeldNumber,
+		&i.Missing,
+		&i.Conflict,
+		&i.Credits,
+	)
+	return i, err
 }
 
 const releaseHeldSeats = `-- name: ReleaseHeldSeats :exec

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -151,26 +152,56 @@ func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentR
 // course, prerequisites, time conflicts, the credit limit. It sets out.Result when one
 // refuses (Enrolled when the student already holds this very section).
 func (s *Service) check(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	if err := courseRules(ctx, q, st, sec, out); err != nil || out.Result != "" {
+	f, err := facts(ctx, q, st, sec)
+	if err != nil || courseRules(f, sec, out) {
 		return err
 	}
-	conflict, err := q.ConflictingSection(ctx, db.ConflictingSectionParams{SectionID: sec.ID, UserID: st.ID, TermID: sec.TermID})
-	switch {
-	case err == nil:
-		out.Result, out.Other = TimeConflict, conflict.CourseCode+"-"+conflict.Number
+	if conflict := text(f.Conflict); conflict != "" {
+		out.Result, out.Other = TimeConflict, conflict
 		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("time conflicts: %w", err)
 	}
-	used, err := q.CreditsEnrolled(ctx, db.CreditsEnrolledParams{UserID: st.ID, TermID: sec.TermID})
-	if err != nil {
-		return fmt.Errorf("credits: %w", err)
-	}
-	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(used), int(st.CreditLimit), true
-	if int(used)+int(sec.Credits) > int(st.CreditLimit) {
+	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(f.Credits), int(st.CreditLimit), true
+	if int(f.Credits)+int(sec.Credits) > int(st.CreditLimit) {
 		out.Result = CreditLimit
 	}
 	return nil
+}
+
+// facts reads what the rules need from the student's record in one round trip: this is
+// the registration transaction, where every round trip holds the student's lock longer.
+func facts(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow) (db.RegistrationFactsRow, error) {
+	f, err := q.RegistrationFacts(ctx, db.RegistrationFactsParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID, SectionID: sec.ID})
+	if err != nil {
+		return f, fmt.Errorf("registration facts: %w", err)
+	}
+	return f, nil
+}
+
+// courseRules applies what waiting for a seat would not change: one section per course,
+// and the prerequisites. It reports whether a rule decided the outcome.
+func courseRules(f db.RegistrationFactsRow, sec db.GetSectionForRegistrationRow, out *Outcome) bool {
+	switch {
+	case f.HeldSectionID == sec.ID:
+		out.Result = Enrolled
+	case f.HeldSectionID != 0:
+		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+text(f.HeldNumber)
+	case text(f.Missing) != "":
+		out.Result, out.Missing = Prerequisite, strings.Split(text(f.Missing), ",")
+	default:
+		return false
+	}
+	return true
+}
+
+// text reads a string column that sqlc could only type as interface{}.
+func text(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case string:
+		return v
+	}
+	return ""
 }
 
 func (s *Service) register(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error {
@@ -179,30 +210,6 @@ func (s *Service) register(ctx context.Context, q *db.Queries, st db.LockStudent
 		return err
 	}
 	return s.enroll(ctx, q, st, sec, out)
-}
-
-// courseRules checks what waiting for a seat would not change: one section per course,
-// and the prerequisites.
-func courseRules(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	held, err := q.EnrollmentInCourse(ctx, db.EnrollmentInCourseParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID})
-	switch {
-	case err == nil && held.SectionID == sec.ID:
-		out.Result = Enrolled
-		return nil
-	case err == nil:
-		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+held.Number
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("enrollment in course: %w", err)
-	}
-	missing, err := q.MissingPrerequisites(ctx, db.MissingPrerequisitesParams{CourseID: sec.CourseID, UserID: st.ID})
-	if err != nil {
-		return fmt.Errorf("prerequisites: %w", err)
-	}
-	if len(missing) > 0 {
-		out.Result, out.Missing = Prerequisite, missing
-	}
-	return nil
 }
 
 // enroll checks the rules, then takes a seat: the conditional UPDATE is what makes
@@ -253,7 +260,8 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStu
 	case err == nil || errors.Is(err, sql.ErrNoRows):
 		// Holding a seat in the course, or missing a prerequisite, makes waiting pointless;
 		// conflicts and credits are checked when a seat frees.
-		if err := courseRules(ctx, q, st, sec, out); err != nil || out.Result != "" {
+		f, err := facts(ctx, q, st, sec)
+		if err != nil || courseRules(f, sec, out) {
 			return err
 		}
 		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {

@@ -34,32 +34,6 @@ WHERE term_id = sqlc.arg(term_id)
 ORDER BY phase = 'registration' DESC
 LIMIT 1;
 
--- name: EnrollmentInCourse :one
-SELECT e.section_id, s.number FROM enrollments e JOIN sections s ON s.id = e.section_id
-WHERE e.user_id = ? AND e.course_id = ? AND e.term_id = ?;
-
--- name: MissingPrerequisites :many
-SELECT c.code FROM course_prerequisites p
-JOIN courses c ON c.id = p.prerequisite_id
-WHERE p.course_id = sqlc.arg(course_id)
-  AND NOT EXISTS (SELECT 1 FROM completed_courses cc
-                  WHERE cc.user_id = sqlc.arg(user_id) AND cc.course_id = p.prerequisite_id)
-ORDER BY c.code;
-
--- ConflictingSection is an enrolled section of the term that meets at the same time as the
--- wanted one.
--- name: ConflictingSection :one
-SELECT c.code AS course_code, s.number
-FROM enrollments e
-JOIN sections s ON s.id = e.section_id
-JOIN courses c ON c.id = s.course_id
-JOIN section_meetings mine ON mine.section_id = e.section_id
-JOIN section_meetings want ON want.section_id = sqlc.arg(section_id)
-     AND want.weekday = mine.weekday
-     AND mine.start_minute < want.end_minute AND want.start_minute < mine.end_minute
-WHERE e.user_id = sqlc.arg(user_id) AND e.term_id = sqlc.arg(term_id)
-LIMIT 1;
-
 -- name: CreditsEnrolled :one
 SELECT CAST(COALESCE(SUM(c.credits), 0) AS SIGNED) AS credits
 FROM enrollments e JOIN courses c ON c.id = e.course_id
@@ -113,3 +87,29 @@ LIMIT 1;
 
 -- name: SectionsWithHeldSeats :many
 SELECT id FROM sections WHERE held > 0;
+
+-- RegistrationFacts reads, in one round trip, what the rules need from the student's own
+-- record: the section held in the course (if any), missing prerequisites, a section
+-- meeting at the same time, and the credits registered this term.
+-- name: RegistrationFacts :one
+SELECT
+    CAST(COALESCE((SELECT e.section_id FROM enrollments e
+                   WHERE e.user_id = sqlc.arg(user_id) AND e.course_id = sqlc.arg(course_id) AND e.term_id = sqlc.arg(term_id)), 0) AS SIGNED) AS held_section_id,
+    COALESCE((SELECT s.number FROM enrollments e JOIN sections s ON s.id = e.section_id
+                   WHERE e.user_id = sqlc.arg(user_id) AND e.course_id = sqlc.arg(course_id) AND e.term_id = sqlc.arg(term_id)), '') AS held_number,
+    COALESCE((SELECT GROUP_CONCAT(c.code ORDER BY c.code SEPARATOR ',') FROM course_prerequisites p
+                   JOIN courses c ON c.id = p.prerequisite_id
+                   WHERE p.course_id = sqlc.arg(course_id)
+                     AND NOT EXISTS (SELECT 1 FROM completed_courses cc
+                                     WHERE cc.user_id = sqlc.arg(user_id) AND cc.course_id = p.prerequisite_id)), '') AS missing,
+    COALESCE((SELECT CONCAT(c.code, '-', s.number) FROM enrollments e
+                   JOIN sections s ON s.id = e.section_id
+                   JOIN courses c ON c.id = s.course_id
+                   JOIN section_meetings mine ON mine.section_id = e.section_id
+                   JOIN section_meetings want ON want.section_id = sqlc.arg(section_id)
+                        AND want.weekday = mine.weekday
+                        AND mine.start_minute < want.end_minute AND want.start_minute < mine.end_minute
+                   WHERE e.user_id = sqlc.arg(user_id) AND e.term_id = sqlc.arg(term_id)
+                   LIMIT 1), '') AS conflict,
+    CAST(COALESCE((SELECT SUM(c.credits) FROM enrollments e JOIN courses c ON c.id = e.course_id
+                   WHERE e.user_id = sqlc.arg(user_id) AND e.term_id = sqlc.arg(term_id)), 0) AS SIGNED) AS credits;
