@@ -1,0 +1,208 @@
+package autoscaler
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a time.Duration written as "30s" or "5m" in the config.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 30s or 5m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Config is the daemon's configuration file.
+type Config struct {
+	Interval   Duration         `yaml:"interval"`
+	Prometheus PrometheusConfig `yaml:"prometheus"`
+	Policy     Policy           `yaml:"policy"`
+	OnPrem     ArgoCDConfig     `yaml:"onprem"`
+	EKS        EKSConfig        `yaml:"eks"`
+	EKSApp     ArgoCDConfig     `yaml:"eks_app"`
+}
+
+// PrometheusConfig says where the signals come from. Queries return one sample each.
+type PrometheusConfig struct {
+	URL              string   `yaml:"url"`
+	CPUQuery         string   `yaml:"cpu_query"`
+	MemoryQuery      string   `yaml:"memory_query"`
+	WaitingRoomQuery string   `yaml:"waiting_room_query"`
+	RequestRateQuery string   `yaml:"request_rate_query"`
+	NextWindowQuery  string   `yaml:"next_window_query"`
+	Staleness        Duration `yaml:"staleness"` // a sample older than this is unknown
+	Timeout          Duration `yaml:"timeout"`
+}
+
+// Policy is the decision's tuning.
+type Policy struct {
+	UpThreshold     float64  `yaml:"up_threshold"`   // on-prem utilisation that calls for more capacity
+	DownThreshold   float64  `yaml:"down_threshold"` // below this, capacity may be given back
+	Target          float64  `yaml:"target"`         // utilisation a burst aims to bring on-prem back to
+	UpSustain       Duration `yaml:"up_sustain"`
+	DownSustain     Duration `yaml:"down_sustain"`
+	Cooldown        Duration `yaml:"cooldown"`
+	MaxStepNodes    int      `yaml:"max_step_nodes"`
+	MaxStepReplicas int      `yaml:"max_step_replicas"`
+	// The schedule floor: from LeadTime before a registration window opens until
+	// HoldAfterOpen after it, capacity stays at least FloorNodes on EKS.
+	LeadTime      Duration `yaml:"lead_time"`
+	HoldAfterOpen Duration `yaml:"hold_after_open"`
+	FloorNodes    int      `yaml:"floor_nodes"`
+	// ReplicasPerNode is how many app replicas one EKS node holds.
+	ReplicasPerNode int `yaml:"replicas_per_node"`
+	// OnPremReplicaShare is the on-prem utilisation one extra on-prem replica takes off,
+	// and EKSNodeShare what one EKS node takes off: they size a burst.
+	OnPremReplicaShare float64 `yaml:"onprem_replica_share"`
+	EKSNodeShare       float64 `yaml:"eks_node_share"`
+}
+
+// ArgoCDConfig names an Argo CD Application whose replicas the daemon sets.
+type ArgoCDConfig struct {
+	URL         string `yaml:"url"`
+	TokenFile   string `yaml:"token_file"`
+	Application string `yaml:"application"`
+	MinReplicas int    `yaml:"min_replicas"`
+	MaxReplicas int    `yaml:"max_replicas"`
+	// Source is how the replicas are set: "kustomize" (spec.source.kustomize.replicas) or
+	// "helm" (a value in spec.source.helm.valuesObject, at HelmValue).
+	Source    string `yaml:"source"`
+	HelmValue string `yaml:"helm_value"`
+}
+
+// EKSConfig names the managed node group.
+type EKSConfig struct {
+	Region    string `yaml:"region"`
+	Cluster   string `yaml:"cluster"`
+	Nodegroup string `yaml:"nodegroup"`
+	MinNodes  int    `yaml:"min_nodes"`
+	MaxNodes  int    `yaml:"max_nodes"`
+	// Endpoint overrides the AWS endpoint (tests, VPC endpoints).
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Defaults are the values a config file may leave out.
+func Defaults() Config {
+	return Config{
+		Interval: Duration(30 * time.Second),
+		Prometheus: PrometheusConfig{
+			CPUQuery:         `1 - avg(rate(node_cpu_seconds_total{mode="idle",site="onprem"}[2m]))`,
+			MemoryQuery:      `1 - sum(node_memory_MemAvailable_bytes{site="onprem"}) / sum(node_memory_MemTotal_bytes{site="onprem"})`,
+			WaitingRoomQuery: `sum(school_waiting_room_waiting{site="onprem"})`,
+			RequestRateQuery: `sum(rate(school_http_request_duration_seconds_count{site="onprem"}[1m]))`,
+			NextWindowQuery:  `max(school_registration_next_window_open_timestamp_seconds)`,
+			Staleness:        Duration(2 * time.Minute),
+			Timeout:          Duration(10 * time.Second),
+		},
+		Policy: Policy{
+			UpThreshold: 0.80, DownThreshold: 0.55, Target: 0.70,
+			UpSustain: Duration(2 * time.Minute), DownSustain: Duration(15 * time.Minute),
+			Cooldown: Duration(5 * time.Minute), MaxStepNodes: 3, MaxStepReplicas: 6,
+			LeadTime: Duration(20 * time.Minute), HoldAfterOpen: Duration(60 * time.Minute), FloorNodes: 2,
+			ReplicasPerNode: 2, OnPremReplicaShare: 0.10, EKSNodeShare: 0.15,
+		},
+		OnPrem: ArgoCDConfig{Source: "kustomize"},
+		EKSApp: ArgoCDConfig{Source: "kustomize"},
+	}
+}
+
+// Load reads a config file: unknown keys are errors, and so is anything Validate refuses.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return Parse(b)
+}
+
+// Parse reads a config from YAML over the defaults.
+func Parse(b []byte) (Config, error) {
+	c := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	// An empty file (io.EOF) means all defaults.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if c.Interval.D() < time.Second {
+		add("interval must be at least 1s")
+	}
+	if u, err := url.Parse(c.Prometheus.URL); err != nil || u.Scheme == "" || u.Host == "" {
+		add("prometheus.url %q must be an http(s) URL", c.Prometheus.URL)
+	}
+	if c.Prometheus.CPUQuery == "" {
+		add("prometheus.cpu_query is required")
+	}
+	pol := c.Policy
+	if !(0 < pol.DownThreshold && pol.DownThreshold < pol.Target && pol.Target < pol.UpThreshold && pol.UpThreshold <= 1) {
+		add("policy: want 0 < down_threshold (%g) < target (%g) < up_threshold (%g) <= 1", pol.DownThreshold, pol.Target, pol.UpThreshold)
+	}
+	if pol.DownSustain.D() < pol.UpSustain.D() {
+		add("policy.down_sustain (%s) must be at least up_sustain (%s): giving capacity back is the cautious direction", pol.DownSustain.D(), pol.UpSustain.D())
+	}
+	if pol.MaxStepNodes < 1 || pol.MaxStepReplicas < 1 || pol.ReplicasPerNode < 1 {
+		add("policy: max_step_nodes, max_step_replicas and replicas_per_node must be at least 1")
+	}
+	if pol.OnPremReplicaShare <= 0 || pol.EKSNodeShare <= 0 {
+		add("policy: onprem_replica_share and eks_node_share must be positive")
+	}
+	if c.EKS.Cluster == "" || c.EKS.Nodegroup == "" || c.EKS.Region == "" {
+		add("eks: region, cluster and nodegroup are required")
+	}
+	if c.EKS.MinNodes < 0 || c.EKS.MaxNodes < c.EKS.MinNodes {
+		add("eks: want 0 <= min_nodes (%d) <= max_nodes (%d)", c.EKS.MinNodes, c.EKS.MaxNodes)
+	}
+	if pol.FloorNodes > c.EKS.MaxNodes {
+		add("policy.floor_nodes (%d) is above eks.max_nodes (%d)", pol.FloorNodes, c.EKS.MaxNodes)
+	}
+	for name, a := range map[string]ArgoCDConfig{"onprem": c.OnPrem, "eks_app": c.EKSApp} {
+		if u, err := url.Parse(a.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("%s.url %q must be the Argo CD server's URL", name, a.URL)
+		}
+		if a.Application == "" {
+			add("%s.application is required", name)
+		}
+		if a.MinReplicas < 0 || a.MaxReplicas < a.MinReplicas {
+			add("%s: want 0 <= min_replicas (%d) <= max_replicas (%d)", name, a.MinReplicas, a.MaxReplicas)
+		}
+		switch a.Source {
+		case "kustomize":
+		case "helm":
+			if a.HelmValue == "" {
+				add("%s.helm_value names the replicas value when source is helm", name)
+			}
+		default:
+			add("%s.source %q: want kustomize or helm", name, a.Source)
+		}
+	}
+	if len(p) > 0 {
+		return errors.New("invalid autoscaler config:\n  - " + strings.Join(p, "\n  - "))
+	}
+	return nil
+}
