@@ -46,6 +46,9 @@ type State struct {
 	AboveSince, BelowSince time.Time
 	// LastAction is when the last change was sent; the cooldown counts from it.
 	LastAction time.Time
+	// FloorWindow is the opening of the window whose schedule floor is in force, kept
+	// through HoldAfterOpen after the app's gauge has moved on to the next window.
+	FloorWindow time.Time
 }
 
 // Decision is what to do now, and why, in one line.

@@ -1,0 +1,103 @@
+// Command autoscaler is School Service's burst controller: it reads on-prem load from
+// Prometheus and grows the spare on-prem replicas, then an EKS node group and the app's
+// replicas on EKS, when on-prem capacity runs out; it shrinks them when load falls.
+//
+//	autoscaler -config autoscaler.yaml [-dry-run] [-listen :9102]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/schoolservice/school/autoscaler"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("autoscaler", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
+	dryRun := fs.Bool("dry-run", false, "log every decision with its reason; change nothing")
+	listen := fs.String("listen", ":9102", "address of /metrics and /healthz")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := serve(ctx, *configPath, *dryRun, *listen, log); err != nil {
+		fmt.Fprintf(stderr, "autoscaler: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, configPath string, dryRun bool, listen string, log *slog.Logger) error {
+	cfg, err := autoscaler.Load(configPath)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	src, err := autoscaler.NewPrometheusSource(cfg.Prometheus, log, reg)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := autoscaler.LoadAWSConfig(ctx, cfg.EKS.Region)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	onprem, err := autoscaler.NewArgoApp(cfg.OnPrem, client)
+	if err != nil {
+		return fmt.Errorf("on-prem Argo CD application: %w", err)
+	}
+	eksApp, err := autoscaler.NewArgoApp(cfg.EKSApp, client)
+	if err != nil {
+		return fmt.Errorf("EKS Argo CD application: %w", err)
+	}
+	targets := autoscaler.Targets{OnPrem: onprem, Nodes: autoscaler.NewEKSNodegroup(cfg.EKS, awsCfg), EKSApp: eksApp}
+	ctl := autoscaler.NewController(cfg, src, targets, dryRun, log, reg)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	hs := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("autoscaler running", slog.String("listen", listen), slog.Bool("dry_run", dryRun),
+		slog.Duration("interval", cfg.Interval.D()))
+
+	done := make(chan struct{})
+	go func() { defer close(done); ctl.Run(ctx) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	case <-ctx.Done():
+	}
+	<-done
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
