@@ -188,8 +188,8 @@ func (c Config) Validate() error {
 		if a.Application == "" {
 			add("%s.application is required", name)
 		}
-		if a.MinReplicas < 0 || a.MaxReplicas < a.MinReplicas {
-			add("%s: want 0 <= min_replicas (%d) <= max_replicas (%d)", name, a.MinReplicas, a.MaxReplicas)
+		if a.MinReplicas < 0 || a.MaxReplicas < a.MinReplicas || a.MaxReplicas < 1 {
+			add("%s: want 0 <= min_replicas (%d) <= max_replicas (%d), and max_replicas at least 1", name, a.MinReplicas, a.MaxReplicas)
 		}
 		switch a.Source {
 		case "kustomize":

@@ -33,6 +33,7 @@ func TestLoadRefuses(t *testing.T) {
 			"down_sustain (1m0s) must be at least up_sustain (10m0s)",
 			"min_nodes (5) <= max_nodes (2)",
 			`onprem.source "jsonnet"`,
+			"onprem: want 0 <= min_replicas (0) <= max_replicas (0), and max_replicas at least 1",
 			"eks_app.helm_value",
 		},
 	}
