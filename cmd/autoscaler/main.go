@@ -3,6 +3,7 @@
 // replicas on EKS, when on-prem capacity runs out; it shrinks them when load falls.
 //
 //	autoscaler -config autoscaler.yaml [-dry-run] [-listen :9102]
+//	autoscaler simulate -config autoscaler.yaml -trace day.csv [-startup 3m]
 package main
 
 import (
@@ -33,6 +34,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "simulate" {
+		return simulate(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("autoscaler", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
@@ -100,4 +104,34 @@ func serve(ctx context.Context, configPath string, dryRun bool, listen string, l
 		return err
 	}
 	return nil
+}
+
+// simulate replays a trace through the real policy and prints the timeline and summary.
+func simulate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("autoscaler simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
+	tracePath := fs.String("trace", "", "CSV trace: time,utilisation rows and window,time rows")
+	startup := fs.Duration("startup", 3*time.Minute, "how long a new EKS node takes to be ready")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := autoscaler.Load(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "autoscaler simulate: %v\n", err)
+		return 1
+	}
+	f, err := os.Open(*tracePath)
+	if err != nil {
+		fmt.Fprintf(stderr, "autoscaler simulate: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	tr, err := autoscaler.ReadTrace(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "autoscaler simulate: %v\n", err)
+		return 1
+	}
+	autoscaler.Simulate(cfg, tr, *startup).Print(stdout)
+	return 0
 }
