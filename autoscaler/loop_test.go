@@ -1,0 +1,114 @@
+package autoscaler
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// recorded notes the order in which the loop changes the (fake-server-backed) targets.
+type recorded struct {
+	Target
+	name string
+	mu   *sync.Mutex
+	log  *[]string
+}
+
+func (r recorded) Resize(ctx context.Context, n int) error {
+	r.mu.Lock()
+	*r.log = append(*r.log, r.name)
+	r.mu.Unlock()
+	return r.Target.Resize(ctx, n)
+}
+
+// fixedSource reports the same utilisation every time (the Prometheus side has its own
+// test against a real Prometheus).
+type fixedSource struct{ u float64 }
+
+func (f *fixedSource) Observe(context.Context) (Observations, error) {
+	return Observations{CPU: Known(f.u), Memory: Known(f.u)}, nil
+}
+
+func TestLoopOrdersActionsAndHonoursDryRun(t *testing.T) {
+	eks, nodes, _ := newEKSTest(t, func(c *EKSConfig) { c.MinNodes = 0 })
+	eks.setStatus("ACTIVE", 0)
+	_, onprem, _ := newArgoTest(t, kustomizeSource, func(c *ArgoCDConfig) { c.MinReplicas, c.MaxReplicas = 2, 3 })
+	appF, eksApp, _ := newArgoTest(t, kustomizeSource, func(c *ArgoCDConfig) { c.MinReplicas, c.MaxReplicas = 0, 20 })
+	var mu sync.Mutex
+	var order []string
+	targets := Targets{
+		OnPrem: recorded{onprem, "onprem", &mu, &order},
+		Nodes:  recorded{nodes, "eks_nodes", &mu, &order},
+		EKSApp: recorded{eksApp, "eks_replicas", &mu, &order},
+	}
+	cfg := Defaults()
+	cfg.Policy.UpSustain, cfg.Policy.DownSustain, cfg.Policy.Cooldown = Duration(time.Minute), Duration(2*time.Minute), Duration(time.Minute)
+	cfg.EKS = EKSConfig{MinNodes: 0, MaxNodes: 8}
+	cfg.OnPrem = ArgoCDConfig{MinReplicas: 2, MaxReplicas: 3}
+	cfg.EKSApp = ArgoCDConfig{MinReplicas: 0, MaxReplicas: 20}
+	src := &fixedSource{u: 0.99}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
+	step := func(ctl *Controller) Decision {
+		t.Helper()
+		clock = clock.Add(time.Minute)
+		d, err := ctl.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	// Dry run: decisions, nothing sent.
+	dry := NewController(cfg, src, targets, true, log, prometheus.NewRegistry())
+	dry.now = func() time.Time { return clock }
+	step(dry)
+	if d := step(dry); d.Direction != "up" {
+		t.Fatalf("dry run decided %s (%s)", d.Direction, d.Reason)
+	}
+	if len(order) != 0 || len(eks.updates()) != 0 {
+		t.Fatalf("dry run sent %v", order)
+	}
+
+	// Up: on-prem, then nodes before the replicas that need them.
+	ctl := NewController(cfg, src, targets, false, log, prometheus.NewRegistry())
+	ctl.now = func() time.Time { return clock }
+	step(ctl)
+	if d := step(ctl); d.Direction != "up" {
+		t.Fatalf("decided %s (%s)", d.Direction, d.Reason)
+	}
+	if want := []string{"onprem", "eks_nodes", "eks_replicas"}; !equal(order, want) {
+		t.Errorf("up order %v, want %v", order, want)
+	}
+	if syncs, _ := appF.counts(); syncs == 0 {
+		t.Error("EKS replicas not synced")
+	}
+
+	// Down: replicas before the nodes they run on, on-prem last.
+	eks.setStatus("ACTIVE", 0)
+	order = order[:0]
+	src.u = 0.10
+	for i := 0; i < 5 && len(order) == 0; i++ {
+		step(ctl)
+	}
+	if len(order) < 2 || order[0] != "eks_replicas" || order[1] != "eks_nodes" {
+		t.Errorf("down order %v, want eks_replicas before eks_nodes", order)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
