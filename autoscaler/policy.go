@@ -48,7 +48,9 @@ import (
 //   - Step limits: one action moves a size by at most MaxStepNodes nodes or
 //     MaxStepReplicas replicas (each size on its own).
 //   - Schedule floor: from LeadTime before obs.NextWindow (inclusive) until
-//     HoldAfterOpen after it (exclusive), with NextWindow non-zero and FloorNodes > 0,
+//     HoldAfterOpen after it (exclusive), with NextWindow non-zero and FloorNodes > 0
+//     (once the window has opened the app's gauge names the next one, so the state's
+//     FloorWindow keeps the opened window until HoldAfterOpen has passed),
 //     EKS nodes are at least FloorNodes (clamped to EKS min/max) and EKS replicas at
 //     least that times ReplicasPerNode (clamped to EKSApp min/max). Raising to the
 //     floor is done regardless of cooldown, of unknown signals and of step limits:
