@@ -262,17 +262,6 @@ func (q *Queries) JoinedAtOfAdmitted(ctx context.Context, arg JoinedAtOfAdmitted
 	return items, nil
 }
 
-const lastPosition = `-- name: LastPosition :one
-SELECT CAST(COALESCE(MAX(position), 0) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ?
-`
-
-func (q *Queries) LastPosition(ctx context.Context, windowID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, lastPosition, windowID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const lockRoomState = `-- name: LockRoomState :one
 SELECT window_id, shuffle_seed, shuffled_at, last_position, admit_credit, last_tick_at
 FROM waiting_room_state WHERE window_id = ? FOR UPDATE

@@ -168,9 +168,6 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 		return Place{}, "", fmt.Errorf("window %d has no waiting room now", windowID)
 	}
 	now := r.now().UTC()
-	if err := r.ensureState(ctx, windowID); err != nil {
-		return Place{}, "", err
-	}
 	// One transaction, retried: an insert can deadlock with an admission tick ordering the
 	// room's new places.
 	var t db.GetTicketRow
@@ -200,7 +197,9 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	return p, r.signer.Token(p), nil
 }
 
-// ensureState makes the window's state row, with the shuffle seed and its commitment.
+// ensureState makes the window's state row, with the shuffle seed and its commitment,
+// unless a replica made it already. Refresh calls it once per window new to this replica,
+// so joins and ticks can count on the row.
 func (r *Room) ensureState(ctx context.Context, windowID int64) error {
 	seed := make([]byte, 32)
 	rand.Read(seed)

@@ -82,9 +82,6 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 	if w == nil {
 		return nil
 	}
-	if err := r.ensureState(ctx, windowID); err != nil {
-		return err
-	}
 	admitted := int64(0)
 	var admittedAt time.Time
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
@@ -194,6 +191,8 @@ func (r *Room) Refresh(ctx context.Context) error {
 		w := &window{QueuedWindowsRow: row}
 		if prev := old[row.ID]; prev != nil {
 			w.since, w.admissions = prev.since, prev.admissions
+		} else if err := r.ensureState(ctx, row.ID); err != nil {
+			return err
 		}
 		// A second of overlap: a change committed just before the last read but stamped
 		// earlier is read again rather than missed; applying it twice is harmless. A window

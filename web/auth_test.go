@@ -53,8 +53,7 @@ func TestLoginSucceeds(t *testing.T) {
 func TestLoginRenewsSessionToken(t *testing.T) {
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
-	// Plant a session first: a language switch does not create one, a failed login page
-	// render does not either, so sign in, keep the token, and sign in again.
+	// A token held before a sign-in (here, from an earlier one) must not survive it.
 	app.login(t, c, alice)
 	u, _ := url.Parse(app.URL)
 	before := c.Jar.Cookies(u)

@@ -54,9 +54,6 @@ JOIN (SELECT w.id, sqlc.arg(after) + ROW_NUMBER() OVER (ORDER BY w.joined_at, w.
       FROM waiting_room_tickets w WHERE w.window_id = sqlc.arg(window_id) AND w.position IS NULL) r ON r.id = t.id
 SET t.position = r.rn, t.changed_at = sqlc.arg(now);
 
--- name: LastPosition :one
-SELECT CAST(COALESCE(MAX(position), 0) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ?;
-
 -- name: ExpireAbsent :execrows
 UPDATE waiting_room_tickets SET state = 'expired', changed_at = sqlc.arg(now)
 WHERE window_id = sqlc.arg(window_id) AND state = 'waiting' AND last_seen_at < sqlc.arg(seen_before);
