@@ -10,49 +10,6 @@ import (
 	"strings"
 )
 
-const enrolledAmong = `-- name: EnrolledAmong :many
-SELECT section_id FROM enrollments WHERE user_id = ? AND section_id IN (/*SLICE:ids*/?)
-`
-
-type EnrolledAmongParams struct {
-	UserID int64
-	Ids    []int64
-}
-
-func (q *Queries) EnrolledAmong(ctx context.Context, arg EnrolledAmongParams) ([]int64, error) {
-	query := enrolledAmong
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.UserID)
-	if len(arg.Ids) > 0 {
-		for _, v := range arg.Ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	rows, err := q.db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var section_id int64
-		if err := rows.Scan(&section_id); err != nil {
-			return nil, err
-		}
-		items = append(items, section_id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const mySectionIDs = `-- name: MySectionIDs :many
 SELECT e.section_id FROM enrollments e JOIN terms t ON t.id = e.term_id
 WHERE e.user_id = ? AND t.is_current
@@ -88,6 +45,85 @@ func (q *Queries) MySectionIDs(ctx context.Context, arg MySectionIDsParams) ([]i
 	return items, nil
 }
 
+const standingsAmong = `-- name: StandingsAmong :many
+SELECT e.section_id, 'enrolled' AS kind, CAST(0 AS SIGNED) AS position
+FROM enrollments e WHERE e.user_id = ? AND e.section_id IN (/*SLICE:ids*/?)
+UNION ALL
+SELECT w.section_id, 'waiting',
+       CAST((SELECT COUNT(*) FROM waitlist_entries a
+             WHERE a.section_id = w.section_id AND a.status = 'waiting' AND a.id < w.id) + 1 AS SIGNED)
+FROM waitlist_entries w
+WHERE w.user_id = ? AND w.status = 'waiting' AND w.section_id IN (/*SLICE:ids*/?)
+UNION ALL
+SELECT b.section_id, 'basket', CAST(0 AS SIGNED)
+FROM basket_items b WHERE b.user_id = ? AND b.section_id IN (/*SLICE:ids*/?)
+`
+
+type StandingsAmongParams struct {
+	UserID int64
+	Ids    []int64
+}
+
+type StandingsAmongRow struct {
+	SectionID int64
+	Kind      string
+	Position  int64
+}
+
+// StandingsAmong says, in one round trip, where the student stands with each listed
+// section: enrolled, waiting (with the position) or in the basket.
+func (q *Queries) StandingsAmong(ctx context.Context, arg StandingsAmongParams) ([]StandingsAmongRow, error) {
+	query := standingsAmong
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.UserID)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.UserID)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.UserID)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StandingsAmongRow{}
+	for rows.Next() {
+		var i StandingsAmongRow
+		if err := rows.Scan(&i.SectionID, &i.Kind, &i.Position); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const studentCredits = `-- name: StudentCredits :one
 
 SELECT u.credit_limit,
@@ -109,56 +145,4 @@ func (q *Queries) StudentCredits(ctx context.Context, id int64) (StudentCreditsR
 	var i StudentCreditsRow
 	err := row.Scan(&i.CreditLimit, &i.Used)
 	return i, err
-}
-
-const waitingAmong = `-- name: WaitingAmong :many
-SELECT w.section_id,
-       CAST((SELECT COUNT(*) FROM waitlist_entries a
-             WHERE a.section_id = w.section_id AND a.status = 'waiting' AND a.id < w.id) + 1 AS SIGNED) AS position
-FROM waitlist_entries w
-WHERE w.user_id = ? AND w.status = 'waiting' AND w.section_id IN (/*SLICE:ids*/?)
-`
-
-type WaitingAmongParams struct {
-	UserID int64
-	Ids    []int64
-}
-
-type WaitingAmongRow struct {
-	SectionID int64
-	Position  int64
-}
-
-func (q *Queries) WaitingAmong(ctx context.Context, arg WaitingAmongParams) ([]WaitingAmongRow, error) {
-	query := waitingAmong
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.UserID)
-	if len(arg.Ids) > 0 {
-		for _, v := range arg.Ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	rows, err := q.db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []WaitingAmongRow{}
-	for rows.Next() {
-		var i WaitingAmongRow
-		if err := rows.Scan(&i.SectionID, &i.Position); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

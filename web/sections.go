@@ -37,26 +37,19 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 	enrolled, basket := map[int64]bool{}, map[int64]bool{}
 	waiting := map[int64]int{}
 	if student {
-		in, err := s.q.EnrolledAmong(ctx, db.EnrolledAmongParams{UserID: u.ID, Ids: ids})
+		standings, err := s.q.StandingsAmong(ctx, db.StandingsAmongParams{UserID: u.ID, Ids: ids})
 		if err != nil {
-			return nil, fmt.Errorf("enrollments among sections: %w", err)
+			return nil, fmt.Errorf("standings among sections: %w", err)
 		}
-		for _, id := range in {
-			enrolled[id] = true
-		}
-		wl, err := s.q.WaitingAmong(ctx, db.WaitingAmongParams{UserID: u.ID, Ids: ids})
-		if err != nil {
-			return nil, fmt.Errorf("waitlists among sections: %w", err)
-		}
-		for _, w := range wl {
-			waiting[w.SectionID] = int(w.Position)
-		}
-		in, err = s.q.BasketAmong(ctx, db.BasketAmongParams{UserID: u.ID, Ids: ids})
-		if err != nil {
-			return nil, fmt.Errorf("basket among sections: %w", err)
-		}
-		for _, id := range in {
-			basket[id] = true
+		for _, st := range standings {
+			switch st.Kind {
+			case "enrolled":
+				enrolled[st.SectionID] = true
+			case "waiting":
+				waiting[st.SectionID] = int(st.Position)
+			case "basket":
+				basket[st.SectionID] = true
+			}
 		}
 	}
 	out := make([]views.SectionRow, len(data))
