@@ -1,6 +1,7 @@
 package web
 
 import (
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -62,7 +63,7 @@ func (s *Server) queueWindow(r *http.Request, row db.ListTermWindowsRow) (views.
 		Opens: row.OpensAt, Closes: row.ClosesAt, Enabled: row.QueueEnabled, Paused: row.Paused,
 		AdmitPerSecond: row.AdmitPerSecond, MaxActive: int(row.MaxActive),
 	}
-	c, err := s.q.WaitingRoomCounts(ctx, db.WaitingRoomCountsParams{Since: sqlNullTime(now.Add(-time.Minute)), WindowID: row.ID})
+	c, err := s.q.WaitingRoomCounts(ctx, db.WaitingRoomCountsParams{Since: sql.NullTime{Time: now.Add(-time.Minute), Valid: true}, WindowID: row.ID})
 	if err != nil {
 		return qw, fmt.Errorf("waiting room figures of window %d: %w", row.ID, err)
 	}
