@@ -11,6 +11,30 @@ import (
 	"time"
 )
 
+const getWaitingRoomSettings = `-- name: GetWaitingRoomSettings :one
+SELECT queue_enabled, admit_per_second, max_active, paused
+FROM registration_windows WHERE id = ? FOR UPDATE
+`
+
+type GetWaitingRoomSettingsRow struct {
+	QueueEnabled   bool
+	AdmitPerSecond float64
+	MaxActive      int32
+	Paused         bool
+}
+
+func (q *Queries) GetWaitingRoomSettings(ctx context.Context, id int64) (GetWaitingRoomSettingsRow, error) {
+	row := q.db.QueryRowContext(ctx, getWaitingRoomSettings, id)
+	var i GetWaitingRoomSettingsRow
+	err := row.Scan(
+		&i.QueueEnabled,
+		&i.AdmitPerSecond,
+		&i.MaxActive,
+		&i.Paused,
+	)
+	return i, err
+}
+
 const listTermWindows = `-- name: ListTermWindows :many
 
 SELECT w.id, w.class_year, w.phase, w.opens_at, w.closes_at, w.queue_enabled, w.prequeue_opens_at,

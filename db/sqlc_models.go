@@ -7,6 +7,7 @@ package db
 import (
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -275,6 +276,17 @@ func (ns NullWaitlistEntriesStatus) Value() (driver.Value, error) {
 type AppSecret struct {
 	Name  string
 	Value []byte
+}
+
+type AuditLog struct {
+	ID        int64
+	ActorID   sql.NullInt64
+	Actor     string
+	Action    string
+	Entity    string
+	EntityID  int64
+	Details   json.RawMessage
+	CreatedAt time.Time
 }
 
 type BasketItem struct {

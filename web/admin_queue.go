@@ -3,7 +3,6 @@ package web
 import (
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -145,18 +144,25 @@ func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	p := db.UpdateWaitingRoomSettingsParams{QueueEnabled: r.PostFormValue("enabled") != "", AdmitPerSecond: rate,
 		MaxActive: int32(maxActive), Paused: r.PostFormValue("paused") != "", ID: id}
-	n, err := s.q.UpdateWaitingRoomSettings(r.Context(), p)
+	err = s.audited(r, func(q *db.Queries) (change, error) {
+		before, err := q.GetWaitingRoomSettings(r.Context(), id)
+		if err != nil {
+			return change{}, err
+		}
+		if _, err := q.UpdateWaitingRoomSettings(r.Context(), p); err != nil {
+			return change{}, err
+		}
+		after := db.GetWaitingRoomSettingsRow{QueueEnabled: p.QueueEnabled, AdmitPerSecond: p.AdmitPerSecond, MaxActive: p.MaxActive, Paused: p.Paused}
+		return change{Action: "waiting_room.settings", Entity: "registration_window", EntityID: id, Before: before, After: after}, nil
+	})
+	if isNoRows(err) {
+		s.notFound(w, r)
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("waiting room settings of window %d: %w", id, err))
 		return
 	}
-	if n == 0 {
-		s.notFound(w, r)
-		return
-	}
-	u, _ := s.currentUser(r)
-	s.log.InfoContext(r.Context(), "waiting room settings changed", slog.String("by", u.Username), slog.Int64("window", id),
-		slog.Bool("enabled", p.QueueEnabled), slog.Bool("paused", p.Paused), slog.Float64("rate", rate), slog.Int("max_active", maxActive))
 	s.renderQueueAdmin(w, r, http.StatusOK, views.Msg("admin.queue.saved"), false)
 }
 
@@ -177,7 +183,16 @@ func (s *Server) queueLetThrough(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("user %q: %w", username, err))
 		return
 	}
-	admitted, err := s.room.LetThrough(r.Context(), id, student)
+	var admitted bool
+	err = s.audited(r, func(q *db.Queries) (change, error) {
+		var err error
+		admitted, err = s.room.LetThroughIn(r.Context(), q, id, student)
+		if err != nil || !admitted {
+			return change{}, err
+		}
+		return change{Action: "waiting_room.let_through", Entity: "registration_window", EntityID: id,
+			After: map[string]any{"student": username}}, nil
+	})
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("let %q through: %w", username, err))
 		return
@@ -186,7 +201,5 @@ func (s *Server) queueLetThrough(w http.ResponseWriter, r *http.Request) {
 		s.renderQueueAdmin(w, r, http.StatusConflict, views.Msg("admin.queue.not_waiting", username), true)
 		return
 	}
-	u, _ := s.currentUser(r)
-	s.log.InfoContext(r.Context(), "student let through the waiting room", slog.String("by", u.Username), slog.Int64("window", id), slog.String("student", username))
 	s.renderQueueAdmin(w, r, http.StatusOK, views.Msg("admin.queue.let_in", username), false)
 }

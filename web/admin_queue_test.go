@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"database/sql"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,24 @@ func TestQueueAdminControls(t *testing.T) {
 	res, body = app.post(t, staff, "/admin/waiting-room/"+window+"/admit", url.Values{"username": {"alice"}})
 	if res.StatusCode != http.StatusConflict || !strings.Contains(testid(t, body, "admin-result"), "not waiting") {
 		t.Errorf("letting through twice: %d %q", res.StatusCode, testid(t, body, "admin-result"))
+	}
+
+	// Both changes are in the audit log, with who made them.
+	rows, err := app.DB.Query("SELECT actor, action, JSON_VALUE(details, '$.after.MaxActive') FROM audit_log ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var actor, action string
+		var after sql.NullString
+		if err := rows.Scan(&actor, &action, &after); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, actor+" "+action+" "+after.String)
+	}
+	if want := []string{"sam waiting_room.settings 40", "sam waiting_room.let_through "}; !slices.Equal(got, want) {
+		t.Errorf("audit log %q, want %q", got, want)
 	}
 }

@@ -27,3 +27,7 @@ WHERE id = ?;
 
 -- name: UserIDByUsername :one
 SELECT id FROM users WHERE username = ?;
+
+-- name: GetWaitingRoomSettings :one
+SELECT queue_enabled, admit_per_second, max_active, paused
+FROM registration_windows WHERE id = ? FOR UPDATE;
