@@ -36,7 +36,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Term = term.Name
 
-	depts, err := s.q.ListDepartments(ctx)
+	depts, err := s.catalogQ.ListDepartments(ctx)
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("list departments: %w", err))
 		return
@@ -64,7 +64,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	if f.OpenOnly {
 		params.MinSeatsLeft = 1
 	}
-	rows, err := s.q.SearchSections(ctx, params)
+	rows, err := s.catalogQ.SearchSections(ctx, params)
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("search sections: %w", err))
 		return
@@ -73,7 +73,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		// Past the last page (an old link, a typed URL): show the first.
 		f.Page, params.Offset = 1, 0
 		page.Error, status = views.Msg("catalog.err.page"), http.StatusOK
-		if rows, err = s.q.SearchSections(ctx, params); err != nil {
+		if rows, err = s.catalogQ.SearchSections(ctx, params); err != nil {
 			s.serverError(w, r, fmt.Errorf("search sections: %w", err))
 			return
 		}

@@ -29,7 +29,11 @@ type Directory interface {
 
 // Options are the server's dependencies and settings.
 type Options struct {
-	DB        *sql.DB
+	DB *sql.DB
+	// ReadDB, when set, is a read replica that serves the public catalog (the section
+	// listing and its departments). Everything else, a student's own standing in those
+	// rows included, is read from DB, so a student always sees their own writes.
+	ReadDB    *sql.DB
 	Directory Directory
 	Logger    *slog.Logger
 	// Registry receives the app's metrics and is what /metrics serves.
@@ -72,6 +76,7 @@ var DefaultLoginThrottle = LoginThrottle{MaxFailures: 5, Window: 15 * time.Minut
 type Server struct {
 	db       *sql.DB
 	q        *db.Queries
+	catalogQ *db.Queries // the read replica's, or q
 	dir      Directory
 	log      *slog.Logger
 	sessions *scs.SessionManager
@@ -128,6 +133,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		db:       o.DB,
 		q:        db.New(o.DB),
+		catalogQ: db.New(o.DB),
 		dir:      o.Directory,
 		log:      o.Logger,
 		sessions: sm,
@@ -140,6 +146,9 @@ func New(o Options) (*Server, error) {
 		idle:     o.SessionIdle,
 		origins:  o.TrustedOrigins,
 		now:      o.Now,
+	}
+	if o.ReadDB != nil {
+		s.catalogQ = db.New(o.ReadDB)
 	}
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		s.serverError(w, r, err)

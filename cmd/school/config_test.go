@@ -119,6 +119,15 @@ func TestRunConfiguration(t *testing.T) {
 			},
 		},
 		{
+			name:      "a read replica DSN that does not parse",
+			args:      []string{"serve"},
+			env:       with(valid, "SCHOOL_DB_READ_DSN", "replica:pw@tcp(127.0.0.1:1"),
+			code:      1,
+			stderr:    []string{"-db-read-dsn (SCHOOL_DB_READ_DSN): parse MySQL DSN"},
+			notStderr: []string{"connect to MySQL"},
+			problems:  1,
+		},
+		{
 			name:     "ldap url with the wrong scheme",
 			args:     []string{"serve"},
 			env:      with(valid, "SCHOOL_LDAP_URL", "http://x"),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		lc              ldapFlags
 		logc            logFlags
 		addr, origins   string
+		readDSN         string
 		cookieSecure    bool
 		migrateOnStart  bool
 		shutdownTimeout time.Duration
@@ -30,6 +32,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	dbc.register(fs)
 	lc.register(fs)
 	logc.register(fs)
+	fs.String(&readDSN, "db-read-dsn", "", "optional MySQL DSN of a read replica for the public catalog; a student's own data is always read from -db-dsn")
 	fs.String(&addr, "addr", ":8080", "listen address")
 	fs.String(&origins, "trusted-origins", "", "comma-separated origins, besides the app's own, that may send forms")
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
@@ -43,6 +46,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
 	trusted := parseOrigins(origins, &p)
+	if readDSN != "" {
+		if _, err := db.Config(readDSN); err != nil {
+			p.add("-db-read-dsn (SCHOOL_DB_READ_DSN): %v", err)
+		}
+	}
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -52,6 +60,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer sqldb.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var readDB *sql.DB
+	if readDSN != "" {
+		if readDB, err = db.Open(ctx, readDSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen}); err != nil {
+			return fmt.Errorf("read replica: %w", err)
+		}
+		defer readDB.Close()
+		reg.MustRegister(collectors.NewDBStatsCollector(readDB, "school_read"))
+	}
 	if migrateOnStart {
 		v, err := db.Migrate(ctx, sqldb)
 		if err != nil {
@@ -65,10 +83,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer dir.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := web.New(web.Options{
-		DB: sqldb, Directory: dir, Logger: log, Registry: reg,
+		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted,
 	})
 	if err != nil {
@@ -87,7 +103,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("serving", slog.String("addr", addr), slog.String("mysql", describe(dbc.DSN)), slog.String("ldap", lc.URL))
+	log.Info("serving", slog.String("addr", addr), slog.String("mysql", describe(dbc.DSN)),
+		slog.String("mysql_read", describe(readDSN)), slog.String("ldap", lc.URL))
 
 	select {
 	case err := <-errc:
