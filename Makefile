@@ -21,7 +21,7 @@ demo: assets build stack-up
 	./school serve -addr :$(PORT) -log-format text
 
 test: assets stack-up
-	$(STACK) deps chromium=chromium prometheus=prometheus
+	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx
 	set -a && source $(STACK_ENV) && set +a && \
 	go test -race -count=1 -p 2 -timeout 20m ./...
 
