@@ -146,8 +146,8 @@ func dashboardExprs(t *testing.T) []string {
 	var d struct {
 		UID    string `json:"uid"`
 		Panels []struct {
-			Title      string `json:"title"`
-			Type       string `json:"type"`
+			Title      string               `json:"title"`
+			Type       string               `json:"type"`
 			Datasource struct{ UID string } `json:"datasource"`
 			Targets    []struct {
 				Expr string `json:"expr"`
