@@ -1,12 +1,15 @@
 package k8s_test
 
 import (
+	"bytes"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestDockerfile reads the Dockerfile (there is no image builder here): both programs
@@ -87,5 +90,65 @@ func TestDockerfile(t *testing.T) {
 				t.Errorf("%s: %s's runAsUser is not the image's USER %s", dir, d.Name, user)
 			}
 		}
+	}
+}
+
+// TestPipelines: GitHub Actions and Jenkins run the project's CI script, push the image
+// tagged with the commit (never latest), and bump the tag in components/release, the one
+// place the manifests take it from.
+func TestPipelines(t *testing.T) {
+	const release = "deploy/k8s/components/release"
+	if _, err := os.Stat("../../" + release + "/kustomization.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On   map[string]any `yaml:"on"`
+		Jobs map[string]struct {
+			Needs any `yaml:"needs"`
+			If    string
+			Steps []struct {
+				Name, Uses, Run string
+				With            map[string]any
+			}
+		}
+	}
+	b, err := os.ReadFile("../../.github/workflows/ci.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatalf("ci.yml: %v", err)
+	}
+	var runs, tags []string
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			runs = append(runs, s.Run)
+			if v, ok := s.With["tags"].(string); ok {
+				tags = append(tags, v)
+			}
+		}
+	}
+	all := strings.Join(runs, "\n")
+	if !strings.Contains(all, "bash .ci/run") {
+		t.Error("GitHub Actions does not run .ci/run (the README's test command)")
+	}
+	if len(tags) != 1 || !strings.HasSuffix(tags[0], ":${{ github.sha }}") {
+		t.Errorf("GitHub Actions image tags %v: want only the commit", tags)
+	}
+	if !strings.Contains(all, "cd "+release) || !strings.Contains(all, `kustomize edit set image "school=${IMAGE}:${GITHUB_SHA}"`) {
+		t.Error("GitHub Actions does not bump the release component's image tag")
+	}
+	jf, err := os.ReadFile("../../Jenkinsfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"bash .ci/run", `docker push "$IMAGE:$GIT_COMMIT"`, "cd " + release,
+		`kustomize edit set image "school=ghcr.io/schoolservice/school:$GIT_COMMIT"`} {
+		if !strings.Contains(string(jf), want) {
+			t.Errorf("Jenkinsfile lacks %s", want)
+		}
+	}
+	if bytes.Contains(b, []byte(":latest")) || bytes.Contains(jf, []byte(":latest")) {
+		t.Error("a pipeline uses :latest")
 	}
 }
