@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +33,8 @@ func startBackend(t *testing.T, name string) *backend {
 		t.Fatal(err)
 	}
 	b := &backend{name: name, addr: l.Addr().String(), release: make(chan struct{})}
-	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
+	// The app's own CSRF defence, with no trusted origins: see TestOverflowToEKS's end.
+	b.srv = &http.Server{Handler: http.NewCrossOriginProtection().Handler(b), ReadHeaderTimeout: 10 * time.Second}
 	go b.srv.Serve(l)
 	t.Cleanup(func() { b.srv.Close() })
 	return b
@@ -189,6 +191,24 @@ func TestOverflowToEKS(t *testing.T) {
 			}
 			t.Logf("%d at once: %v", n, held)
 		})
+	}
+
+	// A form posted from the public site passes the app's CSRF defence
+	// (net/http.CrossOriginProtection, no trusted origins) behind nginx, because nginx
+	// passes the public Host; one from another site does not.
+	for origin, want := range map[string]int{"https://" + publicName: http.StatusOK, "https://evil.example": http.StatusForbidden} {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader("section_id=1"))
+		req.Host = publicName
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST with Origin %s through nginx: %d, want %d", origin, resp.StatusCode, want)
+		}
 	}
 
 	// What the app sees of the client: the public name and the client's address.
