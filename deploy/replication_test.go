@@ -5,7 +5,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,7 +45,7 @@ type mariadb struct {
 func freePort(t *testing.T, lo, hi int, taken ...int) int {
 	t.Helper()
 	for p := lo; p <= hi; p++ {
-		if bytes.Contains([]byte(fmt.Sprint(taken)), []byte(strconv.Itoa(p))) {
+		if slices.Contains(taken, p) {
 			continue
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
