@@ -104,7 +104,8 @@ func Defaults() Config {
 		Prometheus: PrometheusConfig{
 			CPUQuery:         `1 - avg(rate(node_cpu_seconds_total{mode="idle",site="onprem"}[2m]))`,
 			MemoryQuery:      `1 - sum(node_memory_MemAvailable_bytes{site="onprem"}) / sum(node_memory_MemTotal_bytes{site="onprem"})`,
-			WaitingRoomQuery: `sum(school_waiting_room_waiting{site="onprem"})`,
+			// Every replica reports the whole shared queue: max, not sum.
+			WaitingRoomQuery: `max(school_waiting_room_waiting{site="onprem"})`,
 			RequestRateQuery: `sum(rate(school_http_request_duration_seconds_count{site="onprem"}[1m]))`,
 			NextWindowQuery:  `max(school_registration_next_window_open_timestamp_seconds)`,
 			Staleness:        Duration(2 * time.Minute),
