@@ -21,8 +21,8 @@ func (l Layout) Contains(seat Seat) bool {
 	return seat.Row >= 1 && seat.Row <= l.Rows && seat.Number >= 1 && seat.Number <= l.PerRow
 }
 
-// ParseSeats reads a list of labels separated by commas or spaces ("A1, A2 C10"). It
-// returns the first label it cannot read as bad.
+// ParseSeats reads a list of labels separated by commas or spaces ("A1, A2 C10") into
+// seats in map order, without repeats. It returns the first label it cannot read as bad.
 func ParseSeats(text string) (seats []Seat, bad string) {
 	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		s, ok := ParseSeat(f)
@@ -33,6 +33,7 @@ func ParseSeats(text string) (seats []Seat, bad string) {
 			seats = append(seats, s)
 		}
 	}
+	slices.SortFunc(seats, func(a, b Seat) int { return (a.Row-b.Row)*1000 + a.Number - b.Number })
 	return seats, ""
 }
 
