@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/schoolservice/school/web"
 	"github.com/schoolservice/school/web/ldaptest"
 )
 
@@ -313,5 +315,26 @@ func TestEventReservationRaceHTTP(t *testing.T) {
 	}
 	if n != len(held) {
 		t.Errorf("%d seats held in the database, %d answered", n, len(held))
+	}
+}
+
+// Reserve and cancel clicks have their own per-student limit, like registration's.
+func TestSeatRequestLimit(t *testing.T) {
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 2, PerSecond: 0.001} })
+	staff, c := app.client(t), app.client(t)
+	app.login(t, staff, sam)
+	app.login(t, c, alice)
+	path := app.createEvent(t, staff, eventForm("Lecture", 1, 3, ""))
+	var statuses []int
+	for _, seat := range []string{"A1", "A2", "A3"} {
+		res, _ := app.post(t, c, path+"/reserve", url.Values{"seat": {seat}})
+		statuses = append(statuses, res.StatusCode)
+	}
+	if !slices.Equal(statuses, []int{200, 409, 429}) {
+		t.Errorf("three clicks answered %v, want 200, 409 (already holding), 429", statuses)
+	}
+	// Registration's bucket is apart: alice may still register.
+	if res, _ := app.post(t, c, "/registrations", url.Values{"section_id": {"1"}}); res.StatusCode == http.StatusTooManyRequests {
+		t.Error("the seat clicks used up the registration limit")
 	}
 }
