@@ -332,11 +332,45 @@ type Enrollment struct {
 	CreatedAt time.Time
 }
 
+type Event struct {
+	ID              int64
+	Title           string
+	Description     string
+	Venue           string
+	StartsAt        time.Time
+	ReserveOpensAt  time.Time
+	ReserveClosesAt time.Time
+	SeatRows        int8
+	SeatsPerRow     int8
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type EventSeat struct {
+	EventID    int64
+	SeatRow    int8
+	SeatNumber int8
+	Blocked    bool
+	HolderID   sql.NullInt64
+	ReservedAt sql.NullTime
+}
+
 type LoginFailure struct {
 	Username        string
 	Failures        int32
 	WindowStartedAt time.Time
 	LockedUntil     sql.NullTime
+}
+
+type Notice struct {
+	ID          int64
+	Title       string
+	Body        string
+	Pinned      bool
+	PublishedAt sql.NullTime
+	AuthorID    sql.NullInt64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 type RegistrationRequest struct {

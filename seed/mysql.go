@@ -37,6 +37,9 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		if n > 0 && !replace {
 			return ErrNotEmpty
 		}
+		if err := clearEventsAndNotices(ctx, q); err != nil {
+			return fmt.Errorf("clear: %w", err)
+		}
 		for _, del := range []func(context.Context) error{
 			q.DeleteAllRegistrationRequests, q.DeleteAllBasketItems, q.DeleteAllWaitlistEntries, q.DeleteAllEnrollments,
 			q.DeleteAllRegistrationWindows, q.DeleteAllCompletedCourses, q.DeleteAllMeetings, q.DeleteAllSections, q.DeleteAllPrerequisites,
@@ -142,6 +145,6 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		if err := q.BulkInsert(ctx, "completed_courses", []string{"user_id", "course_id", "term_code", "grade"}, rows); err != nil {
 			return err
 		}
-		return nil
+		return writeEventsAndNotices(ctx, q, now)
 	})
 }

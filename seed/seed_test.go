@@ -259,6 +259,9 @@ func TestWriteMySQLAndDirectory(t *testing.T) {
 			"section_meetings":     meetings,
 			"users":                len(ds.People),
 			"completed_courses":    completed,
+			"events":               len(seed.Events),
+			"event_seats":          10*20 + 8*12,
+			"notices":              len(seed.Notices),
 		}
 	}
 	checkRows(t, sqldb, wantRows(ds, meetings, completed, prerequisites))

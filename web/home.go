@@ -41,8 +41,51 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	h.Term = term.Name
 	if u.Role == RoleStudent {
 		_, h.Queue = s.room.WindowFor(u.Year)
+		h.Student = true
+		if err := s.homeRegistration(r, &h, term, int(user.ClassYear.Int16)); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if h.Events, err = s.upcomingEvents(r, homeEvents); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if h.Notices, err = s.publishedNotices(r, homeNotices); err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, views.HomePage(h), nil)
+}
+
+// homeEvents bounds the events on the home page.
+const homeEvents = 3
+
+// homeRegistration adds the student's timetable of the term and their registration
+// windows that have not closed. Without a current term there is neither.
+func (s *Server) homeRegistration(r *http.Request, h *views.Home, term db.Term, year int) error {
+	if term.ID == 0 {
+		return nil
+	}
+	u, _ := s.currentUser(r)
+	rows, err := s.q.TimetableMeetings(r.Context(), db.TimetableMeetingsParams{UserID: u.ID, TermID: term.ID})
+	if err != nil {
+		return fmt.Errorf("timetable of user %d: %w", u.ID, err)
+	}
+	h.Timetable = views.Timetable{Term: term.Name, Sections: timetableSections(rows)}
+	windows, err := s.q.ListTermWindows(r.Context())
+	if err != nil {
+		return fmt.Errorf("registration windows: %w", err)
+	}
+	now := s.now()
+	for _, w := range windows {
+		if (w.ClassYear.Valid && int(w.ClassYear.Int16) != year) || !now.Before(w.ClosesAt) {
+			continue
+		}
+		h.Windows = append(h.Windows, views.HomeWindow{Phase: string(w.Phase), Opens: w.OpensAt, Closes: w.ClosesAt,
+			Open: !now.Before(w.OpensAt)})
+	}
+	return nil
 }
 
 // currentTerm is the term registration is about; db.ErrNotFound when none is marked

@@ -43,6 +43,13 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/queue", s.queuePage)
 			r.Get("/queue/enter", s.queueEnter)
 			r.Post("/queue/done", s.queueDone)
+			r.Get("/events", s.eventsList)
+			r.Get("/events/{eventID}", s.eventPage)
+			r.Get("/events/{eventID}/seats", s.seatMapFragment)
+			r.With(s.limitSeats).Post("/events/{eventID}/reserve", s.reserveSeat)
+			r.With(s.limitSeats).Post("/events/{eventID}/cancel", s.cancelSeat)
+			r.Get("/notices", s.noticesList)
+			r.Get("/notices/{noticeID}", s.noticePage)
 
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.requireStaff)
@@ -50,6 +57,17 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/waiting-room/{windowID}/figures", s.queueFigures)
 				r.Post("/waiting-room/{windowID}", s.queueSettings)
 				r.Post("/waiting-room/{windowID}/admit", s.queueLetThrough)
+				r.Get("/events", s.adminEvents)
+				r.Get("/events/new", s.newEventForm)
+				r.Post("/events", s.createEvent)
+				r.Get("/events/{eventID}", s.editEventForm)
+				r.Post("/events/{eventID}", s.updateEvent)
+				r.Get("/notices", s.adminNotices)
+				r.Get("/notices/new", s.newNoticeForm)
+				r.Post("/notices", s.createNotice)
+				r.Get("/notices/{noticeID}", s.editNoticeForm)
+				r.Post("/notices/{noticeID}", s.updateNotice)
+				r.Post("/notices/{noticeID}/{action:publish|unpublish|pin|unpin}", s.noticeToggle)
 			})
 
 			// What takes seats: rate-limited, and behind the waiting room when it is open.

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/events"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/waitingroom"
 )
@@ -47,7 +48,8 @@ type Options struct {
 	// the public name nginx serves when it differs from the Host the app sees.
 	TrustedOrigins []string
 	LoginThrottle  LoginThrottle
-	// RequestLimit caps each student's registration requests (per replica).
+	// RequestLimit caps each student's registration requests, and apart from those their
+	// seat reservations (per replica).
 	RequestLimit RequestLimit
 	// QueuePoll is how often a waiting page polls, give or take a fifth (default 5 s).
 	QueuePoll time.Duration
@@ -92,6 +94,10 @@ type Server struct {
 	idle     time.Duration
 	origins  []string
 	now      func() time.Time
+
+	events *events.Service
+	// seatLimits caps reserve and cancel clicks per student, apart from registration's.
+	seatLimits *rateLimiter
 }
 
 // New builds the server. Close stops its background work.
@@ -146,6 +152,9 @@ func New(o Options) (*Server, error) {
 		idle:     o.SessionIdle,
 		origins:  o.TrustedOrigins,
 		now:      o.Now,
+
+		events:     events.New(o.DB, o.Now),
+		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
 	}
 	if o.ReadDB != nil {
 		s.catalogQ = db.New(o.ReadDB)

@@ -1,0 +1,249 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/events"
+	"github.com/schoolservice/school/views"
+)
+
+// eventValues is an event as the audit log keeps it.
+type eventValues struct {
+	Title       string    `json:"title"`
+	Venue       string    `json:"venue"`
+	Description string    `json:"description"`
+	StartsAt    time.Time `json:"starts_at"`
+	Opens       time.Time `json:"reserve_opens_at"`
+	Closes      time.Time `json:"reserve_closes_at"`
+	Rows        int       `json:"seat_rows"`
+	PerRow      int       `json:"seats_per_row"`
+	Blocked     string    `json:"blocked"`
+}
+
+func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.q.ListEvents(r.Context())
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("events: %w", err))
+		return
+	}
+	var page views.AdminEvents
+	for _, e := range rows {
+		page.Events = append(page.Events, views.AdminEvent{ID: e.ID, Title: e.Title, Venue: e.Venue, StartsAt: e.StartsAt,
+			Held: int(e.Held), SeatsLeft: int(e.SeatsLeft)})
+	}
+	s.render(w, r, http.StatusOK, views.AdminEventsPage(page), nil)
+}
+
+func (s *Server) newEventForm(w http.ResponseWriter, r *http.Request) {
+	// A starting point: reservations open now for a week, the event a day after.
+	now := s.now().Truncate(time.Hour).Add(time.Hour)
+	f := views.EventForm{
+		StartsAt: now.AddDate(0, 0, 8).Local().Format(views.DateTimeLocal),
+		Opens:    now.Local().Format(views.DateTimeLocal),
+		Closes:   now.AddDate(0, 0, 7).Local().Format(views.DateTimeLocal),
+		Rows:     "10", PerRow: "20",
+	}
+	s.render(w, r, http.StatusOK, views.EventFormPage(f), nil)
+}
+
+func (s *Server) editEventForm(w http.ResponseWriter, r *http.Request) {
+	ev, ok := s.eventFromURL(w, r)
+	if !ok {
+		return
+	}
+	var m views.Message
+	switch {
+	case r.URL.Query().Get("created") != "":
+		m = views.Msg("admin.events.created", ev.Title)
+	case r.URL.Query().Get("saved") != "":
+		m = views.Msg("admin.events.saved", ev.Title)
+	}
+	s.renderEventForm(w, r, http.StatusOK, ev, views.EventForm{}, m)
+}
+
+// renderEventForm shows an existing event's form: f as sent when it was refused,
+// otherwise the event as stored.
+func (s *Server) renderEventForm(w http.ResponseWriter, r *http.Request, status int, ev db.GetEventRow, f views.EventForm, m views.Message) {
+	seatMap, err := s.seatMap(r, ev)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if f.ID == 0 {
+		f = views.EventForm{ID: ev.ID, Title: ev.Title, Venue: ev.Venue, Description: ev.Description,
+			StartsAt: ev.StartsAt.Local().Format(views.DateTimeLocal),
+			Opens:    ev.ReserveOpensAt.Local().Format(views.DateTimeLocal),
+			Closes:   ev.ReserveClosesAt.Local().Format(views.DateTimeLocal),
+			Rows:     strconv.Itoa(int(ev.SeatRows)), PerRow: strconv.Itoa(int(ev.SeatsPerRow)),
+			Blocked: blockedLabels(seatMap)}
+	}
+	f.Message, f.Refused, f.Map = m, status != http.StatusOK, &seatMap
+	s.render(w, r, status, views.EventFormPage(f), nil)
+}
+
+func blockedLabels(m views.SeatMap) string {
+	var labels []string
+	for _, row := range m.Rows {
+		for _, seat := range row.Seats {
+			if seat.State == views.SeatBlocked {
+				labels = append(labels, seat.Label)
+			}
+		}
+	}
+	return strings.Join(labels, ", ")
+}
+
+// eventForm reads and checks the form; a message is returned when it is refused.
+func eventForm(r *http.Request) (views.EventForm, eventValues, events.Layout, views.Message) {
+	f := views.EventForm{
+		Title:       strings.TrimSpace(r.PostFormValue("title")),
+		Venue:       strings.TrimSpace(r.PostFormValue("venue")),
+		Description: strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("description"), "\r\n", "\n")),
+		StartsAt:    strings.TrimSpace(r.PostFormValue("starts_at")),
+		Opens:       strings.TrimSpace(r.PostFormValue("opens_at")),
+		Closes:      strings.TrimSpace(r.PostFormValue("closes_at")),
+		Rows:        strings.TrimSpace(r.PostFormValue("rows")),
+		PerRow:      strings.TrimSpace(r.PostFormValue("per_row")),
+		Blocked:     strings.TrimSpace(r.PostFormValue("blocked")),
+	}
+	v := eventValues{Title: f.Title, Venue: f.Venue, Description: f.Description}
+	var l events.Layout
+	if f.Title == "" || utf8.RuneCountInString(f.Title) > 200 {
+		return f, v, l, views.Msg("admin.events.err_title")
+	}
+	if utf8.RuneCountInString(f.Venue) > 200 || utf8.RuneCountInString(f.Description) > 5000 {
+		return f, v, l, views.Msg("admin.events.err_text")
+	}
+	var errs [3]error
+	v.StartsAt, errs[0] = time.ParseInLocation(views.DateTimeLocal, f.StartsAt, time.Local)
+	v.Opens, errs[1] = time.ParseInLocation(views.DateTimeLocal, f.Opens, time.Local)
+	v.Closes, errs[2] = time.ParseInLocation(views.DateTimeLocal, f.Closes, time.Local)
+	if errors.Join(errs[:]...) != nil {
+		return f, v, l, views.Msg("admin.events.err_time")
+	}
+	v.StartsAt, v.Opens, v.Closes = v.StartsAt.UTC(), v.Opens.UTC(), v.Closes.UTC()
+	if !v.Opens.Before(v.Closes) || v.Closes.After(v.StartsAt) {
+		return f, v, l, views.Msg("admin.events.err_order")
+	}
+	var err1, err2 error
+	l.Rows, err1 = strconv.Atoi(f.Rows)
+	l.PerRow, err2 = strconv.Atoi(f.PerRow)
+	if err1 != nil || err2 != nil || l.Rows < 1 || l.Rows > events.MaxRows || l.PerRow < 1 || l.PerRow > events.MaxPerRow {
+		return f, v, l, views.Msg("admin.events.err_size")
+	}
+	var bad string
+	l.Blocked, bad = events.ParseSeats(f.Blocked)
+	if bad != "" {
+		return f, v, l, views.Msg("admin.events.err_blocked", bad)
+	}
+	for _, seat := range l.Blocked {
+		if !l.Contains(seat) {
+			return f, v, l, views.Msg("admin.events.err_off_map", seat.String())
+		}
+	}
+	v.Rows, v.PerRow, v.Blocked = l.Rows, l.PerRow, events.FormatSeats(l.Blocked)
+	return f, v, l, views.Message{}
+}
+
+// layoutRefusal turns ApplyLayout's refusals into messages; ok is false for other errors.
+func layoutRefusal(err error) (views.Message, bool) {
+	var held *events.HeldError
+	switch {
+	case errors.As(err, &held):
+		return views.Msg("admin.events.err_held", held.Seat.String()), true
+	case errors.Is(err, events.ErrShrinkHeld):
+		return views.Msg("admin.events.err_shrink"), true
+	}
+	return views.Message{}, false
+}
+
+func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
+	f, v, l, bad := eventForm(r)
+	if bad.Key != "" {
+		f.Message, f.Refused = bad, true
+		s.render(w, r, http.StatusBadRequest, views.EventFormPage(f), nil)
+		return
+	}
+	var id int64
+	err := s.audited(r, func(q *db.Queries) (change, error) {
+		var err error
+		id, err = q.InsertEvent(r.Context(), db.InsertEventParams{Title: v.Title, Description: v.Description, Venue: v.Venue,
+			StartsAt: v.StartsAt, ReserveOpensAt: v.Opens, ReserveClosesAt: v.Closes, SeatRows: int8(v.Rows), SeatsPerRow: int8(v.PerRow)})
+		if err != nil {
+			return change{}, err
+		}
+		if err := events.ApplyLayout(r.Context(), q, id, l); err != nil {
+			return change{}, err
+		}
+		return change{Action: "event.create", Entity: "event", EntityID: id, After: v}, nil
+	})
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("create event: %w", err))
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/events/%d?created=1", id), http.StatusSeeOther)
+}
+
+func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
+	ev, ok := s.eventFromURL(w, r)
+	if !ok {
+		return
+	}
+	f, v, l, bad := eventForm(r)
+	f.ID = ev.ID
+	if bad.Key != "" {
+		s.renderEventForm(w, r, http.StatusBadRequest, ev, f, bad)
+		return
+	}
+	err := s.audited(r, func(q *db.Queries) (change, error) {
+		old, err := q.LockEvent(r.Context(), ev.ID)
+		if err != nil {
+			return change{}, err
+		}
+		seats, err := q.EventSeats(r.Context(), ev.ID)
+		if err != nil {
+			return change{}, err
+		}
+		var blocked []events.Seat
+		for _, st := range seats {
+			if st.Blocked {
+				blocked = append(blocked, events.Seat{Row: int(st.SeatRow), Number: int(st.SeatNumber)})
+			}
+		}
+		before := eventValues{Title: old.Title, Venue: old.Venue, Description: old.Description, StartsAt: old.StartsAt.UTC(),
+			Opens: old.ReserveOpensAt.UTC(), Closes: old.ReserveClosesAt.UTC(), Rows: int(old.SeatRows), PerRow: int(old.SeatsPerRow),
+			Blocked: events.FormatSeats(blocked)}
+		if before == v {
+			return change{}, nil
+		}
+		if _, err := q.UpdateEvent(r.Context(), db.UpdateEventParams{Title: v.Title, Description: v.Description, Venue: v.Venue,
+			StartsAt: v.StartsAt, ReserveOpensAt: v.Opens, ReserveClosesAt: v.Closes, SeatRows: int8(v.Rows), SeatsPerRow: int8(v.PerRow),
+			ID: ev.ID}); err != nil {
+			return change{}, err
+		}
+		if err := events.ApplyLayout(r.Context(), q, ev.ID, l); err != nil {
+			return change{}, err
+		}
+		return change{Action: "event.update", Entity: "event", EntityID: ev.ID, Before: before, After: v}, nil
+	})
+	if m, refused := layoutRefusal(err); refused {
+		s.renderEventForm(w, r, http.StatusConflict, ev, f, m)
+		return
+	}
+	if isNoRows(err) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("update event %d: %w", ev.ID, err))
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/events/%d?saved=1", ev.ID), http.StatusSeeOther)
+}

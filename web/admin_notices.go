@@ -1,0 +1,200 @@
+package web
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
+)
+
+// noticeValues is a notice as the audit log keeps it.
+type noticeValues struct {
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	Pinned    bool   `json:"pinned"`
+	Published bool   `json:"published"`
+}
+
+func (s *Server) adminNotices(w http.ResponseWriter, r *http.Request) {
+	s.renderAdminNotices(w, r, http.StatusOK, views.Message{}, false)
+}
+
+func (s *Server) renderAdminNotices(w http.ResponseWriter, r *http.Request, status int, m views.Message, refused bool) {
+	rows, err := s.q.ListNotices(r.Context())
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("notices: %w", err))
+		return
+	}
+	page := views.AdminNotices{Message: m, Refused: refused}
+	for _, n := range rows {
+		page.Notices = append(page.Notices, views.AdminNotice{ID: n.ID, Title: n.Title, Pinned: n.Pinned,
+			Published: n.PublishedAt.Valid, Updated: n.UpdatedAt})
+	}
+	s.render(w, r, status, views.AdminNoticesPage(page), nil)
+}
+
+func (s *Server) newNoticeForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.NoticeFormPage(views.NoticeForm{}), nil)
+}
+
+func (s *Server) editNoticeForm(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	n, err := s.q.GetNotice(r.Context(), id)
+	if isNoRows(err) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("notice %d: %w", id, err))
+		return
+	}
+	f := views.NoticeForm{ID: n.ID, Title: n.Title, Body: n.Body, Pinned: n.Pinned}
+	if r.URL.Query().Get("saved") != "" {
+		f.Message = views.Msg("admin.notices.saved", n.Title)
+	}
+	s.render(w, r, http.StatusOK, views.NoticeFormPage(f), nil)
+}
+
+// noticeForm reads and checks the form; a message is returned when it is refused.
+func noticeForm(r *http.Request) (views.NoticeForm, views.Message) {
+	f := views.NoticeForm{
+		Title:  strings.TrimSpace(r.PostFormValue("title")),
+		Body:   strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")),
+		Pinned: r.PostFormValue("pinned") != "",
+	}
+	switch {
+	case f.Title == "" || utf8.RuneCountInString(f.Title) > 200:
+		return f, views.Msg("admin.notices.err_title")
+	case f.Body == "" || utf8.RuneCountInString(f.Body) > 20000:
+		return f, views.Msg("admin.notices.err_body")
+	}
+	return f, views.Message{}
+}
+
+func (s *Server) createNotice(w http.ResponseWriter, r *http.Request) {
+	f, bad := noticeForm(r)
+	if bad.Key != "" {
+		f.Message, f.Refused = bad, true
+		s.render(w, r, http.StatusBadRequest, views.NoticeFormPage(f), nil)
+		return
+	}
+	u, _ := s.currentUser(r)
+	var id int64
+	err := s.audited(r, func(q *db.Queries) (change, error) {
+		var err error
+		id, err = q.InsertNotice(r.Context(), db.InsertNoticeParams{Title: f.Title, Body: f.Body, Pinned: f.Pinned,
+			AuthorID: sql.NullInt64{Int64: u.ID, Valid: u.ID != 0}})
+		if err != nil {
+			return change{}, err
+		}
+		return change{Action: "notice.create", Entity: "notice", EntityID: id,
+			After: noticeValues{Title: f.Title, Body: f.Body, Pinned: f.Pinned}}, nil
+	})
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("create notice: %w", err))
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/notices/%d?saved=1", id), http.StatusSeeOther)
+}
+
+func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	f, bad := noticeForm(r)
+	f.ID = id
+	if bad.Key != "" {
+		f.Message, f.Refused = bad, true
+		s.render(w, r, http.StatusBadRequest, views.NoticeFormPage(f), nil)
+		return
+	}
+	err := s.audited(r, func(q *db.Queries) (change, error) {
+		old, err := q.LockNotice(r.Context(), id)
+		if err != nil {
+			return change{}, err
+		}
+		before := noticeValues{Title: old.Title, Body: old.Body, Pinned: old.Pinned, Published: old.PublishedAt.Valid}
+		after := noticeValues{Title: f.Title, Body: f.Body, Pinned: f.Pinned, Published: old.PublishedAt.Valid}
+		if before == after {
+			return change{}, nil
+		}
+		if _, err := q.UpdateNotice(r.Context(), db.UpdateNoticeParams{Title: f.Title, Body: f.Body, Pinned: f.Pinned, ID: id}); err != nil {
+			return change{}, err
+		}
+		return change{Action: "notice.update", Entity: "notice", EntityID: id, Before: before, After: after}, nil
+	})
+	if isNoRows(err) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("update notice %d: %w", id, err))
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/notices/%d?saved=1", id), http.StatusSeeOther)
+}
+
+// noticeToggle publishes, unpublishes, pins or unpins a notice. Doing what is already
+// done changes nothing and records nothing.
+func (s *Server) noticeToggle(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	action := chi.URLParam(r, "action")
+	var title string
+	err := s.audited(r, func(q *db.Queries) (change, error) {
+		old, err := q.LockNotice(r.Context(), id)
+		if err != nil {
+			return change{}, err
+		}
+		title = old.Title
+		before := noticeValues{Title: old.Title, Pinned: old.Pinned, Published: old.PublishedAt.Valid}
+		after := before
+		switch action {
+		case "publish", "unpublish":
+			after.Published = action == "publish"
+			if after.Published != before.Published {
+				at := sql.NullTime{Time: s.now().UTC(), Valid: after.Published}
+				_, err = q.SetNoticePublished(r.Context(), db.SetNoticePublishedParams{PublishedAt: at, ID: id})
+			}
+		default:
+			after.Pinned = action == "pin"
+			if after.Pinned != before.Pinned {
+				_, err = q.SetNoticePinned(r.Context(), db.SetNoticePinnedParams{Pinned: after.Pinned, ID: id})
+			}
+		}
+		if err != nil || after == before {
+			return change{}, err
+		}
+		return change{Action: "notice." + action, Entity: "notice", EntityID: id, Before: before, After: after}, nil
+	})
+	if isNoRows(err) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("%s notice %d: %w", action, id, err))
+		return
+	}
+	s.renderAdminNotices(w, r, http.StatusOK, views.Msg(noticeDone[action], title), false)
+}
+
+// noticeDone says what each toggle did.
+var noticeDone = map[string]string{
+	"publish": "admin.notices.did_publish", "unpublish": "admin.notices.did_unpublish",
+	"pin": "admin.notices.did_pin", "unpin": "admin.notices.did_unpin",
+}
