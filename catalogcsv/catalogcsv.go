@@ -203,9 +203,9 @@ func blank(fields []string) bool {
 func parseProblem(err error) Problem {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return problem(pe.Line, "csv_syntax", pe.Err.Error())
+		return problem(pe.Line, "csv_syntax")
 	}
-	return problem(0, "csv_syntax", err.Error())
+	return problem(0, "csv_syntax")
 }
 
 func columnList(columns []Column) string {

@@ -134,48 +134,6 @@ func (q *Queries) GetImportJob(ctx context.Context, id int64) (GetImportJobRow, 
 	return i, err
 }
 
-const importCourseIDs = `-- name: ImportCourseIDs :many
-SELECT id, code FROM courses WHERE code IN (/*SLICE:codes*/?)
-`
-
-type ImportCourseIDsRow struct {
-	ID   int64
-	Code string
-}
-
-func (q *Queries) ImportCourseIDs(ctx context.Context, codes []string) ([]ImportCourseIDsRow, error) {
-	query := importCourseIDs
-	var queryParams []interface{}
-	if len(codes) > 0 {
-		for _, v := range codes {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:codes*/?", strings.Repeat(",?", len(codes))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:codes*/?", "NULL", 1)
-	}
-	rows, err := q.db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ImportCourseIDsRow{}
-	for rows.Next() {
-		var i ImportCourseIDsRow
-		if err := rows.Scan(&i.ID, &i.Code); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const importCourses = `-- name: ImportCourses :many
 SELECT id, code, department_id, title, credits FROM courses WHERE code IN (/*SLICE:codes*/?)
 `
@@ -285,7 +243,8 @@ func (q *Queries) ImportJobProgress(ctx context.Context, arg ImportJobProgressPa
 }
 
 const importSections = `-- name: ImportSections :many
-SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.enrolled, s.held
+SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.instructor, s.room, s.capacity,
+       s.enrolled, s.held
 FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
 WHERE t.code IN (/*SLICE:term_codes*/?)
 `
@@ -295,6 +254,9 @@ type ImportSectionsRow struct {
 	CourseCode string
 	TermCode   string
 	Number     string
+	Instructor string
+	Room       string
+	Capacity   int32
 	Enrolled   int32
 	Held       int32
 }
@@ -324,64 +286,9 @@ func (q *Queries) ImportSections(ctx context.Context, termCodes []string) ([]Imp
 			&i.CourseCode,
 			&i.TermCode,
 			&i.Number,
-			&i.Enrolled,
-			&i.Held,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const importSectionsForUpdate = `-- name: ImportSectionsForUpdate :many
-SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.enrolled, s.held
-FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
-WHERE t.code IN (/*SLICE:term_codes*/?)
-FOR UPDATE
-`
-
-type ImportSectionsForUpdateRow struct {
-	ID         int64
-	CourseCode string
-	TermCode   string
-	Number     string
-	Enrolled   int32
-	Held       int32
-}
-
-// The same, locked for the import's transaction: no registration can take a seat
-// between the capacity check and the update.
-func (q *Queries) ImportSectionsForUpdate(ctx context.Context, termCodes []string) ([]ImportSectionsForUpdateRow, error) {
-	query := importSectionsForUpdate
-	var queryParams []interface{}
-	if len(termCodes) > 0 {
-		for _, v := range termCodes {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:term_codes*/?", strings.Repeat(",?", len(termCodes))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:term_codes*/?", "NULL", 1)
-	}
-	rows, err := q.db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ImportSectionsForUpdateRow{}
-	for rows.Next() {
-		var i ImportSectionsForUpdateRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.CourseCode,
-			&i.TermCode,
-			&i.Number,
+			&i.Instructor,
+			&i.Room,
+			&i.Capacity,
 			&i.Enrolled,
 			&i.Held,
 		); err != nil {
@@ -506,6 +413,55 @@ func (q *Queries) RecentImportJobs(ctx context.Context) ([]RecentImportJobsRow, 
 			&i.Done,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sectionsOfCourses = `-- name: SectionsOfCourses :many
+SELECT id, course_id, term_id, number FROM sections WHERE course_id IN (/*SLICE:course_ids*/?)
+`
+
+type SectionsOfCoursesRow struct {
+	ID       int64
+	CourseID int64
+	TermID   int64
+	Number   string
+}
+
+func (q *Queries) SectionsOfCourses(ctx context.Context, courseIds []int64) ([]SectionsOfCoursesRow, error) {
+	query := sectionsOfCourses
+	var queryParams []interface{}
+	if len(courseIds) > 0 {
+		for _, v := range courseIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:course_ids*/?", strings.Repeat(",?", len(courseIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:course_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SectionsOfCoursesRow{}
+	for rows.Next() {
+		var i SectionsOfCoursesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CourseID,
+			&i.TermID,
+			&i.Number,
 		); err != nil {
 			return nil, err
 		}

@@ -50,11 +50,20 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/waiting-room/{windowID}/figures", s.queueFigures)
 				r.Post("/waiting-room/{windowID}", s.queueSettings)
 				r.Post("/waiting-room/{windowID}/admit", s.queueLetThrough)
+				r.Get("/dashboard", s.dashboard)
+				r.Get("/dashboard/figures", s.dashboardFigures)
+				r.Get("/import", s.importPage)
+				r.Post("/import", s.importPreview)
+				r.Get("/import/{jobID}", s.importJob)
+				r.Get("/import/{jobID}/progress", s.importProgress)
+				r.Post("/import/{jobID}/run", s.importRun)
+				r.Get("/sections/{sectionID}/enrollments.csv", s.exportSectionEnrollments)
+				r.Get("/students/{username}/enrollments.csv", s.exportStudentEnrollments)
 			})
 
 			// What takes seats: rate-limited, and behind the waiting room when it is open.
 			r.Group(func(r chi.Router) {
-				r.Use(s.gate)
+				r.Use(s.countRegistrations, s.gate)
 				r.Post("/registrations", s.register)
 				r.Post("/registrations/{sectionID}/drop", s.drop)
 				r.Post("/waitlist", s.joinWaitlist)

@@ -40,17 +40,13 @@ SELECT id, code, department_id, title, credits FROM courses WHERE code IN (sqlc.
 
 -- name: ImportSections :many
 -- Existing sections of the named terms, with what a new capacity must leave room for.
-SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.enrolled, s.held
+SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.instructor, s.room, s.capacity,
+       s.enrolled, s.held
 FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
 WHERE t.code IN (sqlc.slice(term_codes));
 
--- name: ImportSectionsForUpdate :many
--- The same, locked for the import's transaction: no registration can take a seat
--- between the capacity check and the update.
-SELECT s.id, c.code AS course_code, t.code AS term_code, s.number, s.enrolled, s.held
-FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
-WHERE t.code IN (sqlc.slice(term_codes))
-FOR UPDATE;
+-- name: SectionsOfCourses :many
+SELECT id, course_id, term_id, number FROM sections WHERE course_id IN (sqlc.slice(course_ids));
 
 -- name: UpdateImportedCourse :exec
 UPDATE courses SET department_id = ?, title = ?, credits = ? WHERE id = ?;
@@ -63,6 +59,3 @@ DELETE FROM section_meetings WHERE section_id IN (sqlc.slice(ids));
 
 -- name: ImportStudents :many
 SELECT id, username FROM users WHERE role = 'student' AND username IN (sqlc.slice(usernames));
-
--- name: ImportCourseIDs :many
-SELECT id, code FROM courses WHERE code IN (sqlc.slice(codes));
