@@ -258,6 +258,10 @@ func (c rowCheck) number(column string, lo, hi int) int {
 // full reports whether enough problems were found to stop.
 func full(problems []Problem) bool { return len(problems) >= MaxProblems }
 
+// Merge puts the problems of Parse… and Check… of one file in line order, at most
+// MaxProblems of them.
+func Merge(a, b []Problem) []Problem { return truncate(append(slices.Clip(a), b...)) }
+
 // truncate sorts the problems by line and keeps at most MaxProblems.
 func truncate(problems []Problem) []Problem {
 	slices.SortStableFunc(problems, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })

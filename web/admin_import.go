@@ -159,15 +159,14 @@ type knownCatalog struct {
 }
 
 // checkImport parses data and checks it against the database through q (inside the
-// import's transaction, when it runs).
+// import's transaction, when it runs). The rows that parse are checked against the
+// database too, so the preview lists every problem at once.
 func (s *Server) checkImport(ctx context.Context, q *db.Queries, kind catalogcsv.Kind, data []byte) (importCheck, error) {
 	var c importCheck
 	if kind == catalogcsv.Transcripts {
-		c.transcripts, c.problems = catalogcsv.ParseTranscripts(data)
+		var parsed []catalogcsv.Problem
+		c.transcripts, parsed = catalogcsv.ParseTranscripts(data)
 		c.rows = len(c.transcripts)
-		if len(c.problems) > 0 {
-			return c, nil
-		}
 		var usernames, codes []string
 		for _, row := range c.transcripts {
 			usernames = append(usernames, row.Student)
@@ -178,13 +177,12 @@ func (s *Server) checkImport(ctx context.Context, q *db.Queries, kind catalogcsv
 			return c, err
 		}
 		c.summary, c.problems = catalogcsv.CheckTranscripts(c.transcripts, c.known.existing)
+		c.problems = catalogcsv.Merge(parsed, c.problems)
 		return c, nil
 	}
-	c.catalog, c.problems = catalogcsv.ParseCatalog(data)
+	var parsed []catalogcsv.Problem
+	c.catalog, parsed = catalogcsv.ParseCatalog(data)
 	c.rows = len(c.catalog.Rows)
-	if len(c.problems) > 0 {
-		return c, nil
-	}
 	var terms, codes []string
 	for _, row := range c.catalog.Rows {
 		codes = append(codes, row.CourseCode)
@@ -197,6 +195,7 @@ func (s *Server) checkImport(ctx context.Context, q *db.Queries, kind catalogcsv
 		return c, err
 	}
 	c.summary, c.problems = catalogcsv.CheckCatalog(c.catalog, c.known.existing)
+	c.problems = catalogcsv.Merge(parsed, c.problems)
 	return c, nil
 }
 
@@ -398,7 +397,7 @@ func (s *Server) runImport(ctx context.Context, id int64, actor sessionUser) {
 		state, problems, done = db.ImportJobsStateFailed, []catalogcsv.Problem{{Code: "internal"}}, 0
 	}
 	sj, _ := json.Marshal(summary)
-	var pj json.RawMessage
+	pj := json.RawMessage("[]")
 	if problems != nil {
 		pj, _ = json.Marshal(problems)
 	}

@@ -35,7 +35,7 @@ CREATE TABLE import_jobs (
     -- What the preview found and, once done, what the import did (counts by kind of row).
     summary JSON NOT NULL,
     -- Rows refused when the import ran (the data changed since the preview).
-    problems JSON NULL,
+    problems JSON NOT NULL DEFAULT ('[]'),
     created_by BIGINT NULL,
     created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
     updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
