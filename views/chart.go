@@ -29,6 +29,15 @@ type BarSeries struct {
 	Values []int
 }
 
+// Total is the sum of the series' values.
+func (s BarSeries) Total() int {
+	n := 0
+	for _, v := range s.Values {
+		n += v
+	}
+	return n
+}
+
 // BarChart stacks its series per minute, the first at the bottom.
 type BarChart struct {
 	Minutes int
@@ -89,7 +98,7 @@ type LineSeries struct {
 type LineChart struct {
 	Minutes int
 	Series  []LineSeries
-	Unit    string // after the axis labels: "%", " ms"
+	Unit    string // after the axis labels: "%"
 	// Top fixes the y axis's top (100 for percentages); 0 fits it to the values.
 	Top float64
 }

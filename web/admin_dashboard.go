@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"database/sql"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -158,7 +157,7 @@ func (s *Server) dashboardLatency(r *http.Request, start time.Time, d *views.Das
 			series.Values[m] = float64(p.Milliseconds())
 		}
 	}
-	d.P95Series = views.LineChart{Minutes: dashMinutes, Series: []views.LineSeries{series}, Unit: " ms"}
+	d.P95Series = views.LineChart{Minutes: dashMinutes, Series: []views.LineSeries{series}}
 	d.P95, d.HasP95 = quantile(0.95, recent)
 	return nil
 }
@@ -174,22 +173,19 @@ func quantile(q float64, buckets map[int32]int64) (time.Duration, bool) {
 	if total == 0 {
 		return 0, false
 	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	rank := q * float64(total)
 	var cum int64
 	lower := 0.0
-	for _, le := range slices.Sorted(maps.Keys(buckets)) {
+	for _, le := range latencyBounds {
 		n := buckets[le]
-		if le == overflowBucket {
-			return time.Duration(lower * float64(time.Millisecond)), true
-		}
-		if float64(cum+n) >= rank && n > 0 {
-			ms := lower + (float64(le)-lower)*(rank-float64(cum))/float64(n)
-			return time.Duration(ms * float64(time.Millisecond)), true
+		if n > 0 && float64(cum+n) >= rank {
+			return ms(lower + (float64(le)-lower)*(rank-float64(cum))/float64(n)), true
 		}
 		cum += n
 		lower = float64(le)
 	}
-	return time.Duration(lower * float64(time.Millisecond)), true
+	return ms(lower), true
 }
 
 // dashboardHot charts the sections with the most seats taken in the chart's span: how
