@@ -340,11 +340,6 @@ func (s *Server) importJob(w http.ResponseWriter, r *http.Request) {
 	s.renderImportJob(w, r, id)
 }
 
-// importProgress answers the job page's polling.
-func (s *Server) importProgress(w http.ResponseWriter, r *http.Request) {
-	s.importJob(w, r)
-}
-
 func (s *Server) renderImportJob(w http.ResponseWriter, r *http.Request, id int64) {
 	j, err := s.q.GetImportJob(r.Context(), id)
 	if isNoRows(err) {

@@ -55,7 +55,7 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/import", s.importPage)
 				r.Post("/import", s.importPreview)
 				r.Get("/import/{jobID}", s.importJob)
-				r.Get("/import/{jobID}/progress", s.importProgress)
+				r.Get("/import/{jobID}/progress", s.importJob) // the job page polls here for its progress
 				r.Post("/import/{jobID}/run", s.importRun)
 				r.Get("/sections/{sectionID}/enrollments.csv", s.exportSectionEnrollments)
 				r.Get("/students/{username}/enrollments.csv", s.exportStudentEnrollments)
