@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // upload posts a CSV file to the import form the way a browser does.
@@ -154,10 +155,12 @@ func TestImportCatalog5000Rows(t *testing.T) {
 	sectionsBefore := app.count(t, "SELECT COUNT(*) FROM sections")
 	meetingsBefore := app.count(t, "SELECT COUNT(*) FROM section_meetings")
 
+	start := time.Now()
 	res, body := app.upload(t, staff, "catalog", "spring.csv", b.String())
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d\n%s", res.StatusCode, body)
 	}
+	t.Logf("preview of %d bytes: %v", b.Len(), time.Since(start))
 	if got, want := testid(t, body, "import-summary"), "5000 rows: 1000 new courses, 1 courses updated, 4999 new sections, 1 sections updated."; got != want {
 		t.Errorf("preview says %q, want %q", got, want)
 	}
@@ -168,6 +171,7 @@ func TestImportCatalog5000Rows(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no confirm button\n%s", body)
 	}
+	start = time.Now()
 	if res, body := app.post(t, staff, m[0], nil, "HX-Request", "true"); res.StatusCode != http.StatusOK || testid(t, body, "import-progress") == "" {
 		t.Fatalf("confirm: status %d\n%s", res.StatusCode, body)
 	}
@@ -177,6 +181,7 @@ func TestImportCatalog5000Rows(t *testing.T) {
 		state, _ := doc(t, last).Find(`[data-testid="import-progress"]`).Attr("data-state")
 		return state == "done" || state == "failed"
 	})
+	t.Logf("import, seen done by polling: %v", time.Since(start))
 	if got := testid(t, last, "import-rows"); got != "5000 of 5000 rows" {
 		t.Errorf("progress at the end = %q\n%s", got, last)
 	}
