@@ -380,45 +380,53 @@ func (e errRefused) Error() string { return fmt.Sprintf("%d problems", len(e.pro
 // runImport runs a confirmed job to its end, as one transaction, and records the outcome.
 func (s *Server) runImport(ctx context.Context, id int64, actor sessionUser) {
 	log := s.log.With(slog.Int64("import", id))
-	state, done, problems := db.ImportJobsStateDone, 0, []catalogcsv.Problem(nil)
-	var summary any
-	err := s.applyImport(ctx, id, actor, &done, &summary)
+	job, err := s.q.GetImportJob(ctx, id)
+	if err != nil {
+		log.Error("load import", slog.Any("error", err))
+		return
+	}
+	done, summary := 0, job.Summary // a refused import keeps what its preview said
+	var problems []catalogcsv.Problem
+	outcome, err := s.applyImport(ctx, job, actor, &done)
 	var refused errRefused
 	switch {
 	case errors.As(err, &refused):
-		state, problems, done = db.ImportJobsStateFailed, refused.problems, 0
+		problems = refused.problems
 	case err != nil:
 		log.Error("import failed", slog.Any("error", err))
-		state, problems, done = db.ImportJobsStateFailed, []catalogcsv.Problem{{Code: "internal"}}, 0
+		problems = []catalogcsv.Problem{{Code: "internal"}}
+	default:
+		if summary, err = json.Marshal(outcome); err != nil {
+			log.Error("import summary", slog.Any("error", err))
+			summary = job.Summary
+		}
 	}
-	sj, _ := json.Marshal(summary)
-	pj := json.RawMessage("[]")
+	state, pj := db.ImportJobsStateDone, json.RawMessage("[]")
 	if problems != nil {
-		pj, _ = json.Marshal(problems)
-	}
-	if sj == nil || string(sj) == "null" {
-		sj = []byte("{}")
+		state, done = db.ImportJobsStateFailed, 0
+		if pj, err = json.Marshal(problems); err != nil {
+			pj = json.RawMessage("[]")
+		}
 	}
 	// The outcome is recorded even while the server stops.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.q.FinishImportJob(fctx, db.FinishImportJobParams{State: state, Done: int32(done), Summary: sj, Problems: pj, ID: id}); err != nil {
+	if err := s.q.FinishImportJob(fctx, db.FinishImportJobParams{State: state, Done: int32(done), Summary: summary, Problems: pj, ID: id}); err != nil {
 		log.Error("record the end of an import", slog.Any("error", err))
 	}
 }
 
-// applyImport loads the job's file and applies it in one transaction.
-func (s *Server) applyImport(ctx context.Context, id int64, actor sessionUser, done *int, summary *any) error {
-	job, err := s.q.GetImportJob(ctx, id)
-	if err != nil {
-		return fmt.Errorf("load import %d: %w", id, err)
-	}
+// applyImport applies the job's file in one transaction, checking it again first, and
+// returns the summary of what it did. done follows the rows applied.
+func (s *Server) applyImport(ctx context.Context, job db.GetImportJobRow, actor sessionUser, done *int) (any, error) {
+	id := job.ID
 	data, err := s.q.ImportJobContent(ctx, id)
 	if err != nil {
-		return fmt.Errorf("load import file %d: %w", id, err)
+		return nil, fmt.Errorf("load import file %d: %w", id, err)
 	}
 	kind := catalogcsv.Kind(job.Kind)
-	return db.InTx(ctx, s.db, func(q *db.Queries) error {
+	var summary any
+	err = db.InTx(ctx, s.db, func(q *db.Queries) error {
 		*done = 0
 		check, err := s.checkImport(ctx, q, kind, data)
 		if err != nil {
@@ -442,10 +450,11 @@ func (s *Server) applyImport(ctx context.Context, id int64, actor sessionUser, d
 		if err != nil {
 			return err
 		}
-		*summary = check.summary
+		summary = check.summary
 		return writeAudit(ctx, q, actor, change{Action: "import." + string(kind), Entity: "import_job", EntityID: id,
 			After: map[string]any{"file": job.FileName, "summary": check.summary}})
 	})
+	return summary, err
 }
 
 // applyCatalog adds and updates courses and sections, importChunk rows at a time.
