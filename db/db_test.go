@@ -85,6 +85,39 @@ func TestBulkInsert(t *testing.T) {
 	}
 }
 
+func TestBulkAddAndUpsert(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	q := db.New(sqldb)
+	minute := time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC)
+	cols := []string{"minute_at", "result", "n"}
+	for _, rows := range [][][]any{
+		{{minute, "enrolled", 3}, {minute, "full", 1}},
+		{{minute, "enrolled", 4}, {minute.Add(time.Minute), "enrolled", 2}},
+	} {
+		if err := q.BulkAdd(ctx, "registration_minutes", cols, []string{"n"}, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := sqldb.QueryRow("SELECT n FROM registration_minutes WHERE minute_at = ? AND result = 'enrolled'", minute).Scan(&n); err != nil || n != 7 {
+		t.Errorf("enrolled at 9:00 = %d (%v), want 3 + 4", n, err)
+	}
+
+	for _, name := range []string{"Old name", "New name"} {
+		if err := q.BulkUpsert(ctx, "departments", []string{"code", "name"}, []string{"name"}, [][]any{{"CS", name}, {"MATH", "Mathematics"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var name string
+	if err := sqldb.QueryRow("SELECT name FROM departments WHERE code = 'CS'").Scan(&name); err != nil || name != "New name" {
+		t.Errorf("CS is called %q (%v), want the second upsert's name", name, err)
+	}
+	if err := sqldb.QueryRow("SELECT COUNT(*) FROM departments").Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d departments (%v), want 2", n, err)
+	}
+}
+
 func TestInTxRollsBack(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	ctx := context.Background()

@@ -55,6 +55,92 @@ func (ns NullEnrollmentsSource) Value() (driver.Value, error) {
 	return string(ns.EnrollmentsSource), nil
 }
 
+type ImportJobsKind string
+
+const (
+	ImportJobsKindCatalog     ImportJobsKind = "catalog"
+	ImportJobsKindTranscripts ImportJobsKind = "transcripts"
+)
+
+func (e *ImportJobsKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ImportJobsKind(s)
+	case string:
+		*e = ImportJobsKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ImportJobsKind: %T", src)
+	}
+	return nil
+}
+
+type NullImportJobsKind struct {
+	ImportJobsKind ImportJobsKind
+	Valid          bool // Valid is true if ImportJobsKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullImportJobsKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.ImportJobsKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ImportJobsKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullImportJobsKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ImportJobsKind), nil
+}
+
+type ImportJobsState string
+
+const (
+	ImportJobsStateReady   ImportJobsState = "ready"
+	ImportJobsStateRunning ImportJobsState = "running"
+	ImportJobsStateDone    ImportJobsState = "done"
+	ImportJobsStateFailed  ImportJobsState = "failed"
+)
+
+func (e *ImportJobsState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ImportJobsState(s)
+	case string:
+		*e = ImportJobsState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ImportJobsState: %T", src)
+	}
+	return nil
+}
+
+type NullImportJobsState struct {
+	ImportJobsState ImportJobsState
+	Valid           bool // Valid is true if ImportJobsState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullImportJobsState) Scan(value interface{}) error {
+	if value == nil {
+		ns.ImportJobsState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ImportJobsState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullImportJobsState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ImportJobsState), nil
+}
+
 type RegistrationRequestsAction string
 
 const (
@@ -355,6 +441,21 @@ type EventSeat struct {
 	ReservedAt sql.NullTime
 }
 
+type ImportJob struct {
+	ID        int64
+	Kind      ImportJobsKind
+	State     ImportJobsState
+	FileName  string
+	Content   []byte
+	Total     int32
+	Done      int32
+	Summary   json.RawMessage
+	Problems  json.RawMessage
+	CreatedBy sql.NullInt64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type LoginFailure struct {
 	Username        string
 	Failures        int32
@@ -371,6 +472,18 @@ type Notice struct {
 	AuthorID    sql.NullInt64
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+type RegistrationLatencyMinute struct {
+	MinuteAt time.Time
+	LeMs     int32
+	N        int64
+}
+
+type RegistrationMinute struct {
+	MinuteAt time.Time
+	Result   string
+	N        int64
 }
 
 type RegistrationRequest struct {

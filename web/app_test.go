@@ -40,6 +40,7 @@ type testApp struct {
 	URL    string
 	logs   *syncBuffer
 	server *web.Server
+	opts   web.Options
 }
 
 type syncBuffer struct {
@@ -84,7 +85,7 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 	t.Cleanup(srv.Close)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	app.URL, app.server = ts.URL, srv
+	app.URL, app.server, app.opts = ts.URL, srv, opts
 	t.Cleanup(func() {
 		for _, u := range []ldaptest.User{alice, sam, ada, nobody} {
 			if strings.Contains(app.logs.String(), u.Password) {
@@ -93,6 +94,22 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 		}
 	})
 	return app
+}
+
+// replica starts a second server of the app on the same database and directory, as
+// another replica behind the load balancer. Its metrics have a registry of their own.
+func (a *testApp) replica(t testing.TB) *testApp {
+	t.Helper()
+	opts := a.opts
+	opts.Registry = prometheus.NewRegistry()
+	srv, err := web.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &testApp{DB: a.DB, Dir: a.Dir, URL: ts.URL, logs: a.logs, server: srv, opts: opts}
 }
 
 // insecureCookies: Go's cookie jar withholds Secure cookies from http:// URLs, where a

@@ -68,11 +68,20 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/notices/{noticeID}", s.editNoticeForm)
 				r.Post("/notices/{noticeID}", s.updateNotice)
 				r.Post("/notices/{noticeID}/{action:publish|unpublish|pin|unpin}", s.noticeToggle)
+				r.Get("/dashboard", s.dashboard)
+				r.Get("/dashboard/figures", s.dashboardFigures)
+				r.Get("/import", s.importPage)
+				r.Post("/import", s.importPreview)
+				r.Get("/import/{jobID}", s.importJob)
+				r.Get("/import/{jobID}/progress", s.importJob) // the job page polls here for its progress
+				r.Post("/import/{jobID}/run", s.importRun)
+				r.Get("/sections/{sectionID}/enrollments.csv", s.exportSectionEnrollments)
+				r.Get("/students/{username}/enrollments.csv", s.exportStudentEnrollments)
 			})
 
 			// What takes seats: rate-limited, and behind the waiting room when it is open.
 			r.Group(func(r chi.Router) {
-				r.Use(s.gate)
+				r.Use(s.countRegistrations, s.gate)
 				r.Post("/registrations", s.register)
 				r.Post("/registrations/{sectionID}/drop", s.drop)
 				r.Post("/waitlist", s.joinWaitlist)

@@ -86,6 +86,8 @@ type Server struct {
 	room     *waitingroom.Room
 	limits   *rateLimiter
 	poll     time.Duration
+	stats    *dashboardStats
+	bgctx    context.Context    // the background work's, ended by stop
 	stop     context.CancelFunc // ends the background work
 	bg       sync.WaitGroup
 	metrics  *metrics
@@ -169,13 +171,16 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.room = room
-	s.stop = cancel
-	s.bg.Add(3)
+	s.bgctx, s.stop = ctx, cancel
+	s.stats = newDashboardStats(o.DB, o.Logger, o.Now)
+	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
 	go func() { defer s.bg.Done(); s.sweepSessions(ctx, 10*time.Minute) }()
 	// Seats a drop held for the waitlist are handed on at once; this catches the ones a
 	// stopped replica left behind.
 	go func() { defer s.bg.Done(); s.reg.Run(ctx, 5*time.Second) }()
+	// Flushes its last counts when ctx ends: Close comes after the last request.
+	go func() { defer s.bg.Done(); s.stats.run(ctx, statsFlushEvery) }()
 	return s, nil
 }
 
