@@ -209,12 +209,12 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.terms.confirm_current": {"Students will see and register for this term from now on. Continue?", "지금부터 학생들은 이 학기를 보고 신청하게 됩니다. 계속할까요?"},
 	"admin.terms.now_current":     {"%s is now the current term.", "%s 학기가 현재 학기가 되었습니다."},
 	"admin.terms.admins_only":     {"Only administrators create and change terms.", "학기 생성과 변경은 관리자만 할 수 있습니다."},
-	"admin.terms.in_use":          {"This term still has %d sections and %d registration windows; delete them first.", "이 학기에 분반 %d개와 수강신청 기간 %d개가 남아 있습니다. 먼저 삭제하세요."},
+	"admin.terms.in_use":          {"This term cannot be deleted while it is in use (sections: %d, registration windows: %d); delete those first.", "사용 중인 학기는 삭제할 수 없습니다 (분반 %d개, 수강신청 기간 %d개). 먼저 삭제하세요."},
 
 	"admin.departments.title":  {"Departments", "학과"},
 	"admin.departments.intro":  {"codes and names", "학과 코드와 이름"},
 	"admin.departments.new":    {"New department", "새 학과"},
-	"admin.departments.in_use": {"This department still has %d courses and %d people; move them first.", "이 학과에 과목 %d개와 사용자 %d명이 남아 있습니다. 먼저 옮기세요."},
+	"admin.departments.in_use": {"This department cannot be deleted while it is in use (courses: %d, people: %d); move those first.", "사용 중인 학과는 삭제할 수 없습니다 (과목 %d개, 사용자 %d명). 먼저 옮기세요."},
 
 	"admin.courses.title":                {"Courses", "과목"},
 	"admin.courses.intro":                {"titles, credits and prerequisites", "과목명, 학점, 선수과목"},
@@ -226,7 +226,7 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.courses.unknown_prerequisite": {"There is no course %s.", "%s 과목이 없습니다."},
 	"admin.courses.self_prerequisite":    {"A course cannot be its own prerequisite.", "자기 자신을 선수과목으로 지정할 수 없습니다."},
 	"admin.courses.prerequisite_cycle":   {"These prerequisites would make a loop: one of them already needs this course.", "선수과목이 순환됩니다. 그중 한 과목이 이미 이 과목을 선수과목으로 요구합니다."},
-	"admin.courses.in_use":               {"This course still has %d sections, is a prerequisite of %d courses, and %d students completed it; it cannot be deleted.", "이 과목은 분반 %d개가 있고, 과목 %d개의 선수과목이며, 이수한 학생이 %d명 있어 삭제할 수 없습니다."},
+	"admin.courses.in_use":               {"This course cannot be deleted while it is in use (sections: %d, courses that require it: %d, students who completed it: %d).", "사용 중인 과목은 삭제할 수 없습니다 (분반 %d개, 이 과목을 선수과목으로 요구하는 과목 %d개, 이수 학생 %d명)."},
 
 	"admin.sections.title":               {"Sections", "분반"},
 	"admin.sections.intro":               {"capacity, instructor, room, times, roster and waitlist", "정원, 담당교수, 강의실, 시간, 수강생과 대기자"},
@@ -245,7 +245,7 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.sections.capacity_below":      {"The capacity cannot be below the %d students registered. Drop students first, or choose a larger capacity.", "정원은 신청한 학생 수 %d명보다 작을 수 없습니다. 먼저 수강생을 취소하거나 더 큰 정원을 입력하세요."},
 	"admin.sections.capacity_below_held": {"The capacity cannot be below the %d students registered plus the %d seats held for the waitlist.", "정원은 신청한 학생 수 %d명과 대기자에게 배정 중인 %d석의 합보다 작을 수 없습니다."},
 	"admin.sections.capacity_check":      {"The capacity cannot be below the seats already taken.", "정원은 이미 배정된 좌석 수보다 작을 수 없습니다."},
-	"admin.sections.in_use":              {"%d students are registered and %d are waiting for this section; drop them first.", "이 분반에 신청한 학생 %d명과 대기 중인 학생 %d명이 있습니다. 먼저 취소하세요."},
+	"admin.sections.in_use":              {"This section cannot be deleted while students hold or wait for seats in it (registered: %d, waiting: %d); drop them first.", "학생이 신청했거나 대기 중인 분반은 삭제할 수 없습니다 (신청 %d명, 대기 %d명). 먼저 취소하세요."},
 	"admin.sections.enrolled":            {"Registered", "신청 인원"},
 	"admin.sections.filled":              {"%d / %d", "%d / %d"},
 	"admin.sections.held":                {"Seats held for the waitlist", "대기자 배정 좌석"},
@@ -296,7 +296,7 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.windows.order":        {"The window must close after it opens.", "종료 시각은 시작 시각보다 뒤여야 합니다."},
 	"admin.windows.saved":        {"Saved the registration window.", "수강신청 기간을 저장했습니다."},
 	"admin.windows.queue_on":     {"On, %d places taken", "사용 중, %d명 입장"},
-	"admin.windows.in_use":       {"%d students have places in this window's waiting room; it cannot be deleted.", "이 기간의 대기실에 %d명이 있어 삭제할 수 없습니다."},
+	"admin.windows.in_use":       {"Students have places in this window's waiting room (%d), so it cannot be deleted.", "이 기간의 대기실에 자리를 잡은 학생이 있어(%d명) 삭제할 수 없습니다."},
 
 	"admin.queue.intro": {"admission pace and figures on registration day", "수강신청일 입장 속도와 현황"},
 
