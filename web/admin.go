@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -189,20 +188,6 @@ func (f *adminForm) refused(err error) (int, bool) {
 	}
 	f.fail(rf.field, rf.msg.Key, rf.msg.Args...)
 	return rf.status, true
-}
-
-// listQuery keeps a list page's filters in its links.
-func listQuery(pairs ...string) string {
-	v := url.Values{}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] != "" {
-			v.Set(pairs[i], pairs[i+1])
-		}
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
 }
 
 // changeFailed answers a change that did not go through and reports whether it did: a

@@ -48,7 +48,7 @@ func TestAdminTerms(t *testing.T) {
 		}
 	}
 	res, body := app.post(t, admin, "/admin/terms", url.Values{"code": {"2027-2"}, "name": {"Fall 2027"}, "starts_on": {"2027-09-01"}, "ends_on": {"2027-12-20"}}, "HX-Request", "true")
-	if res.StatusCode != http.StatusOK || res.Header.Get("HX-Redirect") != "/admin/terms" {
+	if res.StatusCode != http.StatusOK || res.Header.Get("HX-Redirect") != "/admin/terms" || body != "" {
 		t.Fatalf("create over HTMX: %d, redirect %q", res.StatusCode, res.Header.Get("HX-Redirect"))
 	}
 	_, body = app.get(t, admin, "/admin/terms")

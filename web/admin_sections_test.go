@@ -2,14 +2,20 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // adminSectionForm is a complete section form; set overrides fields.
@@ -344,4 +350,102 @@ func TestAdminWindows(t *testing.T) {
 	if before["phase"] != "registration" || after["phase"] != "add_drop" || before["class_year"] != "3" || after["class_year"] != "all" {
 		t.Errorf("window.update before %v after %v", before, after)
 	}
+}
+
+// Changing the capacity while students register: the section row is locked while the
+// capacity is checked and written, so staff always get the plain message with the count
+// the change would have broken, never the schema's refusal, and no seat is oversold.
+func TestAdminCapacityRacesRegistrations(t *testing.T) {
+	app := newTestApp(t, insecureCookies)
+	f := seedCatalog(t, app.DB)
+	sec := f.Sections["MATH101-02"] // 0 of 50 taken
+	names := make([]string, 60)
+	for i := range names {
+		names[i] = "r" + itoa(int64(i))
+	}
+	ids := students(t, app, names...)
+	reg := registration.New(app.DB, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	staff := app.client(t)
+	app.login(t, staff, sam)
+
+	// While staff switch the capacity between 35 and 50, the first 32 students register
+	// and keep their seats; the others keep registering and dropping.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req := registration.Request{StudentID: ids[n], SectionID: sec}
+				out, err := reg.Register(context.Background(), req)
+				if err == nil && out.Result == registration.Enrolled && i < 32 {
+					return
+				}
+				if err == nil && out.Result == registration.Enrolled {
+					_, err = reg.Drop(context.Background(), req)
+				}
+				if err != nil {
+					t.Errorf("register or drop %s: %v", n, err)
+					return
+				}
+			}
+		}()
+	}
+	var accepted, refused int
+	for i := range 40 {
+		capacity := []string{"35", "50"}[i%2]
+		res, body := app.post(t, staff, "/admin/sections/"+itoa(sec), adminSectionForm("number", "02", "capacity", capacity, "meetings", ""))
+		switch got := testid(t, body, "error-capacity"); {
+		case res.StatusCode == http.StatusSeeOther:
+			accepted++
+		case res.StatusCode == http.StatusConflict && strings.Contains(got, "cannot be below the") && strings.Contains(got, "students registered"):
+			refused++
+		default:
+			t.Errorf("capacity %s during registrations: %d %q %q", capacity, res.StatusCode, got, testid(t, body, "form-error"))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	// Each student ends registered or not; the section's count agrees with the rows.
+	enrolled := app.count(t, "SELECT COUNT(*) FROM enrollments WHERE section_id = ?", sec)
+
+	var capacity, count, rows int
+	if err := app.DB.QueryRow("SELECT capacity, enrolled, (SELECT COUNT(*) FROM enrollments WHERE section_id = s.id) FROM sections s WHERE id = ?", sec).Scan(&capacity, &count, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if count != enrolled || rows != enrolled || count > capacity {
+		t.Errorf("capacity %d, enrolled column %d, enrollment rows %d, registrations answered enrolled %d", capacity, count, rows, enrolled)
+	}
+	// Every accepted change that moved the capacity is in the audit log, and only those.
+	var changes int
+	rs, err := app.DB.Query("SELECT JSON_VALUE(details, '$.before.capacity'), JSON_VALUE(details, '$.after.capacity') FROM audit_log WHERE action = 'section.update' ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	last := "50"
+	for rs.Next() {
+		var b, a string
+		if err := rs.Scan(&b, &a); err != nil {
+			t.Fatal(err)
+		}
+		if b != last || a == b {
+			t.Errorf("audit capacity %s -> %s after %s", b, a, last)
+		}
+		last = a
+		changes++
+	}
+	if last != strconv.Itoa(capacity) || changes > accepted {
+		t.Errorf("audit log ends at capacity %s with %d changes; the section has %d after %d accepted posts", last, changes, capacity, accepted)
+	}
+	if accepted == 0 || count < 32 {
+		t.Errorf("no capacity change went through (%d), or a student kept no seat (%d registered)", accepted, count)
+	}
+	t.Logf("%d registered at the end; capacity posts accepted %d (%d changes), refused %d", enrolled, accepted, changes, refused)
 }

@@ -225,11 +225,10 @@ func TestAdminAuditPage(t *testing.T) {
 			t.Fatalf("change %d: %d %s", i, res.StatusCode, testid(t, body, "form-error"))
 		}
 	}
-	res, body := app.post(t, staff, "/admin/departments", url.Values{"code": {"PHYS"}, "name": {"Physics"}})
-	if res.StatusCode != http.StatusSeeOther {
+	if res, _ := app.post(t, staff, "/admin/departments", url.Values{"code": {"PHYS"}, "name": {"Physics"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("new department: %d", res.StatusCode)
 	}
-	_, body = app.get(t, staff, "/admin/audit")
+	_, body := app.get(t, staff, "/admin/audit")
 	d := doc(t, body)
 	rows := d.Find(`[data-testid="audit-row"]`)
 	if rows.Length() != 50 {
