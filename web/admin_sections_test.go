@@ -244,6 +244,30 @@ func TestAdminRoster(t *testing.T) {
 	if res.StatusCode != http.StatusOK || result(body) != "Registered s2 for CS101-01, over the credit limit." {
 		t.Errorf("credit limit waived: %d %q", res.StatusCode, result(body))
 	}
+	// The roster says how each student got in; a skipped waitlist entry says why.
+	if _, err := app.DB.Exec("INSERT INTO waitlist_entries (user_id, section_id, status, reason) VALUES (?, ?, 'skipped', 'time_conflict')", ids["s1"], sec); err != nil {
+		t.Fatal(err)
+	}
+	_, body = app.get(t, staff, path)
+	var how []string
+	doc(t, body).Find(`[data-testid="roster-row"]`).Each(func(_ int, s *goquerySelection) {
+		how = append(how, s.AttrOr("data-username", "")+": "+strings.TrimSpace(s.Find("td").Eq(3).Text()))
+	})
+	if !slices.Equal(how, []string{"s2: From the waitlist", "s3: From the waitlist"}) {
+		t.Errorf("roster %q", how)
+	}
+	_, body = app.get(t, staff, "/admin/sections/"+itoa(f.Sections["CS101-01"]))
+	if got := testid(t, body, "roster-row"); !strings.Contains(got, "By staff") {
+		t.Errorf("staff enrollment shown as %q", got)
+	}
+	_, body = app.get(t, staff, path)
+	if got := testid(t, body, "waitlist-skipped"); got != "s1 was skipped: time conflict" {
+		t.Errorf("skipped entry %q", got)
+	}
+	if _, err := app.DB.Exec("DELETE FROM waitlist_entries WHERE status = 'skipped'"); err != nil {
+		t.Fatal(err)
+	}
+
 	// A section with students is not deleted.
 	res, body = app.post(t, staff, path+"/delete", nil)
 	if res.StatusCode != http.StatusConflict || !strings.Contains(testid(t, body, "form-error"), "registered: 2, waiting: 0") {
