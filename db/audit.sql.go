@@ -106,3 +106,30 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]ListAud
 	}
 	return items, nil
 }
+
+const listAuditEntities = `-- name: ListAuditEntities :many
+SELECT DISTINCT entity FROM audit_log ORDER BY entity
+`
+
+func (q *Queries) ListAuditEntities(ctx context.Context) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, listAuditEntities)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var entity string
+		if err := rows.Scan(&entity); err != nil {
+			return nil, err
+		}
+		items = append(items, entity)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -44,12 +44,12 @@ func (q *Queries) CreateImportJob(ctx context.Context, arg CreateImportJobParams
 	return result.LastInsertId()
 }
 
-const deleteSectionMeetings = `-- name: DeleteSectionMeetings :exec
+const deleteMeetingsOfSections = `-- name: DeleteMeetingsOfSections :exec
 DELETE FROM section_meetings WHERE section_id IN (/*SLICE:ids*/?)
 `
 
-func (q *Queries) DeleteSectionMeetings(ctx context.Context, ids []int64) error {
-	query := deleteSectionMeetings
+func (q *Queries) DeleteMeetingsOfSections(ctx context.Context, ids []int64) error {
+	query := deleteMeetingsOfSections
 	var queryParams []interface{}
 	if len(ids) > 0 {
 		for _, v := range ids {

@@ -80,3 +80,10 @@ func IsDuplicate(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1062
 }
+
+// IsCheckFailed reports whether a CHECK constraint refused a row (MariaDB 4025, MySQL
+// 3819): the schema's own last line behind the forms' validation.
+func IsCheckFailed(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 4025 || me.Number == 3819)
+}

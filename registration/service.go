@@ -130,9 +130,7 @@ func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentR
 	if err != nil {
 		return sec, false, fmt.Errorf("load section: %w", err)
 	}
-	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits),
-		Title: sec.Title, Department: sec.DepartmentCode, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
-	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held))
+	describe(sec, out)
 	if !sec.IsCurrent {
 		out.Result, out.NotInTerm = NotFound, true
 		return sec, false, nil
@@ -146,6 +144,13 @@ func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentR
 		return sec, false, fmt.Errorf("registration window: %w", err)
 	}
 	return sec, true, nil
+}
+
+// describe fills in the section the outcome is about, as the transaction read it.
+func describe(sec db.GetSectionForRegistrationRow, out *Outcome) {
+	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits),
+		Title: sec.Title, Department: sec.DepartmentCode, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
+	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held))
 }
 
 // check applies the rules that depend on the student's own record: one section per
@@ -289,6 +294,12 @@ func (s *Service) drop(ctx context.Context, q *db.Queries, st db.LockStudentRow,
 	if err != nil || !ok {
 		return err
 	}
+	return giveUpSeat(ctx, q, st, sec, out)
+}
+
+// giveUpSeat deletes the student's enrollment in the section and frees the seat, or
+// holds it for the first waiting student; the caller runs Promote after the commit.
+func giveUpSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
 	if _, err := q.LockSection(ctx, sec.ID); err != nil {
 		return fmt.Errorf("lock section: %w", err)
 	}

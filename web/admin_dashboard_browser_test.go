@@ -68,7 +68,8 @@ func TestBrowserImport(t *testing.T) {
 	}
 	b := newBrowser(t)
 	b.signIn(app, sam)
-	b.click("open the import page from the nav bar", `nav a[href="/admin/import"]`)
+	b.click("open the staff pages from the nav bar", `[data-testid="nav-admin"]`)
+	b.click("open the import page from the staff index", `[data-testid="admin-index"] a[href="/admin/import"]`)
 	b.waitFor("the import page", `location.pathname === "/admin/import" && document.querySelector('[data-testid="import-form"]') !== null`)
 	b.mark()
 

@@ -522,7 +522,7 @@ func applyCatalog(ctx context.Context, q *db.Queries, c importCheck, progress fu
 			return err
 		}
 		if c.catalog.HasMeetings && len(courseIDs) > 0 {
-			if err := replaceMeetings(ctx, q, k, chunk, courseIDs, oldIDs); err != nil {
+			if err := importMeetings(ctx, q, k, chunk, courseIDs, oldIDs); err != nil {
 				return err
 			}
 		}
@@ -531,10 +531,10 @@ func applyCatalog(ctx context.Context, q *db.Queries, c importCheck, progress fu
 	return nil
 }
 
-// replaceMeetings gives the chunk's sections the meetings of the file.
-func replaceMeetings(ctx context.Context, q *db.Queries, k knownCatalog, chunk []catalogcsv.SectionRow, courseIDs, oldIDs []int64) error {
+// importMeetings gives the chunk's sections the meetings of the file.
+func importMeetings(ctx context.Context, q *db.Queries, k knownCatalog, chunk []catalogcsv.SectionRow, courseIDs, oldIDs []int64) error {
 	if len(oldIDs) > 0 {
-		if err := q.DeleteSectionMeetings(ctx, oldIDs); err != nil {
+		if err := q.DeleteMeetingsOfSections(ctx, oldIDs); err != nil {
 			return fmt.Errorf("old meetings: %w", err)
 		}
 	}

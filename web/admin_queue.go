@@ -15,17 +15,6 @@ import (
 	"github.com/schoolservice/school/views"
 )
 
-// requireStaff keeps students out of the staff pages.
-func (s *Server) requireStaff(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, _ := s.currentUser(r); u.Role != RoleStaff && u.Role != RoleAdmin {
-			s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("error.forbidden.text"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 func (s *Server) queueAdmin(w http.ResponseWriter, r *http.Request) {
 	s.renderQueueAdmin(w, r, http.StatusOK, views.Message{}, false)
 }

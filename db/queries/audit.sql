@@ -13,3 +13,6 @@ WHERE (sqlc.arg(entity) = '' OR entity = sqlc.arg(entity))
   AND (sqlc.arg(before_id) = 0 OR id < sqlc.arg(before_id))
 ORDER BY id DESC
 LIMIT ?;
+
+-- name: ListAuditEntities :many
+SELECT DISTINCT entity FROM audit_log ORDER BY entity;

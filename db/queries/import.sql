@@ -54,7 +54,7 @@ UPDATE courses SET department_id = ?, title = ?, credits = ? WHERE id = ?;
 -- name: UpdateImportedSection :exec
 UPDATE sections SET instructor = ?, room = ?, capacity = ? WHERE id = ?;
 
--- name: DeleteSectionMeetings :exec
+-- name: DeleteMeetingsOfSections :exec
 DELETE FROM section_meetings WHERE section_id IN (sqlc.slice(ids));
 
 -- name: ImportStudents :many

@@ -1,0 +1,235 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
+)
+
+// requireStaff keeps students out of the staff pages.
+func (s *Server) requireStaff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := s.currentUser(r); u.Role != RoleStaff && u.Role != RoleAdmin {
+			s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("error.forbidden.text"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin keeps staff out of the admin-only actions: the changes to terms. Which
+// term is current decides what every student sees and registers for, so only admins
+// create, edit, switch or delete terms; staff see them.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := s.currentUser(r); u.Role != RoleAdmin {
+			s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("admin.err.admins_only"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) isAdmin(r *http.Request) bool {
+	u, _ := s.currentUser(r)
+	return u.Role == RoleAdmin
+}
+
+// adminIndex links every staff page.
+func (s *Server) adminIndex(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.AdminIndexPage(s.flash(r)), nil)
+}
+
+// Session keys of the message a change leaves for the page it redirects to.
+const (
+	sessFlash    = "flash"
+	sessFlashArg = "flash_arg"
+)
+
+// saved ends a change that worked: the next page says so. An HTMX form is sent there by
+// HX-Redirect, a plain form by a 303.
+func (s *Server) saved(w http.ResponseWriter, r *http.Request, path string, key, arg string) {
+	s.sessions.Put(r.Context(), sessFlash, key)
+	s.sessions.Put(r.Context(), sessFlashArg, arg)
+	if wantsFragment(r) {
+		w.Header().Set("HX-Redirect", path)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// flash returns, once, the message the last change left.
+func (s *Server) flash(r *http.Request) views.Message {
+	key := s.sessions.PopString(r.Context(), sessFlash)
+	if key == "" {
+		return views.Message{}
+	}
+	if arg := s.sessions.PopString(r.Context(), sessFlashArg); arg != "" {
+		return views.Msg(key, arg)
+	}
+	return views.Msg(key)
+}
+
+// pathID reads a positive id from the route; false answers 404.
+func pathID(r *http.Request, name string) (int64, bool) {
+	return parseSectionID(chi.URLParam(r, name))
+}
+
+// adminForm is a posted form under validation: the values as typed, for showing the form
+// again, and a message for each field that is wrong.
+type adminForm struct {
+	views.Form
+	r *http.Request
+}
+
+func newAdminForm(r *http.Request) *adminForm {
+	f := &adminForm{Form: views.Form{Values: map[string]string{}, Errors: map[string]views.Message{}}, r: r}
+	_ = r.ParseForm()
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			f.Values[k] = strings.TrimSpace(v[0])
+		}
+	}
+	return f
+}
+
+// fail marks a field wrong (an empty name is the form as a whole); the first message
+// per field stays.
+func (f *adminForm) fail(name, key string, args ...any) {
+	if name == "" {
+		if f.Error.Key == "" {
+			f.Error = views.Msg(key, args...)
+		}
+		return
+	}
+	if _, ok := f.Errors[name]; !ok {
+		f.Errors[name] = views.Msg(key, args...)
+	}
+}
+
+func (f *adminForm) ok() bool { return len(f.Errors) == 0 && f.Error.Key == "" }
+
+// text is a field of at most maxLen characters; required ones may not be empty.
+func (f *adminForm) text(name string, maxLen int, required bool) string {
+	v := f.Values[name]
+	switch {
+	case !utf8.ValidString(v):
+		f.fail(name, "admin.err.text")
+	case required && v == "":
+		f.fail(name, "admin.err.required")
+	case utf8.RuneCountInString(v) > maxLen:
+		f.fail(name, "admin.err.too_long", maxLen)
+	}
+	return v
+}
+
+// integer is a whole number from lo to hi.
+func (f *adminForm) integer(name string, lo, hi int) int {
+	n, err := strconv.Atoi(f.Values[name])
+	if err != nil || n < lo || n > hi {
+		f.fail(name, "admin.err.number", lo, hi)
+	}
+	return n
+}
+
+// date is a calendar day as a date input sends it.
+func (f *adminForm) date(name string) time.Time {
+	d, err := time.Parse(time.DateOnly, f.Values[name])
+	if err != nil {
+		f.fail(name, "admin.err.date")
+	}
+	return d
+}
+
+// datetime is a moment as a datetime-local input sends it, in the server's time zone
+// (the one the pages show times in), returned in UTC as the database keeps it.
+func (f *adminForm) datetime(name string) time.Time {
+	v := f.Values[name]
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t.UTC()
+		}
+	}
+	f.fail(name, "admin.err.datetime")
+	return time.Time{}
+}
+
+// refusal is a change the transaction found it must not make: nothing is written, and
+// the user is told why (on field, or on the whole form when field is empty).
+type refusal struct {
+	status int
+	field  string
+	msg    views.Message
+}
+
+func (e *refusal) Error() string { return "refused: " + e.msg.Key }
+
+func refuse(status int, field, key string, args ...any) error {
+	return &refusal{status: status, field: field, msg: views.Msg(key, args...)}
+}
+
+// refused puts a refusal's message on the form and returns its status; false when err
+// is not a refusal.
+func (f *adminForm) refused(err error) (int, bool) {
+	var rf *refusal
+	if !errors.As(err, &rf) {
+		return 0, false
+	}
+	f.fail(rf.field, rf.msg.Key, rf.msg.Args...)
+	return rf.status, true
+}
+
+// changeFailed answers a change that did not go through and reports whether it did: a
+// refusal, a duplicate key (on dupField) or a failed CHECK shows the form again with the
+// message; a missing row is a 404; anything else a server error.
+func (s *Server) changeFailed(w http.ResponseWriter, r *http.Request, f *adminForm, err error, dupField, dupKey string, show func(status int)) bool {
+	if err == nil {
+		return false
+	}
+	if status, ok := f.refused(err); ok {
+		show(status)
+		return true
+	}
+	switch {
+	case db.IsDuplicate(err):
+		f.fail(dupField, dupKey, f.V(dupField))
+		show(http.StatusConflict)
+	case db.IsCheckFailed(err):
+		f.fail("", "admin.err.check")
+		show(http.StatusConflict)
+	case isNoRows(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
+	}
+	return true
+}
+
+// deleteAnswer answers a delete: refused in place (the delete form over HTMX, the whole
+// page otherwise), or done, back to the list.
+func (s *Server) deleteAnswer(w http.ResponseWriter, r *http.Request, err error, page func(views.Message) templ.Component, listPath, name string) {
+	var rf *refusal
+	switch {
+	case err == nil:
+		s.saved(w, r, listPath, "admin.deleted", name)
+	case errors.As(err, &rf):
+		s.render(w, r, rf.status, page(rf.msg), views.DeleteForm(r.URL.Path, rf.msg))
+	case isNoRows(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, fmt.Errorf("delete %s: %w", r.URL.Path, err))
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
