@@ -102,8 +102,8 @@ func Defaults() Config {
 	return Config{
 		Interval: Duration(30 * time.Second),
 		Prometheus: PrometheusConfig{
-			CPUQuery:         `1 - avg(rate(node_cpu_seconds_total{mode="idle",site="onprem"}[2m]))`,
-			MemoryQuery:      `1 - sum(node_memory_MemAvailable_bytes{site="onprem"}) / sum(node_memory_MemTotal_bytes{site="onprem"})`,
+			CPUQuery:    `1 - avg(rate(node_cpu_seconds_total{mode="idle",site="onprem"}[2m]))`,
+			MemoryQuery: `1 - sum(node_memory_MemAvailable_bytes{site="onprem"}) / sum(node_memory_MemTotal_bytes{site="onprem"})`,
 			// Every replica reports the whole shared queue: max, not sum.
 			WaitingRoomQuery: `max(school_waiting_room_waiting{site="onprem"})`,
 			RequestRateQuery: `sum(rate(school_http_request_duration_seconds_count{site="onprem"}[1m]))`,
