@@ -83,7 +83,7 @@ func (s *Server) flash(r *http.Request) views.Message {
 
 // pathID reads a positive id from the route; false answers 404.
 func pathID(r *http.Request, name string) (int64, bool) {
-	return parseSectionID(chi.URLParam(r, name))
+	return parseID(chi.URLParam(r, name))
 }
 
 // adminForm is a posted form under validation: the values as typed, for showing the form

@@ -14,7 +14,7 @@ import (
 
 // exportSectionEnrollments is the section's roster as CSV.
 func (s *Server) exportSectionEnrollments(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "sectionID"))
+	id, ok := parseID(chi.URLParam(r, "sectionID"))
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -310,7 +310,7 @@ func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id 
 
 // importRun starts a previewed import, once, whichever replica the confirmation lands on.
 func (s *Server) importRun(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "jobID"))
+	id, ok := parseID(chi.URLParam(r, "jobID"))
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -332,7 +332,7 @@ func (s *Server) importRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) importJob(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "jobID"))
+	id, ok := parseID(chi.URLParam(r, "jobID"))
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -44,7 +44,7 @@ func (s *Server) newNoticeForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editNoticeForm(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	id, ok := parseID(chi.URLParam(r, "noticeID"))
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -108,7 +108,7 @@ func (s *Server) createNotice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	id, ok := parseID(chi.URLParam(r, "noticeID"))
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -149,7 +149,7 @@ func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
 // noticeToggle publishes, unpublishes, pins or unpins a notice. Doing what is already
 // done changes nothing and records nothing.
 func (s *Server) noticeToggle(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "noticeID"))
+	id, ok := parseID(chi.URLParam(r, "noticeID"))
 	if !ok {
 		s.notFound(w, r)
 		return

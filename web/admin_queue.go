@@ -89,7 +89,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 // queueFigures answers the figures' own polling.
 func (s *Server) queueFigures(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "windowID"))
+	id, ok := parseID(chi.URLParam(r, "windowID"))
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -116,7 +116,7 @@ func (s *Server) queueFigures(w http.ResponseWriter, r *http.Request) {
 // queueSettings changes a waiting room's settings; every replica picks them up within a
 // second.
 func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "windowID"))
+	id, ok := parseID(chi.URLParam(r, "windowID"))
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -157,7 +157,7 @@ func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
 
 // queueLetThrough admits one waiting student at once.
 func (s *Server) queueLetThrough(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseSectionID(chi.URLParam(r, "windowID"))
+	id, ok := parseID(chi.URLParam(r, "windowID"))
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -95,7 +95,7 @@ func (s *Server) basketAction(w http.ResponseWriter, r *http.Request, rawID stri
 	if !ok {
 		return
 	}
-	id, ok := parseSectionID(rawID)
+	id, ok := parseID(rawID)
 	if !ok {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
 		return

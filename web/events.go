@@ -75,7 +75,7 @@ func reserveState(opens, closes, now time.Time) views.ReserveState {
 
 // eventFromURL loads the event the URL names; ok is false once the answer is sent.
 func (s *Server) eventFromURL(w http.ResponseWriter, r *http.Request) (db.GetEventRow, bool) {
-	id, ok := parseSectionID(chi.URLParam(r, "eventID"))
+	id, ok := parseID(chi.URLParam(r, "eventID"))
 	if !ok {
 		s.notFound(w, r)
 		return db.GetEventRow{}, false

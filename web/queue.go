@@ -77,7 +77,7 @@ func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queu
 	var ids []int64
 	var clean []string
 	for _, f := range strings.Split(basket, ",") {
-		if id, ok := parseSectionID(f); ok && len(ids) < maxBasketShown {
+		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
 			ids = append(ids, id)
 			clean = append(clean, strconv.FormatInt(id, 10))
 		}

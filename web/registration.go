@@ -44,7 +44,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	if !ok {
 		return
 	}
-	id, ok := parseSectionID(rawID)
+	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
 	if !ok || len(key) > 64 {
 		w.Header().Set(resultHeader, string(registration.Invalid))
@@ -173,8 +173,8 @@ func resultMessage(out registration.Outcome, label string) views.Message {
 	return views.Msg("error.server.text")
 }
 
-// parseSectionID accepts a positive whole number.
-func parseSectionID(v string) (int64, bool) {
+// parseID accepts a positive whole number.
+func parseID(v string) (int64, bool) {
 	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	return id, err == nil && id > 0
 }
