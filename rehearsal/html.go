@@ -93,7 +93,7 @@ func (r *Report) secondsChart(values func(Second) []stacked) template.HTML {
 		top = max(top, float64(sum))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, chartW, chartH)
+	fmt.Fprintf(&b, `<svg viewBox="0 -12 %.0f %.0f" width="100%%" role="img">`, chartW, chartH+12)
 	bw := (chartW - padL) / float64(max(1, n))
 	for _, f := range r.Faults {
 		x1 := padL + bw*f.Start.Seconds()

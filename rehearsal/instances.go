@@ -74,6 +74,15 @@ func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
 	}
 }
 
+func (p *appProcess) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // kill ends the instance at once (SIGKILL): requests in flight get no answer.
 func (p *appProcess) kill() error {
 	p.mu.Lock()

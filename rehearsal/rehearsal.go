@@ -233,6 +233,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	progressDone := make(chan struct{})
 	go func() { defer close(progressDone); r.progress(runCtx, cfg, opens) }()
+	meter := newCPUMeter(r)
+	meterDone := make(chan struct{})
+	go func() {
+		defer close(meterDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				meter.sample()
+			}
+		}
+	}()
 
 	var wg sync.WaitGroup
 	for _, s := range students {
@@ -242,6 +257,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	drills.Wait()
 	stopRun()
 	<-progressDone
+	<-meterDone
+	cpu := meter.result()
 	took := time.Since(start)
 
 	// Wait for the database (a drill may just have restarted it), then check.
@@ -251,6 +268,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	sort.Slice(faults, func(i, j int) bool { return faults[i].Start < faults[j].Start })
 	rep := buildReport(cfg, r.rec, students, faults, chk, urls, hot, start, opens, took)
+	rep.CPU = cpu
 	return rep, ctx.Err()
 }
 

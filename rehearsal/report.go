@@ -22,6 +22,7 @@ type Report struct {
 	Students, LoggedIn, Admitted, Finished int
 	Failed                                 map[string]int // students who stopped early, by why
 	TimetableMismatch                      int
+	TimetableMissing                       []string // a few examples
 
 	Results   map[string]int // registration answers (register and waitlist clicks) by result
 	PerSecond []Second       // since the start
@@ -31,6 +32,7 @@ type Report struct {
 	Status5xx int
 	Faults    []FaultReport
 	Check     Check
+	CPU       CPU
 }
 
 // Second is one second of the run.
@@ -66,8 +68,14 @@ func buildReport(cfg Config, rec *recorder, students []*student, faults []FaultR
 		if s.admitted {
 			rep.Admitted++
 		}
-		if s.finished && !s.timetableOK {
+		if s.finished && !s.timetableSeen {
+			rep.Failed["timetable_unavailable"]++
+		}
+		if s.timetableSeen && !s.timetableOK {
 			rep.TimetableMismatch++
+			if len(rep.TimetableMissing) < 5 {
+				rep.TimetableMissing = append(rep.TimetableMissing, fmt.Sprintf("%s: sections %v", s.username, s.timetableMissing))
+			}
 		}
 	}
 	events := rec.snapshot()
@@ -240,6 +248,13 @@ func (r *Report) WriteText(w io.Writer) {
 		p("  %-20s %8d\n", k, r.Errors[k])
 	}
 	p("  5xx answers: %d; timetables missing a registered section: %d\n", r.Status5xx, r.TimetableMismatch)
+	for _, m := range r.TimetableMissing {
+		p("    timetable of %s\n", m)
+	}
+	if c := r.CPU; c.Cores > 0 {
+		p("\nCPU, average cores busy of %d: machine %.2f = students (this tool) %.2f + app instances %.2f + MariaDB %.2f + everything else %.2f\n",
+			c.Cores, c.Busy, c.Tool, c.Instances, c.MariaDB, c.Others)
+	}
 	for _, f := range r.Faults {
 		p("\nDrill %s: %s\n  from %s to %s after the start; recovered %s after the service returned\n",
 			f.Kind, f.Action, f.Start.Round(100*time.Millisecond), f.Restored.Round(100*time.Millisecond), ms(f.Recovery))

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	mrand "math/rand/v2"
 	"net"
@@ -73,7 +74,8 @@ type student struct {
 	answers                      []answer
 	unanswered                   []answer // sent, never answered: the check looks the key up
 	wait                         time.Duration
-	timetableOK                  bool
+	timetableSeen, timetableOK   bool
+	timetableMissing             []int64 // sections told enrolled that the timetable did not show
 }
 
 type response struct {
@@ -216,6 +218,9 @@ func (s *student) run(ctx context.Context) {
 	}
 	s.timetable(ctx)
 	s.done(ctx)
+	if ctx.Err() != nil {
+		return
+	}
 	s.finished = true
 	s.c.rec.finished.Add(1)
 }
@@ -248,7 +253,12 @@ func (s *student) login(ctx context.Context) bool {
 	}
 }
 
-var delayRe = regexp.MustCompile(`delay:(\d+)ms`)
+var (
+	statusTagRe = regexp.MustCompile(`<section [^>]*data-testid="queue-status"[^>]*>`)
+	attrRe      = regexp.MustCompile(`([a-z-]+)="([^"]*)"`)
+	enterRe     = regexp.MustCompile(`href="(/queue/enter\?[^"]*)"`)
+	delayRe     = regexp.MustCompile(`delay:(\d+)ms`)
+)
 
 // queuePage is what a waiting page (or its poll answer) says.
 type queuePage struct {
@@ -258,31 +268,32 @@ type queuePage struct {
 	enterURL string
 }
 
+// parseQueue reads the waiting page's status element. Polls are most of the requests of
+// a morning, so this reads the one tag rather than parsing the document.
 func parseQueue(body []byte) (queuePage, bool) {
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
-	if err != nil {
+	tag := statusTagRe.Find(body)
+	if tag == nil {
 		return queuePage{}, false
 	}
-	sel := doc.Find(`[data-testid="queue-status"]`).First()
-	if sel.Length() == 0 {
-		return queuePage{}, false
+	p := queuePage{delay: 5 * time.Second, state: -1}
+	for _, m := range attrRe.FindAllSubmatch(tag, -1) {
+		v := html.UnescapeString(string(m[2]))
+		switch string(m[1]) {
+		case "hx-get":
+			p.pollURL = v
+		case "data-state":
+			p.state, _ = strconv.Atoi(v)
+		case "hx-trigger":
+			if d := delayRe.FindStringSubmatch(v); d != nil {
+				ms, _ := strconv.Atoi(d[1])
+				p.delay = time.Duration(ms) * time.Millisecond
+			}
+		}
 	}
-	p := queuePage{delay: 5 * time.Second}
-	p.pollURL, _ = sel.Attr("hx-get")
-	state, _ := sel.Attr("data-state")
-	p.state, err = strconv.Atoi(state)
-	if err != nil || p.pollURL == "" {
-		return queuePage{}, false
+	if m := enterRe.FindSubmatch(body); m != nil {
+		p.enterURL = html.UnescapeString(string(m[1]))
 	}
-	trigger, _ := sel.Attr("hx-trigger")
-	if m := delayRe.FindStringSubmatch(trigger); m != nil {
-		ms, _ := strconv.Atoi(m[1])
-		p.delay = time.Duration(ms) * time.Millisecond
-	}
-	if href, ok := sel.Find(`a[href^="/queue/enter"]`).Attr("href"); ok {
-		p.enterURL = href
-	}
-	return p, true
+	return p, p.pollURL != "" && p.state >= 0
 }
 
 // queue waits in the waiting room as the page does: join, poll at the pace each answer
@@ -514,6 +525,7 @@ func (s *student) timetable(ctx context.Context) {
 			s.pause(ctx, backoff(n))
 			continue
 		}
+		s.timetableSeen = true
 		doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.body))
 		if err != nil {
 			s.note(StepTimetable, "bad_answer")
@@ -528,6 +540,7 @@ func (s *student) timetable(ctx context.Context) {
 		for _, a := range s.answers {
 			if a.Result == "enrolled" && !shown[strconv.FormatInt(a.Section, 10)] {
 				s.timetableOK = false
+				s.timetableMissing = append(s.timetableMissing, a.Section)
 			}
 		}
 		if !s.timetableOK {

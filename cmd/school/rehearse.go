@@ -37,7 +37,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Duration(&cfg.Lead, "lead", 30*time.Second, "the window opens this long after the start")
 	fs.Duration(&cfg.Spread, "spread", 60*time.Second, "arrivals around the opening: normal, with a standard deviation of half this")
 	fs.Float(&cfg.AdmitPerSecond, "admit-per-second", 50, "waiting room: students admitted a second")
-	fs.Int(&cfg.MaxActive, "max-active", 1000, "waiting room: students registering at once")
+	fs.Int(&cfg.MaxActive, "max-active", 300, "waiting room: students registering at once")
 	fs.Duration(&cfg.Think, "think", time.Second, "a student's pause between clicks, give or take half")
 	fs.Duration(&cfg.GiveUp, "give-up", 2*time.Minute, "a click unanswered this long is left to the check")
 	fs.Int(&cfg.MaxConns, "max-conns", 512, "connections per instance (as a proxy's upstream pool)")
@@ -60,6 +60,9 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.Students < 1 || cfg.Students > 200000 {
 		p.add("-students must be between 1 and 200000")
+	}
+	if cfg.Lead < 2*time.Second || cfg.Spread < 0 {
+		p.add("-lead must be at least 2s (the instances learn the opening within a second) and -spread not negative")
 	}
 	if cfg.Demand.Want < 1 || cfg.Demand.Choices < cfg.Demand.Want {
 		p.add("-want must be at least 1 and -choices at least -want")
