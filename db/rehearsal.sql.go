@@ -11,6 +11,38 @@ import (
 	"time"
 )
 
+const rehearsalCompleted = `-- name: RehearsalCompleted :many
+SELECT user_id, course_id FROM completed_courses
+`
+
+type RehearsalCompletedRow struct {
+	UserID   int64
+	CourseID int64
+}
+
+func (q *Queries) RehearsalCompleted(ctx context.Context) ([]RehearsalCompletedRow, error) {
+	rows, err := q.db.QueryContext(ctx, rehearsalCompleted)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RehearsalCompletedRow{}
+	for rows.Next() {
+		var i RehearsalCompletedRow
+		if err := rows.Scan(&i.UserID, &i.CourseID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const rehearsalCountMismatch = `-- name: RehearsalCountMismatch :many
 SELECT s.id, s.enrolled, CAST(COUNT(e.id) AS SIGNED) AS enrollment_rows
 FROM sections s LEFT JOIN enrollments e ON e.section_id = s.id
@@ -295,6 +327,33 @@ func (q *Queries) RehearsalOverCapacity(ctx context.Context) ([]RehearsalOverCap
 			&i.Enrolled,
 			&i.Held,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rehearsalPrerequisites = `-- name: RehearsalPrerequisites :many
+SELECT course_id, prerequisite_id FROM course_prerequisites
+`
+
+func (q *Queries) RehearsalPrerequisites(ctx context.Context) ([]CoursePrerequisite, error) {
+	rows, err := q.db.QueryContext(ctx, rehearsalPrerequisites)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CoursePrerequisite{}
+	for rows.Next() {
+		var i CoursePrerequisite
+		if err := rows.Scan(&i.CourseID, &i.PrerequisiteID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -13,6 +13,7 @@ import (
 // section is what the demand model knows of a section.
 type section struct {
 	ID, Course    int64
+	Requires      []int64 // prerequisite courses
 	Capacity      int
 	Credits       int
 	Prerequisites bool
@@ -39,12 +40,16 @@ type catalog struct {
 	byID     map[int64]int
 }
 
-func loadCatalog(rows []db.RehearsalSectionsRow, meetings []db.RehearsalMeetingsRow, term int64) catalog {
+func loadCatalog(rows []db.RehearsalSectionsRow, meetings []db.RehearsalMeetingsRow, prereqs []db.CoursePrerequisite, term int64) catalog {
+	requires := map[int64][]int64{}
+	for _, p := range prereqs {
+		requires[p.CourseID] = append(requires[p.CourseID], p.PrerequisiteID)
+	}
 	c := catalog{term: term, byID: make(map[int64]int, len(rows))}
 	for _, r := range rows {
 		c.byID[r.ID] = len(c.sections)
 		c.sections = append(c.sections, section{ID: r.ID, Course: r.CourseID, Capacity: int(r.Capacity),
-			Credits: int(r.Credits), Prerequisites: r.Prerequisites > 0})
+			Credits: int(r.Credits), Prerequisites: r.Prerequisites > 0, Requires: requires[r.CourseID]})
 	}
 	for _, m := range meetings {
 		if i, ok := c.byID[m.SectionID]; ok {
@@ -69,14 +74,15 @@ type plan struct {
 	Waitlist []bool // join the waitlist when Choices[i] is full
 }
 
-// drawPlans gives every student a basket. A few hot sections (no prerequisites, as
+// drawPlans gives every student a basket. canTake says whether student who has the
+// prerequisites of a section's course; nil means everyone has. A few hot sections (no prerequisites, as
 // general-education favourites are) are wanted by HotFactor times as many students as
 // they have seats; the rest of each basket comes from a long tail in which section k of
 // the shuffled catalog is wanted in proportion to 1/(k+10). A student plans a timetable
 // without clashes within their first Want picks (and within the credit limit of 18) but
 // alternates are whatever comes next, clashes and all: students do not plan those as
 // carefully, and the answers say so.
-func drawPlans(c catalog, n int, d Demand, rng *rand.Rand) ([]plan, []int64) {
+func drawPlans(c catalog, n int, d Demand, canTake func(who int, s section) bool, rng *rand.Rand) ([]plan, []int64) {
 	var eligible []int
 	for i, s := range c.sections {
 		if !s.Prerequisites && len(s.Meetings) > 0 {
@@ -152,6 +158,11 @@ func drawPlans(c catalog, n int, d Demand, rng *rand.Rand) ([]plan, []int64) {
 		for tries := 0; len(basket) < d.Choices && tries < 50*d.Choices; tries++ {
 			i := drawTail()
 			if len(basket) < d.Want && !fits(i) || slices.Contains(basket, i) {
+				continue
+			}
+			// Students pick courses they have the prerequisites for; one pick in twenty
+			// is a try without them.
+			if canTake != nil && !canTake(who, c.sections[i]) && rng.IntN(20) != 0 {
 				continue
 			}
 			add(i)

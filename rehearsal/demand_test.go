@@ -23,7 +23,7 @@ func TestDrawPlans(t *testing.T) {
 	c := testCatalog()
 	d := Demand{Hot: 5, HotFactor: 10, Want: 4, Choices: 7, Waitlist: 0.5}
 	const n = 3000
-	plans, hot := drawPlans(c, n, d, rand.New(rand.NewPCG(1, 2)))
+	plans, hot := drawPlans(c, n, d, nil, rand.New(rand.NewPCG(1, 2)))
 	if len(plans) != n || len(hot) != d.Hot {
 		t.Fatalf("%d plans, %d hot sections; want %d and %d", len(plans), len(hot), n, d.Hot)
 	}

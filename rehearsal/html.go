@@ -18,6 +18,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		"Text":    text.String(),
 		"Results": r.resultsChart(),
 		"Lat":     r.latencyChart(),
+		"Minutes": r.minuteChart(),
 		"Waits":   r.waitChart(),
 		"Errors":  r.errorChart(),
 		"OK":      r.Check.OK(),
@@ -40,6 +41,7 @@ svg text{font:11px system-ui,sans-serif;fill:#444} pre{background:#f6f6f6;paddin
 <figure><figcaption>Answers to register and waitlist clicks per second (dashed line: the window opens; shaded: drills)</figcaption>{{.Results}}</figure>
 <figure><figcaption>Errors per second</figcaption>{{.Errors}}</figure>
 <figure><figcaption>Latency per step: p50, p90, p99</figcaption>{{.Lat}}</figure>
+<figure><figcaption>Register clicks minute by minute from the opening: p50, p99</figcaption>{{.Minutes}}</figure>
 <figure><figcaption>Waiting room: time from joining to entering</figcaption>{{.Waits}}</figure>
 <h2>Report</h2>
 <pre>{{.Text}}</pre>
@@ -204,4 +206,15 @@ func (r *Report) waitChart() template.HTML {
 		lo = b.Upto
 	}
 	return bars(labels, values, []string{"students"}, "")
+}
+
+func (r *Report) minuteChart() template.HTML {
+	var labels []string
+	var values [][]float64
+	msOf := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for _, l := range r.RegisterByMinute {
+		labels = append(labels, string(l.Step))
+		values = append(values, []float64{msOf(l.P50), msOf(l.P99)})
+	}
+	return bars(labels, values, []string{"p50", "p99"}, " ms")
 }

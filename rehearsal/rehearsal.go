@@ -127,7 +127,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meetings: %w", err)
 	}
-	cat := loadCatalog(secRows, meetRows, term)
+	prereqs, err := r.q.RehearsalPrerequisites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prerequisites: %w", err)
+	}
+	cat := loadCatalog(secRows, meetRows, prereqs, term)
 	users, err := r.q.RehearsalStudents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("students: %w", err)
@@ -143,7 +147,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("student %s is not in the database: seed at least %d students", names[i], cfg.Students)
 		}
 	}
-	plans, hot := drawPlans(cat, cfg.Students, cfg.Demand, rng)
+	done, err := r.q.RehearsalCompleted(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("completed courses: %w", err)
+	}
+	passed := map[[2]int64]bool{}
+	for _, c := range done {
+		passed[[2]int64{c.UserID, c.CourseID}] = true
+	}
+	canTake := func(who int, s section) bool {
+		for _, course := range s.Requires {
+			if !passed[[2]int64{ids[names[who]], course}] {
+				return false
+			}
+		}
+		return true
+	}
+	plans, hot := drawPlans(cat, cfg.Students, cfg.Demand, canTake, rng)
 	arrive := arrivals(cfg.Students, cfg.Lead, cfg.Spread, rng)
 
 	// The window, with its waiting room on; it opens Lead after the instances are up.

@@ -129,6 +129,7 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	}
 	var text strings.Builder
 	rep.WriteText(&text)
+	t.Log(text.String())
 	if !rep.Check.OK() {
 		t.Errorf("an invariant broke:\n%s", text.String())
 	}

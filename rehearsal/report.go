@@ -27,12 +27,15 @@ type Report struct {
 	Results   map[string]int // registration answers (register and waitlist clicks) by result
 	PerSecond []Second       // since the start
 	Latencies []Latency      // per step
-	Waits     []Bucket       // waiting-room waits, from joining to entering
-	Errors    map[string]int // by kind
-	Status5xx int
-	Faults    []FaultReport
-	Check     Check
-	CPU       CPU
+	// RegisterByMinute is the register click's latency minute by minute from the opening:
+	// where in the morning the slow answers were.
+	RegisterByMinute []Latency
+	Waits            []Bucket       // waiting-room waits, from joining to entering
+	Errors           map[string]int // by kind
+	Status5xx        int
+	Faults           []FaultReport
+	Check            Check
+	CPU              CPU
 }
 
 // Second is one second of the run.
@@ -80,6 +83,7 @@ func buildReport(cfg Config, rec *recorder, students []*student, faults []FaultR
 	}
 	events := rec.snapshot()
 	byStep := map[Step][]time.Duration{}
+	var byMinute [][]time.Duration
 	var waits []time.Duration
 	secs := int(took/time.Second) + 1
 	rep.PerSecond = make([]Second, secs)
@@ -99,6 +103,13 @@ func buildReport(cfg Config, rec *recorder, students []*student, faults []FaultR
 			}
 			continue
 		}
+		if e.Step == StepRegister && e.Took > 0 && e.At >= rep.Opens {
+			m := int((e.At - rep.Opens) / time.Minute)
+			for len(byMinute) <= m {
+				byMinute = append(byMinute, nil)
+			}
+			byMinute[m] = append(byMinute[m], e.Took)
+		}
 		if e.Took > 0 {
 			byStep[e.Step] = append(byStep[e.Step], e.Took)
 			okPerSec[second(e.At+e.Took).At]++
@@ -115,6 +126,9 @@ func buildReport(cfg Config, rec *recorder, students []*student, faults []FaultR
 		if d := byStep[st]; len(d) > 0 {
 			rep.Latencies = append(rep.Latencies, latency(st, d))
 		}
+	}
+	for m, d := range byMinute {
+		rep.RegisterByMinute = append(rep.RegisterByMinute, latency(Step(fmt.Sprintf("+%dm", m)), d))
 	}
 	for _, up := range []time.Duration{5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 0} {
 		rep.Waits = append(rep.Waits, Bucket{Upto: up})
@@ -228,6 +242,12 @@ func (r *Report) WriteText(w io.Writer) {
 	p("\nLatency per step (answered requests):\n  %-10s %8s %10s %10s %10s %10s\n", "step", "count", "p50", "p90", "p99", "max")
 	for _, l := range r.Latencies {
 		p("  %-10s %8d %10s %10s %10s %10s\n", l.Step, l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
+	}
+	if len(r.RegisterByMinute) > 1 {
+		p("\nRegister clicks minute by minute from the opening:\n  %-10s %8s %10s %10s %10s\n", "minute", "count", "p50", "p99", "max")
+		for _, l := range r.RegisterByMinute {
+			p("  %-10s %8d %10s %10s %10s\n", l.Step, l.Count, ms(l.P50), ms(l.P99), ms(l.Max))
+		}
 	}
 	p("\nWaiting room, from joining to entering:\n")
 	lo := time.Duration(0)
