@@ -225,6 +225,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, u := range urls {
 		c.instances = append(c.instances, &instance{url: u})
 	}
+	regBefore := sumBuckets(ctx, c.http, urls, "/registrations")
 	students := make([]*student, cfg.Students)
 	for i := range students {
 		students[i] = &student{c: c, username: names[i], home: i % len(urls), arrival: arrive[i], plan: plans[i],
@@ -275,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	wg.Wait()
 	drills.Wait()
+	server := serverLatency(regBefore, sumBuckets(ctx, c.http, urls, "/registrations"))
 	stopRun()
 	<-progressDone
 	<-meterDone
@@ -288,7 +290,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	sort.Slice(faults, func(i, j int) bool { return faults[i].Start < faults[j].Start })
 	rep := buildReport(cfg, r.rec, students, faults, chk, urls, hot, start, opens, took)
-	rep.CPU = cpu
+	rep.CPU, rep.ServerRegister = cpu, server
 	return rep, ctx.Err()
 }
 

@@ -30,6 +30,7 @@ type Report struct {
 	// RegisterByMinute is the register click's latency minute by minute from the opening:
 	// where in the morning the slow answers were.
 	RegisterByMinute []Latency
+	ServerRegister   ServerLatency  // POST /registrations as the instances measured it
 	Waits            []Bucket       // waiting-room waits, from joining to entering
 	Errors           map[string]int // by kind
 	Status5xx        int
@@ -242,6 +243,16 @@ func (r *Report) WriteText(w io.Writer) {
 	p("\nLatency per step (answered requests):\n  %-10s %8s %10s %10s %10s %10s\n", "step", "count", "p50", "p90", "p99", "max")
 	for _, l := range r.Latencies {
 		p("  %-10s %8d %10s %10s %10s %10s\n", l.Step, l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
+	}
+	if sr := r.ServerRegister; sr.Count > 0 {
+		bound := func(d time.Duration) string {
+			if d < 0 {
+				return "> 5 s"
+			}
+			return "≤ " + ms(d)
+		}
+		p("  POST /registrations as the app instances measured it (their histogram): %d requests, p50 %s, p99 %s\n",
+			sr.Count, bound(sr.P50), bound(sr.P99))
 	}
 	if len(r.RegisterByMinute) > 1 {
 		p("\nRegister clicks minute by minute from the opening:\n  %-10s %8s %10s %10s %10s\n", "minute", "count", "p50", "p99", "max")
