@@ -244,9 +244,9 @@ func (s *student) login(ctx context.Context) bool {
 			s.failed = "login_refused_" + strconv.Itoa(r.status)
 			s.note(StepLogin, s.failed)
 			return false
-		case err == nil && r.status == http.StatusServiceUnavailable:
-			s.note(StepLogin, "login_unavailable")
 		}
+		// Anything else (the directory or the database unavailable: 503, 500; no answer)
+		// is already counted; the student tries again in a moment.
 		if !s.pause(ctx, backoff(n)) {
 			return false
 		}
