@@ -214,14 +214,14 @@ func TestRunConfiguration(t *testing.T) {
 			args:   []string{"servee"},
 			env:    valid,
 			code:   2,
-			stderr: []string{`school: unknown command "servee" (want serve, migrate or seed)`},
+			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed or rehearse)`},
 		},
 		{
 			name:   "help",
 			args:   []string{"help"},
 			env:    map[string]string{},
 			code:   0,
-			stdout: []string{"usage: school [serve|migrate|seed]"},
+			stdout: []string{"usage: school [serve|migrate|seed|rehearse]"},
 		},
 		{
 			name:      "migrate needs only the database",
