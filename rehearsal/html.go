@@ -60,19 +60,19 @@ func color(k string) string {
 	return "#757575"
 }
 
-const chartW, chartH, padL, padB = 960.0, 220.0, 50.0, 24.0
+const chartW, chartH, padL, padR, padB = 960.0, 220.0, 50.0, 30.0, 24.0
 
 // axes draws the frame with a y scale up to top and an x scale of n seconds.
 func axes(b *strings.Builder, top float64, n int, unit string) {
 	fmt.Fprintf(b, `<line x1="%.0f" y1="0" x2="%.0f" y2="%.0f" stroke="#999"/>`, padL, padL, chartH-padB)
-	fmt.Fprintf(b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`, padL, chartH-padB, chartW, chartH-padB)
+	fmt.Fprintf(b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
 	for i := 0; i <= 4; i++ {
 		y := (chartH - padB) * (1 - float64(i)/4)
 		fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="end">%s</text>`, padL-4, y+4, template.HTMLEscapeString(fmtNum(top*float64(i)/4)+unit))
 	}
 	step := max(1, n/10)
 	for s := 0; s < n; s += step {
-		x := padL + (chartW-padL)*float64(s)/float64(max(1, n))
+		x := padL + (chartW-padL-padR)*float64(s)/float64(max(1, n))
 		fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="middle">%ds</text>`, x, chartH-6, s)
 	}
 }
@@ -96,7 +96,7 @@ func (r *Report) secondsChart(values func(Second) []stacked) template.HTML {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 -12 %.0f %.0f" width="100%%" role="img">`, chartW, chartH+12)
-	bw := (chartW - padL) / float64(max(1, n))
+	bw := (chartW - padL - padR) / float64(max(1, n))
 	for _, f := range r.Faults {
 		x1 := padL + bw*f.Start.Seconds()
 		x2 := padL + bw*f.Restored.Seconds()
