@@ -45,7 +45,7 @@ type Config struct {
 	Terminal       bool      // Progress is a terminal: redraw one line
 }
 
-// Defaults fills what is unset.
+// defaults fills what is unset.
 func (c *Config) defaults() {
 	if c.Password == "" {
 		c.Password = "demo-student"

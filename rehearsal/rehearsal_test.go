@@ -71,14 +71,19 @@ func buildSchool(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) string {
+// freePorts returns n loopback addresses nobody listens on now, all different.
+func freePorts(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close() // held until all are chosen, so none comes back twice
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
 
 // syncBuffer collects the instances' logs.
@@ -114,7 +119,7 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	)
 	cfg := Config{
 		DSN:      sch.DSN,
-		Serve:    &Serve{Command: []string{bin, "serve"}, Env: env, Addrs: []string{freePort(t), freePort(t)}, Log: logs},
+		Serve:    &Serve{Command: []string{bin, "serve"}, Env: env, Addrs: freePorts(t, 2), Log: logs},
 		Students: 300,
 		Demand:   Demand{Hot: 5, HotFactor: 10, Want: 4, Choices: 6, Waitlist: 0.5},
 		Lead:     4 * time.Second, Spread: 4 * time.Second,
