@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -169,6 +170,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	// Know the open waiting rooms before the first request: a replica that started with
+	// an empty cache would let everyone past the gate until its first refresh.
+	if err := room.Refresh(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("waiting room: %w", err)
 	}
 	s.room = room
 	s.bgctx, s.stop = ctx, cancel

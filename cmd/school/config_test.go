@@ -223,14 +223,14 @@ func TestRunConfiguration(t *testing.T) {
 			args:   []string{"servee"},
 			env:    valid,
 			code:   2,
-			stderr: []string{`school: unknown command "servee" (want serve, migrate or seed)`},
+			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed or rehearse)`},
 		},
 		{
 			name:   "help",
 			args:   []string{"help"},
 			env:    map[string]string{},
 			code:   0,
-			stdout: []string{"usage: school [serve|migrate|seed]"},
+			stdout: []string{"usage: school [serve|migrate|seed|rehearse]"},
 		},
 		{
 			name:      "migrate needs only the database",
@@ -265,6 +265,22 @@ func TestRunConfiguration(t *testing.T) {
 			env:    map[string]string{"SCHOOL_STUDENTS": "many"},
 			code:   1,
 			stderr: []string{`SCHOOL_STUDENTS="many" is not a whole number`},
+		},
+		{
+			name: "rehearse lists every problem at once",
+			args: []string{"rehearse", "-fault", "mariadb@soon,flood", "-lead", "1s", "-want", "6", "-choices", "3", "-waitlist", "2"},
+			env:  map[string]string{},
+			code: 1,
+			stderr: []string{
+				"school rehearse: invalid configuration:",
+				"-db-dsn (SCHOOL_DB_DSN) is required",
+				`"soon" is not a duration`,
+				`fault "flood": want mariadb, ldap or instance`,
+				"-lead must be at least 2s",
+				"-choices at least -want",
+				"-waitlist between 0 and 1",
+			},
+			problems: 6,
 		},
 	}
 	for _, tc := range cases {

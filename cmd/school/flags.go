@@ -55,6 +55,18 @@ func (f *flagSet) Int(p *int, name string, def int, usage string) {
 	f.IntVar(p, name, def, usage+" ($"+envName(name)+")")
 }
 
+func (f *flagSet) Float(p *float64, name string, def float64, usage string) {
+	if v, ok := f.env(name); ok {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			f.bad[name] = fmt.Sprintf("%s=%q is not a number", envName(name), v)
+		} else {
+			def = n
+		}
+	}
+	f.Float64Var(p, name, def, usage+" ($"+envName(name)+")")
+}
+
 func (f *flagSet) Bool(p *bool, name string, def bool, usage string) {
 	if v, ok := f.env(name); ok {
 		b, err := strconv.ParseBool(v)

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schoolservice/school/rehearsal"
+)
+
+// rehearse plays a registration morning against the app and checks the database after.
+func rehearse(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("school rehearse", getenv, stderr)
+	var (
+		dbc                 dbFlags
+		cfg                 rehearsal.Config
+		urls, faults        string
+		instances, basePort int
+		instanceLog         string
+		htmlOut, stack      string
+		seed                int
+		quiet               bool
+	)
+	dbc.register(fs)
+	fs.String(&urls, "urls", "", "comma-separated URLs of running app instances; empty: start -instances of this binary")
+	fs.Int(&instances, "instances", 2, "app instances to start when -urls is empty (school serve, with this environment)")
+	fs.Int(&basePort, "base-port", 18100, "first loopback port of the instances started")
+	fs.String(&instanceLog, "instance-log", "", "file for the started instances' logs (default: discarded)")
+	fs.Int(&cfg.Students, "students", 1000, "students taking part: stu00001 on, as the seed names them")
+	fs.String(&cfg.Password, "student-password", "demo-student", "their password (the seed's demo password)")
+	fs.Int(&cfg.Demand.Hot, "hot", 50, "hot sections")
+	fs.Int(&cfg.Demand.Want, "want", 5, "sections a student means to take")
+	fs.Int(&cfg.Demand.Choices, "choices", 8, "sections in a basket, in order of preference")
+	fs.Duration(&cfg.Lead, "lead", 30*time.Second, "the window opens this long after the start")
+	fs.Duration(&cfg.Spread, "spread", 60*time.Second, "arrivals around the opening: normal, with a standard deviation of half this")
+	fs.Float(&cfg.AdmitPerSecond, "admit-per-second", 50, "waiting room: students admitted a second")
+	fs.Int(&cfg.MaxActive, "max-active", 300, "waiting room: students registering at once")
+	fs.Duration(&cfg.Think, "think", time.Second, "a student's pause between clicks, give or take half")
+	fs.Duration(&cfg.GiveUp, "give-up", 2*time.Minute, "a click unanswered this long is left to the check")
+	fs.Int(&cfg.MaxConns, "max-conns", 512, "connections per instance (as a proxy's upstream pool)")
+	fs.String(&faults, "fault", "", "drills, comma-separated: mariadb, ldap or instance, each as KIND@AT+FOR (after the opening), e.g. mariadb@20s+10s")
+	fs.String(&stack, "stack", "deploy/local/stack", "the stack script the mariadb and ldap drills stop and start services with")
+	fs.String(&htmlOut, "html", "", "also write the report as HTML (charts as SVG) to this file")
+	fs.Int(&seed, "seed", 1, "random seed of baskets and arrivals")
+	fs.Bool(&quiet, "quiet", false, "no progress line")
+	fs.Float(&cfg.Demand.HotFactor, "hot-demand", 10, "students wanting a hot section, per seat")
+	fs.Float(&cfg.Demand.Waitlist, "waitlist", 0.5, "chance a student joins the waitlist of a full section")
+	var p problems
+	if err := fs.parse(args, &p); err != nil {
+		return err
+	}
+	dbc.validate(&p)
+	cfg.DSN = dbc.DSN
+	cfg.Seed = uint64(seed)
+	if cfg.AdmitPerSecond <= 0 || cfg.Demand.HotFactor <= 0 || cfg.Demand.Waitlist < 0 || cfg.Demand.Waitlist > 1 {
+		p.add("-admit-per-second and -hot-demand must be positive, -waitlist between 0 and 1")
+	}
+	if cfg.Students < 1 || cfg.Students > 200000 {
+		p.add("-students must be between 1 and 200000")
+	}
+	if cfg.Lead < 2*time.Second || cfg.Spread < 0 {
+		p.add("-lead must be at least 2s (the instances learn the opening within a second) and -spread not negative")
+	}
+	if cfg.Demand.Want < 1 || cfg.Demand.Choices < cfg.Demand.Want {
+		p.add("-want must be at least 1 and -choices at least -want")
+	}
+	for _, f := range strings.Split(faults, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		ft, err := rehearsal.ParseFault(f)
+		if err != nil {
+			p.add("-fault: %v", err)
+			continue
+		}
+		cfg.Faults = append(cfg.Faults, ft)
+	}
+	for _, u := range strings.Split(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
+		}
+	}
+	if len(cfg.URLs) == 0 {
+		if instances < 1 || instances > 16 {
+			p.add("-instances must be between 1 and 16")
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			p.add("cannot find this binary to start instances: %v", err)
+		}
+		logw := io.Discard
+		if instanceLog != "" {
+			f, err := os.Create(instanceLog)
+			if err != nil {
+				p.add("-instance-log: %v", err)
+			} else {
+				defer f.Close()
+				logw = f
+			}
+		}
+		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: os.Environ(), Log: logw}
+		for i := range instances {
+			cfg.Serve.Addrs = append(cfg.Serve.Addrs, fmt.Sprintf("127.0.0.1:%d", basePort+i))
+		}
+	}
+	cfg.Stack = stack
+	if err := p.err(); err != nil {
+		return err
+	}
+	if !quiet {
+		cfg.Progress = stderr
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				cfg.Terminal = true
+			}
+		}
+	}
+	rep, err := rehearsal.Run(ctx, cfg)
+	if rep != nil {
+		rep.WriteText(stdout)
+		if htmlOut != "" {
+			f, ferr := os.Create(htmlOut)
+			if ferr == nil {
+				ferr = rep.WriteHTML(f)
+				if cerr := f.Close(); ferr == nil {
+					ferr = cerr
+				}
+			}
+			if ferr != nil {
+				return fmt.Errorf("HTML report: %w", ferr)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Check.OK() {
+		return fmt.Errorf("the invariant check failed")
+	}
+	return nil
+}
