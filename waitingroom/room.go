@@ -168,27 +168,24 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 		return Place{}, "", fmt.Errorf("window %d has no waiting room now", windowID)
 	}
 	now := r.now().UTC()
-	// Each statement commits on its own, retried: a join then holds no lock while it waits
-	// for an admission tick that is ordering the room's places (a shuffle of thousands at
-	// the opening), so the two cannot deadlock the way one three-statement transaction
-	// did under load. Each step is safe to repeat, and a tick between them is harmless.
-	prequeue := now.Before(w.OpensAt)
+	// One transaction, retried: an insert can deadlock with an admission tick ordering the
+	// room's new places.
+	var t db.GetTicketRow
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
-		return q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: prequeue, Now: now})
+		if err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
+			return fmt.Errorf("join waiting room: %w", err)
+		}
+		if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		var err error
+		if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
+			return fmt.Errorf("read place: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return Place{}, "", fmt.Errorf("join waiting room: %w", err)
-	}
-	err = db.InTx(ctx, r.db, func(q *db.Queries) error {
-		_, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: prequeue, Now: now, WindowID: windowID, UserID: userID})
-		return err
-	})
-	if err != nil {
-		return Place{}, "", fmt.Errorf("requeue: %w", err)
-	}
-	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID})
-	if err != nil {
-		return Place{}, "", fmt.Errorf("read place: %w", err)
+		return Place{}, "", err
 	}
 	p := Place{Window: windowID, User: userID, Ticket: t.ID}
 	r.mu.Lock()
