@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
 )
@@ -195,5 +197,22 @@ func TestDeleteExpiredSessions(t *testing.T) {
 	var left string
 	if err := sqldb.QueryRow("SELECT token FROM sessions").Scan(&left); err != nil || left != "new" {
 		t.Errorf("left %q (%v), want the unexpired session", left, err)
+	}
+}
+
+// A deadlock runs the transaction again: maxAttempts times, or as often as Attempts says.
+func TestInTxRetriesDeadlocks(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	deadlock := &mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock"}
+	for _, c := range []struct {
+		opts []db.TxOption
+		want int
+	}{{nil, 5}, {[]db.TxOption{db.Attempts(8)}, 8}} {
+		runs := 0
+		err := db.InTx(ctx, sqldb, func(q *db.Queries) error { runs++; return deadlock }, c.opts...)
+		if !errors.Is(err, deadlock) || runs != c.want {
+			t.Errorf("%d runs (%v), want %d", runs, err, c.want)
+		}
 	}
 }

@@ -19,25 +19,31 @@ const maxAttempts = 5
 type TxOption func(*txOptions)
 
 type txOptions struct {
-	onRetry func(err error)
+	onRetry  func(err error)
+	attempts int
 }
 
 // OnRetry is called each time InTx runs the transaction again, with the error that made
 // it.
 func OnRetry(f func(err error)) TxOption { return func(o *txOptions) { o.onRetry = f } }
 
+// Attempts lets a transaction that is known to collide with long ones (such as the
+// waiting room's opening shuffle) run up to n times instead of maxAttempts; the pauses
+// grow with each attempt, so n = 15 waits out about three quarters of a second.
+func Attempts(n int) TxOption { return func(o *txOptions) { o.attempts = n } }
+
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
 // A deadlock (1213) or lock-wait timeout (1205) rolls the whole transaction back, so fn
 // runs again from the start, up to maxAttempts times, after a short random pause; fn must
 // therefore do nothing but database work through q.
 func InTx(ctx context.Context, sqldb *sql.DB, fn func(q *Queries) error, opts ...TxOption) error {
-	var o txOptions
+	o := txOptions{attempts: maxAttempts}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	for attempt := 1; ; attempt++ {
 		err := inTx(ctx, sqldb, fn)
-		if err == nil || !Retryable(err) || attempt == maxAttempts {
+		if err == nil || !Retryable(err) || attempt >= o.attempts {
 			return err
 		}
 		if o.onRetry != nil {
