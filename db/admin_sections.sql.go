@@ -11,32 +11,6 @@ import (
 	"time"
 )
 
-const adminInsertWindow = `-- name: AdminInsertWindow :execlastid
-INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?)
-`
-
-type AdminInsertWindowParams struct {
-	TermID    int64
-	ClassYear sql.NullInt16
-	Phase     RegistrationWindowsPhase
-	OpensAt   time.Time
-	ClosesAt  time.Time
-}
-
-func (q *Queries) AdminInsertWindow(ctx context.Context, arg AdminInsertWindowParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, adminInsertWindow,
-		arg.TermID,
-		arg.ClassYear,
-		arg.Phase,
-		arg.OpensAt,
-		arg.ClosesAt,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.LastInsertId()
-}
-
 const adminListSections = `-- name: AdminListSections :many
 
 SELECT s.id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held,

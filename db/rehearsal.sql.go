@@ -340,33 +340,6 @@ func (q *Queries) RehearsalOverCapacity(ctx context.Context) ([]RehearsalOverCap
 	return items, nil
 }
 
-const rehearsalPrerequisites = `-- name: RehearsalPrerequisites :many
-SELECT course_id, prerequisite_id FROM course_prerequisites
-`
-
-func (q *Queries) RehearsalPrerequisites(ctx context.Context) ([]CoursePrerequisite, error) {
-	rows, err := q.db.QueryContext(ctx, rehearsalPrerequisites)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CoursePrerequisite{}
-	for rows.Next() {
-		var i CoursePrerequisite
-		if err := rows.Scan(&i.CourseID, &i.PrerequisiteID); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const rehearsalSections = `-- name: RehearsalSections :many
 SELECT s.id, s.course_id, s.capacity, c.credits,
        CAST((SELECT COUNT(*) FROM course_prerequisites p WHERE p.course_id = c.id) AS SIGNED) AS prerequisites

@@ -81,7 +81,7 @@ func (q *Queries) InsertPrerequisite(ctx context.Context, arg InsertPrerequisite
 	return err
 }
 
-const insertRegistrationWindow = `-- name: InsertRegistrationWindow :exec
+const insertRegistrationWindow = `-- name: InsertRegistrationWindow :execlastid
 INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?)
 `
 
@@ -93,15 +93,18 @@ type InsertRegistrationWindowParams struct {
 	ClosesAt  time.Time
 }
 
-func (q *Queries) InsertRegistrationWindow(ctx context.Context, arg InsertRegistrationWindowParams) error {
-	_, err := q.db.ExecContext(ctx, insertRegistrationWindow,
+func (q *Queries) InsertRegistrationWindow(ctx context.Context, arg InsertRegistrationWindowParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, insertRegistrationWindow,
 		arg.TermID,
 		arg.ClassYear,
 		arg.Phase,
 		arg.OpensAt,
 		arg.ClosesAt,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.LastInsertId()
 }
 
 const insertTerm = `-- name: InsertTerm :execlastid

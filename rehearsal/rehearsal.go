@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meetings: %w", err)
 	}
-	prereqs, err := r.q.RehearsalPrerequisites(ctx)
+	prereqs, err := r.q.AllPrerequisites(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prerequisites: %w", err)
 	}

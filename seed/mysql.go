@@ -68,7 +68,7 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		}
 
 		// Registration is open for every year from now for 30 days, so the demo can register.
-		if err := q.InsertRegistrationWindow(ctx, db.InsertRegistrationWindowParams{TermID: termID,
+		if _, err := q.InsertRegistrationWindow(ctx, db.InsertRegistrationWindowParams{TermID: termID,
 			Phase: db.RegistrationWindowsPhaseRegistration, OpensAt: now.Add(-time.Hour), ClosesAt: now.AddDate(0, 0, 30)}); err != nil {
 			return fmt.Errorf("registration window: %w", err)
 		}

@@ -110,7 +110,7 @@ func (s *Server) createWindow(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return change{}, err
 		}
-		id, err := q.AdminInsertWindow(r.Context(), db.AdminInsertWindowParams{TermID: termID, ClassYear: p.ClassYear, Phase: p.Phase,
+		id, err := q.InsertRegistrationWindow(r.Context(), db.InsertRegistrationWindowParams{TermID: termID, ClassYear: p.ClassYear, Phase: p.Phase,
 			OpensAt: p.OpensAt, ClosesAt: p.ClosesAt})
 		return change{Action: "window.create", Entity: "registration_window", EntityID: id,
 			After: windowRecordOf(t.Code, p.ClassYear, p.Phase, p.OpensAt, p.ClosesAt)}, err

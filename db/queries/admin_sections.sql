@@ -81,9 +81,6 @@ SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, t.code A
 FROM registration_windows w JOIN terms t ON t.id = w.term_id
 WHERE w.id = ?;
 
--- name: AdminInsertWindow :execlastid
-INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?);
-
 -- name: UpdateWindow :exec
 UPDATE registration_windows SET class_year = ?, phase = ?, opens_at = ?, closes_at = ? WHERE id = ?;
 

@@ -77,8 +77,6 @@ WHERE s.term_id = ?;
 -- name: RehearsalSetOpening :exec
 UPDATE registration_windows SET opens_at = ?, prequeue_opens_at = ? WHERE id = ?;
 
--- name: RehearsalPrerequisites :many
-SELECT course_id, prerequisite_id FROM course_prerequisites;
 
 -- name: RehearsalCompleted :many
 SELECT user_id, course_id FROM completed_courses;

@@ -21,5 +21,5 @@ SELECT id, username FROM users;
 -- name: ListTermSectionIDs :many
 SELECT id, course_id, number FROM sections WHERE term_id = ?;
 
--- name: InsertRegistrationWindow :exec
+-- name: InsertRegistrationWindow :execlastid
 INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES (?, ?, ?, ?, ?);
