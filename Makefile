@@ -8,7 +8,8 @@ SQLC_VERSION := v1.31.1
 STATICCHECK_VERSION := v0.8.2
 
 STACK := deploy/local/stack
-STACK_ENV := .local/stack.env
+# The stack writes its settings into its folder; SCHOOL_STACK_DIR moves that folder.
+STACK_ENV := $(or $(SCHOOL_STACK_DIR),.local)/stack.env
 SEED_FLAGS ?= -students 200 -sections 120
 PORT ?= 8080
 
