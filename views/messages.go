@@ -343,6 +343,11 @@ var messages = map[string]struct{ en, ko string }{
 	"error.method.text":       {"This address does not accept that kind of request.", "이 주소는 그런 요청을 받지 않습니다."},
 	"error.bad_request":       {"Check your input", "입력을 확인하세요"},
 	"error.bad_lang":          {"That language is not available.", "지원하지 않는 언어입니다."},
+	"error.bad_input":         {"Some of what was sent cannot be read as text. Please retype it and try again.", "보낸 내용 중 일부를 글자로 읽을 수 없습니다. 다시 입력한 뒤 시도하세요."},
+	"error.too_large":         {"Too large", "너무 큽니다"},
+	"error.too_large.text":    {"What was sent is larger than %d KB, more than this page accepts.", "보낸 내용이 %d KB를 넘어 이 페이지에서 받을 수 없습니다."},
+	"error.unavailable":       {"Please wait a moment", "잠시 기다려 주세요"},
+	"error.unavailable.text":  {"The service is busy or briefly unavailable. Nothing was changed; please try again in a few seconds.", "서비스가 바쁘거나 잠시 중단되었습니다. 변경된 내용은 없으니 몇 초 뒤에 다시 시도하세요."},
 
 	"nav.events":  {"Events", "행사"},
 	"nav.notices": {"Notices", "공지사항"},

@@ -75,17 +75,11 @@ func columnsView(cols []catalogcsv.Column) []views.ImportColumn {
 // importPreview checks an uploaded file and keeps it for the confirmation when it is
 // right.
 func (s *Server) importPreview(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+64<<10)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.renderImportPage(w, r, http.StatusRequestEntityTooLarge, nil, views.Msg("import.err.too_big", maxImportBytes>>20))
-			return
-		}
+	// checkInput has read the upload within its limit and removes its files afterwards.
+	if err := r.ParseMultipartForm(uploadMemory); err != nil {
 		s.renderImportPage(w, r, http.StatusBadRequest, nil, views.Msg("import.err.no_file"))
 		return
 	}
-	defer r.MultipartForm.RemoveAll()
 	kind := catalogcsv.Kind(r.PostFormValue("kind"))
 	if kind != catalogcsv.Catalog && kind != catalogcsv.Transcripts {
 		s.renderImportPage(w, r, http.StatusBadRequest, nil, views.Msg("import.err.kind"))

@@ -122,7 +122,7 @@ func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rate, err := strconv.ParseFloat(strings.TrimSpace(r.PostFormValue("rate")), 64)
-	if err != nil || rate < 0 || rate > 10000 {
+	if err != nil || !(rate >= 0 && rate <= 10000) { // NaN fails both comparisons
 		s.renderQueueAdmin(w, r, http.StatusBadRequest, views.Msg("admin.queue.bad_rate"), true)
 		return
 	}

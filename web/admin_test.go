@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/schoolservice/school/web/ldaptest"
 )
 
@@ -29,19 +27,11 @@ type adminRoute struct{ Method, Pattern string }
 // later is walked too.
 func adminRoutes(t *testing.T, app *testApp) []adminRoute {
 	t.Helper()
-	routes, ok := app.server.Handler().(chi.Routes)
-	if !ok {
-		t.Fatal("the handler is not a chi router")
-	}
 	var out []adminRoute
-	err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		if strings.HasPrefix(route, "/admin") {
-			out = append(out, adminRoute{method, strings.TrimSuffix(route, "/*")})
+	for _, rt := range allRoutes(t, app) {
+		if strings.HasPrefix(rt.Pattern, "/admin") {
+			out = append(out, rt)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -112,28 +102,7 @@ func sameSnapshot(a, b map[string]int64) string {
 func TestAdminRoutesAuthorization(t *testing.T) {
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
-	for _, stmt := range []string{
-		`INSERT INTO events (title, description, starts_at, reserve_opens_at, reserve_closes_at, seat_rows, seats_per_row)
-		 VALUES ('Concert', '', NOW() + INTERVAL 7 DAY, NOW(), NOW() + INTERVAL 6 DAY, 2, 3)`,
-		"INSERT INTO notices (title, body, published_at) VALUES ('Hello', 'Body', NOW())",
-		"INSERT INTO import_jobs (kind, file_name, content, total, summary) VALUES ('catalog', 'catalog.csv', '', 0, '{}')",
-	} {
-		if _, err := app.DB.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	params := map[string]string{"termID": itoa(f.TermID), "sectionID": itoa(f.Sections["CS101-01"]),
-		"username": "alice", "action": "publish"}
-	for name, query := range map[string]string{
-		"deptID":   "SELECT id FROM departments ORDER BY id LIMIT 1",
-		"courseID": "SELECT id FROM courses ORDER BY id LIMIT 1",
-		"windowID": "SELECT id FROM registration_windows ORDER BY id LIMIT 1",
-		"eventID":  "SELECT id FROM events",
-		"noticeID": "SELECT id FROM notices",
-		"jobID":    "SELECT id FROM import_jobs",
-	} {
-		params[name] = itoa(int64(app.count(t, query)))
-	}
+	params := fixtureParams(t, app, f)
 	routes := adminRoutes(t, app)
 	if len(routes) < 30 {
 		t.Fatalf("walked only %d admin routes: %v", len(routes), routes)
@@ -186,6 +155,35 @@ func TestAdminRoutesAuthorization(t *testing.T) {
 			t.Errorf("admin-only route %s is not in the router", name)
 		}
 	}
+}
+
+// fixtureParams gives every route parameter an existing row of the catalog fixture, with
+// one event, notice and import job added.
+func fixtureParams(t *testing.T, app *testApp, f catalogFixture) map[string]string {
+	t.Helper()
+	for _, stmt := range []string{
+		`INSERT INTO events (title, description, starts_at, reserve_opens_at, reserve_closes_at, seat_rows, seats_per_row)
+		 VALUES ('Concert', '', NOW() + INTERVAL 7 DAY, NOW(), NOW() + INTERVAL 6 DAY, 2, 3)`,
+		"INSERT INTO notices (title, body, published_at) VALUES ('Hello', 'Body', NOW())",
+		"INSERT INTO import_jobs (kind, file_name, content, total, summary) VALUES ('catalog', 'catalog.csv', '', 0, '{}')",
+	} {
+		if _, err := app.DB.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	params := map[string]string{"termID": itoa(f.TermID), "sectionID": itoa(f.Sections["CS101-01"]),
+		"username": "alice", "action": "publish"}
+	for name, query := range map[string]string{
+		"deptID":   "SELECT id FROM departments ORDER BY id LIMIT 1",
+		"courseID": "SELECT id FROM courses ORDER BY id LIMIT 1",
+		"windowID": "SELECT id FROM registration_windows ORDER BY id LIMIT 1",
+		"eventID":  "SELECT id FROM events",
+		"noticeID": "SELECT id FROM notices",
+		"jobID":    "SELECT id FROM import_jobs",
+	} {
+		params[name] = itoa(int64(app.count(t, query)))
+	}
+	return params
 }
 
 // auditTrail is the audit log as "actor action entity#id", oldest first.

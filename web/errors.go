@@ -1,23 +1,108 @@
 package web
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-ldap/ldap/v3"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/schoolservice/school/views"
 )
 
-// serverError logs what went wrong with the request's details and shows the user a safe
-// message; the error text itself never reaches the page.
+// retryAfter is what a refused request is told to wait, in seconds: about the time a
+// database failover or a directory restart takes.
+const retryAfter = "5"
+
+// serverError answers a request that failed for a reason other than what the user sent.
+// Nothing was kept (every change runs in one transaction), so the answer is 503 with
+// Retry-After: try again. The error itself is logged once with the request's details;
+// the page never shows it. A request whose client has gone gets no answer at all.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "request failed",
+	if r.Context().Err() != nil {
+		s.clientGone(r, err)
+		return
+	}
+	kind, level := "internal", slog.LevelError
+	if unavailable(err) {
+		kind, level = "unavailable", slog.LevelWarn
+	}
+	s.metrics.failures.WithLabelValues(kind).Inc()
+	s.logRequest(r, level, "request failed", err)
+	w.Header().Set("Retry-After", retryAfter)
+	if wantsFragment(r) {
+		// The message goes to the page's notice area; what the student was looking at
+		// (a form, a row of the catalog) stays as it was, ready for another try.
+		w.Header().Set("HX-Retarget", "#"+views.FlashID)
+		w.Header().Set("HX-Reswap", "innerHTML")
+	}
+	s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable", views.Msg("error.unavailable.text"))
+}
+
+// clientGone records a request abandoned by its client (closed tab, proxy timeout):
+// there is no one to answer, so nothing is rendered, and the transaction it was in has
+// rolled back with the context.
+func (s *Server) clientGone(r *http.Request, err error) {
+	if !firstGone(r) {
+		return // the session save after the handler finds it gone too: once is enough
+	}
+	s.metrics.failures.WithLabelValues("client_gone").Inc()
+	s.logRequest(r, slog.LevelInfo, "client gone", err)
+}
+
+type goneKey struct{}
+
+// withGoneMark gives a request the mark clientGone sets, so a request is counted and
+// logged as gone once, however many layers notice.
+func withGoneMark(r *http.Request) (*http.Request, *atomic.Bool) {
+	gone := new(atomic.Bool)
+	return r.WithContext(context.WithValue(r.Context(), goneKey{}, gone)), gone
+}
+
+// firstGone marks the request gone and reports whether it was not marked before.
+func firstGone(r *http.Request) bool {
+	gone, ok := r.Context().Value(goneKey{}).(*atomic.Bool)
+	return !ok || !gone.Swap(true)
+}
+
+// logRequest logs one line about a request that did not end well, with what identifies
+// it.
+func (s *Server) logRequest(r *http.Request, level slog.Level, msg string, err error) {
+	s.log.LogAttrs(r.Context(), level, msg,
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.String("request_id", middleware.GetReqID(r.Context())), slog.Any("error", err))
-	s.errorPage(w, r, http.StatusInternalServerError, "error.server", views.Msg("error.server.text"))
+}
+
+// unavailable reports whether err means a service the app depends on did not answer (as
+// opposed to a fault in the app): those are logged as warnings, the rest as errors.
+func unavailable(err error) bool {
+	var (
+		me *mysql.MySQLError
+		ne net.Error
+		le *ldap.Error
+	)
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+		return true
+	case errors.As(err, &me):
+		switch me.Number {
+		// too many connections, server shutdown, lock wait, deadlock, read-only, killed
+		case 1040, 1053, 1205, 1213, 1290, 1927, 4031:
+			return true
+		}
+	case errors.As(err, &le):
+		return le.ResultCode == ldap.ErrorNetwork || le.ResultCode == ldap.LDAPResultBusy ||
+			le.ResultCode == ldap.LDAPResultUnavailable
+	}
+	return false
 }
 
 // errorPage answers status with a page (for HTMX, just the message) in the user's

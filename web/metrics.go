@@ -17,6 +17,10 @@ const namespace = "school"
 type metrics struct {
 	requests *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	// failures counts requests that ended without the answer they asked for, by why:
+	// client_gone (the client left first), unavailable (MySQL or the directory did not
+	// answer) or internal (a fault of the app); the last two answered 503.
+	failures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, sqldb *sql.DB) *metrics {
@@ -34,7 +38,23 @@ func newMetrics(reg prometheus.Registerer, sqldb *sql.DB) *metrics {
 			Name:      "logins_total",
 			Help:      "Sign-in attempts by result.",
 		}, []string{"result"}),
+		failures: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "http_request_failures_total",
+			Help:      "Requests that ended without their answer: client_gone, unavailable (answered 503) or internal (answered 503).",
+		}, []string{"reason"}),
 	}
+}
+
+// methodLabel keeps the method label to the methods HTTP defines: a client can send any
+// token as a method, and each would otherwise be a new series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // instrument records every request under its chi route pattern, never the raw path, so
@@ -43,12 +63,17 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		r, gone := withGoneMark(r)
 		next.ServeHTTP(sw, r)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		code := strconv.Itoa(sw.status)
+		if gone.Load() && !sw.wrote {
+			code = "499" // nginx's code for a client that closed the request: nothing was sent
+		}
+		m.requests.WithLabelValues(route, methodLabel(r.Method), code).Observe(time.Since(start).Seconds())
 	})
 }
 

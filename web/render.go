@@ -2,21 +2,27 @@ package web
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 
 	"github.com/a-h/templ"
 )
 
 // render writes a page, or only fragment when HTMX asked for a part of one. The body is
-// rendered before the status is sent, so a rendering failure can still become a clean 500.
+// rendered before the status is sent, so a rendering failure can still become a clean
+// answer. A request whose client has gone is not rendered at all.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, fragment templ.Component) {
+	if err := r.Context().Err(); err != nil {
+		s.clientGone(r, err)
+		return
+	}
 	c := page
 	if fragment != nil && wantsFragment(r) {
 		c = fragment
 	}
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		s.serverError(w, r, err)
+		s.renderFailed(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -24,6 +30,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	w.Header().Add("Vary", "HX-Request, HX-Boosted, Accept-Language, Cookie")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// renderFailed answers when a page could not be rendered. It must not render again (the
+// error page is a page too, and could fail the same way), so it writes plain text.
+func (s *Server) renderFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		s.clientGone(r, err)
+		return
+	}
+	s.metrics.failures.WithLabelValues("internal").Inc()
+	s.logRequest(r, slog.LevelError, "render failed", err)
+	w.Header().Set("Retry-After", retryAfter)
+	http.Error(w, "Service unavailable, please try again in a moment. / 잠시 후 다시 시도하세요.", http.StatusServiceUnavailable)
 }
 
 // wantsFragment reports whether HTMX asked for a part of a page. Boosted links and history

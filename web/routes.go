@@ -9,11 +9,12 @@ import (
 )
 
 // Handler returns every route of the app. Middleware runs top to bottom: request id,
-// panic recovery, metrics, security headers, cross-origin refusal, language; then, for
+// panic recovery, metrics, security headers, cross-origin refusal, language, input
+// limits and checks; then, for
 // pages, the session and the page context; then, for signed-in pages, the login check.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale)
+	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.checkInput)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 

@@ -99,7 +99,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// The request line and headers: a URL of the app and its cookies fit many times
+		// over; Go's default (1 MB) would let each connection hold a megabyte.
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
