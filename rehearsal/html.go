@@ -22,6 +22,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		"Waits":   r.waitChart(),
 		"Errors":  r.errorChart(),
 		"OK":      r.Check.OK(),
+		"Health":  r.Problems(),
 	}
 	return page.Execute(w, data)
 }
@@ -37,7 +38,8 @@ svg text{font:11px system-ui,sans-serif;fill:#444} pre{background:#f6f6f6;paddin
 </style></head><body>
 <h1>Registration-day rehearsal</h1>
 <p>{{.R.Started.Format "2006-01-02 15:04:05 MST"}} · {{.R.Students}} students · {{len .R.URLs}} app instances ·
-{{if .OK}}<strong class="held">invariants held</strong>{{else}}<strong class="broken">invariants broken</strong>{{end}}</p>
+{{if .OK}}<strong class="held">invariants held</strong>{{else}}<strong class="broken">invariants broken</strong>{{end}}
+{{range .Health}} · <strong class="broken">{{.}}</strong>{{end}}</p>
 <figure><figcaption>Answers to register and waitlist clicks per second (dashed line: the window opens; shaded: drills)</figcaption>{{.Results}}</figure>
 <figure><figcaption>Errors per second</figcaption>{{.Errors}}</figure>
 <figure><figcaption>Latency per step: p50, p90, p99</figcaption>{{.Lat}}</figure>

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,10 @@ type appProcess struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
+	// asked is set before the tool ends the process; an exit without it is a crash.
+	asked atomic.Bool
+	exits atomic.Int64
+	log   io.Writer // the process's own line writer into the shared logCounter
 }
 
 func (p *appProcess) url() string { return "http://" + p.addr }
@@ -39,13 +44,20 @@ func (p *appProcess) start(ctx context.Context) error {
 	args := append(append([]string(nil), p.serve.Command[1:]...), "-addr", p.addr, "-cookie-secure=false")
 	cmd := exec.Command(p.serve.Command[0], args...)
 	cmd.Env = p.serve.Env
-	cmd.Stdout, cmd.Stderr = p.serve.Log, p.serve.Log
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	p.asked.Store(false)
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("start %s: %w", p.serve.Command[0], err)
 	}
 	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	go func() {
+		cmd.Wait()
+		if !p.asked.Load() {
+			p.exits.Add(1)
+		}
+		close(done)
+	}()
 	p.cmd, p.done = cmd, done
 	p.mu.Unlock()
 	return waitReady(ctx, p.url(), done)
@@ -91,6 +103,7 @@ func (p *appProcess) kill() error {
 	if cmd == nil {
 		return nil
 	}
+	p.asked.Store(true)
 	if err := cmd.Process.Kill(); err != nil {
 		return fmt.Errorf("kill app instance %s (pid %d): %w", p.addr, cmd.Process.Pid, err)
 	}
@@ -106,6 +119,7 @@ func (p *appProcess) stop() {
 	if cmd == nil {
 		return
 	}
+	p.asked.Store(true)
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:

@@ -38,11 +38,15 @@ type Config struct {
 	MaxActive      int
 	Think          time.Duration // a student's pause between clicks, give or take half
 	GiveUp         time.Duration // a click unanswered this long is left to the check
-	MaxConns       int           // connections per instance (a proxy's upstream pool)
-	Faults         []Fault
-	Seed           uint64
-	Progress       io.Writer // a live line while it runs; nil for none
-	Terminal       bool      // Progress is a terminal: redraw one line
+	// Impatient is the share of requests a student abandons after AbandonAfter (then
+	// reloads): the client that gives up, which must cost the app nothing but the request.
+	Impatient    float64
+	AbandonAfter time.Duration
+	MaxConns     int // connections per instance (a proxy's upstream pool)
+	Faults       []Fault
+	Seed         uint64
+	Progress     io.Writer // a live line while it runs; nil for none
+	Terminal     bool      // Progress is a terminal: redraw one line
 }
 
 // defaults fills what is unset.
@@ -68,6 +72,9 @@ func (c *Config) defaults() {
 	}
 	if c.GiveUp == 0 {
 		c.GiveUp = 2 * time.Minute
+	}
+	if c.AbandonAfter == 0 {
+		c.AbandonAfter = 200 * time.Millisecond
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = 512
@@ -184,9 +191,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The app instances.
 	urls := append([]string(nil), cfg.URLs...)
+	var logs *logCounter
 	if cfg.Serve != nil {
+		logs = newLogCounter(cfg.Serve.Log)
 		for _, addr := range cfg.Serve.Addrs {
-			p := &appProcess{serve: *cfg.Serve, addr: addr}
+			p := &appProcess{serve: *cfg.Serve, addr: addr, log: logs.writer()}
 			r.procs = append(r.procs, p)
 		}
 		defer func() {
@@ -221,6 +230,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		http: &http.Client{Transport: transport, Timeout: 30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		rec: r.rec, password: cfg.Password, think: cfg.Think, giveUp: cfg.GiveUp,
+		impatient: cfg.Impatient, abandonAfter: cfg.AbandonAfter,
 	}
 	for _, u := range urls {
 		c.instances = append(c.instances, &instance{url: u})
@@ -291,6 +301,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sort.Slice(faults, func(i, j int) bool { return faults[i].Start < faults[j].Start })
 	rep := buildReport(cfg, r.rec, students, faults, chk, urls, hot, start, opens, took)
 	rep.CPU, rep.ServerRegister = cpu, server
+	if logs != nil {
+		for _, p := range r.procs {
+			rep.Health.Exits += int(p.exits.Load())
+		}
+		logs.fill(&rep.Health)
+	}
 	return rep, ctx.Err()
 }
 

@@ -105,8 +105,10 @@ func (s *syncBuffer) String() string {
 }
 
 // A small registration morning on two app instances, one of which is killed (SIGKILL)
-// a moment after the opening and started again: every student gets through, nothing is
-// oversold, lost or duplicated, and the database holds exactly what the students were told.
+// a moment after the opening and started again, with impatient students who abandon a
+// fifth of their requests after 200 ms and reload: every student gets through, nothing is
+// oversold, lost or duplicated, the database holds exactly what the students were told,
+// and no instance dies or logs a request over and over.
 // (Not the MariaDB drill: other packages' tests share the stack's MariaDB.)
 func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	sch := seedSchool(t, 300, 80)
@@ -124,9 +126,10 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 		Demand:   Demand{Hot: 5, HotFactor: 10, Want: 4, Choices: 6, Waitlist: 0.5},
 		Lead:     4 * time.Second, Spread: 4 * time.Second,
 		AdmitPerSecond: 100, MaxActive: 1000,
-		Think:  100 * time.Millisecond,
-		Faults: []Fault{{Kind: FaultInstance, At: 2 * time.Second, For: 2 * time.Second}},
-		Seed:   3,
+		Think:     100 * time.Millisecond,
+		Faults:    []Fault{{Kind: FaultInstance, At: 2 * time.Second, For: 2 * time.Second}},
+		Seed:      3,
+		Impatient: 0.2, AbandonAfter: 200 * time.Millisecond,
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -149,6 +152,15 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	}
 	if rep.Status5xx > 0 {
 		t.Errorf("%d answers were 5xx:\n%s\napp logs:\n%s", rep.Status5xx, text.String(), logs)
+	}
+	if rep.Errors["abandoned"] == 0 {
+		t.Errorf("no request was abandoned: the impatient students did not show up\n%s", text.String())
+	}
+	if !rep.Health.Watched {
+		t.Error("the tool did not watch the instances it started")
+	}
+	if p := rep.Problems(); len(p) > 0 {
+		t.Errorf("the app did not come through: %v\n%s", p, text.String())
 	}
 	if strings.Contains(logs.String(), "DATA RACE") {
 		t.Errorf("the app instances report a data race:\n%s", logs)

@@ -37,6 +37,7 @@ type Report struct {
 	Faults           []FaultReport
 	Check            Check
 	CPU              CPU
+	Health           Health
 }
 
 // Second is one second of the run.
@@ -329,5 +330,15 @@ func (r *Report) WriteText(w io.Writer) {
 		p("  HELD: every invariant holds\n")
 	} else {
 		p("  BROKEN: see above\n")
+	}
+	if h := r.Health; h.Watched {
+		p("\nApp instances: %d exited unasked; %d requests logged, the most lines for one: %d", h.Exits, h.LoggedRequests, h.Lines)
+		if h.Noisiest != "" {
+			p(" (%s)", h.Noisiest)
+		}
+		p("\n")
+	}
+	for _, prob := range r.Problems() {
+		p("  FAILED: %s\n", prob)
 	}
 }

@@ -37,6 +37,9 @@ type client struct {
 	password  string
 	think     time.Duration
 	giveUp    time.Duration
+	// impatient is the share of requests abandoned after abandonAfter.
+	impatient    float64
+	abandonAfter time.Duration
 }
 
 func (c *client) pick(home int) int {
@@ -99,7 +102,15 @@ func (s *student) send(ctx context.Context, step Step, method, path string, form
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, inst.url+path, body)
+	// An impatient student gives up on this request soon and reloads (the caller sends it
+	// again), as people do when a page hangs on registration morning.
+	reqCtx := ctx
+	if s.c.impatient > 0 && s.rng.Float64() < s.c.impatient {
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, s.c.abandonAfter)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, inst.url+path, body)
 	if err != nil {
 		return response{}, err
 	}
@@ -130,6 +141,9 @@ func (s *student) send(ctx context.Context, step Step, method, path string, form
 			return response{}, ctx.Err()
 		}
 		ev.Error = transportKind(err)
+		if reqCtx.Err() != nil {
+			ev.Error = "abandoned"
+		}
 		if ev.Error == "connection_refused" {
 			inst.downUntil.Store(time.Now().Add(2 * time.Second).UnixNano())
 		}
@@ -146,6 +160,8 @@ func (s *student) send(ctx context.Context, step Step, method, path string, form
 	ev.Status = resp.StatusCode
 	ev.Result = resp.Header.Get(resultHeader)
 	switch {
+	case resp.StatusCode >= 500 && resp.Header.Get("Retry-After") == "":
+		ev.Error = "http_" + strconv.Itoa(resp.StatusCode) + "_no_retry_after"
 	case resp.StatusCode >= 500:
 		ev.Error = "http_" + strconv.Itoa(resp.StatusCode)
 	case resp.StatusCode == http.StatusTooManyRequests:

@@ -40,6 +40,8 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Int(&cfg.MaxActive, "max-active", 300, "waiting room: students registering at once")
 	fs.Duration(&cfg.Think, "think", time.Second, "a student's pause between clicks, give or take half")
 	fs.Duration(&cfg.GiveUp, "give-up", 2*time.Minute, "a click unanswered this long is left to the check")
+	fs.Float(&cfg.Impatient, "impatient", 0, "share of requests a student abandons after -abandon-after, then reloads (0 to 1)")
+	fs.Duration(&cfg.AbandonAfter, "abandon-after", 200*time.Millisecond, "how long an impatient student waits for an answer")
 	fs.Int(&cfg.MaxConns, "max-conns", 512, "connections per instance (as a proxy's upstream pool)")
 	fs.String(&faults, "fault", "", "drills, comma-separated: mariadb, ldap or instance, each as KIND@AT+FOR (after the opening), e.g. mariadb@20s+10s")
 	fs.String(&stack, "stack", "deploy/local/stack", "the stack script the mariadb and ldap drills stop and start services with")
@@ -57,6 +59,9 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.Seed = uint64(seed)
 	if cfg.AdmitPerSecond <= 0 || cfg.Demand.HotFactor <= 0 || cfg.Demand.Waitlist < 0 || cfg.Demand.Waitlist > 1 {
 		p.add("-admit-per-second and -hot-demand must be positive, -waitlist between 0 and 1")
+	}
+	if cfg.Impatient < 0 || cfg.Impatient > 1 || cfg.AbandonAfter <= 0 {
+		p.add("-impatient must be between 0 and 1 and -abandon-after positive")
 	}
 	if cfg.Students < 1 || cfg.Students > 200000 {
 		p.add("-students must be between 1 and 200000")
@@ -139,6 +144,9 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if !rep.Check.OK() {
 		return fmt.Errorf("the invariant check failed")
+	}
+	if probs := rep.Problems(); len(probs) > 0 {
+		return fmt.Errorf("the app did not come through: %s", strings.Join(probs, "; "))
 	}
 	return nil
 }
