@@ -347,7 +347,7 @@ var messages = map[string]struct{ en, ko string }{
 	"error.too_large":         {"Too large", "너무 큽니다"},
 	"error.too_large.text":    {"What was sent is larger than %d KB, more than this page accepts.", "보낸 내용이 %d KB를 넘어 이 페이지에서 받을 수 없습니다."},
 	"error.unavailable":       {"Please wait a moment", "잠시 기다려 주세요"},
-	"error.unavailable.text":  {"The service is busy or briefly unavailable. Nothing was changed; please try again in a few seconds.", "서비스가 바쁘거나 잠시 중단되었습니다. 변경된 내용은 없으니 몇 초 뒤에 다시 시도하세요."},
+	"error.unavailable.text":  {"The service is busy or briefly unavailable. Please try again in a few seconds.", "서비스가 바쁘거나 잠시 중단되었습니다. 몇 초 뒤에 다시 시도하세요."},
 
 	"nav.events":  {"Events", "행사"},
 	"nav.notices": {"Notices", "공지사항"},

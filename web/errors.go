@@ -21,9 +21,9 @@ import (
 // database failover or a directory restart takes.
 const retryAfter = "5"
 
-// serverError answers a request that failed for a reason other than what the user sent.
-// Nothing was kept (every change runs in one transaction), so the answer is 503 with
-// Retry-After: try again. The error itself is logged once with the request's details;
+// serverError answers a request that failed for a reason other than what the user sent:
+// 503 with Retry-After, try again. A change runs in one transaction, so it was kept whole
+// or not at all; a registration sent again with its key is answered, not applied twice. The error itself is logged once with the request's details;
 // the page never shows it. A request whose client has gone gets no answer at all.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
