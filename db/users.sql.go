@@ -10,6 +10,25 @@ import (
 	"database/sql"
 )
 
+const accountCheck = `-- name: AccountCheck :one
+SELECT role, display_name, class_year FROM users WHERE id = ?
+`
+
+type AccountCheckRow struct {
+	Role        UsersRole
+	DisplayName string
+	ClassYear   sql.NullInt16
+}
+
+// AccountCheck is what the periodic check of a signed-in account compares with the
+// directory.
+func (q *Queries) AccountCheck(ctx context.Context, id int64) (AccountCheckRow, error) {
+	row := q.db.QueryRowContext(ctx, accountCheck, id)
+	var i AccountCheckRow
+	err := row.Scan(&i.Role, &i.DisplayName, &i.ClassYear)
+	return i, err
+}
+
 const getUser = `-- name: GetUser :one
 SELECT id, username, student_number, display_name, email, role, department_id, class_year, credit_limit
 FROM users WHERE id = ?
@@ -57,7 +76,7 @@ ON DUPLICATE KEY UPDATE
     role = VALUES(role),
     department_id = VALUES(department_id),
     class_year = VALUES(class_year),
-    last_login_at = VALUES(last_login_at)
+    last_login_at = COALESCE(VALUES(last_login_at), last_login_at)
 `
 
 type UpsertUserParams struct {
@@ -72,7 +91,8 @@ type UpsertUserParams struct {
 }
 
 // UpsertUser syncs a directory account; LAST_INSERT_ID(id) makes the result carry the row's
-// id whether it was inserted or updated.
+// id whether it was inserted or updated. A sync that is no sign-in (the periodic check of a
+// signed-in account) passes a NULL last_login_at and keeps the one there.
 func (q *Queries) UpsertUser(ctx context.Context, arg UpsertUserParams) (sql.Result, error) {
 	return q.db.ExecContext(ctx, upsertUser,
 		arg.Username,

@@ -1,5 +1,6 @@
 -- UpsertUser syncs a directory account; LAST_INSERT_ID(id) makes the result carry the row's
--- id whether it was inserted or updated.
+-- id whether it was inserted or updated. A sync that is no sign-in (the periodic check of a
+-- signed-in account) passes a NULL last_login_at and keeps the one there.
 -- name: UpsertUser :execresult
 INSERT INTO users (username, student_number, display_name, email, role, department_id, class_year, last_login_at)
 VALUES (sqlc.arg(username), sqlc.narg(student_number), sqlc.arg(display_name), sqlc.arg(email), sqlc.arg(role),
@@ -13,8 +14,13 @@ ON DUPLICATE KEY UPDATE
     role = VALUES(role),
     department_id = VALUES(department_id),
     class_year = VALUES(class_year),
-    last_login_at = VALUES(last_login_at);
+    last_login_at = COALESCE(VALUES(last_login_at), last_login_at);
 
 -- name: GetUser :one
 SELECT id, username, student_number, display_name, email, role, department_id, class_year, credit_limit
 FROM users WHERE id = ?;
+
+-- AccountCheck is what the periodic check of a signed-in account compares with the
+-- directory.
+-- name: AccountCheck :one
+SELECT role, display_name, class_year FROM users WHERE id = ?;
