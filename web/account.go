@@ -57,9 +57,11 @@ func (c *accountChecks) pause(until time.Time) {
 
 // checkAccount asks the directory about the signed-in account again and reports whether
 // its session may go on. An account that is gone or in none of the school's groups ends
-// it. A changed role, name or class year is written to the session and to the users
-// row. When the directory or the database does not answer, the session goes on unchecked
-// and this replica tries again after checkPause.
+// it, and so does staff having ended the account's sessions since the session was last
+// checked (a session a request in flight wrote back after the delete). A changed role,
+// name or class year is written to the session and to the users row. When the directory
+// or the database does not answer, the session goes on unchecked and this replica tries
+// again after checkPause.
 func (s *Server) checkAccount(r *http.Request, now time.Time) bool {
 	if !s.checks.start(now) {
 		return true
@@ -67,6 +69,7 @@ func (s *Server) checkAccount(r *http.Request, now time.Time) bool {
 	defer s.checks.done()
 	ctx := r.Context()
 	u, _ := s.currentUser(r)
+	checked := s.sessions.GetInt64(ctx, sessChecked)
 	ended := func(reason string) bool {
 		s.log.InfoContext(ctx, "session ended", slog.String("username", u.Username), slog.String("reason", reason))
 		return false
@@ -78,6 +81,8 @@ func (s *Server) checkAccount(r *http.Request, now time.Time) bool {
 		return ended("the account is no longer in the database")
 	case err != nil:
 		return s.checkFailed(r, now, u, fmt.Errorf("read account %d: %w", u.ID, err))
+	case row.SessionsEndedAt.Valid && checked < row.SessionsEndedAt.Time.UnixMicro():
+		return ended("staff ended the account's sessions")
 	}
 
 	id, err := s.dir.Lookup(ctx, u.Username)
@@ -144,4 +149,23 @@ func (s *Server) upsertUser(ctx context.Context, id Identity, lastLogin sql.Null
 		return 0, fmt.Errorf("sync user %q: %w", id.Username, err)
 	}
 	return userID, nil
+}
+
+// endSessions deletes every stored session of the account. Sessions live in MySQL only,
+// so this ends them on every replica: each one's next request finds none. It reads every
+// stored session to find them (the store knows no owner), which suits a staff action, not
+// a request path. It returns how many it ended.
+func (s *Server) endSessions(ctx context.Context, userID int64) (int, error) {
+	n := 0
+	err := s.sessions.Iterate(ctx, func(ctx context.Context) error {
+		if s.sessions.GetInt64(ctx, sessUserID) != userID {
+			return nil
+		}
+		n++
+		return s.sessions.Destroy(ctx)
+	})
+	if err != nil {
+		return n, fmt.Errorf("end the sessions of user %d: %w", userID, err)
+	}
+	return n, nil
 }

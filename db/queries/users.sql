@@ -21,6 +21,15 @@ SELECT id, username, student_number, display_name, email, role, department_id, c
 FROM users WHERE id = ?;
 
 -- AccountCheck is what the periodic check of a signed-in account compares with the
--- directory.
+-- directory and with the staff's last "end every session".
 -- name: AccountCheck :one
-SELECT role, display_name, class_year FROM users WHERE id = ?;
+SELECT role, display_name, class_year, sessions_ended_at FROM users WHERE id = ?;
+
+-- name: AccountByUsername :one
+SELECT u.id, u.username, u.student_number, u.display_name, u.email, u.role, d.code AS department_code,
+       u.class_year, u.last_login_at, u.sessions_ended_at
+FROM users u LEFT JOIN departments d ON d.id = u.department_id
+WHERE u.username = ?;
+
+-- name: MarkSessionsEnded :execrows
+UPDATE users SET sessions_ended_at = sqlc.arg(ended_at) WHERE id = sqlc.arg(id);
