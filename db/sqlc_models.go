@@ -548,18 +548,19 @@ type Term struct {
 }
 
 type User struct {
-	ID            int64
-	Username      string
-	StudentNumber sql.NullString
-	DisplayName   string
-	Email         string
-	Role          UsersRole
-	DepartmentID  sql.NullInt64
-	ClassYear     sql.NullInt16
-	CreditLimit   int16
-	LastLoginAt   sql.NullTime
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID              int64
+	Username        string
+	StudentNumber   sql.NullString
+	DisplayName     string
+	Email           string
+	Role            UsersRole
+	DepartmentID    sql.NullInt64
+	ClassYear       sql.NullInt16
+	CreditLimit     int16
+	LastLoginAt     sql.NullTime
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SessionsEndedAt sql.NullTime
 }
 
 type WaitingRoomState struct {

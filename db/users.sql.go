@@ -10,6 +10,69 @@ import (
 	"database/sql"
 )
 
+const accountByUsername = `-- name: AccountByUsername :one
+SELECT u.id, u.username, u.student_number, u.display_name, u.email, u.role, d.code AS department_code,
+       u.class_year, u.last_login_at, u.sessions_ended_at
+FROM users u LEFT JOIN departments d ON d.id = u.department_id
+WHERE u.username = ?
+`
+
+type AccountByUsernameRow struct {
+	ID              int64
+	Username        string
+	StudentNumber   sql.NullString
+	DisplayName     string
+	Email           string
+	Role            UsersRole
+	DepartmentCode  sql.NullString
+	ClassYear       sql.NullInt16
+	LastLoginAt     sql.NullTime
+	SessionsEndedAt sql.NullTime
+}
+
+func (q *Queries) AccountByUsername(ctx context.Context, username string) (AccountByUsernameRow, error) {
+	row := q.db.QueryRowContext(ctx, accountByUsername, username)
+	var i AccountByUsernameRow
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.StudentNumber,
+		&i.DisplayName,
+		&i.Email,
+		&i.Role,
+		&i.DepartmentCode,
+		&i.ClassYear,
+		&i.LastLoginAt,
+		&i.SessionsEndedAt,
+	)
+	return i, err
+}
+
+const accountCheck = `-- name: AccountCheck :one
+SELECT role, display_name, class_year, sessions_ended_at FROM users WHERE id = ?
+`
+
+type AccountCheckRow struct {
+	Role            UsersRole
+	DisplayName     string
+	ClassYear       sql.NullInt16
+	SessionsEndedAt sql.NullTime
+}
+
+// AccountCheck is what the periodic check of a signed-in account compares with the
+// directory and with the staff's last "end every session".
+func (q *Queries) AccountCheck(ctx context.Context, id int64) (AccountCheckRow, error) {
+	row := q.db.QueryRowContext(ctx, accountCheck, id)
+	var i AccountCheckRow
+	err := row.Scan(
+		&i.Role,
+		&i.DisplayName,
+		&i.ClassYear,
+		&i.SessionsEndedAt,
+	)
+	return i, err
+}
+
 const getUser = `-- name: GetUser :one
 SELECT id, username, student_number, display_name, email, role, department_id, class_year, credit_limit
 FROM users WHERE id = ?
@@ -44,6 +107,23 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 	return i, err
 }
 
+const markSessionsEnded = `-- name: MarkSessionsEnded :execrows
+UPDATE users SET sessions_ended_at = ? WHERE id = ?
+`
+
+type MarkSessionsEndedParams struct {
+	EndedAt sql.NullTime
+	ID      int64
+}
+
+func (q *Queries) MarkSessionsEnded(ctx context.Context, arg MarkSessionsEndedParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, markSessionsEnded, arg.EndedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const upsertUser = `-- name: UpsertUser :execresult
 INSERT INTO users (username, student_number, display_name, email, role, department_id, class_year, last_login_at)
 VALUES (?, ?, ?, ?, ?,
@@ -57,7 +137,7 @@ ON DUPLICATE KEY UPDATE
     role = VALUES(role),
     department_id = VALUES(department_id),
     class_year = VALUES(class_year),
-    last_login_at = VALUES(last_login_at)
+    last_login_at = COALESCE(VALUES(last_login_at), last_login_at)
 `
 
 type UpsertUserParams struct {
@@ -72,7 +152,8 @@ type UpsertUserParams struct {
 }
 
 // UpsertUser syncs a directory account; LAST_INSERT_ID(id) makes the result carry the row's
-// id whether it was inserted or updated.
+// id whether it was inserted or updated. A sync that is no sign-in (the periodic check of a
+// signed-in account) passes a NULL last_login_at and keeps the one there.
 func (q *Queries) UpsertUser(ctx context.Context, arg UpsertUserParams) (sql.Result, error) {
 	return q.db.ExecContext(ctx, upsertUser,
 		arg.Username,

@@ -97,11 +97,15 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 }
 
 // replica starts a second server of the app on the same database and directory, as
-// another replica behind the load balancer. Its metrics have a registry of their own.
-func (a *testApp) replica(t testing.TB) *testApp {
+// another replica behind the load balancer. Its metrics have a registry of their own;
+// configure may change its other options.
+func (a *testApp) replica(t testing.TB, configure ...func(*web.Options)) *testApp {
 	t.Helper()
 	opts := a.opts
 	opts.Registry = prometheus.NewRegistry()
+	for _, c := range configure {
+		c(&opts)
+	}
 	srv, err := web.New(opts)
 	if err != nil {
 		t.Fatal(err)

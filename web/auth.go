@@ -103,30 +103,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Put(ctx, sessRole, id.Role)
 	s.sessions.Put(ctx, sessYear, id.ClassYear)
 	s.sessions.Put(ctx, sessSeen, now.Unix())
+	s.sessions.Put(ctx, sessChecked, now.UnixMicro())
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	http.Redirect(w, r, localPath(form.Next), http.StatusSeeOther)
 }
 
 // syncUser writes the directory's view of the account into MySQL and returns its id.
 func (s *Server) syncUser(r *http.Request, id Identity, now time.Time) (int64, error) {
-	res, err := s.q.UpsertUser(r.Context(), db.UpsertUserParams{
-		Username:       id.Username,
-		StudentNumber:  sql.NullString{String: id.StudentNumber, Valid: id.StudentNumber != ""},
-		DisplayName:    id.DisplayName,
-		Email:          id.Email,
-		Role:           db.UsersRole(id.Role),
-		DepartmentCode: id.Department,
-		ClassYear:      sql.NullInt16{Int16: int16(id.ClassYear), Valid: id.ClassYear > 0},
-		LastLoginAt:    sql.NullTime{Time: now, Valid: true},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sync user %q: %w", id.Username, err)
-	}
-	userID, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("sync user %q: %w", id.Username, err)
-	}
-	return userID, nil
+	return s.upsertUser(r.Context(), id, sql.NullTime{Time: now, Valid: true})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

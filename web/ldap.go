@@ -29,6 +29,8 @@ var (
 	ErrInvalidCredentials = errors.New("invalid username or password")
 	// ErrNoRole is a valid directory account that belongs to none of the school's groups.
 	ErrNoRole = errors.New("account is in no group that may use the service")
+	// ErrNoAccount is a username the directory no longer has (or has more than once).
+	ErrNoAccount = errors.New("no such directory account")
 )
 
 // LDAPConfig says how to reach the directory and read accounts from it. The filter
@@ -193,6 +195,24 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	a.binds.put(conn, err)
 	if err != nil {
 		return Identity{}, fmt.Errorf("LDAP bind as %s: %w", entry.DN, err)
+	}
+	return a.identity(entry)
+}
+
+// Lookup says what the directory holds about an account now, by a search as the service
+// account and no bind: how a signed-in account is checked again. An account that is gone
+// is ErrNoAccount, one in none of the groups ErrNoRole; the directory being unreachable
+// is any other error.
+func (a *Authenticator) Lookup(ctx context.Context, username string) (Identity, error) {
+	if username == "" {
+		return Identity{}, ErrNoAccount
+	}
+	entry, err := a.find(ctx, username)
+	if errors.Is(err, ErrInvalidCredentials) {
+		return Identity{}, ErrNoAccount
+	}
+	if err != nil {
+		return Identity{}, err
 	}
 	return a.identity(entry)
 }

@@ -38,6 +38,34 @@ func TestAuthenticatorIdentity(t *testing.T) {
 	}
 }
 
+// Lookup reads an account without its password, and tells a gone account and one in no
+// group from a directory that does not answer.
+func TestAuthenticatorLookup(t *testing.T) {
+	dir := ldaptest.New(t)
+	dir.AddUsers(t, alice, nobody)
+	a := newAuthenticator(t, dir)
+	ctx := context.Background()
+	id, err := a.Lookup(ctx, "ALICE")
+	if err != nil || id.Username != "alice" || id.Role != web.RoleStudent || id.ClassYear != 2 || id.DisplayName != "Alice Kim" {
+		t.Errorf("alice: %+v (%v)", id, err)
+	}
+	for username, want := range map[string]error{"mallory": web.ErrNoAccount, "al*": web.ErrNoAccount, "": web.ErrNoAccount, "nobody": web.ErrNoRole} {
+		if _, err := a.Lookup(ctx, username); !errors.Is(err, want) {
+			t.Errorf("%q: %v, want %v", username, err, want)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	down := newAuthenticator(t, dir, func(c *web.LDAPConfig) { c.URL = "ldap://" + addr })
+	if _, err := down.Lookup(ctx, "alice"); err == nil || errors.Is(err, web.ErrNoAccount) || errors.Is(err, web.ErrNoRole) {
+		t.Errorf("directory down: %v, want a connection error", err)
+	}
+}
+
 // Failed binds leave pooled connections usable, and the pool serves many logins at once.
 func TestAuthenticatorPoolUnderLoad(t *testing.T) {
 	dir := ldaptest.New(t)

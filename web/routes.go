@@ -111,6 +111,9 @@ func (s *Server) Handler() http.Handler {
 				r.Post("/import/{jobID}/run", s.importRun)
 				r.Get("/sections/{sectionID}/enrollments.csv", s.exportSectionEnrollments)
 				r.Get("/students/{username}/enrollments.csv", s.exportStudentEnrollments)
+				r.Get("/students", s.adminAccounts)
+				r.Get("/students/{username}", s.adminAccount)
+				r.Post("/students/{username}/sessions/end", s.endAccountSessions)
 			})
 
 			// What takes seats: rate-limited, and behind the waiting room when it is open.

@@ -23,9 +23,11 @@ import (
 	"github.com/schoolservice/school/waitingroom"
 )
 
-// Directory checks a username and password and says who the account is.
+// Directory checks a username and password and says who the account is; Lookup says it
+// again later, without the password.
 type Directory interface {
 	Authenticate(ctx context.Context, username, password string) (Identity, error)
+	Lookup(ctx context.Context, username string) (Identity, error)
 	Ping(ctx context.Context) error
 }
 
@@ -95,6 +97,7 @@ type Server struct {
 	registry *prometheus.Registry
 	throttle LoginThrottle
 	idle     time.Duration
+	checks   accountChecks
 	origins  []string
 	now      func() time.Time
 

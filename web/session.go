@@ -15,9 +15,12 @@ const (
 	sessRole     = "role"
 	sessYear     = "year"
 	sessSeen     = "seen"
+	// sessChecked is when the directory last confirmed the account, in Unix microseconds.
+	sessChecked = "checked"
 )
 
-// seenEvery is how stale a session's last-seen time may get before it is written again.
+// seenEvery is how stale a session's last-seen time, and the directory's last word on its
+// account, may get before the session is written again and the directory asked again.
 const seenEvery = 5 * time.Minute
 
 // sessionUser is who a session belongs to.
@@ -64,18 +67,24 @@ func (s *Server) sweepSessions(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// idleSessions signs out a session unused for longer than the idle timeout. It records
-// when the session was last seen only every seenEvery, so a busy student costs a session
-// write every few minutes rather than one per request.
+// idleSessions signs out a session unused for longer than the idle timeout, or whose
+// account the directory no longer allows (checkAccount). It records when the session was
+// last seen, and checks the account, only every seenEvery, so a busy student costs a
+// session write and a directory search every few minutes rather than one per request.
+// A session it ends is anonymous from here on: requireLogin sends the user to sign in.
 func (s *Server) idleSessions(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if s.sessions.GetInt64(ctx, sessUserID) != 0 {
-			// Unix seconds: the session holds only plain values, so no gob registration.
+			// Unix time: the session holds only plain values, so no gob registration.
 			now := s.now()
 			seen := time.Unix(s.sessions.GetInt64(ctx, sessSeen), 0)
+			keep := now.Sub(seen) <= s.idle
+			if keep && now.Sub(time.UnixMicro(s.sessions.GetInt64(ctx, sessChecked))) > seenEvery {
+				keep = s.checkAccount(r, now)
+			}
 			switch {
-			case now.Sub(seen) > s.idle:
+			case !keep:
 				if err := s.sessions.Destroy(ctx); err != nil {
 					s.serverError(w, r, err)
 					return

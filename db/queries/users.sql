@@ -1,5 +1,6 @@
 -- UpsertUser syncs a directory account; LAST_INSERT_ID(id) makes the result carry the row's
--- id whether it was inserted or updated.
+-- id whether it was inserted or updated. A sync that is no sign-in (the periodic check of a
+-- signed-in account) passes a NULL last_login_at and keeps the one there.
 -- name: UpsertUser :execresult
 INSERT INTO users (username, student_number, display_name, email, role, department_id, class_year, last_login_at)
 VALUES (sqlc.arg(username), sqlc.narg(student_number), sqlc.arg(display_name), sqlc.arg(email), sqlc.arg(role),
@@ -13,8 +14,22 @@ ON DUPLICATE KEY UPDATE
     role = VALUES(role),
     department_id = VALUES(department_id),
     class_year = VALUES(class_year),
-    last_login_at = VALUES(last_login_at);
+    last_login_at = COALESCE(VALUES(last_login_at), last_login_at);
 
 -- name: GetUser :one
 SELECT id, username, student_number, display_name, email, role, department_id, class_year, credit_limit
 FROM users WHERE id = ?;
+
+-- AccountCheck is what the periodic check of a signed-in account compares with the
+-- directory and with the staff's last "end every session".
+-- name: AccountCheck :one
+SELECT role, display_name, class_year, sessions_ended_at FROM users WHERE id = ?;
+
+-- name: AccountByUsername :one
+SELECT u.id, u.username, u.student_number, u.display_name, u.email, u.role, d.code AS department_code,
+       u.class_year, u.last_login_at, u.sessions_ended_at
+FROM users u LEFT JOIN departments d ON d.id = u.department_id
+WHERE u.username = ?;
+
+-- name: MarkSessionsEnded :execrows
+UPDATE users SET sessions_ended_at = sqlc.arg(ended_at) WHERE id = sqlc.arg(id);

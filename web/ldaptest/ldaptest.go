@@ -6,6 +6,7 @@ package ldaptest
 import (
 	"crypto/rand"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -126,19 +127,81 @@ func (d Directory) AddUsers(t testing.TB, users ...User) {
 		}
 	}
 	for g, dns := range members {
-		modify := ldap.NewModifyRequest(d.GroupDN(g), nil)
-		modify.Add("member", dns)
-		err := conn.Modify(modify)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			req := ldap.NewAddRequest(d.GroupDN(g), nil)
-			req.Attribute("objectClass", []string{"groupOfNames"})
-			req.Attribute("cn", []string{g})
-			req.Attribute("member", dns)
-			err = conn.Add(req)
+		d.join(t, conn, g, dns)
+	}
+}
+
+// join adds members to group g, creating it when it does not exist yet.
+func (d Directory) join(t testing.TB, conn *ldap.Conn, g string, dns []string) {
+	t.Helper()
+	modify := ldap.NewModifyRequest(d.GroupDN(g), nil)
+	modify.Add("member", dns)
+	err := conn.Modify(modify)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		req := ldap.NewAddRequest(d.GroupDN(g), nil)
+		req.Attribute("objectClass", []string{"groupOfNames"})
+		req.Attribute("cn", []string{g})
+		req.Attribute("member", dns)
+		err = conn.Add(req)
+	}
+	if err != nil {
+		t.Fatalf("group %s: %v", g, err)
+	}
+}
+
+// SetGroups makes the account a member of exactly groups: it leaves the others (a group
+// left empty is deleted, as groupOfNames needs a member) and joins these.
+func (d Directory) SetGroups(t testing.TB, username string, groups ...string) {
+	t.Helper()
+	conn := d.Admin(t)
+	dn := d.UserDN(username)
+	res, err := conn.Search(ldap.NewSearchRequest("ou=groups,"+d.BaseDN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases,
+		0, 0, false, "(member="+ldap.EscapeFilter(dn)+")", []string{"cn", "member"}, nil))
+	if err != nil {
+		t.Fatalf("groups of %s: %v", username, err)
+	}
+	keep := map[string]bool{}
+	for _, e := range res.Entries {
+		g := e.GetAttributeValue("cn")
+		if slices.Contains(groups, g) {
+			keep[g] = true
+			continue
+		}
+		if len(e.GetAttributeValues("member")) == 1 {
+			err = conn.Del(ldap.NewDelRequest(e.DN, nil))
+		} else {
+			modify := ldap.NewModifyRequest(e.DN, nil)
+			modify.Delete("member", []string{dn})
+			err = conn.Modify(modify)
 		}
 		if err != nil {
-			t.Fatalf("group %s: %v", g, err)
+			t.Fatalf("take %s out of %s: %v", username, g, err)
 		}
+	}
+	for _, g := range groups {
+		if !keep[g] {
+			d.join(t, conn, g, []string{dn})
+		}
+	}
+}
+
+// SetAttribute replaces an attribute of the account's entry, for example displayName or
+// schoolClassYear.
+func (d Directory) SetAttribute(t testing.TB, username, attribute string, values ...string) {
+	t.Helper()
+	modify := ldap.NewModifyRequest(d.UserDN(username), nil)
+	modify.Replace(attribute, values)
+	if err := d.Admin(t).Modify(modify); err != nil {
+		t.Fatalf("set %s of %s: %v", attribute, username, err)
+	}
+}
+
+// RemoveUser takes the account out of its groups and deletes its entry.
+func (d Directory) RemoveUser(t testing.TB, username string) {
+	t.Helper()
+	d.SetGroups(t, username)
+	if err := d.Admin(t).Del(ldap.NewDelRequest(d.UserDN(username), nil)); err != nil {
+		t.Fatalf("delete %s: %v", username, err)
 	}
 }
 
