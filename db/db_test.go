@@ -139,46 +139,96 @@ func TestInTxRollsBack(t *testing.T) {
 	}
 }
 
-func TestLoginFailureWindow(t *testing.T) {
+// The counting and the delays are MySQL's, in one statement; this pins down what it
+// writes. Free failures: 3 for the address, 2 for the account from it; delays from 1 s,
+// at most 10 s.
+func TestRecordLoginFailure(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	ctx := context.Background()
 	q := db.New(sqldb)
 	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-	fail := func(at time.Time) {
+	keys := func(account string) (g, a, u []byte) {
+		return []byte("g"), []byte("a 192.0.2.7"), []byte("u 192.0.2.7 " + account)
+	}
+	fail := func(account string, at time.Time) {
 		t.Helper()
-		if err := q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{Username: "alice", Now: at,
-			WindowStart: at.Add(-15 * time.Minute), MaxFailures: 3, LockUntil: at.Add(15 * time.Minute)}); err != nil {
+		g, a, u := keys(account)
+		if err := q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{GlobalKey: g, AddressKey: a, AccountKey: u,
+			Now: at, WindowStart: at.Add(-15 * time.Minute), AddressFree: 3, AccountFree: 2,
+			BaseDelayUs: time.Second.Microseconds(), MaxDelayUs: (10 * time.Second).Microseconds()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	locked := func(at time.Time) bool {
+	type state struct {
+		failures int32
+		window   time.Time
+		blocked  time.Time // zero: never blocked
+	}
+	read := func(account string) (g, a, u state) {
 		t.Helper()
-		_, err := q.LoginLockedUntil(ctx, db.LoginLockedUntilParams{Username: "alice", Now: sql.NullTime{Time: at, Valid: true}})
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		gk, ak, uk := keys(account)
+		rows, err := q.LoginThrottleRows(ctx, db.LoginThrottleRowsParams{GlobalKey: gk, AddressKey: ak, AccountKey: uk})
+		if err != nil {
 			t.Fatal(err)
 		}
-		return err == nil
+		got := map[string]state{}
+		for _, r := range rows {
+			got[string(r.K)] = state{r.Failures, r.WindowStartedAt, r.BlockedUntil.Time}
+		}
+		return got[string(gk)], got[string(ak)], got[string(uk)]
 	}
-	fail(t0)
-	fail(t0.Add(time.Minute))
-	if locked(t0.Add(2 * time.Minute)) {
-		t.Fatal("locked after 2 of 3 failures")
+	steps := []struct {
+		account string
+		at      time.Duration // after t0
+		g, a, u state
+		wantWhy string
+	}{
+		{"alice", 0, state{1, t0, time.Time{}}, state{1, t0, time.Time{}}, state{1, t0, time.Time{}}, "a first failure blocks nothing"},
+		{"alice", time.Minute, state{2, t0, time.Time{}}, state{2, t0, time.Time{}}, state{2, t0, time.Time{}}, "within the free failures"},
+		{"alice", 2 * time.Minute, state{3, t0, time.Time{}}, state{3, t0, time.Time{}}, state{3, t0, t0.Add(2*time.Minute + time.Second)}, "the account's third failure waits the base delay"},
+		{"alice", 3 * time.Minute, state{4, t0, time.Time{}}, state{4, t0, t0.Add(3*time.Minute + time.Second)}, state{4, t0, t0.Add(3*time.Minute + 2*time.Second)}, "the delay doubles; the address's fourth waits the base"},
+		{"alice", 4 * time.Minute, state{5, t0, time.Time{}}, state{5, t0, t0.Add(4*time.Minute + 2*time.Second)}, state{5, t0, t0.Add(4*time.Minute + 4*time.Second)}, "doubles again"},
+		{"alice", 5 * time.Minute, state{6, t0, time.Time{}}, state{6, t0, t0.Add(5*time.Minute + 4*time.Second)}, state{6, t0, t0.Add(5*time.Minute + 8*time.Second)}, "and again"},
+		{"alice", 6 * time.Minute, state{7, t0, time.Time{}}, state{7, t0, t0.Add(6*time.Minute + 8*time.Second)}, state{7, t0, t0.Add(6*time.Minute + 10*time.Second)}, "the cap"},
+		{"bob", 7 * time.Minute, state{8, t0, time.Time{}}, state{8, t0, t0.Add(7*time.Minute + 10*time.Second)}, state{1, t0.Add(7 * time.Minute), time.Time{}}, "another account from the address starts its own count"},
+		{"alice", 16 * time.Minute, state{1, t0.Add(16 * time.Minute), time.Time{}}, state{1, t0.Add(16 * time.Minute), t0.Add(7*time.Minute + 10*time.Second)}, state{1, t0.Add(16 * time.Minute), t0.Add(6*time.Minute + 10*time.Second)}, "a new window counts afresh"},
 	}
-	// The window has passed: counting starts over.
-	fail(t0.Add(20 * time.Minute))
-	fail(t0.Add(21 * time.Minute))
-	if locked(t0.Add(22 * time.Minute)) {
-		t.Fatal("failures from an old window still counted")
+	for _, st := range steps {
+		fail(st.account, t0.Add(st.at))
+		g, a, u := read(st.account)
+		if g != st.g || a != st.a || u != st.u {
+			t.Errorf("%s (%s at +%v):\n global %+v, want %+v\n address %+v, want %+v\n account %+v, want %+v",
+				st.wantWhy, st.account, st.at, g, st.g, a, st.a, u, st.u)
+		}
 	}
-	fail(t0.Add(22 * time.Minute))
-	if !locked(t0.Add(23 * time.Minute)) {
-		t.Fatal("not locked after 3 failures in the window")
+}
+
+func TestDeleteEndedLoginThrottle(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for k, row := range map[string]struct {
+		window  time.Time
+		blocked any
+	}{
+		"ended":                 {now.Add(-16 * time.Minute), nil},
+		"ended, block passed":   {now.Add(-16 * time.Minute), now.Add(-time.Second)},
+		"ended, still blocked":  {now.Add(-16 * time.Minute), now.Add(time.Minute)},
+		"current":               {now.Add(-14 * time.Minute), nil},
+		"current, block passed": {now.Add(-time.Minute), now.Add(-time.Second)},
+	} {
+		if _, err := sqldb.Exec("INSERT INTO login_throttle (k, failures, window_started_at, blocked_until) VALUES (?, 9, ?, ?)", k, row.window, row.blocked); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if locked(t0.Add(38 * time.Minute)) {
-		t.Fatal("still locked after the lockout ended")
+	n, err := db.New(sqldb).DeleteEndedLoginThrottle(ctx, db.DeleteEndedLoginThrottleParams{
+		WindowStart: now.Add(-15 * time.Minute), Now: sql.NullTime{Time: now, Valid: true}, Limit: 100})
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d (%v), want the 2 ended and unblocked keys", n, err)
 	}
-	if err := q.ClearLoginFailures(ctx, "alice"); err != nil {
-		t.Fatal(err)
+	var left int
+	if err := sqldb.QueryRow("SELECT COUNT(*) FROM login_throttle WHERE k LIKE 'ended%'").Scan(&left); err != nil || left != 1 {
+		t.Errorf("%d ended keys left (%v), want only the one still blocked", left, err)
 	}
 }
 

@@ -11,62 +11,145 @@ import (
 	"time"
 )
 
-const clearLoginFailures = `-- name: ClearLoginFailures :exec
-DELETE FROM login_failures WHERE username = ?
+const clearLoginThrottleKey = `-- name: ClearLoginThrottleKey :exec
+DELETE FROM login_throttle WHERE k = ?
 `
 
-func (q *Queries) ClearLoginFailures(ctx context.Context, username string) error {
-	_, err := q.db.ExecContext(ctx, clearLoginFailures, username)
+// ClearLoginThrottleKey forgets an account's failures from one address once its owner
+// has signed in there.
+func (q *Queries) ClearLoginThrottleKey(ctx context.Context, k []byte) error {
+	_, err := q.db.ExecContext(ctx, clearLoginThrottleKey, k)
 	return err
 }
 
-const loginLockedUntil = `-- name: LoginLockedUntil :one
-SELECT locked_until FROM login_failures WHERE username = ? AND locked_until > ?
+const deleteEndedLoginThrottle = `-- name: DeleteEndedLoginThrottle :execrows
+DELETE FROM login_throttle
+WHERE window_started_at <= ?
+  AND (blocked_until IS NULL OR blocked_until <= ?)
+LIMIT ?
 `
 
-type LoginLockedUntilParams struct {
-	Username string
-	Now      sql.NullTime
+type DeleteEndedLoginThrottleParams struct {
+	WindowStart time.Time
+	Now         sql.NullTime
+	Limit       int32
 }
 
-func (q *Queries) LoginLockedUntil(ctx context.Context, arg LoginLockedUntilParams) (sql.NullTime, error) {
-	row := q.db.QueryRowContext(ctx, loginLockedUntil, arg.Username, arg.Now)
-	var locked_until sql.NullTime
-	err := row.Scan(&locked_until)
-	return locked_until, err
+// DeleteEndedLoginThrottle prunes keys whose window has ended and whose block has
+// passed, a batch at a time so that no one statement holds many locks.
+func (q *Queries) DeleteEndedLoginThrottle(ctx context.Context, arg DeleteEndedLoginThrottleParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteEndedLoginThrottle, arg.WindowStart, arg.Now, arg.Limit)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const loginThrottleRows = `-- name: LoginThrottleRows :many
+SELECT k, failures, window_started_at, blocked_until
+FROM login_throttle
+WHERE k IN (?, ?, ?)
+`
+
+type LoginThrottleRowsParams struct {
+	GlobalKey  []byte
+	AddressKey []byte
+	AccountKey []byte
+}
+
+// LoginThrottleRows reads every key of one sign-in attempt (web/throttle.go says what
+// they are) in one statement: the login path is hot, and only a failure writes.
+func (q *Queries) LoginThrottleRows(ctx context.Context, arg LoginThrottleRowsParams) ([]LoginThrottle, error) {
+	rows, err := q.db.QueryContext(ctx, loginThrottleRows, arg.GlobalKey, arg.AddressKey, arg.AccountKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LoginThrottle{}
+	for rows.Next() {
+		var i LoginThrottle
+		if err := rows.Scan(
+			&i.K,
+			&i.Failures,
+			&i.WindowStartedAt,
+			&i.BlockedUntil,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordLoginFailure = `-- name: RecordLoginFailure :exec
-INSERT INTO login_failures (username, failures, window_started_at, locked_until)
-VALUES (?, 1, ?, NULL)
+INSERT INTO login_throttle (k, failures, window_started_at, blocked_until)
+VALUES (?, 1, ?, NULL),
+       (?, 1, ?, NULL),
+       (?, 1, ?, NULL)
 ON DUPLICATE KEY UPDATE
-    locked_until = IF(window_started_at < ?, NULL,
-                      IF(failures + 1 >= ?, ?, locked_until)),
-    failures = IF(window_started_at < ?, 1, failures + 1),
-    window_started_at = IF(window_started_at < ?, ?, window_started_at)
+    blocked_until = IF(
+        window_started_at > ?
+            AND failures >= IF(k = ?, CAST(? AS SIGNED),
+                            IF(k = ?, CAST(? AS SIGNED), NULL)),
+        GREATEST(
+            COALESCE(blocked_until, VALUES(window_started_at)),
+            VALUES(window_started_at) + INTERVAL LEAST(
+                CAST(? AS SIGNED),
+                CAST(? AS SIGNED) << LEAST(
+                    failures - IF(k = ?, CAST(? AS SIGNED),
+                                  CAST(? AS SIGNED)),
+                    20)) MICROSECOND),
+        blocked_until),
+    failures = IF(window_started_at > ?, failures + 1, 1),
+    window_started_at = IF(window_started_at > ?, window_started_at, VALUES(window_started_at))
 `
 
 type RecordLoginFailureParams struct {
-	Username    string
+	GlobalKey   []byte
 	Now         time.Time
+	AddressKey  []byte
+	AccountKey  []byte
 	WindowStart time.Time
-	MaxFailures int32
-	LockUntil   interface{}
+	AddressFree int64
+	AccountFree int64
+	MaxDelayUs  int64
+	BaseDelayUs int64
 }
 
-// RecordLoginFailure counts a failure in the current window and locks the account once
-// max_failures is reached. MySQL applies the assignments left to right, so each one still
-// sees the old window.
+// RecordLoginFailure counts one failure under the global, the address and the account key
+// in one statement: MySQL does the counting, so replicas failing at once lose no count. A
+// key whose window has ended starts a new one. Past its free failures in the window, the
+// address or account key is blocked for base_delay_us, doubled for each further failure
+// (at most 2^20 times: web checks that this reaches max_delay_us without overflowing),
+// never longer than max_delay_us; the global key is never blocked (its free count is
+// NULL). MySQL applies the assignments left to right, so each one still sees the row's old
+// count and window; VALUES(window_started_at) is the attempt's time.
 func (q *Queries) RecordLoginFailure(ctx context.Context, arg RecordLoginFailureParams) error {
 	_, err := q.db.ExecContext(ctx, recordLoginFailure,
-		arg.Username,
+		arg.GlobalKey,
+		arg.Now,
+		arg.AddressKey,
+		arg.Now,
+		arg.AccountKey,
 		arg.Now,
 		arg.WindowStart,
-		arg.MaxFailures,
-		arg.LockUntil,
+		arg.AddressKey,
+		arg.AddressFree,
+		arg.AccountKey,
+		arg.AccountFree,
+		arg.MaxDelayUs,
+		arg.BaseDelayUs,
+		arg.AddressKey,
+		arg.AddressFree,
+		arg.AccountFree,
 		arg.WindowStart,
 		arg.WindowStart,
-		arg.Now,
 	)
 	return err
 }

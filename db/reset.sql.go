@@ -54,12 +54,12 @@ func (q *Queries) DeleteAllEnrollments(ctx context.Context) error {
 	return err
 }
 
-const deleteAllLoginFailures = `-- name: DeleteAllLoginFailures :exec
-DELETE FROM login_failures
+const deleteAllLoginThrottle = `-- name: DeleteAllLoginThrottle :exec
+DELETE FROM login_throttle
 `
 
-func (q *Queries) DeleteAllLoginFailures(ctx context.Context) error {
-	_, err := q.db.ExecContext(ctx, deleteAllLoginFailures)
+func (q *Queries) DeleteAllLoginThrottle(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, deleteAllLoginThrottle)
 	return err
 }
 

@@ -456,11 +456,11 @@ type ImportJob struct {
 	UpdatedAt time.Time
 }
 
-type LoginFailure struct {
-	Username        string
+type LoginThrottle struct {
+	K               []byte
 	Failures        int32
 	WindowStartedAt time.Time
-	LockedUntil     sql.NullTime
+	BlockedUntil    sql.NullTime
 }
 
 type Notice struct {

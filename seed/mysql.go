@@ -43,7 +43,7 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		for _, del := range []func(context.Context) error{
 			q.DeleteAllRegistrationRequests, q.DeleteAllBasketItems, q.DeleteAllWaitlistEntries, q.DeleteAllEnrollments,
 			q.DeleteAllRegistrationWindows, q.DeleteAllCompletedCourses, q.DeleteAllMeetings, q.DeleteAllSections, q.DeleteAllPrerequisites,
-			q.DeleteAllCourses, q.DeleteAllTerms, q.DeleteAllSessions, q.DeleteAllLoginFailures,
+			q.DeleteAllCourses, q.DeleteAllTerms, q.DeleteAllSessions, q.DeleteAllLoginThrottle,
 			q.DeleteAllUsers, q.DeleteAllDepartments,
 		} {
 			if err := del(ctx); err != nil {

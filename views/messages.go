@@ -18,12 +18,16 @@ var messages = map[string]struct{ en, ko string }{
 	"login.submit":          {"Sign in", "로그인"},
 	"login.err.missing":     {"Enter your username and your password.", "아이디와 비밀번호를 모두 입력하세요."},
 	"login.err.invalid":     {"The username or password is not right. Check them and try again.", "아이디 또는 비밀번호가 올바르지 않습니다. 확인 후 다시 시도하세요."},
-	"login.err.throttled":   {"Too many failed sign-in attempts for this account. Try again in %d minutes.", "이 계정의 로그인 실패가 너무 많습니다. %d분 후에 다시 시도하세요."},
 	"login.err.no_role":     {"Your school account is not allowed to use School Service. Ask the registrar's office.", "이 학교 계정은 스쿨 서비스를 사용할 수 없습니다. 학사지원팀에 문의하세요."},
 	"login.err.unavailable": {"Sign-in is not available right now. Try again in a minute.", "지금은 로그인할 수 없습니다. 잠시 후 다시 시도하세요."},
 	"login.err.too_long":    {"That username is too long.", "아이디가 너무 깁니다."},
 	"login.signed_out":      {"You are signed out.", "로그아웃되었습니다."},
 	"login.session_ended":   {"Please sign in to continue.", "계속하려면 로그인하세요."},
+	// The sign-in throttle counts per device or network (client address), never per
+	// account alone, so the student can always try from another one.
+	"login.err.throttled_second":  {"Too many failed sign-in attempts from this device or network. Try again in a second.", "이 기기 또는 네트워크에서 로그인 실패가 너무 많습니다. 1초 후에 다시 시도하세요."},
+	"login.err.throttled_seconds": {"Too many failed sign-in attempts from this device or network. Try again in %d seconds.", "이 기기 또는 네트워크에서 로그인 실패가 너무 많습니다. %d초 후에 다시 시도하세요."},
+	"login.err.throttled_minutes": {"Too many failed sign-in attempts from this device or network. Try again in %d minutes.", "이 기기 또는 네트워크에서 로그인 실패가 너무 많습니다. %d분 후에 다시 시도하세요."},
 
 	"home.title":          {"Home", "홈"},
 	"home.welcome":        {"Welcome, %s", "%s 님, 환영합니다"},

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/schoolservice/school/db"
+	"github.com/go-chi/chi/v5/middleware"
+
 	"github.com/schoolservice/school/views"
 )
 
@@ -48,29 +51,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	account := strings.ToLower(form.Username)
 	now := s.now().UTC()
+	keys := newThrottleKeys(s.clientAddress(r), account)
 
-	locked, err := s.q.LoginLockedUntil(ctx, db.LoginLockedUntilParams{Username: account, Now: sql.NullTime{Time: now, Valid: true}})
-	switch {
-	case err == nil && locked.Valid:
-		minutes := int(locked.Time.Sub(now)/time.Minute) + 1
-		fail(http.StatusTooManyRequests, "throttled", views.Msg("login.err.throttled", minutes))
+	adm, err := s.admitLogin(ctx, keys, now)
+	defer adm.release()
+	if err != nil {
+		s.serverError(w, r, err)
 		return
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		s.serverError(w, r, fmt.Errorf("login throttle for %q: %w", account, err))
+	}
+	if adm.wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(adm.wait.Seconds()))))
+		fail(http.StatusTooManyRequests, adm.refused, waitMessage(adm.wait))
 		return
 	}
 
 	id, err := s.dir.Authenticate(ctx, form.Username, password)
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
-		if err := s.q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{
-			Username:    account,
-			Now:         now,
-			WindowStart: now.Add(-s.throttle.Window),
-			MaxFailures: int32(s.throttle.MaxFailures),
-			LockUntil:   now.Add(s.throttle.Lockout),
-		}); err != nil {
-			s.serverError(w, r, fmt.Errorf("record login failure for %q: %w", account, err))
+		if err := s.recordLoginFailure(ctx, keys, now); err != nil {
+			s.serverError(w, r, err)
 			return
 		}
 		fail(http.StatusUnauthorized, "invalid", views.Msg("login.err.invalid"))
@@ -78,8 +77,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNoRole):
 		fail(http.StatusForbidden, "no_role", views.Msg("login.err.no_role"))
 		return
+	case err != nil && ctx.Err() != nil:
+		s.clientGone(r, err)
+		return
 	case err != nil:
-		s.log.ErrorContext(ctx, "directory unavailable at login", slog.String("username", account), slog.Any("error", err))
+		s.log.WarnContext(ctx, "directory unavailable at login", slog.String("username", account),
+			slog.String("request_id", middleware.GetReqID(ctx)), slog.Any("error", err))
+		w.Header().Set("Retry-After", retryAfter)
 		fail(http.StatusServiceUnavailable, "unavailable", views.Msg("login.err.unavailable"))
 		return
 	}
@@ -89,8 +93,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	if err := s.q.ClearLoginFailures(ctx, account); err != nil {
-		s.log.WarnContext(ctx, "clear login failures", slog.String("username", account), slog.Any("error", err))
+	// Only when there is something to forget: a DELETE on every sign-in would be a write
+	// on the hot path. The address key is never cleared, or an attacker could sign in to
+	// an account of their own now and then to keep spraying.
+	if adm.hadAccount {
+		if err := s.q.ClearLoginThrottleKey(ctx, keys.account); err != nil {
+			s.log.WarnContext(ctx, "clear login throttle", slog.String("username", account), slog.Any("error", err))
+		}
 	}
 	// A new token at login: a session id planted before sign-in is worth nothing after.
 	if err := s.sessions.RenewToken(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -50,7 +51,11 @@ type Options struct {
 	// TrustedOrigins may send unsafe requests besides the app's own origin, for example
 	// the public name nginx serves when it differs from the Host the app sees.
 	TrustedOrigins []string
-	LoginThrottle  LoginThrottle
+	// TrustedProxies are the peers whose X-Real-IP header names the client, for sign-in
+	// throttling; nil trusts DefaultTrustedProxies, an empty list none.
+	TrustedProxies []netip.Prefix
+	// LoginThrottle limits failed sign-ins; unset fields take DefaultLoginThrottle's.
+	LoginThrottle LoginThrottle
 	// RequestLimit caps each student's registration requests, and apart from those their
 	// seat reservations (per replica).
 	RequestLimit RequestLimit
@@ -66,16 +71,6 @@ type RequestLimit struct {
 
 // DefaultRequestLimit allows more than any person clicks, less than a macro hammering.
 var DefaultRequestLimit = RequestLimit{Burst: 10, PerSecond: 3}
-
-// LoginThrottle limits password guessing per account, across all replicas.
-type LoginThrottle struct {
-	MaxFailures int
-	Window      time.Duration
-	Lockout     time.Duration
-}
-
-// DefaultLoginThrottle: five failures within 15 minutes lock the account for 15 minutes.
-var DefaultLoginThrottle = LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lockout: 15 * time.Minute}
 
 // Server holds what handlers share.
 type Server struct {
@@ -96,6 +91,7 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	throttle LoginThrottle
+	proxies  []netip.Prefix // whose X-Real-IP is believed
 	idle     time.Duration
 	checks   accountChecks
 	origins  []string
@@ -104,6 +100,12 @@ type Server struct {
 	events *events.Service
 	// seatLimits caps reserve and cancel clicks per student, apart from registration's.
 	seatLimits *rateLimiter
+
+	// untrustedProxy logs the first X-Real-IP from an untrusted peer.
+	untrustedProxy sync.Once
+	// loginsInFlight holds the throttle keys past their free failures whose attempt is
+	// with the directory now.
+	loginsInFlight oneAtATime
 }
 
 // New builds the server. Close stops its background work.
@@ -117,8 +119,12 @@ func New(o Options) (*Server, error) {
 	if o.SessionIdle <= 0 {
 		o.SessionIdle = 2 * time.Hour
 	}
-	if o.LoginThrottle.MaxFailures < 2 {
-		o.LoginThrottle = DefaultLoginThrottle
+	throttle, err := o.LoginThrottle.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.TrustedProxies == nil {
+		o.TrustedProxies = DefaultTrustedProxies
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -154,13 +160,16 @@ func New(o Options) (*Server, error) {
 		poll:     o.QueuePoll,
 		registry: o.Registry,
 		metrics:  newMetrics(o.Registry, o.DB),
-		throttle: o.LoginThrottle,
+		throttle: throttle,
+		proxies:  o.TrustedProxies,
 		idle:     o.SessionIdle,
 		origins:  o.TrustedOrigins,
 		now:      o.Now,
 
 		events:     events.New(o.DB, o.Now),
 		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
+
+		loginsInFlight: oneAtATime{busy: map[string]bool{}},
 	}
 	if o.ReadDB != nil {
 		s.catalogQ = db.New(o.ReadDB)
@@ -185,7 +194,7 @@ func New(o Options) (*Server, error) {
 	s.stats = newDashboardStats(o.DB, o.Logger, o.Now)
 	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
-	go func() { defer s.bg.Done(); s.sweepSessions(ctx, 10*time.Minute) }()
+	go func() { defer s.bg.Done(); s.sweep(ctx, 10*time.Minute) }()
 	// Seats a drop held for the waitlist are handed on at once; this catches the ones a
 	// stopped replica left behind.
 	go func() { defer s.bg.Done(); s.reg.Run(ctx, 5*time.Second) }()

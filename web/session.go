@@ -47,9 +47,9 @@ func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
 	}, true
 }
 
-// sweepSessions deletes expired sessions every interval until Close. Any replica may do
-// it; the DELETE is idempotent.
-func (s *Server) sweepSessions(ctx context.Context, interval time.Duration) {
+// sweep deletes expired sessions and ended sign-in throttle keys every interval until
+// Close. Any replica may do it; the DELETEs are idempotent.
+func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -57,13 +57,24 @@ func (s *Server) sweepSessions(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			n, err := s.q.DeleteExpiredSessions(ctx, s.now().UTC())
-			if err != nil {
-				s.log.Warn("delete expired sessions", slog.Any("error", err))
-			} else if n > 0 {
-				s.log.Debug("deleted expired sessions", slog.Int64("count", n))
-			}
+			s.sweepOnce(ctx)
 		}
+	}
+}
+
+func (s *Server) sweepOnce(ctx context.Context) {
+	now := s.now().UTC()
+	n, err := s.q.DeleteExpiredSessions(ctx, now)
+	if err != nil {
+		s.log.Warn("delete expired sessions", slog.Any("error", err))
+	} else if n > 0 {
+		s.log.Debug("deleted expired sessions", slog.Int64("count", n))
+	}
+	n, err = s.pruneLoginThrottle(ctx, now)
+	if err != nil {
+		s.log.Warn("prune login throttle", slog.Any("error", err))
+	} else if n > 0 {
+		s.log.Debug("pruned login throttle keys", slog.Int64("count", n))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -150,6 +151,28 @@ func parseOrigins(list string, p *problems) []string {
 			continue
 		}
 		out = append(out, o)
+	}
+	return out
+}
+
+// parseProxies reads a list of CIDRs; a bare address stands for itself alone. An empty
+// list is not nil: the app then trusts no proxy rather than its default.
+func parseProxies(list string, p *problems) []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(c); err == nil && a.Zone() == "" {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(c)
+		if err != nil {
+			p.add("trusted proxy %q must be a CIDR such as 10.0.0.0/24 or an address", c)
+			continue
+		}
+		out = append(out, pfx.Masked())
 	}
 	return out
 }

@@ -181,6 +181,15 @@ func TestRunConfiguration(t *testing.T) {
 			problems:  6,
 		},
 		{
+			name:      "trusted proxies that are not CIDRs",
+			args:      []string{"serve"},
+			env:       with(valid, "SCHOOL_TRUSTED_PROXIES", "10.0.0.0/24, nginx.internal,10.0.0.300/8"),
+			code:      1,
+			stderr:    []string{`trusted proxy "nginx.internal" must be a CIDR`, `trusted proxy "10.0.0.300/8" must be a CIDR`},
+			notStderr: []string{`"10.0.0.0/24"`},
+			problems:  2,
+		},
+		{
 			name:      "a flag fixes a bad environment value",
 			args:      []string{"serve", "-ldap-url", "ldap://127.0.0.1:1"},
 			env:       with(valid, "SCHOOL_LDAP_URL", "http://x"),
@@ -430,6 +439,34 @@ func TestParseOrigins(t *testing.T) {
 		}
 		if len(p) != tc.problems {
 			t.Errorf("parseOrigins(%q): problems %q, want %d", tc.list, p, tc.problems)
+		}
+	}
+}
+
+func TestParseProxies(t *testing.T) {
+	cases := []struct {
+		list     string
+		want     string // the prefixes, space-separated
+		problems int
+	}{
+		{"127.0.0.0/8,::1/128", "127.0.0.0/8 ::1/128", 0},
+		{"", "", 0},
+		{" 10.20.0.5 , 2001:db8::/48", "10.20.0.5/32 2001:db8::/48", 0},
+		{"10.20.0.77/24", "10.20.0.0/24", 0},
+		{"nginx,10.0.0.0/33,fe80::1%eth0,10.1.0.0/16", "10.1.0.0/16", 3},
+	}
+	for _, tc := range cases {
+		var p problems
+		got := parseProxies(tc.list, &p)
+		var s []string
+		for _, g := range got {
+			s = append(s, g.String())
+		}
+		if strings.Join(s, " ") != tc.want || got == nil {
+			t.Errorf("parseProxies(%q) = %v, want %q (never nil)", tc.list, got, tc.want)
+		}
+		if len(p) != tc.problems {
+			t.Errorf("parseProxies(%q): problems %q, want %d", tc.list, p, tc.problems)
 		}
 	}
 }

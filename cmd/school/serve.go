@@ -24,6 +24,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		lc              ldapFlags
 		logc            logFlags
 		addr, origins   string
+		proxies         string
 		readDSN         string
 		cookieSecure    bool
 		migrateOnStart  bool
@@ -35,6 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.String(&readDSN, "db-read-dsn", "", "optional MySQL DSN of a read replica for the public catalog; a student's own data is always read from -db-dsn")
 	fs.String(&addr, "addr", ":8080", "listen address")
 	fs.String(&origins, "trusted-origins", "", "comma-separated origins, besides the app's own, that may send forms")
+	fs.String(&proxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs of the proxies (nginx) whose X-Real-IP names the client for sign-in throttling; empty trusts none")
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
@@ -46,6 +48,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
 	trusted := parseOrigins(origins, &p)
+	trustedProxies := parseProxies(proxies, &p)
 	if readDSN != "" {
 		if _, err := db.Config(readDSN); err != nil {
 			p.add("-db-read-dsn (SCHOOL_DB_READ_DSN): %v", err)
@@ -85,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
-		InsecureCookies: !cookieSecure, TrustedOrigins: trusted,
+		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies,
 	})
 	if err != nil {
 		return err

@@ -24,8 +24,8 @@ DELETE FROM courses;
 DELETE FROM terms;
 -- name: DeleteAllSessions :exec
 DELETE FROM sessions;
--- name: DeleteAllLoginFailures :exec
-DELETE FROM login_failures;
+-- name: DeleteAllLoginThrottle :exec
+DELETE FROM login_throttle;
 -- name: DeleteAllUsers :exec
 DELETE FROM users;
 -- name: DeleteAllDepartments :exec
