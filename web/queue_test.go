@@ -167,7 +167,7 @@ func TestWaitingRoomBannerAndNextWindowMetric(t *testing.T) {
 		_, body := app.get(t, c, "/")
 		return testid(t, body, "queue-banner") != ""
 	})
-	_, body := app.get(t, c, "/metrics")
+	_, body := app.ops(t, "/metrics")
 	var got float64
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, "school_registration_next_window_open_timestamp_seconds "); ok {

@@ -80,7 +80,7 @@ func BenchmarkWaitingRoomPolling(b *testing.B) {
 				runtime.GC()
 				debug.FreeOSMemory()
 				app := newTestApp(b)
-				wrBench(b, wrApp{url: app.URL, db: app.DB, logs: app.logs.String}, n, measure)
+				wrBench(b, wrApp{url: app.URL, opsURL: app.OpsURL, db: app.DB, logs: app.logs.String}, n, measure)
 			})
 		}
 	})
@@ -117,13 +117,13 @@ func wrEnv(name, def string) string {
 	return def
 }
 
-// wrApp is the app under load: where it serves, its database, and its process (0: this
-// one).
+// wrApp is the app under load: where it serves (pages, and the operators' endpoints),
+// its database, and its process (0: this one).
 type wrApp struct {
-	url  string
-	db   *sql.DB
-	pid  int
-	logs func() string
+	url, opsURL string
+	db          *sql.DB
+	pid         int
+	logs        func() string
 }
 
 // wrBuild builds `school` once for every size.
@@ -142,14 +142,20 @@ func wrBuild(b *testing.B) string {
 func wrStartProcess(b *testing.B, bin string) wrApp {
 	b.Helper()
 	sqldb, dsn := dbtest.New(b)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Two free ports, both held until both are chosen, so they differ.
+	l1, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, opsAddr := l1.Addr().String(), l2.Addr().String()
+	l1.Close()
+	l2.Close()
 	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-migrate")
+	cmd := exec.Command(bin, "serve", "-addr", addr, "-ops-addr", opsAddr, "-migrate")
 	cmd.Env = append(os.Environ(), "SCHOOL_DB_DSN="+dsn) // the last value of a key wins
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -166,10 +172,10 @@ func wrStartProcess(b *testing.B, bin string) wrApp {
 			<-exited
 		}
 	})
-	app := wrApp{url: "http://" + addr, db: sqldb, pid: cmd.Process.Pid, logs: logs.String}
+	app := wrApp{url: "http://" + addr, opsURL: "http://" + opsAddr, db: sqldb, pid: cmd.Process.Pid, logs: logs.String}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get(app.url + "/readyz")
+		res, err := http.Get(app.opsURL + "/readyz")
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -257,7 +263,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	time.Sleep(time.Until(load.base.Add(wrWarmup)))
 	b.StartTimer()
 	cpu0 := wrCPUNow(pidName)
-	metrics0, _ := wrScrape(client, app.url)
+	metrics0, _ := wrScrape(client, app.opsURL)
 	var rssMax int64
 	for end := load.base.Add(wrWarmup + measure); time.Now().Before(end); {
 		if kb, ok := wrProcStatus(pidName, "VmRSS"); ok {
@@ -267,7 +273,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	}
 	cpu1 := wrCPUNow(pidName)
 	b.StopTimer()
-	metrics1, _ := wrScrape(client, app.url)
+	metrics1, _ := wrScrape(client, app.opsURL)
 	hwm, _ := wrProcStatus(pidName, "VmHWM")
 	var heapMB, sysMB float64
 	if app.pid == 0 {
@@ -922,7 +928,8 @@ func wrProcStatus(pid, field string) (int64, bool) {
 	return 0, false
 }
 
-// wrScrape reads the app's /metrics: each sample by its name and labels.
+// wrScrape reads the app's /metrics (on the ops listener): each sample by its name and
+// labels.
 func wrScrape(c *http.Client, base string) (map[string]float64, error) {
 	res, err := c.Get(base + "/metrics")
 	if err != nil {
