@@ -47,8 +47,8 @@ const (
 
 // BenchmarkWaitingRoomPolling puts N students in a queued window's waiting room and has
 // each poll GET /queue/status the way its waiting page does: every 5 s, a fifth early or
-// late as each answer says (hx-trigger "load delay:…"), until an answer sends it on to
-// enter (HX-Redirect). Meanwhile the room admits 100 places a second, and a new student
+// late as each answer says (hx-trigger "load delay:…"), until an answer says it is
+// admitted (and carries the form that enters). Meanwhile the room admits 100 places a second, and a new student
 // joins for each admission a client sees, so N keep waiting. It reports the poll
 // latency, the admission rate measured from the database, and the app's memory and CPU,
 // and fails only on a wrong answer: a place out of order, a place the cache lost, an
@@ -462,14 +462,15 @@ func wrTail(s string) string {
 
 // wrAnswer is what a poll said.
 type wrAnswer struct {
-	state    views.QueueState
-	next     time.Duration // the next poll's delay the page was given
-	redirect string
+	state views.QueueState
+	next  time.Duration // the next poll's delay the page was given
+	enter bool          // the answer has the form that enters
 }
 
 var (
 	wrStateAttr = []byte(`data-state="`)
 	wrDelayAttr = []byte(`load delay:`)
+	wrEnterForm = []byte(`action="/queue/enter"`)
 )
 
 // wrPollOnce polls like htmx: GET with HX-Request, the answer read whole. buf, when not
@@ -496,7 +497,7 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 		return wrAnswer{}, fmt.Errorf("status %d", res.StatusCode)
 	}
 	body := buf.Bytes()
-	a := wrAnswer{redirect: res.Header.Get("HX-Redirect")}
+	a := wrAnswer{enter: bytes.Contains(body, wrEnterForm)}
 	i := bytes.Index(body, wrStateAttr)
 	j := bytes.Index(body, wrDelayAttr)
 	if i < 0 || j < 0 {
@@ -510,8 +511,8 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 		return a, fmt.Errorf("next poll in %q: %v", body, err)
 	}
 	a.next = time.Duration(ms) * time.Millisecond
-	if (a.state == views.QueueAdmitted) != (a.redirect != "") {
-		return a, fmt.Errorf("state %d with HX-Redirect %q", a.state, a.redirect)
+	if (a.state == views.QueueAdmitted) != a.enter {
+		return a, fmt.Errorf("state %d, form that enters: %v", a.state, a.enter)
 	}
 	return a, nil
 }
@@ -712,7 +713,7 @@ func (l *wrLoad) work(st *wrStats) {
 		case err != nil:
 			next = time.Duration((0.8 + 0.4*rand.Float64()) * float64(wrPoll))
 		case a.state == views.QueueAdmitted:
-			l.seen[j.i] = done // a browser goes on to /queue/enter: no more polls
+			l.seen[j.i] = done // a browser posts to /queue/enter and leaves: no more polls
 			l.admitted.Add(1)
 			continue
 		}
