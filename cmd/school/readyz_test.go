@@ -292,6 +292,23 @@ func TestReadyzThroughOutage(t *testing.T) {
 		}
 	}
 
+	// A second instance whose ops port is taken does not run without its probes: it
+	// stops, public listener included, and says why.
+	opsAddr := strings.TrimPrefix(app.ops, "http://")
+	clash := startApp(t, env, "-cookie-secure=false", "-ops-addr", opsAddr, "-log-format", "text")
+	select {
+	case clash.code = <-clash.done:
+		clash.exited = true
+	case <-time.After(time.Minute):
+		t.Fatalf("an instance whose ops port is taken still runs\nstderr:\n%s", clash.stderr)
+	}
+	if clash.code != 1 || !strings.Contains(clash.stderr.String(), "listen on "+opsAddr) {
+		t.Errorf("ops port taken: exit code %d, want 1 and the address in stderr:\n%s", clash.code, clash.stderr)
+	}
+	if _, _, err := get(clash.url + "/healthz"); err == nil {
+		t.Errorf("the instance that could not open its ops port still serves pages")
+	}
+
 	stack.run(t, "down", "mariadb")
 	body = app.waitFor(t, "/readyz", http.StatusServiceUnavailable, "mysql: unreachable", wait)
 	t.Logf("MariaDB down: /readyz says %q", body)
