@@ -26,6 +26,8 @@ COPY --from=build /out/school /school
 COPY --from=build /out/autoscaler /autoscaler
 # distroless's nonroot user; the Kubernetes manifests run as the same uid.
 USER 65532:65532
-EXPOSE 8080 9102
+# school serve: 8080 the pages, 9100 /healthz, /readyz and /metrics (-ops-addr);
+# autoscaler: 9102 its /metrics and /healthz.
+EXPOSE 8080 9100 9102
 ENTRYPOINT ["/school"]
 CMD ["serve"]

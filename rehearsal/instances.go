@@ -14,19 +14,21 @@ import (
 )
 
 // Serve says how the tool starts app instances of its own: Command (the school binary
-// and "serve") gets -addr for each address; Env is their environment (the DSN and the
-// directory settings), Log receives their output.
+// and "serve") gets -addr and -ops-addr for each instance; Env is their environment (the
+// DSN and the directory settings), Log receives their output.
 type Serve struct {
-	Command []string
-	Env     []string
-	Addrs   []string // loopback host:port, one per instance
-	Log     io.Writer
+	Command  []string
+	Env      []string
+	Addrs    []string // loopback host:port, one per instance
+	OpsAddrs []string // each instance's operators' listener (/readyz, /metrics), in the same order
+	Log      io.Writer
 }
 
 // appProcess is one app instance the tool started, and restarts after a kill drill.
 type appProcess struct {
-	serve Serve
-	addr  string
+	serve   Serve
+	addr    string
+	opsAddr string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -37,11 +39,12 @@ type appProcess struct {
 	log   io.Writer // the process's own line writer into the shared logCounter
 }
 
-func (p *appProcess) url() string { return "http://" + p.addr }
+func (p *appProcess) url() string    { return "http://" + p.addr }
+func (p *appProcess) opsURL() string { return "http://" + p.opsAddr }
 
 func (p *appProcess) start(ctx context.Context) error {
 	p.mu.Lock()
-	args := append(append([]string(nil), p.serve.Command[1:]...), "-addr", p.addr, "-cookie-secure=false")
+	args := append(append([]string(nil), p.serve.Command[1:]...), "-addr", p.addr, "-ops-addr", p.opsAddr, "-cookie-secure=false")
 	cmd := exec.Command(p.serve.Command[0], args...)
 	cmd.Env = p.serve.Env
 	cmd.Stdout, cmd.Stderr = p.log, p.log
@@ -60,10 +63,11 @@ func (p *appProcess) start(ctx context.Context) error {
 	}()
 	p.cmd, p.done = cmd, done
 	p.mu.Unlock()
-	return waitReady(ctx, p.url(), done)
+	return waitReady(ctx, p.opsURL(), done)
 }
 
-// waitReady waits until /readyz answers 200 (MySQL and the directory reachable).
+// waitReady waits until /readyz on the operators' listener at base answers 200 (MySQL and
+// the directory reachable).
 func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

@@ -12,10 +12,11 @@ type Step string
 
 const (
 	StepLogin     Step = "login"
-	StepQueue     Step = "queue"     // joining the waiting room (GET /queue)
+	StepQueue     Step = "queue"     // opening the waiting page (GET /queue)
+	StepJoin      Step = "join"      // taking a place, as the page does when it loads (POST /queue)
 	StepPoll      Step = "poll"      // one poll of the waiting page
 	StepWait      Step = "wait"      // the whole wait, from joining to entering
-	StepEnter     Step = "enter"     // GET /queue/enter
+	StepEnter     Step = "enter"     // trading the admitted place for a pass (POST /queue/enter)
 	StepCatalog   Step = "catalog"   // the catalog page registration opens on
 	StepRegister  Step = "register"  // one register click
 	StepWaitlist  Step = "waitlist"  // one join-the-waitlist click
@@ -23,7 +24,7 @@ const (
 	StepDone      Step = "done"      // leaving the waiting room's slot
 )
 
-var steps = []Step{StepLogin, StepQueue, StepPoll, StepWait, StepEnter, StepCatalog, StepRegister, StepWaitlist, StepTimetable, StepDone}
+var steps = []Step{StepLogin, StepQueue, StepJoin, StepPoll, StepWait, StepEnter, StepCatalog, StepRegister, StepWaitlist, StepTimetable, StepDone}
 
 // event is one answer (or failure) a student saw.
 type event struct {

@@ -26,6 +26,7 @@ import (
 type Config struct {
 	DSN      string   // the deployment's MySQL: the window is prepared and the check run here
 	URLs     []string // app instances already running, e.g. http://127.0.0.1:8080
+	OpsURLs  []string // their ops listeners (/metrics), in the same order; none: no server-side figures
 	Serve    *Serve   // or app instances the tool starts (needed for the instance drill)
 	Stack    string   // deploy/local/stack, for the MariaDB and directory drills
 	Students int      // students taking part: stu00001 on (as the seed names them)
@@ -97,6 +98,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if len(cfg.URLs) == 0 && (cfg.Serve == nil || len(cfg.Serve.Addrs) == 0) {
 		return nil, errors.New("no app instances: give their URLs or let the tool start them")
+	}
+	if len(cfg.OpsURLs) > 0 && len(cfg.OpsURLs) != len(cfg.URLs) {
+		return nil, fmt.Errorf("%d ops URLs for %d app instances: give one for each, or none", len(cfg.OpsURLs), len(cfg.URLs))
+	}
+	if cfg.Serve != nil && len(cfg.Serve.OpsAddrs) != len(cfg.Serve.Addrs) {
+		return nil, fmt.Errorf("%d ops addresses for %d app instances to start: give one for each", len(cfg.Serve.OpsAddrs), len(cfg.Serve.Addrs))
 	}
 	for _, f := range cfg.Faults {
 		switch {
@@ -191,11 +198,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The app instances.
 	urls := append([]string(nil), cfg.URLs...)
+	opsURLs := append([]string(nil), cfg.OpsURLs...)
 	var logs *logCounter
 	if cfg.Serve != nil {
 		logs = newLogCounter(cfg.Serve.Log)
-		for _, addr := range cfg.Serve.Addrs {
-			p := &appProcess{serve: *cfg.Serve, addr: addr, log: logs.writer()}
+		for i, addr := range cfg.Serve.Addrs {
+			p := &appProcess{serve: *cfg.Serve, addr: addr, opsAddr: cfg.Serve.OpsAddrs[i], log: logs.writer()}
 			r.procs = append(r.procs, p)
 		}
 		defer func() {
@@ -207,7 +215,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		errs := make([]error, len(r.procs))
 		for i, p := range r.procs {
 			wg.Go(func() { errs[i] = p.start(ctx) })
-			urls = append(urls, p.url())
+			urls, opsURLs = append(urls, p.url()), append(opsURLs, p.opsURL())
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
@@ -235,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, u := range urls {
 		c.instances = append(c.instances, &instance{url: u})
 	}
-	regBefore := sumBuckets(ctx, c.http, urls, "/registrations")
+	regBefore := sumBuckets(ctx, c.http, opsURLs, "/registrations")
 	students := make([]*student, cfg.Students)
 	for i := range students {
 		students[i] = &student{c: c, username: names[i], home: i % len(urls), arrival: arrive[i], plan: plans[i],
@@ -286,7 +294,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	wg.Wait()
 	drills.Wait()
-	server := serverLatency(regBefore, sumBuckets(ctx, c.http, urls, "/registrations"))
+	server := serverLatency(regBefore, sumBuckets(ctx, c.http, opsURLs, "/registrations"))
 	stopRun()
 	<-progressDone
 	<-meterDone

@@ -114,6 +114,7 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	sch := seedSchool(t, 300, 80)
 	bin := buildSchool(t)
 	logs := &syncBuffer{}
+	ports := freePorts(t, 4) // two instances, each with its ops listener
 	env := append(os.Environ(),
 		"SCHOOL_DB_DSN="+sch.DSN,
 		"SCHOOL_LDAP_BASE_DN="+sch.Dir.BaseDN,
@@ -121,7 +122,7 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	)
 	cfg := Config{
 		DSN:      sch.DSN,
-		Serve:    &Serve{Command: []string{bin, "serve"}, Env: env, Addrs: freePorts(t, 2), Log: logs},
+		Serve:    &Serve{Command: []string{bin, "serve"}, Env: env, Addrs: ports[:2], OpsAddrs: ports[2:], Log: logs},
 		Students: 300,
 		Demand:   Demand{Hot: 5, HotFactor: 10, Want: 4, Choices: 6, Waitlist: 0.5},
 		Lead:     4 * time.Second, Spread: 4 * time.Second,
@@ -149,6 +150,9 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	}
 	if rep.Results["enrolled"] == 0 || rep.Results["full"] == 0 || rep.Check.Enrollments == 0 {
 		t.Errorf("a morning with hot sections should enrol some and turn some away: %v", rep.Results)
+	}
+	if rep.ServerRegister.Count == 0 {
+		t.Error("no registration in the instances' own figures: /metrics on their ops listeners was not read")
 	}
 	if rep.Status5xx > 0 {
 		t.Errorf("%d answers were 5xx:\n%s\napp logs:\n%s", rep.Status5xx, text.String(), logs)

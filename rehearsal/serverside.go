@@ -22,6 +22,7 @@ type ServerLatency struct {
 }
 
 // routeBuckets sums an instance's histogram buckets of POST route: upper bound -> count.
+// base is the instance's operators' listener, where /metrics is.
 func routeBuckets(ctx context.Context, client *http.Client, base, route string) map[float64]float64 {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
@@ -32,6 +33,9 @@ func routeBuckets(ctx context.Context, client *http.Client, base, route string) 
 		return nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
 	out := map[float64]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -272,16 +272,17 @@ func (s *student) login(ctx context.Context) bool {
 var (
 	statusTagRe = regexp.MustCompile(`<section [^>]*data-testid="queue-status"[^>]*>`)
 	attrRe      = regexp.MustCompile(`([a-z-]+)="([^"]*)"`)
-	enterRe     = regexp.MustCompile(`href="(/queue/enter\?[^"]*)"`)
+	joinRe      = regexp.MustCompile(`<form [^>]*action="/queue"[^>]*data-testid="queue-join"`)
+	enterRe     = regexp.MustCompile(`<form [^>]*action="/queue/enter"[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"`)
 	delayRe     = regexp.MustCompile(`delay:(\d+)ms`)
 )
 
 // queuePage is what a waiting page (or its poll answer) says.
 type queuePage struct {
-	state    int // views.QueueState: 0 joining, 1 pre-queue, 2 waiting, 3 admitted, 4 lost
-	pollURL  string
-	delay    time.Duration
-	enterURL string
+	state      int // views.QueueState: 0 joining, 1 pre-queue, 2 waiting, 3 admitted, 4 lost
+	pollURL    string
+	delay      time.Duration
+	enterToken string // the admitted place's token, which the form that enters posts
 }
 
 // parseQueue reads the waiting page's status element. Polls are most of the requests of
@@ -307,13 +308,15 @@ func parseQueue(body []byte) (queuePage, bool) {
 		}
 	}
 	if m := enterRe.FindSubmatch(body); m != nil {
-		p.enterURL = html.UnescapeString(string(m[1]))
+		p.enterToken = html.UnescapeString(string(m[1]))
 	}
 	return p, p.pollURL != "" && p.state >= 0
 }
 
-// queue waits in the waiting room as the page does: join, poll at the pace each answer
-// sets, and enter when the answer says so (HX-Redirect). A page that errs is reloaded.
+// queue waits in the waiting room as the page does: open it, take a place (the page's
+// join form, which it posts as it loads, when the student has none), poll at the pace
+// each answer sets, and enter when an answer says the place is admitted. A page that
+// errs is reloaded.
 func (s *student) queue(ctx context.Context) bool {
 	joined := time.Now()
 	defer func() { s.wait = time.Since(joined) }()
@@ -324,12 +327,20 @@ func (s *student) queue(ctx context.Context) bool {
 			return false
 		}
 		r, err := s.send(ctx, StepQueue, http.MethodGet, "/queue", nil, false)
+		if err == nil && r.status == http.StatusOK && joinRe.Match(r.body) {
+			r, err = s.send(ctx, StepJoin, http.MethodPost, "/queue", url.Values{}, true)
+			if err == nil && r.status == http.StatusOK && r.header.Get("HX-Redirect") == "/courses" {
+				// No waiting room for this student any more (or a pass already).
+				return s.catalog(ctx, joined)
+			}
+		}
 		if err != nil || r.status >= 500 {
 			s.pause(ctx, backoff(n))
 			continue
 		}
-		if r.status == http.StatusSeeOther {
-			if strings.HasPrefix(r.location(), "/login") {
+		if r.status == http.StatusSeeOther || r.status == http.StatusUnauthorized {
+			if r.status == http.StatusUnauthorized || strings.HasPrefix(r.location(), "/login") {
+				delete(s.cookies, "school_session")
 				if !s.login(ctx) {
 					return false
 				}
@@ -358,8 +369,8 @@ func (s *student) poll(ctx context.Context, p queuePage) (bool, bool) {
 	for {
 		switch p.state {
 		case 3:
-			if p.enterURL != "" {
-				return s.enter(ctx, p.enterURL), true
+			if p.enterToken != "" {
+				return s.enter(ctx, p.enterToken), true
 			}
 		case 4:
 			return false, true
@@ -375,9 +386,6 @@ func (s *student) poll(ctx context.Context, p queuePage) (bool, bool) {
 		if err != nil || r.status != http.StatusOK {
 			return false, true // htmx stops polling on an error; the student reloads
 		}
-		if to := r.header.Get("HX-Redirect"); to != "" {
-			return s.enter(ctx, to), true
-		}
 		next, ok := parseQueue(r.body)
 		if !ok {
 			s.note(StepPoll, "bad_answer")
@@ -387,10 +395,11 @@ func (s *student) poll(ctx context.Context, p queuePage) (bool, bool) {
 	}
 }
 
-// enter trades the admitted place for a pass; false sends the student back to /queue.
-func (s *student) enter(ctx context.Context, path string) bool {
-	r, err := s.send(ctx, StepEnter, http.MethodGet, path, nil, false)
-	if err != nil || r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/courses") {
+// enter trades the admitted place for a pass as the admitted page's form does when it
+// loads (an HTMX post, answered with HX-Redirect); false sends the student back to /queue.
+func (s *student) enter(ctx context.Context, token string) bool {
+	r, err := s.send(ctx, StepEnter, http.MethodPost, "/queue/enter", url.Values{"t": {token}}, true)
+	if err != nil || r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("HX-Redirect"), "/courses") {
 		return false
 	}
 	if s.cookies["school_pass"] == "" {

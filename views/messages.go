@@ -133,6 +133,7 @@ var messages = map[string]struct{ en, ko string }{
 	"queue.title":             {"Waiting room", "대기실"},
 	"queue.intro":             {"Registration is busy. You have one place in line, whichever tab or device you use; this page moves on by itself when it is your turn.", "수강신청 접속자가 많습니다. 탭이나 기기와 관계없이 한 사람당 한 자리가 주어지며, 차례가 되면 이 화면이 자동으로 넘어갑니다."},
 	"queue.joining":           {"Taking your place in line…", "대기열에 들어가는 중…"},
+	"queue.join":              {"Take my place in line", "줄 서기"},
 	"queue.prequeue":          {"You are in the waiting room. At %s everyone here is put in a random order, so arriving early gives no advantage over arriving now.", "대기실에 들어왔습니다. %s에 대기실의 모든 학생을 무작위 순서로 배정하므로 먼저 들어온다고 유리하지 않습니다."},
 	"queue.ahead":             {"Students ahead of you: %d", "앞에 있는 학생: %d명"},
 	"queue.wait_under_minute": {"Estimated wait: less than a minute", "예상 대기 시간: 1분 미만"},

@@ -192,13 +192,38 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 		return Place{}, "", err
 	}
 	p := Place{Window: windowID, User: userID, Ticket: t.ID}
-	r.mu.Lock()
-	if _, ok := r.tickets[t.ID]; !ok || t.State == db.WaitingRoomTicketsStateWaiting && !t.Position.Valid {
-		r.tickets[t.ID] = &ticket{window: windowID, user: userID, position: t.Position.Int64, state: t.State}
-	}
-	r.mu.Unlock()
+	r.remember(p, t)
 	r.markSeen(t.ID)
 	return p, r.signer.Token(p), nil
+}
+
+// Place returns the student's place in the window without taking one: ok is false when
+// they have none that counts (never joined, expired, or done), and Join would take one.
+// It reads the database, and writes nothing there.
+func (r *Room) Place(ctx context.Context, windowID, userID int64) (p Place, token string, ok bool, err error) {
+	t, err := r.q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Place{}, "", false, nil
+	}
+	if err != nil {
+		return Place{}, "", false, fmt.Errorf("read place: %w", err)
+	}
+	if t.State != db.WaitingRoomTicketsStateWaiting && t.State != db.WaitingRoomTicketsStateAdmitted {
+		return Place{}, "", false, nil
+	}
+	p = Place{Window: windowID, User: userID, Ticket: t.ID}
+	r.remember(p, t)
+	return p, r.signer.Token(p), true, nil
+}
+
+// remember puts a place just read from the database into the cache unless the cache
+// has it already (a new place then shows at once, not at the next refresh).
+func (r *Room) remember(p Place, t db.GetTicketRow) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.tickets[t.ID]; !ok || t.State == db.WaitingRoomTicketsStateWaiting && !t.Position.Valid {
+		r.tickets[t.ID] = &ticket{window: p.Window, user: p.User, position: t.Position.Int64, state: t.State}
+	}
 }
 
 // ensureState makes the window's state row, with the shuffle seed and its commitment,

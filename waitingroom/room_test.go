@@ -334,6 +334,43 @@ func TestOnePlacePerStudent(t *testing.T) {
 	}
 }
 
+// TestPlace: Place finds a student's place without taking one, on any replica, and
+// only while it counts; a place that expired is Join's to take again.
+func TestPlace(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{prequeue: 10 * time.Minute})
+	r1, r2 := f.room(), f.room()
+	f.clock.Set(opens.Add(-5 * time.Minute))
+	f.refresh(r1, r2)
+	u := f.students(1)[0]
+
+	if _, _, ok, err := r1.Place(f.ctx, w, u); err != nil || ok {
+		t.Fatalf("before joining: ok %v, %v", ok, err)
+	}
+	if n := f.count("SELECT COUNT(*) FROM waiting_room_tickets"); n != 0 {
+		t.Fatalf("Place took a place: %d tickets", n)
+	}
+	joined, token, err := r1.Join(f.ctx, w, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, tok, ok, err := r2.Place(f.ctx, w, u) // the other replica, before its next refresh
+	if err != nil || !ok || p != joined || tok != token {
+		t.Fatalf("after joining: %+v %q %v %v; joined %+v %q", p, tok, ok, err, joined, token)
+	}
+	if st := r2.Status(p); !st.Known {
+		t.Error("the replica that found the place does not know it yet")
+	}
+
+	f.exec("UPDATE waiting_room_tickets SET state = 'expired' WHERE user_id = ?", u)
+	if _, _, ok, err := r1.Place(f.ctx, w, u); err != nil || ok {
+		t.Errorf("expired: ok %v, %v", ok, err)
+	}
+	if again, _, err := r1.Join(f.ctx, w, u); err != nil || again != joined || f.ticket(w, u).state != "waiting" {
+		t.Errorf("joining again: %+v, %v, row %+v", again, err, f.ticket(w, u))
+	}
+}
+
 // TestActiveLimitAcrossReplicas: two replicas tick in turn, then at once; admitted places
 // never exceed max_active.
 func TestActiveLimitAcrossReplicas(t *testing.T) {

@@ -56,11 +56,16 @@ const (
 	sessFlashArg = "flash_arg"
 )
 
-// saved ends a change that worked: the next page says so. An HTMX form is sent there by
-// HX-Redirect, a plain form by a 303.
+// saved ends a change that worked: the next page says so.
 func (s *Server) saved(w http.ResponseWriter, r *http.Request, path string, key, arg string) {
 	s.sessions.Put(r.Context(), sessFlash, key)
 	s.sessions.Put(r.Context(), sessFlashArg, arg)
+	seeOther(w, r, path)
+}
+
+// seeOther sends the browser on to path after a form: an HTMX one by HX-Redirect (a
+// page load of its own, not a swap), a plain one by a 303.
+func seeOther(w http.ResponseWriter, r *http.Request, path string) {
 	if wantsFragment(r) {
 		w.Header().Set("HX-Redirect", path)
 		w.WriteHeader(http.StatusOK)

@@ -75,7 +75,7 @@ func TestQueueAdminControls(t *testing.T) {
 	c := app.client(t)
 	app.login(t, c, alice)
 	eventually(t, "alice's place", func() bool {
-		res, body := app.get(t, c, "/queue")
+		res, body := app.post(t, c, "/queue", nil, hx, "true")
 		return res.StatusCode == http.StatusOK && strings.Contains(body, "queue-status")
 	})
 	_, body = app.get(t, staff, "/admin/waiting-room")

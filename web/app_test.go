@@ -33,11 +33,13 @@ var (
 	nobody = ldaptest.User{Username: "nobody", Password: "nobody-secret-1", Name: "No Body"}
 )
 
-// testApp is the real app (real MariaDB, real slapd) behind an httptest server.
+// testApp is the real app (real MariaDB, real slapd) behind an httptest server, and its
+// operators' endpoints behind another, as serve runs them on two listeners.
 type testApp struct {
 	DB     *sql.DB
 	Dir    ldaptest.Directory
 	URL    string
+	OpsURL string
 	logs   *syncBuffer
 	server *web.Server
 	opts   web.Options
@@ -85,7 +87,9 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 	t.Cleanup(srv.Close)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	app.URL, app.server, app.opts = ts.URL, srv, opts
+	ops := httptest.NewServer(srv.OpsHandler())
+	t.Cleanup(ops.Close)
+	app.URL, app.OpsURL, app.server, app.opts = ts.URL, ops.URL, srv, opts
 	t.Cleanup(func() {
 		for _, u := range []ldaptest.User{alice, sam, ada, nobody} {
 			if strings.Contains(app.logs.String(), u.Password) {
@@ -113,7 +117,9 @@ func (a *testApp) replica(t testing.TB, configure ...func(*web.Options)) *testAp
 	t.Cleanup(srv.Close)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &testApp{DB: a.DB, Dir: a.Dir, URL: ts.URL, logs: a.logs, server: srv, opts: opts}
+	ops := httptest.NewServer(srv.OpsHandler())
+	t.Cleanup(ops.Close)
+	return &testApp{DB: a.DB, Dir: a.Dir, URL: ts.URL, OpsURL: ops.URL, logs: a.logs, server: srv, opts: opts}
 }
 
 // insecureCookies: Go's cookie jar withholds Secure cookies from http:// URLs, where a
@@ -153,7 +159,18 @@ func (a *testApp) post(t testing.TB, c *http.Client, path string, form url.Value
 
 func (a *testApp) get(t testing.TB, c *http.Client, path string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, a.URL+path, nil)
+	return a.getFrom(t, c, a.URL, path, header...)
+}
+
+// ops fetches path from the operators' listener.
+func (a *testApp) ops(t testing.TB, path string) (*http.Response, string) {
+	t.Helper()
+	return a.getFrom(t, a.client(t), a.OpsURL, path)
+}
+
+func (a *testApp) getFrom(t testing.TB, c *http.Client, base, path string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,10 +271,11 @@ func TestBrowserRegistrationRefusal(t *testing.T) {
 }
 
 // TestBrowserWaitingRoom: registration is queued and four students are in line before
-// alice. She waits on the waiting page, which polls by itself and swaps its status in
-// place; her place falls as the others are admitted, one a second, and when her turn
-// comes the page takes her to registration, where the pass the room gave her lets her
-// register. She clicks nothing until then.
+// alice. She opens the waiting page, which takes her place by itself (a POST as it
+// loads), polls by itself and swaps its status in place; her place falls as the others
+// are admitted, one a second, and when her turn comes the page takes her to registration
+// (another POST, for the pass), where the pass the room gave her lets her register. She
+// clicks nothing until then.
 func TestBrowserWaitingRoom(t *testing.T) {
 	requireBrowser(t)
 	reg := prometheus.NewRegistry()
@@ -295,8 +296,12 @@ func TestBrowserWaitingRoom(t *testing.T) {
 
 	b := newBrowser(t)
 	b.signIn(app, alice)
+	// Opening the page takes no place; the page takes it by itself, posting its join
+	// form as it loads, and shows the place in the form's stead.
 	b.open(app.URL + "/queue")
-	if s := b.state(); s.Path != "/queue" || s.Queue.State < 0 {
+	if s := b.waitPage("the waiting page to take alice's place", func(s pageState) bool {
+		return s.Path != "/queue" || s.Queue.State >= 0
+	}); s.Path != "/queue" {
 		t.Fatalf("opening /queue led to %s, not the waiting page%s", s.URL, b.diagnostics())
 	}
 	// What the waiting page showed, each change once: a state, or the position while waiting.
@@ -366,7 +371,8 @@ func TestBrowserWaitingRoom(t *testing.T) {
 	if len(n) < 2 {
 		t.Errorf("positions seen while waiting: %v; want the position to fall at least once", n)
 	}
-	// The admission arrives as a redirect, a page load of its own, through /queue/enter.
+	// The admission arrives as a page load of its own: the admitted answer's form posts
+	// to /queue/enter, whose HX-Redirect sends the browser to registration.
 	if s.Marker != 0 || s.URL != app.URL+"/courses" {
 		t.Errorf("after admission: %s (marker %d), want a fresh load of %s/courses", s.URL, s.Marker, app.URL)
 	}

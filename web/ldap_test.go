@@ -153,7 +153,7 @@ func TestDirectoryDown(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(testid(t, body, "alert"), "not available right now") {
 		t.Errorf("login with the directory down: %d %q", res.StatusCode, testid(t, body, "alert"))
 	}
-	if res, _ := app.get(t, app.client(t), "/readyz"); res.StatusCode != http.StatusServiceUnavailable {
+	if res, _ := app.ops(t, "/readyz"); res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the directory down: %d", res.StatusCode)
 	}
 }

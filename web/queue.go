@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +16,9 @@ import (
 
 const passCookie = "school_pass"
 
-// queuePage puts the student in the waiting room of their window and shows the place.
+// queuePage shows the student's place in their window's waiting room, or, when they have
+// none, the form that takes one. It writes nothing: a link preview or a prefetch does not
+// put anyone in line.
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.student(w, r)
 	if !ok {
@@ -32,25 +33,64 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/courses", http.StatusSeeOther)
 		return
 	}
+	place, token, found, err := s.room.Place(r.Context(), windowID, u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !found {
+		s.render(w, r, http.StatusOK, views.QueuePage(views.Queue{}), views.QueueJoin())
+		return
+	}
+	s.showPlace(w, r, u.ID, place, token)
+}
+
+// queueJoin puts the student in the waiting room of their window, in the one place they
+// have whatever tabs they use, and shows it: to HTMX, the place's status in the join
+// form's stead; to a plain form, by a redirect to the page, so a reload posts nothing.
+func (s *Server) queueJoin(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.student(w, r)
+	if !ok {
+		return
+	}
+	windowID, queued := s.room.WindowFor(u.Year)
+	if !queued {
+		seeOther(w, r, "/courses")
+		return
+	}
+	if _, err := s.room.CheckPass(passFrom(r), windowID, u.ID); err == nil {
+		seeOther(w, r, "/courses")
+		return
+	}
 	place, token, err := s.room.Join(r.Context(), windowID, u.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	basket, err := s.q.BasketSectionIDs(r.Context(), u.ID)
+	if !wantsFragment(r) {
+		http.Redirect(w, r, "/queue", http.StatusSeeOther)
+		return
+	}
+	s.showPlace(w, r, u.ID, place, token)
+}
+
+// showPlace renders a place: the waiting page, or for HTMX its status.
+func (s *Server) showPlace(w http.ResponseWriter, r *http.Request, userID int64, place waitingroom.Place, token string) {
+	basket, err := s.q.BasketSectionIDs(r.Context(), userID)
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", u.ID, err))
+		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", userID, err))
 		return
 	}
 	ids := make([]string, 0, maxBasketShown)
 	for _, id := range basket[:min(len(basket), maxBasketShown)] {
 		ids = append(ids, strconv.FormatInt(id, 10))
 	}
-	s.render(w, r, http.StatusOK, views.QueuePage(s.queueView(place, token, strings.Join(ids, ","))), nil)
+	q := s.queueView(place, token, strings.Join(ids, ","))
+	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueueStatus(q))
 }
 
 // queueStatus answers a waiting page's poll from the replica's cache: no session, no
-// database. When the place is admitted it sends the browser on to enter.
+// database. An admitted place's answer carries the form that enters (views.QueueStatus).
 func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("t")
 	place, err := s.room.ParseToken(token)
@@ -59,9 +99,6 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := s.queueView(place, token, r.URL.Query().Get("b"))
-	if q.Status == views.QueueAdmitted {
-		w.Header().Set("HX-Redirect", "/queue/enter?t="+url.QueryEscape(token))
-	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, views.QueueStatus(q), views.QueueStatus(q))
 }
@@ -105,20 +142,21 @@ func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queu
 	return q
 }
 
-// queueEnter turns an admitted place into a pass cookie and opens registration.
+// queueEnter trades an admitted place (its token posted in the form) for a pass cookie
+// and opens registration, with a page load of its own.
 func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.student(w, r)
 	if !ok {
 		return
 	}
-	place, err := s.room.ParseToken(r.URL.Query().Get("t"))
+	place, err := s.room.ParseToken(r.PostFormValue("t"))
 	if err != nil || place.User != u.ID {
 		s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.bad_token"))
 		return
 	}
 	pass, expires, err := s.room.Enter(r.Context(), place)
 	if errors.Is(err, waitingroom.ErrNotAdmitted) {
-		http.Redirect(w, r, "/queue", http.StatusSeeOther)
+		seeOther(w, r, "/queue")
 		return
 	}
 	if err != nil {
@@ -127,7 +165,7 @@ func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: passCookie, Value: pass, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/courses", http.StatusSeeOther)
+	seeOther(w, r, "/courses")
 }
 
 // queueDone frees the student's slot for the next in line.

@@ -8,10 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler returns every route of the app. Middleware runs top to bottom: request id,
-// panic recovery, metrics, security headers, cross-origin refusal, language, input
+// Handler returns every public route of the app. Middleware runs top to bottom: request
+// id, panic recovery, metrics, security headers, cross-origin refusal, language, input
 // limits and checks; then, for
 // pages, the session and the page context; then, for signed-in pages, the login check.
+// /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.checkInput)
@@ -19,8 +20,6 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 	// Waiting pages poll here: answered from memory, without loading the session.
 	r.Get("/queue/status", s.queueStatus)
@@ -42,7 +41,8 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/basket", s.addToBasket)
 			r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
 			r.Get("/queue", s.queuePage)
-			r.Get("/queue/enter", s.queueEnter)
+			r.Post("/queue", s.queueJoin)
+			r.Post("/queue/enter", s.queueEnter)
 			r.Post("/queue/done", s.queueDone)
 			r.Get("/events", s.eventsList)
 			r.Get("/events/{eventID}", s.eventPage)
@@ -127,5 +127,18 @@ func (s *Server) Handler() http.Handler {
 			})
 		})
 	})
+	return r
+}
+
+// OpsHandler returns the operators' routes, for a listener that only the cluster reaches
+// (kubelet's probes, Prometheus): liveness, readiness and the metrics. They are kept off
+// the public handler, so neither a student nor anyone on the internet can read the
+// metrics or make every replica ping MySQL and search the directory.
+func (s *Server) OpsHandler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	return r
 }

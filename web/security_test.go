@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,26 +102,38 @@ func TestLanguage(t *testing.T) {
 	}
 }
 
+// TestHealthAndMetrics: the operators' listener answers /healthz, /readyz and /metrics;
+// the public one answers /healthz only, to anyone, signed in or not.
 func TestHealthAndMetrics(t *testing.T) {
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
-	for _, path := range []string{"/healthz", "/readyz"} {
-		res, body := app.get(t, c, path)
-		if res.StatusCode != http.StatusOK {
-			t.Errorf("%s: %d %s", path, res.StatusCode, body)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if res, body := app.ops(t, path); res.StatusCode != http.StatusOK {
+			t.Errorf("ops %s: %d %s", path, res.StatusCode, body)
 		}
 	}
+	if res, body := app.ops(t, "/login"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("ops /login: %d, want 404: the ops listener serves no pages\n%s", res.StatusCode, body)
+	}
+	if res, body := app.get(t, c, "/healthz"); res.StatusCode != http.StatusOK {
+		t.Errorf("public /healthz: %d %s", res.StatusCode, body)
+	}
+	publicRefuses := func(when string) {
+		t.Helper()
+		for _, path := range []string{"/readyz", "/metrics", "/metrics?name[]=up"} {
+			res, body := app.get(t, c, path)
+			if res.StatusCode != http.StatusNotFound || strings.Contains(body, "go_sql_") || strings.Contains(body, "mysql:") {
+				t.Errorf("public %s %s: %d, want 404 without the operators' answer\n%s", path, when, res.StatusCode, body)
+			}
+		}
+	}
+	publicRefuses("signed out")
 	app.login(t, c, alice)
+	publicRefuses("signed in")
 	app.get(t, c, "/courses?q=x")
 	app.get(t, c, "/courses/../../etc/passwd")
 
-	res, err := c.Get(app.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	metrics := string(b)
+	_, metrics := app.ops(t, "/metrics")
 	for _, want := range []string{
 		`school_http_request_duration_seconds_count{code="200",method="GET",route="/courses"} 1`,
 		`school_http_request_duration_seconds_count{code="303",method="POST",route="/login"} 1`,

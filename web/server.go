@@ -41,7 +41,7 @@ type Options struct {
 	ReadDB    *sql.DB
 	Directory Directory
 	Logger    *slog.Logger
-	// Registry receives the app's metrics and is what /metrics serves.
+	// Registry receives the app's metrics and is what the ops listener's /metrics serves.
 	Registry *prometheus.Registry
 	// InsecureCookies drops the Secure flag from cookies. Browsers accept Secure cookies on
 	// http://localhost, so only a deployment served over plain HTTP elsewhere needs it.
@@ -90,6 +90,7 @@ type Server struct {
 	bg       sync.WaitGroup
 	metrics  *metrics
 	registry *prometheus.Registry
+	ready    readiness
 	throttle LoginThrottle
 	proxies  []netip.Prefix // whose X-Real-IP is believed
 	idle     time.Duration

@@ -47,8 +47,8 @@ const (
 
 // BenchmarkWaitingRoomPolling puts N students in a queued window's waiting room and has
 // each poll GET /queue/status the way its waiting page does: every 5 s, a fifth early or
-// late as each answer says (hx-trigger "load delay:…"), until an answer sends it on to
-// enter (HX-Redirect). Meanwhile the room admits 100 places a second, and a new student
+// late as each answer says (hx-trigger "load delay:…"), until an answer says it is
+// admitted (and carries the form that enters). Meanwhile the room admits 100 places a second, and a new student
 // joins for each admission a client sees, so N keep waiting. It reports the poll
 // latency, the admission rate measured from the database, and the app's memory and CPU,
 // and fails only on a wrong answer: a place out of order, a place the cache lost, an
@@ -80,7 +80,7 @@ func BenchmarkWaitingRoomPolling(b *testing.B) {
 				runtime.GC()
 				debug.FreeOSMemory()
 				app := newTestApp(b)
-				wrBench(b, wrApp{url: app.URL, db: app.DB, logs: app.logs.String}, n, measure)
+				wrBench(b, wrApp{url: app.URL, opsURL: app.OpsURL, db: app.DB, logs: app.logs.String}, n, measure)
 			})
 		}
 	})
@@ -117,13 +117,13 @@ func wrEnv(name, def string) string {
 	return def
 }
 
-// wrApp is the app under load: where it serves, its database, and its process (0: this
-// one).
+// wrApp is the app under load: where it serves (pages, and the operators' endpoints),
+// its database, and its process (0: this one).
 type wrApp struct {
-	url  string
-	db   *sql.DB
-	pid  int
-	logs func() string
+	url, opsURL string
+	db          *sql.DB
+	pid         int
+	logs        func() string
 }
 
 // wrBuild builds `school` once for every size.
@@ -142,14 +142,20 @@ func wrBuild(b *testing.B) string {
 func wrStartProcess(b *testing.B, bin string) wrApp {
 	b.Helper()
 	sqldb, dsn := dbtest.New(b)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Two free ports, both held until both are chosen, so they differ.
+	l1, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, opsAddr := l1.Addr().String(), l2.Addr().String()
+	l1.Close()
+	l2.Close()
 	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-migrate")
+	cmd := exec.Command(bin, "serve", "-addr", addr, "-ops-addr", opsAddr, "-migrate")
 	cmd.Env = append(os.Environ(), "SCHOOL_DB_DSN="+dsn) // the last value of a key wins
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -166,10 +172,10 @@ func wrStartProcess(b *testing.B, bin string) wrApp {
 			<-exited
 		}
 	})
-	app := wrApp{url: "http://" + addr, db: sqldb, pid: cmd.Process.Pid, logs: logs.String}
+	app := wrApp{url: "http://" + addr, opsURL: "http://" + opsAddr, db: sqldb, pid: cmd.Process.Pid, logs: logs.String}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get(app.url + "/readyz")
+		res, err := http.Get(app.opsURL + "/readyz")
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -257,7 +263,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	time.Sleep(time.Until(load.base.Add(wrWarmup)))
 	b.StartTimer()
 	cpu0 := wrCPUNow(pidName)
-	metrics0, _ := wrScrape(client, app.url)
+	metrics0, _ := wrScrape(client, app.opsURL)
 	var rssMax int64
 	for end := load.base.Add(wrWarmup + measure); time.Now().Before(end); {
 		if kb, ok := wrProcStatus(pidName, "VmRSS"); ok {
@@ -267,7 +273,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	}
 	cpu1 := wrCPUNow(pidName)
 	b.StopTimer()
-	metrics1, _ := wrScrape(client, app.url)
+	metrics1, _ := wrScrape(client, app.opsURL)
 	hwm, _ := wrProcStatus(pidName, "VmHWM")
 	var heapMB, sysMB float64
 	if app.pid == 0 {
@@ -456,14 +462,15 @@ func wrTail(s string) string {
 
 // wrAnswer is what a poll said.
 type wrAnswer struct {
-	state    views.QueueState
-	next     time.Duration // the next poll's delay the page was given
-	redirect string
+	state views.QueueState
+	next  time.Duration // the next poll's delay the page was given
+	enter bool          // the answer has the form that enters
 }
 
 var (
 	wrStateAttr = []byte(`data-state="`)
 	wrDelayAttr = []byte(`load delay:`)
+	wrEnterForm = []byte(`action="/queue/enter"`)
 )
 
 // wrPollOnce polls like htmx: GET with HX-Request, the answer read whole. buf, when not
@@ -490,7 +497,7 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 		return wrAnswer{}, fmt.Errorf("status %d", res.StatusCode)
 	}
 	body := buf.Bytes()
-	a := wrAnswer{redirect: res.Header.Get("HX-Redirect")}
+	a := wrAnswer{enter: bytes.Contains(body, wrEnterForm)}
 	i := bytes.Index(body, wrStateAttr)
 	j := bytes.Index(body, wrDelayAttr)
 	if i < 0 || j < 0 {
@@ -504,8 +511,8 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 		return a, fmt.Errorf("next poll in %q: %v", body, err)
 	}
 	a.next = time.Duration(ms) * time.Millisecond
-	if (a.state == views.QueueAdmitted) != (a.redirect != "") {
-		return a, fmt.Errorf("state %d with HX-Redirect %q", a.state, a.redirect)
+	if (a.state == views.QueueAdmitted) != a.enter {
+		return a, fmt.Errorf("state %d, form that enters: %v", a.state, a.enter)
 	}
 	return a, nil
 }
@@ -706,7 +713,7 @@ func (l *wrLoad) work(st *wrStats) {
 		case err != nil:
 			next = time.Duration((0.8 + 0.4*rand.Float64()) * float64(wrPoll))
 		case a.state == views.QueueAdmitted:
-			l.seen[j.i] = done // a browser goes on to /queue/enter: no more polls
+			l.seen[j.i] = done // a browser posts to /queue/enter and leaves: no more polls
 			l.admitted.Add(1)
 			continue
 		}
@@ -922,7 +929,8 @@ func wrProcStatus(pid, field string) (int64, bool) {
 	return 0, false
 }
 
-// wrScrape reads the app's /metrics: each sample by its name and labels.
+// wrScrape reads the app's /metrics (on the ops listener): each sample by its name and
+// labels.
 func wrScrape(c *http.Client, base string) (map[string]float64, error) {
 	res, err := c.Get(base + "/metrics")
 	if err != nil {

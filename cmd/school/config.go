@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +178,35 @@ func parseProxies(list string, p *problems) []netip.Prefix {
 		out = append(out, pfx.Masked())
 	}
 	return out
+}
+
+// validateListeners checks the public and the operators' listen addresses: each a
+// host:port (the host may be empty for every interface) with a port from 1 to 65535,
+// and not the same socket, nor one that would overlap the other's.
+func validateListeners(addr, opsAddr string, p *problems) {
+	type listen struct{ host, port string }
+	parse := func(flag, v string) (listen, bool) {
+		host, port, err := net.SplitHostPort(v)
+		if err == nil {
+			if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+				err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+			}
+		}
+		if err != nil {
+			p.add("-%s (%s) %q must look like :8080 or 127.0.0.1:8080: %v", flag, envName(flag), v, err)
+			return listen{}, false
+		}
+		return listen{host, port}, true
+	}
+	a, okA := parse("addr", addr)
+	o, okO := parse("ops-addr", opsAddr)
+	if !okA || !okO || a.port != o.port {
+		return
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	if a.host == o.host || wildcard(a.host) || wildcard(o.host) {
+		p.add("-ops-addr %q and -addr %q are the same listener: the operators' endpoints need a port of their own", opsAddr, addr)
+	}
 }
 
 func describe(dsn string) string {

@@ -190,6 +190,35 @@ func TestRunConfiguration(t *testing.T) {
 			problems:  2,
 		},
 		{
+			name: "listen addresses that are not host:port",
+			args: []string{"serve", "-addr", "8080"},
+			env:  with(valid, "SCHOOL_OPS_ADDR", "127.0.0.1:99999"),
+			code: 1,
+			stderr: []string{
+				`-addr (SCHOOL_ADDR) "8080" must look like :8080 or 127.0.0.1:8080`,
+				`-ops-addr (SCHOOL_OPS_ADDR) "127.0.0.1:99999" must look like :8080 or 127.0.0.1:8080`,
+			},
+			notStderr: []string{"connect to MySQL"},
+			problems:  2,
+		},
+		{
+			name:      "the ops listener on the public one",
+			args:      []string{"serve", "-addr", "127.0.0.1:8080"},
+			env:       with(valid, "SCHOOL_OPS_ADDR", ":8080"),
+			code:      1,
+			stderr:    []string{`-ops-addr ":8080" and -addr "127.0.0.1:8080" are the same listener`},
+			notStderr: []string{"connect to MySQL"},
+			problems:  1,
+		},
+		{
+			name:      "the ops listener on another interface, same port",
+			args:      []string{"serve", "-addr", "127.0.0.1:18080", "-ops-addr", "127.0.0.2:18080"},
+			env:       valid,
+			code:      1,
+			stderr:    []string{"connect to MySQL at 127.0.0.1:"},
+			notStderr: []string{"invalid configuration"},
+		},
+		{
 			name:      "a flag fixes a bad environment value",
 			args:      []string{"serve", "-ldap-url", "ldap://127.0.0.1:1"},
 			env:       with(valid, "SCHOOL_LDAP_URL", "http://x"),
@@ -385,6 +414,7 @@ func TestEnvName(t *testing.T) {
 	for flag, want := range map[string]string{
 		"db-dsn":                   "SCHOOL_DB_DSN",
 		"addr":                     "SCHOOL_ADDR",
+		"ops-addr":                 "SCHOOL_OPS_ADDR",
 		"ldap-attr-student-number": "SCHOOL_LDAP_ATTR_STUDENT_NUMBER",
 	} {
 		if got := envName(flag); got != want {

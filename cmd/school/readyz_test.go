@@ -180,9 +180,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runningApp is run(ctx, "serve", …) in a goroutine.
+// runningApp is run(ctx, "serve", …) in a goroutine: url is the public listener, ops
+// the operators' one.
 type runningApp struct {
 	url    string
+	ops    string
 	cancel context.CancelFunc
 	done   chan int
 	code   int
@@ -192,10 +194,10 @@ type runningApp struct {
 
 func startApp(t *testing.T, env map[string]string, args ...string) *runningApp {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr, opsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningApp{url: "http://" + addr, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
-	args = append([]string{"serve", "-addr", addr}, args...)
+	a := &runningApp{url: "http://" + addr, ops: "http://" + opsAddr, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	args = append([]string{"serve", "-addr", addr, "-ops-addr", opsAddr}, args...)
 	go func() { a.done <- run(ctx, args, mapEnv(env), io.Discard, a.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -226,10 +228,10 @@ func (a *runningApp) stop(t *testing.T) int {
 	return a.code
 }
 
-// get fetches path once; a transport error comes back as status 0.
-func (a *runningApp) get(path string) (int, string, error) {
+// get fetches a URL once; a transport error comes back as status 0.
+func get(url string) (int, string, error) {
 	c := &http.Client{Timeout: 10 * time.Second}
-	res, err := c.Get(a.url + path)
+	res, err := c.Get(url)
 	if err != nil {
 		return 0, "", err
 	}
@@ -238,8 +240,9 @@ func (a *runningApp) get(path string) (int, string, error) {
 	return res.StatusCode, string(body), err
 }
 
-// waitFor polls path until it answers status with a body containing want, for at most
-// within; it fails the test when that never happens or the app exits meanwhile.
+// waitFor polls path on the ops listener until it answers status with a body containing
+// want, for at most within; it fails the test when that never happens or the app exits
+// meanwhile.
 func (a *runningApp) waitFor(t *testing.T, path string, status int, want string, within time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -251,7 +254,7 @@ func (a *runningApp) waitFor(t *testing.T, path string, status int, want string,
 			t.Fatalf("the app exited with code %d while waiting for %s %d\nstderr:\n%s", a.code, path, status, a.stderr)
 		default:
 		}
-		code, body, err := a.get(path)
+		code, body, err := get(a.ops + path)
 		if code == status && strings.Contains(body, want) {
 			return body
 		}
@@ -265,7 +268,8 @@ func (a *runningApp) waitFor(t *testing.T, path string, status int, want string,
 
 // TestReadyzThroughOutage runs the real app against its own MariaDB and slapd, stops each
 // in turn and starts it again: readiness follows without the app restarting, liveness
-// never wavers, and a cancelled context shuts the app down cleanly.
+// never wavers, and a cancelled context shuts the app down cleanly, both listeners. The
+// operators' endpoints answer on their own listener only.
 func TestReadyzThroughOutage(t *testing.T) {
 	stack := startPrivateStack(t)
 	env := stack.settings(t)
@@ -276,6 +280,33 @@ func TestReadyzThroughOutage(t *testing.T) {
 	body := app.waitFor(t, "/readyz", http.StatusOK, "", wait)
 	if body != "mysql: ok\nldap: ok\n" {
 		t.Errorf("ready body %q, want both ok", body)
+	}
+	app.waitFor(t, "/metrics", http.StatusOK, `go_sql_max_open_connections{db_name="school"}`, wait)
+	// The public listener serves pages and liveness, never the operators' endpoints.
+	if code, body, err := get(app.url + "/healthz"); code != http.StatusOK {
+		t.Errorf("public /healthz: %d %q %v", code, body, err)
+	}
+	for _, path := range []string{"/readyz", "/metrics"} {
+		if code, body, err := get(app.url + path); code != http.StatusNotFound || strings.Contains(body, "mysql:") || strings.Contains(body, "go_sql_") {
+			t.Errorf("public %s: %d %v, want 404 without the operators' answer\n%s", path, code, err, body)
+		}
+	}
+
+	// A second instance whose ops port is taken does not run without its probes: it
+	// stops, public listener included, and says why.
+	opsAddr := strings.TrimPrefix(app.ops, "http://")
+	clash := startApp(t, env, "-cookie-secure=false", "-ops-addr", opsAddr, "-log-format", "text")
+	select {
+	case clash.code = <-clash.done:
+		clash.exited = true
+	case <-time.After(time.Minute):
+		t.Fatalf("an instance whose ops port is taken still runs\nstderr:\n%s", clash.stderr)
+	}
+	if clash.code != 1 || !strings.Contains(clash.stderr.String(), "listen on "+opsAddr) {
+		t.Errorf("ops port taken: exit code %d, want 1 and the address in stderr:\n%s", clash.code, clash.stderr)
+	}
+	if _, _, err := get(clash.url + "/healthz"); err == nil {
+		t.Errorf("the instance that could not open its ops port still serves pages")
 	}
 
 	stack.run(t, "down", "mariadb")
@@ -298,7 +329,9 @@ func TestReadyzThroughOutage(t *testing.T) {
 	if code := app.stop(t); code != 0 {
 		t.Fatalf("run returned %d after the context was cancelled, want 0\nstderr:\n%s", code, app.stderr)
 	}
-	if _, _, err := app.get("/healthz"); err == nil {
-		t.Errorf("the app still answers after run returned")
+	for _, u := range []string{app.url, app.ops} {
+		if _, _, err := get(u + "/healthz"); err == nil {
+			t.Errorf("%s still answers after run returned", u)
+		}
 	}
 }

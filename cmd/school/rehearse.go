@@ -17,8 +17,10 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	var (
 		dbc                 dbFlags
 		cfg                 rehearsal.Config
-		urls, faults        string
+		urls, opsURLs       string
+		faults              string
 		instances, basePort int
+		opsBasePort         int
 		instanceLog         string
 		htmlOut, stack      string
 		seed                int
@@ -26,8 +28,10 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	)
 	dbc.register(fs)
 	fs.String(&urls, "urls", "", "comma-separated URLs of running app instances; empty: start -instances of this binary")
+	fs.String(&opsURLs, "ops-urls", "", "comma-separated URLs of the -urls instances' ops listeners (/metrics), in the same order; empty: no server-side latency")
 	fs.Int(&instances, "instances", 2, "app instances to start when -urls is empty (school serve, with this environment)")
 	fs.Int(&basePort, "base-port", 18100, "first loopback port of the instances started")
+	fs.Int(&opsBasePort, "ops-base-port", 18200, "first loopback port of the started instances' ops listeners (-ops-addr)")
 	fs.String(&instanceLog, "instance-log", "", "file for the started instances' logs (default: discarded)")
 	fs.Int(&cfg.Students, "students", 1000, "students taking part: stu00001 on, as the seed names them")
 	fs.String(&cfg.Password, "student-password", "demo-student", "their password (the seed's demo password)")
@@ -83,14 +87,16 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		cfg.Faults = append(cfg.Faults, ft)
 	}
-	for _, u := range strings.Split(urls, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
-		}
+	cfg.URLs, cfg.OpsURLs = splitURLs(urls), splitURLs(opsURLs)
+	if len(cfg.OpsURLs) > 0 && len(cfg.OpsURLs) != len(cfg.URLs) {
+		p.add("-ops-urls names %d instances, -urls %d: give one ops URL for each instance, in the same order", len(cfg.OpsURLs), len(cfg.URLs))
 	}
 	if len(cfg.URLs) == 0 {
 		if instances < 1 || instances > 16 {
 			p.add("-instances must be between 1 and 16")
+		}
+		if opsBasePort < basePort+instances && basePort < opsBasePort+instances {
+			p.add("-base-port %d and -ops-base-port %d: the %d instances' ports would overlap", basePort, opsBasePort, instances)
 		}
 		exe, err := os.Executable()
 		if err != nil {
@@ -109,6 +115,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: os.Environ(), Log: logw}
 		for i := range instances {
 			cfg.Serve.Addrs = append(cfg.Serve.Addrs, fmt.Sprintf("127.0.0.1:%d", basePort+i))
+			cfg.Serve.OpsAddrs = append(cfg.Serve.OpsAddrs, fmt.Sprintf("127.0.0.1:%d", opsBasePort+i))
 		}
 	}
 	cfg.Stack = stack
@@ -149,4 +156,15 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("the app did not come through: %s", strings.Join(probs, "; "))
 	}
 	return nil
+}
+
+// splitURLs reads a comma-separated list of base URLs.
+func splitURLs(list string) []string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, strings.TrimSuffix(u, "/"))
+		}
+	}
+	return out
 }

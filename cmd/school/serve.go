@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +24,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		dbc             dbFlags
 		lc              ldapFlags
 		logc            logFlags
-		addr, origins   string
+		addr, opsAddr   string
+		origins         string
 		proxies         string
 		readDSN         string
 		cookieSecure    bool
@@ -34,7 +36,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	lc.register(fs)
 	logc.register(fs)
 	fs.String(&readDSN, "db-read-dsn", "", "optional MySQL DSN of a read replica for the public catalog; a student's own data is always read from -db-dsn")
-	fs.String(&addr, "addr", ":8080", "listen address")
+	fs.String(&addr, "addr", ":8080", "listen address of the app's pages, for students and staff")
+	fs.String(&opsAddr, "ops-addr", ":9100", "listen address of /healthz, /readyz and /metrics, for probes and Prometheus only")
 	fs.String(&origins, "trusted-origins", "", "comma-separated origins, besides the app's own, that may send forms")
 	fs.String(&proxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs of the proxies (nginx) whose X-Real-IP names the client for sign-in throttling; empty trusts none")
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
@@ -49,6 +52,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log := logc.logger(stderr, &p)
 	trusted := parseOrigins(origins, &p)
 	trustedProxies := parseProxies(proxies, &p)
+	validateListeners(addr, opsAddr, &p)
 	if readDSN != "" {
 		if _, err := db.Config(readDSN); err != nil {
 			p.add("-db-read-dsn (SCHOOL_DB_READ_DSN): %v", err)
@@ -95,35 +99,55 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer srv.Close()
 
-	hs := &http.Server{
-		Addr:              addr,
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		// The request line and headers: a URL of the app and its cookies fit many times
-		// over; Go's default (1 MB) would let each connection hold a megabyte.
-		MaxHeaderBytes: 32 << 10,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	// The public listener and the operators' one, with the same limits: a slow client
+	// holds neither for long.
+	listener := func(addr string, h http.Handler) *http.Server {
+		return &http.Server{
+			Addr:              addr,
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			// The request line and headers: a URL of the app and its cookies fit many
+			// times over; Go's default (1 MB) would let each connection hold a megabyte.
+			MaxHeaderBytes: 32 << 10,
+			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("serving", slog.String("addr", addr), slog.String("mysql", describe(dbc.DSN)),
+	servers := []*http.Server{listener(addr, srv.Handler()), listener(opsAddr, srv.OpsHandler())}
+	errc := make(chan error, len(servers))
+	for _, hs := range servers {
+		go func() {
+			if err := hs.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("listen on %s: %w", hs.Addr, err)
+			}
+		}()
+	}
+	log.Info("serving", slog.String("addr", addr), slog.String("ops_addr", opsAddr), slog.String("mysql", describe(dbc.DSN)),
 		slog.String("mysql_read", describe(readDSN)), slog.String("ldap", lc.URL))
 
+	var failed error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", addr, err)
+	case failed = <-errc: // run reports it
 	case <-ctx.Done():
+		log.Info("shutting down", slog.Duration("timeout", shutdownTimeout))
 	}
-	log.Info("shutting down", slog.Duration("timeout", shutdownTimeout))
+	// Both listeners stop together: requests in flight on either may finish, and a
+	// replica never keeps answering probes after it has stopped serving pages.
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, hs := range servers {
+		wg.Go(func() {
+			if err := hs.Shutdown(sctx); err != nil {
+				errs[i] = fmt.Errorf("shutdown of %s: %w", hs.Addr, err)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(append([]error{failed}, errs...)...)
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -8,9 +8,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -246,14 +249,56 @@ func checkPod(t *testing.T, r *rendered, what string, pt *corev1.PodTemplateSpec
 			}
 		}
 		if c.Name == "school" && c.Args[0] == "serve" {
-			if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
-				t.Errorf("%s: the readiness probe must be /readyz", what)
-			}
-			if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
-				t.Errorf("%s: the liveness probe must be /healthz", what)
-			}
+			checkServePorts(t, r, what, c)
 		}
 	}
+}
+
+// checkServePorts: the app listens where its container ports say (SCHOOL_ADDR on http,
+// SCHOOL_OPS_ADDR on ops, from its ConfigMap), and the probes ask the ops port: /readyz
+// is only there, and the kubelet needs nothing of the public one.
+func checkServePorts(t *testing.T, r *rendered, what string, c corev1.Container) {
+	t.Helper()
+	env := map[string]string{}
+	for _, e := range c.EnvFrom {
+		if e.ConfigMapRef != nil && r.configMaps[e.ConfigMapRef.Name] != nil {
+			maps.Copy(env, r.configMaps[e.ConfigMapRef.Name].Data)
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = e.Value
+		}
+	}
+	for name, variable := range map[string]string{"http": "SCHOOL_ADDR", "ops": "SCHOOL_OPS_ADDR"} {
+		_, port, err := net.SplitHostPort(env[variable])
+		if err != nil {
+			t.Errorf("%s: %s=%q is not a listen address: %v", what, variable, env[variable], err)
+			continue
+		}
+		if got := containerPort(c, name); got == 0 || strconv.Itoa(int(got)) != port {
+			t.Errorf("%s: container port %q is %d, but the app listens on %s (%s)", what, name, got, port, variable)
+		}
+	}
+	probes := []struct {
+		name, path string
+		p          *corev1.Probe
+	}{{"readiness", "/readyz", c.ReadinessProbe}, {"liveness", "/healthz", c.LivenessProbe}, {"startup", "/healthz", c.StartupProbe}}
+	for _, pr := range probes {
+		if pr.p == nil || pr.p.HTTPGet == nil || pr.p.HTTPGet.Path != pr.path || pr.p.HTTPGet.Port.String() != "ops" {
+			t.Errorf("%s: the %s probe must be GET %s on port ops", what, pr.name, pr.path)
+		}
+	}
+}
+
+// containerPort is the number of the container's port called name, 0 if it has none.
+func containerPort(c corev1.Container, name string) int32 {
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	return 0
 }
 
 // checkResources guards against the seed's `cpu: "200"`: every container asks for CPU
@@ -341,8 +386,26 @@ func checkServices(t *testing.T, r *rendered) {
 				func(c corev1.Container) bool { return hasPort(c, p.TargetPort.StrVal) }) {
 				t.Errorf("Service %s: targetPort %q is no port of Deployment %s", s.Name, p.TargetPort.StrVal, target.Name)
 			}
+			// The app's ops port (/readyz, /metrics) is for Prometheus inside the cluster:
+			// only through a headless Service, never a NodePort or a load balancer.
+			if target.Name == "school" && targetsOps(target, p) &&
+				(s.Spec.ClusterIP != corev1.ClusterIPNone || s.Spec.Type != "" && s.Spec.Type != corev1.ServiceTypeClusterIP) {
+				t.Errorf("Service %s exposes the app's ops port and is not headless: /readyz and /metrics must not be reachable from outside the cluster", s.Name)
+			}
 		}
 	}
+}
+
+// targetsOps reports whether a Service port sends to the app's ops port, by name or
+// number.
+func targetsOps(d *appsv1.Deployment, p corev1.ServicePort) bool {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if ops := containerPort(c, "ops"); ops != 0 && (p.TargetPort.String() == "ops" || p.TargetPort.IntValue() == int(ops) ||
+			p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal == 0 && p.Port == ops) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkTargets(t *testing.T, r *rendered) {
@@ -450,6 +513,12 @@ func TestOverlayDifferences(t *testing.T) {
 	}
 	if s := onprem.services["school"]; s == nil || s.Spec.Type != corev1.ServiceTypeNodePort || s.Spec.Ports[0].NodePort != 30080 {
 		t.Error("on-prem, the app is NodePort 30080: the port deploy/nginx/upstream.conf sends to")
+	}
+	// What nginx reaches, on-prem and on EKS, is the pages' port and nothing else.
+	for name, r := range map[string]*rendered{"onprem": onprem, "eks": eks} {
+		if s := r.services["school"]; s == nil || len(s.Spec.Ports) != 1 || s.Spec.Ports[0].TargetPort.String() != "http" {
+			t.Errorf("%s: the school Service must send to the app's http port only, has %+v", name, s.Spec.Ports)
+		}
 	}
 	nginx, err := os.ReadFile("../nginx/upstream.conf")
 	if err != nil {
@@ -743,5 +812,64 @@ func TestAutoscalerIAMPolicy(t *testing.T) {
 	suffix := fmt.Sprintf(":nodegroup/%s/%s/*", cfg.EKS.Cluster, cfg.EKS.Nodegroup)
 	if !strings.HasPrefix(st.Resource, want) || !strings.HasSuffix(st.Resource, suffix) {
 		t.Errorf("resource %s: want the autoscaler's node group %s…%s", st.Resource, want, suffix)
+	}
+}
+
+// TestPrometheusScrapesOpsPort: the Prometheus job for the app discovers the replicas
+// through the headless Service and scrapes the port the app serves /metrics on.
+func TestPrometheusScrapesOpsPort(t *testing.T) {
+	b, err := os.ReadFile("../prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName      string `json:"job_name"`
+			MetricsPath  string `json:"metrics_path"`
+			DNSSDConfigs []struct {
+				Names []string `json:"names"`
+				Type  string   `json:"type"`
+				Port  int32    `json:"port"`
+			} `json:"dns_sd_configs"`
+		} `json:"scrape_configs"`
+	}
+	if err := sigsyaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := render(t, "overlays/onprem")
+	d := r.deployments["school"]
+	var ops int32
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == "school" {
+			ops = containerPort(c, "ops")
+		}
+	}
+	found := false
+	for _, job := range cfg.ScrapeConfigs {
+		if job.JobName != "school" {
+			continue
+		}
+		found = true
+		if job.MetricsPath != "" && job.MetricsPath != "/metrics" {
+			t.Errorf("job school scrapes %s, the app serves /metrics", job.MetricsPath)
+		}
+		if len(job.DNSSDConfigs) != 1 || len(job.DNSSDConfigs[0].Names) != 1 {
+			t.Fatalf("job school: want one DNS name, have %+v", job.DNSSDConfigs)
+		}
+		sd := job.DNSSDConfigs[0]
+		svcName, ns, _ := strings.Cut(strings.TrimSuffix(sd.Names[0], ".svc.cluster.local"), ".")
+		s := r.services[svcName]
+		if s == nil || ns != "school" || s.Spec.ClusterIP != corev1.ClusterIPNone {
+			t.Errorf("job school looks up %s: want the headless Service of the app in namespace school", sd.Names[0])
+		}
+		if sd.Port != ops || ops == 0 {
+			t.Errorf("job school scrapes port %d, the app's ops port (where /metrics is) is %d", sd.Port, ops)
+		}
+		if s != nil && (len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != ops || !targetsOps(d, s.Spec.Ports[0])) {
+			t.Errorf("Service %s: want the ops port %d only, have %+v", s.Name, ops, s.Spec.Ports)
+		}
+	}
+	if !found {
+		t.Error("deploy/prometheus/prometheus.yml has no job school")
 	}
 }

@@ -7,23 +7,30 @@
 package nginx_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -287,5 +294,70 @@ func startNginx(t *testing.T, s *site) {
 			t.Fatalf("nginx does not listen on %s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pathRecorder stands in for the app: it answers every request and remembers its path.
+type pathRecorder struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (p *pathRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.paths = append(p.paths, r.URL.Path)
+	p.mu.Unlock()
+	fmt.Fprint(w, "app")
+}
+
+func (p *pathRecorder) seen() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.paths)
+}
+
+// TestOpsEndpointsRefused runs the shipped site in front of stand-ins for every
+// upstream server: /metrics and /readyz, however spelt, are answered 404 by nginx and
+// never reach the app; the pages and /healthz do.
+func TestOpsEndpointsRefused(t *testing.T) {
+	app := &pathRecorder{}
+	var addrs []string
+	for range shippedUpstream(t) {
+		srv := httptest.NewServer(app)
+		t.Cleanup(srv.Close)
+		addrs = append(addrs, strings.TrimPrefix(srv.URL, "http://"))
+	}
+	site := newSite(t, addrs)
+	startNginx(t, site)
+	// The request line is written by hand, so each path reaches nginx as spelt.
+	get := func(path string) (int, string) {
+		t.Helper()
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", site.httpsPort), &tls.Config{ServerName: publicName, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, publicName)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for _, path := range []string{"/metrics", "/readyz", "/metrics?name[]=up", "/readyz?verbose=1",
+		"//metrics", "/%6detrics", "/./readyz", "/courses/../metrics", "/metrics/", "/readyz/x"} {
+		before := len(app.seen())
+		status, body := get(path)
+		if status != http.StatusNotFound || body == "app" || len(app.seen()) != before {
+			t.Errorf("GET %s through nginx: %d %q, reached the app: %v; want nginx's 404", path, status, body, app.seen()[before:])
+		}
+	}
+	for _, path := range []string{"/healthz", "/courses", "/metricsfoo", "/queue"} {
+		if status, body := get(path); status != http.StatusOK || body != "app" {
+			t.Errorf("GET %s through nginx: %d %q, want the app's answer", path, status, body)
+		}
 	}
 }
