@@ -447,8 +447,11 @@ func TestAdminCapacityRacesRegistrations(t *testing.T) {
 		t.Errorf("capacity %d, enrolled column %d, enrollment rows %d, registrations answered enrolled %d", capacity, count, rows, enrolled)
 	}
 	// Every accepted change that moved the capacity is in the audit log, and only those.
+	// (The first accepted post also clears the meetings: when the first 35 was refused,
+	// that post is a 50 with the capacity unmoved, its audit row about the meetings.)
 	var changes int
-	rs, err := app.DB.Query("SELECT JSON_VALUE(details, '$.before.capacity'), JSON_VALUE(details, '$.after.capacity') FROM audit_log WHERE action = 'section.update' ORDER BY id")
+	rs, err := app.DB.Query(`SELECT JSON_VALUE(details, '$.before.capacity'), JSON_VALUE(details, '$.after.capacity') FROM audit_log
+		WHERE action = 'section.update' AND JSON_VALUE(details, '$.before.capacity') <> JSON_VALUE(details, '$.after.capacity') ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
