@@ -21,10 +21,17 @@ demo: assets build stack-up
 	echo "School Service: http://localhost:$(PORT)  (Ctrl-C stops the app; make stack-down stops MariaDB and slapd)" && \
 	./school serve -addr :$(PORT) -log-format text
 
+# The whole verbose output goes to TEST_LOG; the console gets each package's result and
+# the lines tests mark "figures:" (what a test tried and measured), or the whole log when
+# something failed.
+TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
+
 test: assets stack-up
 	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx
 	set -a && source $(STACK_ENV) && set +a && \
-	go test -race -count=1 -p 2 -timeout 20m ./...
+	{ go test -race -count=1 -p 2 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \
+	if [ $$status -ne 0 ]; then cat $(TEST_LOG); echo "make test: FAILED (log: $(TEST_LOG))"; exit $$status; fi; \
+	grep -E '^(ok|\?) |figures:' $(TEST_LOG) | sed -E 's/^ +//'
 
 # check: freshness of generated code and the linters; CI runs it after the tests.
 check: tools assets

@@ -217,7 +217,7 @@ func TestCancelledAtEveryStep(t *testing.T) {
 			ctx.cancel()
 		}
 	}
-	t.Logf("%d requests over %d steps, %d of them cancelled part way", runs, len(steps), fired)
+	t.Logf("figures: cancelled at every step: %d requests over %d steps, %d of them cancelled part way", runs, len(steps), fired)
 	// Whatever was abandoned where, each seat count moved with its registrations.
 	if after := seatDrift(t, app); after != drift {
 		t.Errorf("seat counts minus registrations: %s before, %s after", drift, after)

@@ -146,7 +146,7 @@ func TestMalformedInputEverywhere(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d routes × %d values × %d roles, and oversized bodies: %d requests; answers by status: %v",
+	t.Logf("figures: malformed input: %d routes × %d values × %d roles, and oversized bodies: %d requests; answers by status: %v",
 		len(routes), len(malformed), len(clients), sent, statuses)
 	for _, q := range []string{"SELECT code FROM departments", "SELECT name FROM departments", "SELECT title FROM notices", "SELECT body FROM notices"} {
 		for _, v := range column(t, app, q) {

@@ -142,7 +142,7 @@ func TestLoginSprayCannotLockStudentsOut(t *testing.T) {
 		app.clk.add(time.Second)
 	}
 	sprayAsked := app.dir.asked.Load()
-	t.Logf("spray: %d attempts from one address over %d accounts in %v of fake time: %d reached the directory (401: %d), %d refused (429)",
+	t.Logf("figures: spray: %d attempts from one address over %d accounts in %v of fake time: %d reached the directory (401: %d), %d refused (429)",
 		attempts, accounts, time.Duration(attempts)*time.Second, sprayAsked, statuses[http.StatusUnauthorized], statuses[http.StatusTooManyRequests])
 	if statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != attempts || int(sprayAsked) != statuses[http.StatusUnauthorized] {
 		t.Errorf("spray answers %v, directory asked %d times: want only 401s that reached it and 429s that did not", statuses, sprayAsked)
@@ -171,7 +171,7 @@ func TestLoginSprayCannotLockStudentsOut(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	t.Logf("then %d students signed in at once from their own addresses: %d succeeded, %d refused",
+	t.Logf("figures: then %d students signed in at once from their own addresses: %d succeeded, %d refused",
 		accounts, accounts-len(refused), len(refused))
 	if len(refused) > 0 {
 		t.Errorf("%d students could not sign in after the spray, e.g. %v", len(refused), refused)
@@ -195,7 +195,7 @@ func TestLoginSprayCannotLockStudentsOut(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	t.Logf("and again at once from one shared address: %d succeeded, %d refused", accounts-len(refused), len(refused))
+	t.Logf("figures: and again at once from one shared address: %d succeeded, %d refused", accounts-len(refused), len(refused))
 	if len(refused) > 0 {
 		t.Errorf("%d students could not sign in from a shared address, e.g. %v", len(refused), refused)
 	}
