@@ -36,6 +36,23 @@ type Sizes struct {
 	EKSReplicas    int // replicas of the EKS Argo CD Application
 }
 
+// Bounds are the lowest and highest each size may be.
+type Bounds struct{ Min, Max Sizes }
+
+func (b Bounds) clamp(s Sizes) Sizes {
+	return Sizes{
+		OnPremReplicas: clamp(s.OnPremReplicas, b.Min.OnPremReplicas, b.Max.OnPremReplicas),
+		EKSNodes:       clamp(s.EKSNodes, b.Min.EKSNodes, b.Max.EKSNodes),
+		EKSReplicas:    clamp(s.EKSReplicas, b.Min.EKSReplicas, b.Max.EKSReplicas),
+	}
+}
+
+// clamp returns n within [lo, hi]; when the limits cross, hi wins, so a maximum is
+// never exceeded.
+func clamp(n, lo, hi int) int {
+	return min(max(n, lo), hi)
+}
+
 // State is what the policy remembers between evaluations. All of it can be rebuilt: the
 // sizes from the targets, the timers start afresh after a restart (which only delays the
 // next action, never causes one).

@@ -111,7 +111,7 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		next.FloorWindow = window
 	}
 
-	base := clampToConfig(c, st.Current)
+	base := c.bounds().clamp(st.Current)
 	raisesFloor := fl.active && (base.EKSNodes < fl.nodes || base.EKSReplicas < fl.replicas)
 	want := base
 	acted := "" // the load's part of the reason, when it changed something
@@ -143,7 +143,7 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 
 	floored := applySchedFloor(want, fl)
 	floorActed := floored != want
-	want = clampToConfig(c, floored)
+	want = c.bounds().clamp(floored)
 	boundsActed := base != st.Current
 
 	if want != st.Current {
@@ -285,8 +285,8 @@ func schedFloorAt(c Config, window time.Time, now time.Time) schedFloor {
 	if now.Before(from) || !now.Before(until) {
 		return schedFloor{}
 	}
-	n := policyClamp(p.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
-	return schedFloor{active: true, nodes: n, replicas: policyClamp(n*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas)}
+	n := clamp(p.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
+	return schedFloor{active: true, nodes: n, replicas: clamp(n*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas)}
 }
 
 // minNodes is the lowest the EKS node group may go now.
@@ -334,7 +334,7 @@ func burstUp(c Config, cur Sizes, shed float64) Sizes {
 		w.EKSNodes += max(n, 0)
 	}
 	// EKS replicas follow the nodes (never down in a scale-up).
-	if r := policyClamp(w.EKSNodes*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas); r > cur.EKSReplicas {
+	if r := clamp(w.EKSNodes*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas); r > cur.EKSReplicas {
 		w.EKSReplicas += min(r-cur.EKSReplicas, p.MaxStepReplicas)
 	}
 	return w
@@ -395,18 +395,6 @@ func shareUnits(x, share float64) int {
 		return 1
 	}
 	return max(int(math.Ceil(x/share-policyEps)), 1)
-}
-
-func policyClamp(x, lo, hi int) int {
-	return min(max(x, lo), hi)
-}
-
-func clampToConfig(c Config, s Sizes) Sizes {
-	return Sizes{
-		OnPremReplicas: policyClamp(s.OnPremReplicas, c.OnPrem.MinReplicas, c.OnPrem.MaxReplicas),
-		EKSNodes:       policyClamp(s.EKSNodes, c.EKS.MinNodes, c.EKS.MaxNodes),
-		EKSReplicas:    policyClamp(s.EKSReplicas, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas),
-	}
 }
 
 func sizesDirection(from, to Sizes) string {

@@ -143,7 +143,7 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 		st.Current = d.Want
 		res.NodeMinutes += float64(st.Current.EKSNodes) * interval.Minutes()
 	}
-	floor := policyClamp(c.Policy.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
+	floor := clamp(c.Policy.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
 	for _, w := range tr.Windows {
 		// Walk back from the opening while the floor was met.
 		lead := time.Duration(0)
