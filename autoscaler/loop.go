@@ -72,17 +72,15 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 		slog.Int("onprem_replicas", d.Want.OnPremReplicas), slog.Int("eks_nodes", d.Want.EKSNodes),
 		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Bool("dry_run", c.dryRun))
 	if c.dryRun || d.Want == current {
-		c.state = d.Next
+		// A dry run counts its changes as sent, so its log shows the cooldowns the daemon
+		// would keep.
+		c.state = d.Next(true)
 		return d, nil
 	}
-	prev := c.state.LastAction
+	// A busy or failing target took nothing (or not all): no cooldown starts, and the
+	// next evaluation goes on from what the targets then say.
 	done, err := c.apply(ctx, current, d.Want)
-	c.state = d.Next
-	if !done {
-		// A busy or failing target took nothing (or not all): no cooldown starts, and the
-		// next evaluation tries again from what the targets then say.
-		c.state.LastAction = prev
-	}
+	c.state = d.Next(done)
 	return d, err
 }
 

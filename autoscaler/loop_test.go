@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,4 +112,57 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// memTarget holds its size in memory; while busy, Resize takes nothing.
+type memTarget struct {
+	n    int
+	busy bool
+}
+
+func (m *memTarget) Size(context.Context) (int, error) { return m.n, nil }
+
+func (m *memTarget) Resize(_ context.Context, n int) error {
+	if m.busy {
+		return ErrBusy
+	}
+	m.n = n
+	return nil
+}
+
+// The cooldown counts from a change the targets took (or, in a dry run, would have): a
+// change no target took is tried again at the next evaluation.
+func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	onprem := &memTarget{n: 2, busy: true}
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: onprem, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	step := func(ctl *Controller, want string) {
+		t.Helper()
+		clock = clock.Add(time.Minute)
+		d, err := ctl.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(d.Reason, want) {
+			t.Fatalf("%s: %s, want %q", clock.Format(time.TimeOnly), d.Reason, want)
+		}
+	}
+	step(ctl, "up: ")
+	step(ctl, "up: ") // the busy target took nothing: no cooldown
+	onprem.busy = false
+	step(ctl, "up: ")
+	if onprem.n != 4 {
+		t.Fatalf("on-prem %d replicas, want 4", onprem.n)
+	}
+	step(ctl, "hold: cooldown, 240 s left")
+
+	dry := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		true, log, prometheus.NewRegistry())
+	dry.now = func() time.Time { return clock }
+	step(dry, "up: ")
+	step(dry, "hold: cooldown, 240 s left")
 }

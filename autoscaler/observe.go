@@ -61,8 +61,11 @@ type State struct {
 	// AboveSince is when utilisation went above the up-threshold and stayed there; zero
 	// when it is not above. BelowSince likewise for the down-threshold.
 	AboveSince, BelowSince time.Time
-	// LastAction is when the last change was sent; the cooldown counts from it.
-	LastAction time.Time
+	// LastAction is when the last change was sent and LastDirection which way it went:
+	// the cooldown counts from it, Simulate counts reversals against it. Decision.Next
+	// is the only writer, so the loop and Simulate cannot keep it differently.
+	LastAction    time.Time
+	LastDirection string
 	// FloorWindow is the opening of the window whose schedule floor is in force, kept
 	// through HoldAfterOpen after the app's gauge has moved on to the next window.
 	FloorWindow time.Time
@@ -73,6 +76,6 @@ type Decision struct {
 	Want      Sizes
 	Direction string // "up", "down" or "hold"
 	Reason    string
-	// Next is the state to remember for the next evaluation.
-	Next State
+	at        time.Time
+	next      State // the state to remember when nothing was sent
 }

@@ -64,8 +64,8 @@ import (
 // Direction is "up" when any size grows, else "down" when any shrinks, else "hold"
 // (a clamp that shrinks one size while the load grows another is "up"; the Reason
 // lists every change). Reason is one line that starts with the Direction and a colon
-// and gives the figures. Next is st with the timers updated, LastAction = now when Want
-// differs from st.Current, and Current as given: the loop updates it after acting.
+// and gives the figures. Decide records no action: Decision.Next does, once the caller
+// knows whether the change was sent.
 func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	p := c.Policy
 	r := readUtil(p, obs)
@@ -146,11 +146,6 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	want = c.bounds().clamp(floored)
 	boundsActed := base != st.Current
 
-	if want != st.Current {
-		next.LastAction = now
-	}
-	next.Current = st.Current
-
 	dir := sizesDirection(st.Current, want)
 	var parts []string
 	if want == st.Current {
@@ -195,8 +190,22 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		Want:      want,
 		Direction: dir,
 		Reason:    dir + ": " + strings.Join(parts, "; "),
-		Next:      next,
+		at:        now,
+		next:      next,
 	}
+}
+
+// Next is the state to remember for the next evaluation: the timers and the floor window
+// as this evaluation left them, Current as given (the caller sets what the targets then
+// hold) and, when sent and Want changes a size, this evaluation as the last action. sent
+// is whether the change was carried out; one a target did not take starts no cooldown,
+// so the next evaluation tries again.
+func (d Decision) Next(sent bool) State {
+	s := d.next
+	if sent && d.Want != s.Current {
+		s.LastAction, s.LastDirection = d.at, d.Direction
+	}
+	return s
 }
 
 // policyEps absorbs float rounding when shares divide a shed: 0.20/0.10 is 2 units, not 3.
