@@ -68,7 +68,7 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 	now := c.now()
 	d := Decide(c.cfg, obs, c.state, now)
 	c.metrics.decided(d)
-	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason),
+	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason.String()),
 		slog.Int("onprem_replicas", d.Want.OnPremReplicas), slog.Int("eks_nodes", d.Want.EKSNodes),
 		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Bool("dry_run", c.dryRun))
 	if c.dryRun || d.Want == current {

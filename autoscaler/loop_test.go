@@ -1,7 +1,9 @@
 package autoscaler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
@@ -147,7 +149,7 @@ func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(d.Reason, want) {
+		if !strings.HasPrefix(d.Reason.String(), want) {
 			t.Fatalf("%s: %s, want %q", clock.Format(time.TimeOnly), d.Reason, want)
 		}
 	}
@@ -165,4 +167,46 @@ func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
 	dry.now = func() time.Time { return clock }
 	step(dry, "up: ")
 	step(dry, "hold: cooldown, 240 s left")
+}
+
+// The log line of a decision is the Reason's rendering, beside the sizes it asks for.
+func TestLoopLogsTheReason(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	for _, want := range []struct {
+		reason, direction string
+		onprem            int
+	}{
+		{"up: cpu 0.85 above 0.80 for 0s (memory 0.85), shedding 0.15; on-prem replicas 2→4 (spare)", "up", 4},
+		{"hold: cooldown, 240 s left; cpu 0.85 above 0.80 for 1m0s (memory 0.85)", "hold", 4},
+	} {
+		buf.Reset()
+		d, err := ctl.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+		var line struct {
+			Msg, Reason, Direction string
+			OnPrem                 int  `json:"onprem_replicas"`
+			DryRun                 bool `json:"dry_run"`
+		}
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("log line %q: %v", l, err)
+			}
+			if line.Msg == "decision" {
+				break
+			}
+		}
+		if line.Msg != "decision" || line.Reason != want.reason || line.Reason != d.Reason.String() ||
+			line.Direction != want.direction || line.OnPrem != want.onprem || line.DryRun {
+			t.Errorf("logged %+v\nwant reason %q, direction %s, %d on-prem replicas", line, want.reason, want.direction, want.onprem)
+		}
+	}
 }

@@ -71,11 +71,9 @@ type State struct {
 	FloorWindow time.Time
 }
 
-// Decision is what to do now, and why, in one line.
+// Decision is one evaluation's answer: Want and Direction, with the facts behind them
+// (Reason), and the state to carry to the next evaluation (Next).
 type Decision struct {
-	Want      Sizes
-	Direction string // "up", "down" or "hold"
-	Reason    string
-	at        time.Time
-	next      State // the state to remember when nothing was sent
+	Reason
+	next State // as Next(false)
 }

@@ -53,8 +53,8 @@ func checkDecision(t *testing.T, c Config, obs Observations, st State, now time.
 	if (d.Direction == "hold") != (d.Want == st.Current) {
 		t.Errorf("direction %q with want %+v, current %+v", d.Direction, d.Want, st.Current)
 	}
-	if !strings.HasPrefix(d.Reason, d.Direction+": ") || len(d.Reason) <= len(d.Direction)+2 || strings.Contains(d.Reason, "\n") {
-		t.Errorf("reason %q: want one non-empty line starting with %q", d.Reason, d.Direction+": ")
+	if line := d.Reason.String(); !strings.HasPrefix(line, d.Direction+": ") || len(line) <= len(d.Direction)+2 || strings.Contains(line, "\n") {
+		t.Errorf("reason %q: want one non-empty line starting with %q", line, d.Direction+": ")
 	}
 	w := d.Want
 	if w.OnPremReplicas < c.OnPrem.MinReplicas || w.OnPremReplicas > c.OnPrem.MaxReplicas ||
@@ -358,7 +358,7 @@ func TestDecide(t *testing.T) {
 				t.Errorf("got %s %+v, want %s %+v\nreason: %s", d.Direction, d.Want, tc.dir, tc.want, d.Reason)
 			}
 			for _, s := range tc.reason {
-				if !strings.Contains(d.Reason, s) {
+				if !strings.Contains(d.Reason.String(), s) {
 					t.Errorf("reason %q\ndoes not contain %q", d.Reason, s)
 				}
 			}

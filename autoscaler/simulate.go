@@ -162,7 +162,7 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 // Print writes the timeline (only the evaluations that changed something) and the summary.
 func (r SimResult) Print(w io.Writer) {
 	for _, s := range r.Steps {
-		if s.Decision.Want != s.Decision.next.Current || s.Decision.Direction != "hold" {
+		if s.Decision.Want != s.Decision.From || s.Decision.Direction != "hold" {
 			fmt.Fprintf(w, "%s demand %.2f on-prem %.2f  %s\n", s.At.Format("15:04"), s.Demand, s.OnPrem, s.Decision.Reason)
 		}
 	}
