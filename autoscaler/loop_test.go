@@ -210,3 +210,46 @@ func TestLoopLogsTheReason(t *testing.T) {
 		}
 	}
 }
+
+// The status is the last evaluation's decision and the action the cooldown counts from.
+func TestLoopStatus(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	if s, ok := ctl.Status(); ok {
+		t.Errorf("status %+v before any evaluation", s)
+	}
+	for range 2 {
+		if _, err := ctl.Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+	}
+	s, ok := ctl.Status()
+	if !ok || s.Decision.Direction != "hold" || !s.Decision.At.Equal(policyT0.Add(time.Minute)) ||
+		!s.LastAction.Equal(policyT0) || s.LastDirection != "up" || s.DryRun {
+		t.Fatalf("status %+v, ok %v: want the hold at 08:01 and the up at 08:00 as the last action", s, ok)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		DryRun        bool      `json:"dry_run"`
+		LastAction    time.Time `json:"last_action"`
+		LastDirection string    `json:"last_direction"`
+		Decision      struct {
+			Direction, Reason string
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.DryRun || !got.LastAction.Equal(policyT0) || got.LastDirection != "up" ||
+		got.Decision.Direction != "hold" || got.Decision.Reason != s.Decision.Reason.String() {
+		t.Errorf("status JSON %s", b)
+	}
+}

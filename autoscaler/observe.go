@@ -31,13 +31,16 @@ type Observations struct {
 
 // Sizes are the capacities the daemon controls.
 type Sizes struct {
-	OnPremReplicas int // replicas of the on-prem Argo CD Application (tier 1: the spare node)
-	EKSNodes       int // desired size of the EKS managed node group (tier 2)
-	EKSReplicas    int // replicas of the EKS Argo CD Application
+	OnPremReplicas int `json:"onprem_replicas"` // replicas of the on-prem Argo CD Application (tier 1: the spare node)
+	EKSNodes       int `json:"eks_nodes"`       // desired size of the EKS managed node group (tier 2)
+	EKSReplicas    int `json:"eks_replicas"`    // replicas of the EKS Argo CD Application
 }
 
 // Bounds are the lowest and highest each size may be.
-type Bounds struct{ Min, Max Sizes }
+type Bounds struct {
+	Min Sizes `json:"min"`
+	Max Sizes `json:"max"`
+}
 
 func (b Bounds) clamp(s Sizes) Sizes {
 	return Sizes{

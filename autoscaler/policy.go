@@ -62,8 +62,9 @@ import (
 // Direction is "up" when any size grows, else "down" when any shrinks, else "hold"
 // (a clamp that shrinks one size while the load grows another is "up"; the Reason
 // lists every change). Decide only gathers the facts into the Reason; rendering them
-// (Reason.String, the log line) is not its concern. Decide records no action:
-// Decision.Next does, once the caller knows whether the change was sent.
+// (Reason.String for the log line, Reason.MarshalJSON for /status) is not its concern.
+// Decide records no action: Decision.Next does, once the caller knows whether the
+// change was sent.
 func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	p := c.Policy
 	next := st

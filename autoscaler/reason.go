@@ -1,6 +1,7 @@
 package autoscaler
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -8,7 +9,8 @@ import (
 )
 
 // Reason is a decision with the facts Decide acted on. Decide only gathers them; String
-// renders them as the log line, so the line cannot say something the policy did not do.
+// renders them as the log line and MarshalJSON as /status, so the two say the same and
+// neither can say something the policy did not do.
 type Reason struct {
 	At        time.Time
 	Direction string // "up", "down" or "hold"
@@ -183,4 +185,58 @@ func sizesDiff(from, to Sizes) string {
 		d = append(d, fmt.Sprintf("eks replicas %d→%d", from.EKSReplicas, to.EKSReplicas))
 	}
 	return strings.Join(d, ", ")
+}
+
+// MarshalJSON is the /status view: the same facts, durations in seconds, unknown
+// values as null, and the log line as "reason".
+func (r Reason) MarshalJSON() ([]byte, error) {
+	type utilisation struct {
+		Level          Level    `json:"level"`
+		Signal         string   `json:"signal,omitempty"`
+		Value          *float64 `json:"value"`
+		Other          string   `json:"other_signal,omitempty"`
+		OtherValue     *float64 `json:"other_value"`
+		ForSeconds     float64  `json:"for_seconds"`
+		SustainSeconds float64  `json:"sustain_seconds"`
+		Up             float64  `json:"up_threshold"`
+		Down           float64  `json:"down_threshold"`
+	}
+	type floor struct {
+		Window      time.Time `json:"window"`
+		EKSNodes    int       `json:"eks_nodes"`
+		EKSReplicas int       `json:"eks_replicas"`
+		Raised      bool      `json:"raised"`
+	}
+	u := r.Utilisation
+	v := struct {
+		At                  time.Time   `json:"at"`
+		Direction           string      `json:"direction"`
+		Reason              string      `json:"reason"`
+		From                Sizes       `json:"from"`
+		Want                Sizes       `json:"want"`
+		Bounds              Bounds      `json:"bounds"`
+		Utilisation         utilisation `json:"utilisation"`
+		CooldownLeftSeconds float64     `json:"cooldown_left_seconds"`
+		Shed                float64     `json:"shed,omitempty"`
+		GiveBack            float64     `json:"give_back,omitempty"`
+		Stuck               Stuck       `json:"stuck,omitempty"`
+		Floor               *floor      `json:"schedule_floor,omitempty"`
+		Clamped             bool        `json:"clamped_to_bounds"`
+	}{
+		At: r.At, Direction: r.Direction, Reason: r.String(), From: r.From, Want: r.Want, Bounds: r.Bounds,
+		Utilisation: utilisation{Level: u.Level, Signal: u.Signal, Other: u.Other,
+			ForSeconds: u.For.Seconds(), SustainSeconds: u.Sustain.Seconds(), Up: u.Up, Down: u.Down},
+		CooldownLeftSeconds: r.CooldownLeft.Seconds(),
+		Shed:                r.Shed, GiveBack: r.GiveBack, Stuck: r.Stuck, Clamped: r.Clamped,
+	}
+	if u.Signal != "" {
+		v.Utilisation.Value = &u.Value
+	}
+	if u.OtherValue.Known {
+		v.Utilisation.OtherValue = &u.OtherValue.Value
+	}
+	if r.Floor.Active {
+		v.Floor = &floor{Window: r.Floor.Window, EKSNodes: r.Floor.EKSNodes, EKSReplicas: r.Floor.EKSReplicas, Raised: r.Floor.Raised}
+	}
+	return json.Marshal(v)
 }

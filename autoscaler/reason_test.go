@@ -1,6 +1,7 @@
 package autoscaler
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -102,6 +103,71 @@ func TestReasonString(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.r.String(); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// /status renders the same facts as the log line: durations in seconds, an unknown
+// signal as null, the floor only while it is active, and the log line itself.
+func TestReasonJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		r    Reason
+		want string
+	}{
+		{"a change with the floor raised and the other signal unknown",
+			reasonBase(func(r *Reason) {
+				r.Utilisation.Level, r.Utilisation.Value, r.Utilisation.For, r.Utilisation.Sustain = LevelAbove, 0.85, 90*time.Second, 2*time.Minute
+				r.Utilisation.OtherValue = Signal{}
+				r.Floor = Floor{Active: true, Window: policyT0.Add(10 * time.Minute), EKSNodes: 2, EKSReplicas: 4, Raised: true}
+				r.Bounds = r.Floor.raise(r.Bounds)
+				r.Direction, r.From, r.Want, r.CooldownLeft = "up", Sizes{4, 0, 0}, Sizes{4, 2, 4}, 30*time.Second
+			}),
+			`{"at":"2026-09-01T08:00:00Z","direction":"up",` +
+				`"reason":"up: schedule floor 2 eks nodes, 4 replicas (window opens in 10m0s), raised despite cooldown (30 s left); cpu 0.85 above 0.80 for 1m30s (memory unknown); eks nodes 0→2, eks replicas 0→4",` +
+				`"from":{"onprem_replicas":4,"eks_nodes":0,"eks_replicas":0},"want":{"onprem_replicas":4,"eks_nodes":2,"eks_replicas":4},` +
+				`"bounds":{"min":{"onprem_replicas":2,"eks_nodes":2,"eks_replicas":4},"max":{"onprem_replicas":4,"eks_nodes":5,"eks_replicas":10}},` +
+				`"utilisation":{"level":"above","signal":"cpu","value":0.85,"other_signal":"memory","other_value":null,"for_seconds":90,"sustain_seconds":120,"up_threshold":0.8,"down_threshold":0.55},` +
+				`"cooldown_left_seconds":30,` +
+				`"schedule_floor":{"window":"2026-09-01T08:10:00Z","eks_nodes":2,"eks_replicas":4,"raised":true},"clamped_to_bounds":false}`},
+		{"a hold on unknown signals, stuck at the minimum",
+			reasonBase(func(r *Reason) {
+				r.Utilisation = Utilisation{Level: LevelUnknown, Up: 0.80, Down: 0.55}
+				r.From, r.Want, r.Stuck = Sizes{2, 0, 0}, Sizes{2, 0, 0}, StuckAtMinimum
+			}),
+			`{"at":"2026-09-01T08:00:00Z","direction":"hold",` +
+				`"reason":"hold: cpu and memory unknown, no scale-down on unknown signals; nothing to give back (on-prem 2 replicas, min 2; eks 0 nodes, min 0)",` +
+				`"from":{"onprem_replicas":2,"eks_nodes":0,"eks_replicas":0},"want":{"onprem_replicas":2,"eks_nodes":0,"eks_replicas":0},` +
+				`"bounds":{"min":{"onprem_replicas":2,"eks_nodes":0,"eks_replicas":0},"max":{"onprem_replicas":4,"eks_nodes":5,"eks_replicas":10}},` +
+				`"utilisation":{"level":"unknown","value":null,"other_value":null,"for_seconds":0,"sustain_seconds":0,"up_threshold":0.8,"down_threshold":0.55},` +
+				`"cooldown_left_seconds":0,"stuck":"nothing to give back","clamped_to_bounds":false}`},
+		{"a load-driven scale-up",
+			reasonBase(func(r *Reason) {
+				r.Utilisation.Level, r.Utilisation.Signal, r.Utilisation.Value, r.Utilisation.Other, r.Utilisation.OtherValue =
+					LevelAbove, "memory", 0.91, "cpu", Known(0.5)
+				r.Utilisation.For, r.Utilisation.Sustain = 2*time.Minute, 2*time.Minute
+				r.Direction, r.From, r.Want, r.Shed = "up", Sizes{2, 0, 0}, Sizes{4, 1, 2}, 0.21
+			}),
+			`{"at":"2026-09-01T08:00:00Z","direction":"up",` +
+				`"reason":"up: memory 0.91 above 0.80 for 2m0s (cpu 0.50), shedding 0.21; on-prem replicas 2→4 (spare), eks nodes 0→1, eks replicas 0→2",` +
+				`"from":{"onprem_replicas":2,"eks_nodes":0,"eks_replicas":0},"want":{"onprem_replicas":4,"eks_nodes":1,"eks_replicas":2},` +
+				`"bounds":{"min":{"onprem_replicas":2,"eks_nodes":0,"eks_replicas":0},"max":{"onprem_replicas":4,"eks_nodes":5,"eks_replicas":10}},` +
+				`"utilisation":{"level":"above","signal":"memory","value":0.91,"other_signal":"cpu","other_value":0.5,"for_seconds":120,"sustain_seconds":120,"up_threshold":0.8,"down_threshold":0.55},` +
+				`"cooldown_left_seconds":0,"shed":0.21,"clamped_to_bounds":false}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.want {
+				t.Errorf("got  %s\nwant %s", b, tc.want)
+			}
+			// A Decision is shown as its Reason.
+			if d, _ := json.Marshal(Decision{Reason: tc.r}); string(d) != string(b) {
+				t.Errorf("decision renders as %s", d)
 			}
 		})
 	}
