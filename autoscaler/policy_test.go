@@ -511,7 +511,7 @@ func TestDecideBurstGivesBackEKSFirst(t *testing.T) {
 	checkNoQuickReversal(t, c, steps)
 	var peak Sizes
 	for _, s := range steps {
-		w, cur := s.d.Want, s.d.next.Current
+		w, cur := s.d.Want, s.d.From
 		peak.OnPremReplicas = max(peak.OnPremReplicas, w.OnPremReplicas)
 		peak.EKSNodes = max(peak.EKSNodes, w.EKSNodes)
 		switch s.d.Direction {
