@@ -109,7 +109,7 @@ func (a *ArgoApp) Resize(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	n = clampSize(n, a.cfg.MinReplicas, a.cfg.MaxReplicas)
+	n = clamp(n, a.cfg.MinReplicas, a.cfg.MaxReplicas)
 	cur, have, err := a.replicasIn(src)
 	if err != nil {
 		return err

@@ -97,6 +97,14 @@ type EKSConfig struct {
 	Endpoint string `yaml:"endpoint"`
 }
 
+// bounds are the config's limits on the sizes.
+func (c Config) bounds() Bounds {
+	return Bounds{
+		Min: Sizes{OnPremReplicas: c.OnPrem.MinReplicas, EKSNodes: c.EKS.MinNodes, EKSReplicas: c.EKSApp.MinReplicas},
+		Max: Sizes{OnPremReplicas: c.OnPrem.MaxReplicas, EKSNodes: c.EKS.MaxNodes, EKSReplicas: c.EKSApp.MaxReplicas},
+	}
+}
+
 // Defaults are the values a config file may leave out.
 func Defaults() Config {
 	return Config{

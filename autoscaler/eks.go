@@ -97,7 +97,7 @@ func (t *EKSNodegroup) Resize(ctx context.Context, n int) error {
 		return fmt.Errorf("eks: node group %s has an incomplete scaling config", t.name())
 	}
 	desired := int(*sc.DesiredSize)
-	want := clampSize(n, max(t.cfg.MinNodes, int(*sc.MinSize)), min(t.cfg.MaxNodes, int(*sc.MaxSize)))
+	want := clamp(n, max(t.cfg.MinNodes, int(*sc.MinSize)), min(t.cfg.MaxNodes, int(*sc.MaxSize)))
 	if want == desired {
 		return nil
 	}
@@ -182,12 +182,6 @@ func eksRequestToken(cluster, nodegroup string, from, to int, modifiedAt *time.T
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d\x00%d", cluster, nodegroup, from, to, mod))
 	return "autoscaler-" + hex.EncodeToString(sum[:16])
-}
-
-// clampSize returns n within [lo, hi]; when the limits cross, hi wins, so a maximum is
-// never exceeded.
-func clampSize(n, lo, hi int) int {
-	return min(max(n, lo), hi)
 }
 
 // Backoff is bounded exponential backoff with jitter between the attempts of a call that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,25 @@ type Controller struct {
 	metrics *metrics
 	now     func() time.Time
 	state   State
+
+	mu     sync.Mutex // guards status, which /status reads while Run writes it
+	status Status
+}
+
+// Status is the last evaluation: its decision, and the last action the cooldown counts
+// from.
+type Status struct {
+	DryRun        bool      `json:"dry_run"`
+	Decision      Decision  `json:"decision"`
+	LastAction    time.Time `json:"last_action,omitzero"`
+	LastDirection string    `json:"last_direction,omitempty"`
+}
+
+// Status returns the last evaluation's status; ok is false until one has decided.
+func (c *Controller) Status() (s Status, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status, !c.status.Decision.At.IsZero()
 }
 
 // NewController builds a controller; reg receives its metrics.
@@ -68,22 +88,22 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 	now := c.now()
 	d := Decide(c.cfg, obs, c.state, now)
 	c.metrics.decided(d)
-	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason),
+	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason.String()),
 		slog.Int("onprem_replicas", d.Want.OnPremReplicas), slog.Int("eks_nodes", d.Want.EKSNodes),
 		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Bool("dry_run", c.dryRun))
-	if c.dryRun || d.Want == current {
-		c.state = d.Next
-		return d, nil
+	// A dry run counts its changes as sent, so its log shows the cooldowns the daemon
+	// would keep. A busy or failing target took nothing (or not all): no cooldown starts,
+	// and the next evaluation goes on from what the targets then say.
+	sent := true
+	var applyErr error
+	if !c.dryRun && d.Want != current {
+		sent, applyErr = c.apply(ctx, current, d.Want)
 	}
-	prev := c.state.LastAction
-	done, err := c.apply(ctx, current, d.Want)
-	c.state = d.Next
-	if !done {
-		// A busy or failing target took nothing (or not all): no cooldown starts, and the
-		// next evaluation tries again from what the targets then say.
-		c.state.LastAction = prev
-	}
-	return d, err
+	c.state = d.Next(sent)
+	c.mu.Lock()
+	c.status = Status{DryRun: c.dryRun, Decision: d, LastAction: c.state.LastAction, LastDirection: c.state.LastDirection}
+	c.mu.Unlock()
+	return d, applyErr
 }
 
 func (c *Controller) sizes(ctx context.Context) (Sizes, error) {

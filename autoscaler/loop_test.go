@@ -1,9 +1,12 @@
 package autoscaler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,4 +114,142 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// memTarget holds its size in memory; while busy, Resize takes nothing.
+type memTarget struct {
+	n    int
+	busy bool
+}
+
+func (m *memTarget) Size(context.Context) (int, error) { return m.n, nil }
+
+func (m *memTarget) Resize(_ context.Context, n int) error {
+	if m.busy {
+		return ErrBusy
+	}
+	m.n = n
+	return nil
+}
+
+// The cooldown counts from a change the targets took (or, in a dry run, would have): a
+// change no target took is tried again at the next evaluation.
+func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	onprem := &memTarget{n: 2, busy: true}
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: onprem, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	step := func(ctl *Controller, want string) {
+		t.Helper()
+		clock = clock.Add(time.Minute)
+		d, err := ctl.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(d.Reason.String(), want) {
+			t.Fatalf("%s: %s, want %q", clock.Format(time.TimeOnly), d.Reason, want)
+		}
+	}
+	step(ctl, "up: ")
+	step(ctl, "up: ") // the busy target took nothing: no cooldown
+	onprem.busy = false
+	step(ctl, "up: ")
+	if onprem.n != 4 {
+		t.Fatalf("on-prem %d replicas, want 4", onprem.n)
+	}
+	step(ctl, "hold: cooldown, 240 s left")
+
+	dry := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		true, log, prometheus.NewRegistry())
+	dry.now = func() time.Time { return clock }
+	step(dry, "up: ")
+	step(dry, "hold: cooldown, 240 s left")
+}
+
+// The log line of a decision is the Reason's rendering, beside the sizes it asks for.
+func TestLoopLogsTheReason(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	for _, want := range []struct {
+		reason, direction string
+		onprem            int
+	}{
+		{"up: cpu 0.85 above 0.80 for 0s (memory 0.85), shedding 0.15; on-prem replicas 2→4 (spare)", "up", 4},
+		{"hold: cooldown, 240 s left; cpu 0.85 above 0.80 for 1m0s (memory 0.85)", "hold", 4},
+	} {
+		buf.Reset()
+		d, err := ctl.Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+		var line struct {
+			Msg, Reason, Direction string
+			OnPrem                 int  `json:"onprem_replicas"`
+			DryRun                 bool `json:"dry_run"`
+		}
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("log line %q: %v", l, err)
+			}
+			if line.Msg == "decision" {
+				break
+			}
+		}
+		if line.Msg != "decision" || line.Reason != want.reason || line.Reason != d.Reason.String() ||
+			line.Direction != want.direction || line.OnPrem != want.onprem || line.DryRun {
+			t.Errorf("logged %+v\nwant reason %q, direction %s, %d on-prem replicas", line, want.reason, want.direction, want.onprem)
+		}
+	}
+}
+
+// The status is the last evaluation's decision and the action the cooldown counts from.
+func TestLoopStatus(t *testing.T) {
+	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctl := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
+		false, log, prometheus.NewRegistry())
+	clock := policyT0
+	ctl.now = func() time.Time { return clock }
+	if s, ok := ctl.Status(); ok {
+		t.Errorf("status %+v before any evaluation", s)
+	}
+	for range 2 {
+		if _, err := ctl.Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+	}
+	s, ok := ctl.Status()
+	if !ok || s.Decision.Direction != "hold" || !s.Decision.At.Equal(policyT0.Add(time.Minute)) ||
+		!s.LastAction.Equal(policyT0) || s.LastDirection != "up" || s.DryRun {
+		t.Fatalf("status %+v, ok %v: want the hold at 08:01 and the up at 08:00 as the last action", s, ok)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		DryRun        bool      `json:"dry_run"`
+		LastAction    time.Time `json:"last_action"`
+		LastDirection string    `json:"last_direction"`
+		Decision      struct {
+			Direction, Reason string
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.DryRun || !got.LastAction.Equal(policyT0) || got.LastDirection != "up" ||
+		got.Decision.Direction != "hold" || got.Decision.Reason != s.Decision.Reason.String() {
+		t.Errorf("status JSON %s", b)
+	}
 }

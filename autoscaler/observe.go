@@ -31,9 +31,29 @@ type Observations struct {
 
 // Sizes are the capacities the daemon controls.
 type Sizes struct {
-	OnPremReplicas int // replicas of the on-prem Argo CD Application (tier 1: the spare node)
-	EKSNodes       int // desired size of the EKS managed node group (tier 2)
-	EKSReplicas    int // replicas of the EKS Argo CD Application
+	OnPremReplicas int `json:"onprem_replicas"` // replicas of the on-prem Argo CD Application (tier 1: the spare node)
+	EKSNodes       int `json:"eks_nodes"`       // desired size of the EKS managed node group (tier 2)
+	EKSReplicas    int `json:"eks_replicas"`    // replicas of the EKS Argo CD Application
+}
+
+// Bounds are the lowest and highest each size may be.
+type Bounds struct {
+	Min Sizes `json:"min"`
+	Max Sizes `json:"max"`
+}
+
+func (b Bounds) clamp(s Sizes) Sizes {
+	return Sizes{
+		OnPremReplicas: clamp(s.OnPremReplicas, b.Min.OnPremReplicas, b.Max.OnPremReplicas),
+		EKSNodes:       clamp(s.EKSNodes, b.Min.EKSNodes, b.Max.EKSNodes),
+		EKSReplicas:    clamp(s.EKSReplicas, b.Min.EKSReplicas, b.Max.EKSReplicas),
+	}
+}
+
+// clamp returns n within [lo, hi]; when the limits cross, hi wins, so a maximum is
+// never exceeded.
+func clamp(n, lo, hi int) int {
+	return min(max(n, lo), hi)
 }
 
 // State is what the policy remembers between evaluations. All of it can be rebuilt: the
@@ -44,18 +64,19 @@ type State struct {
 	// AboveSince is when utilisation went above the up-threshold and stayed there; zero
 	// when it is not above. BelowSince likewise for the down-threshold.
 	AboveSince, BelowSince time.Time
-	// LastAction is when the last change was sent; the cooldown counts from it.
-	LastAction time.Time
+	// LastAction is when the last change was sent and LastDirection which way it went:
+	// the cooldown counts from it, Simulate counts reversals against it. Decision.Next
+	// is the only writer, so the loop and Simulate cannot keep it differently.
+	LastAction    time.Time
+	LastDirection string
 	// FloorWindow is the opening of the window whose schedule floor is in force, kept
 	// through HoldAfterOpen after the app's gauge has moved on to the next window.
 	FloorWindow time.Time
 }
 
-// Decision is what to do now, and why, in one line.
+// Decision is one evaluation's answer: Want and Direction, with the facts behind them
+// (Reason), and the state to carry to the next evaluation (Next).
 type Decision struct {
-	Want      Sizes
-	Direction string // "up", "down" or "hold"
-	Reason    string
-	// Next is the state to remember for the next evaluation.
-	Next State
+	Reason
+	next State // as Next(false)
 }

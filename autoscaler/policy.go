@@ -1,9 +1,7 @@
 package autoscaler
 
 import (
-	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -63,40 +61,21 @@ import (
 //
 // Direction is "up" when any size grows, else "down" when any shrinks, else "hold"
 // (a clamp that shrinks one size while the load grows another is "up"; the Reason
-// lists every change). Reason is one line that starts with the Direction and a colon
-// and gives the figures. Next is st with the timers updated, LastAction = now when Want
-// differs from st.Current, and Current as given: the loop updates it after acting.
+// lists every change). Decide only gathers the facts into the Reason; rendering them
+// (Reason.String for the log line, Reason.MarshalJSON for /status) is not its concern.
+// Decide records no action: Decision.Next does, once the caller knows whether the
+// change was sent.
 func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	p := c.Policy
-	r := readUtil(p, obs)
-
 	next := st
-	switch r.level {
-	case utilAbove:
-		if next.AboveSince.IsZero() {
-			next.AboveSince = now
-		}
-		next.BelowSince = time.Time{}
-	case utilBelow:
-		if next.BelowSince.IsZero() {
-			next.BelowSince = now
-		}
-		next.AboveSince = time.Time{}
-	default: // between, unknown
-		next.AboveSince, next.BelowSince = time.Time{}, time.Time{}
-	}
-	var held time.Duration // how long u has been at its level
-	switch r.level {
-	case utilAbove:
-		held = now.Sub(next.AboveSince)
-	case utilBelow:
-		held = now.Sub(next.BelowSince)
-	}
-	sustainedUp := r.level == utilAbove && held >= p.UpSustain.D()
-	sustainedDown := r.level == utilBelow && held >= p.DownSustain.D()
+	u := readUtil(p, obs)
+	u.For = next.track(u.Level, now)
+	sustained := (u.Level == LevelAbove || u.Level == LevelBelow) && u.For >= u.Sustain
 
-	left := p.Cooldown.D() - now.Sub(st.LastAction)
-	cooling := !st.LastAction.IsZero() && left > 0
+	var cooldownLeft time.Duration
+	if !st.LastAction.IsZero() {
+		cooldownLeft = max(p.Cooldown.D()-now.Sub(st.LastAction), 0)
+	}
 
 	// The app's gauge names the next window still to open; once it opens, the floor is
 	// held for the window remembered in the state.
@@ -105,248 +84,183 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		(window.IsZero() || window.After(st.FloorWindow)) {
 		window = st.FloorWindow
 	}
-	fl := schedFloorAt(c, window, now)
-	next.FloorWindow = time.Time{}
-	if fl.active {
-		next.FloorWindow = window
-	}
+	bounds := c.bounds()
+	fl := scheduleFloor(p, bounds, window, now)
+	next.FloorWindow = fl.Window
 
-	base := clampToConfig(c, st.Current)
-	raisesFloor := fl.active && (base.EKSNodes < fl.nodes || base.EKSReplicas < fl.replicas)
+	r := Reason{At: now, From: st.Current, Bounds: fl.raise(bounds), Utilisation: u, CooldownLeft: cooldownLeft, Floor: fl}
+	base := bounds.clamp(st.Current)
 	want := base
-	acted := "" // the load's part of the reason, when it changed something
-	var note string
 	switch {
-	case cooling:
-	case sustainedUp:
-		shed := r.u - p.Target
-		want = burstUp(c, base, shed)
-		if want != base {
-			acted = fmt.Sprintf("%s, shedding %.2f", r.clause(p, held, 0), shed)
+	case cooldownLeft > 0 || !sustained:
+	case u.Level == LevelAbove:
+		shed := u.Value - p.Target
+		// Within the config's bounds, not the floor's: the floor is applied after, on its
+		// own, so the Reason tells the load's part from the floor's.
+		if want = burstUp(p, bounds, base, shed); want != base {
+			r.Shed = shed
 		} else {
-			note = fmt.Sprintf("every tier at its maximum (on-prem %d/%d replicas, eks %d/%d nodes)",
-				base.OnPremReplicas, c.OnPrem.MaxReplicas, base.EKSNodes, c.EKS.MaxNodes)
+			r.Stuck = StuckAtMaximum
 		}
-	case sustainedDown && !raisesFloor:
-		spare := p.Target - r.u
+	case u.Level == LevelBelow && !fl.raises(base): // while the floor is being raised, the action is the floor's
+		spare := p.Target - u.Value
 		var over bool
-		want, over = burstDown(c, base, fl, spare, r.u)
-		if want != base {
-			acted = fmt.Sprintf("%s, giving back %.2f", r.clause(p, held, 0), spare)
-		} else if over {
-			note = "giving back one more unit would bring on-prem to the up threshold"
-		} else {
-			note = fmt.Sprintf("nothing to give back (on-prem %d replicas, min %d; eks %d nodes, min %d)",
-				base.OnPremReplicas, c.OnPrem.MinReplicas, base.EKSNodes, fl.minNodes(c))
-		}
-	}
-
-	floored := applySchedFloor(want, fl)
-	floorActed := floored != want
-	want = clampToConfig(c, floored)
-	boundsActed := base != st.Current
-
-	if want != st.Current {
-		next.LastAction = now
-	}
-	next.Current = st.Current
-
-	dir := sizesDirection(st.Current, want)
-	var parts []string
-	if want == st.Current {
-		if cooling {
-			parts = append(parts, fmt.Sprintf("cooldown, %d s left", int(math.Ceil(left.Seconds()))))
-		}
-		var of time.Duration // the sustain not reached yet
+		want, over = burstDown(p, r.Bounds, base, spare, u.Value)
 		switch {
-		case cooling:
-		case r.level == utilAbove && !sustainedUp:
-			of = p.UpSustain.D()
-		case r.level == utilBelow && !sustainedDown:
-			of = p.DownSustain.D()
+		case want != base:
+			r.GiveBack = spare
+		case over:
+			r.Stuck = StuckUpThreshold
+		default:
+			r.Stuck = StuckAtMinimum
 		}
-		parts = append(parts, r.clause(p, held, of))
-		if note != "" {
-			parts = append(parts, note)
-		}
-		if fl.active {
-			parts = append(parts, fl.describe(window, now)+" held")
-		}
-	} else {
-		if acted != "" {
-			parts = append(parts, acted)
-		}
-		if floorActed {
-			s := fl.describe(window, now)
-			if cooling {
-				s += fmt.Sprintf(", raised despite cooldown (%d s left)", int(math.Ceil(left.Seconds())))
-			}
-			parts = append(parts, s)
-		}
-		if boundsActed {
-			parts = append(parts, "config bounds (min/max)")
-		}
-		if acted == "" {
-			parts = append(parts, r.clause(p, held, 0))
-		}
-		parts = append(parts, sizesDiff(st.Current, want))
 	}
-	return Decision{
-		Want:      want,
-		Direction: dir,
-		Reason:    dir + ": " + strings.Join(parts, "; "),
-		Next:      next,
+
+	floored := fl.apply(want)
+	r.Floor.Raised = floored != want
+	r.Want = bounds.clamp(floored)
+	r.Clamped = base != st.Current
+	r.Direction = sizesDirection(st.Current, r.Want)
+	return Decision{Reason: r, next: next}
+}
+
+// Next is the state to remember for the next evaluation: the timers and the floor window
+// as this evaluation left them, Current as given (the caller sets what the targets then
+// hold) and, when sent and Want changes a size, this evaluation as the last action. sent
+// is whether the change was carried out; one a target did not take starts no cooldown,
+// so the next evaluation tries again.
+func (d Decision) Next(sent bool) State {
+	s := d.next
+	if sent && d.Want != s.Current {
+		s.LastAction, s.LastDirection = d.At, d.Direction
 	}
+	return s
 }
 
 // policyEps absorbs float rounding when shares divide a shed: 0.20/0.10 is 2 units, not 3.
 const policyEps = 1e-9
 
-type utilLevel int
-
-const (
-	utilUnknown utilLevel = iota
-	utilBelow
-	utilBetween
-	utilAbove
-)
-
-// utilReading is the utilisation as the policy sees it.
-type utilReading struct {
-	level utilLevel
-	u     float64 // max(CPU, Memory), or the known one's value when the other is unknown and it is above
-	name  string  // which signal u is
-	other string  // the other signal, for the reason: "memory 0.60" or "memory unknown"
-}
-
-func readUtil(p Policy, obs Observations) utilReading {
+// readUtil reads u from the signals; For is left to the caller, which keeps the timers.
+func readUtil(p Policy, obs Observations) Utilisation {
 	cpu, mem := obs.CPU, obs.Memory
+	u := Utilisation{Level: LevelUnknown, Up: p.UpThreshold, Down: p.DownThreshold}
 	switch {
 	case cpu.Known && mem.Known:
-		r := utilReading{u: cpu.Value, name: "cpu", other: fmt.Sprintf("memory %.2f", mem.Value)}
+		u.Signal, u.Value, u.Other, u.OtherValue = "cpu", cpu.Value, "memory", mem
 		if mem.Value > cpu.Value {
-			r = utilReading{u: mem.Value, name: "memory", other: fmt.Sprintf("cpu %.2f", cpu.Value)}
+			u.Signal, u.Value, u.Other, u.OtherValue = "memory", mem.Value, "cpu", cpu
 		}
 		switch {
-		case r.u > p.UpThreshold:
-			r.level = utilAbove
-		case r.u < p.DownThreshold:
-			r.level = utilBelow
+		case u.Value > p.UpThreshold:
+			u.Level = LevelAbove
+		case u.Value < p.DownThreshold:
+			u.Level = LevelBelow
 		default:
-			r.level = utilBetween
+			u.Level = LevelBetween
 		}
-		return r
-	case cpu.Known && cpu.Value > p.UpThreshold:
-		return utilReading{level: utilAbove, u: cpu.Value, name: "cpu", other: "memory unknown"}
-	case mem.Known && mem.Value > p.UpThreshold:
-		return utilReading{level: utilAbove, u: mem.Value, name: "memory", other: "cpu unknown"}
 	case cpu.Known:
-		return utilReading{u: cpu.Value, name: "cpu", other: "memory unknown"}
+		u.Signal, u.Value, u.Other = "cpu", cpu.Value, "memory"
 	case mem.Known:
-		return utilReading{u: mem.Value, name: "memory", other: "cpu unknown"}
-	default:
-		return utilReading{}
+		u.Signal, u.Value, u.Other = "memory", mem.Value, "cpu"
 	}
+	// With the other signal unknown, u is only known to be at least this one: enough to
+	// call it above, never below or between.
+	if u.Level == LevelUnknown && u.Signal != "" && u.Value > p.UpThreshold {
+		u.Level = LevelAbove
+	}
+	switch u.Level {
+	case LevelAbove:
+		u.Sustain = p.UpSustain.D()
+	case LevelBelow:
+		u.Sustain = p.DownSustain.D()
+	}
+	return u
 }
 
-// clause describes the utilReading at its level, e.g. "cpu 0.91 above 0.80 for 2m0s (memory
-// 0.60)"; with of non-zero, "for 1m0s of 2m0s": the sustain not reached yet.
-func (r utilReading) clause(p Policy, held, of time.Duration) string {
-	dur := held.String()
-	if of > 0 {
-		dur += " of " + of.String()
+// track moves the sustain timers to the level u is at now and returns how long it has
+// been there. The timers describe the signal, not the actions: an action does not reset
+// them.
+func (s *State) track(l Level, now time.Time) time.Duration {
+	switch l {
+	case LevelAbove:
+		if s.AboveSince.IsZero() {
+			s.AboveSince = now
+		}
+		s.BelowSince = time.Time{}
+		return now.Sub(s.AboveSince)
+	case LevelBelow:
+		if s.BelowSince.IsZero() {
+			s.BelowSince = now
+		}
+		s.AboveSince = time.Time{}
+		return now.Sub(s.BelowSince)
 	}
-	switch r.level {
-	case utilAbove:
-		return fmt.Sprintf("%s %.2f above %.2f for %s (%s)", r.name, r.u, p.UpThreshold, dur, r.other)
-	case utilBelow:
-		return fmt.Sprintf("%s %.2f below %.2f for %s (%s)", r.name, r.u, p.DownThreshold, dur, r.other)
-	case utilBetween:
-		return fmt.Sprintf("%s %.2f between %.2f and %.2f (%s)", r.name, r.u, p.DownThreshold, p.UpThreshold, r.other)
-	}
-	if r.name == "" {
-		return "cpu and memory unknown, no scale-down on unknown signals"
-	}
-	return fmt.Sprintf("%s, %s %.2f not above %.2f, no scale-down on unknown signals", r.other, r.name, r.u, p.UpThreshold)
+	s.AboveSince, s.BelowSince = time.Time{}, time.Time{}
+	return 0
 }
 
-// floor is the schedule floor at one instant.
-type schedFloor struct {
-	active          bool
-	nodes, replicas int
-}
-
-func schedFloorAt(c Config, window time.Time, now time.Time) schedFloor {
-	p := c.Policy
+// scheduleFloor is the floor in force at now for the window (zero: none).
+func scheduleFloor(p Policy, b Bounds, window, now time.Time) Floor {
 	if window.IsZero() || p.FloorNodes <= 0 {
-		return schedFloor{}
+		return Floor{}
 	}
 	from, until := window.Add(-p.LeadTime.D()), window.Add(p.HoldAfterOpen.D())
 	if now.Before(from) || !now.Before(until) {
-		return schedFloor{}
+		return Floor{}
 	}
-	n := policyClamp(p.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
-	return schedFloor{active: true, nodes: n, replicas: policyClamp(n*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas)}
+	n := clamp(p.FloorNodes, b.Min.EKSNodes, b.Max.EKSNodes)
+	return Floor{Active: true, Window: window, EKSNodes: n,
+		EKSReplicas: clamp(n*p.ReplicasPerNode, b.Min.EKSReplicas, b.Max.EKSReplicas)}
 }
 
-// minNodes is the lowest the EKS node group may go now.
-func (f schedFloor) minNodes(c Config) int {
-	if f.active {
-		return max(c.EKS.MinNodes, f.nodes)
+// raise returns b with the EKS minimums raised to the floor: the lowest a scale-down
+// may go now.
+func (f Floor) raise(b Bounds) Bounds {
+	if f.Active {
+		b.Min.EKSNodes = max(b.Min.EKSNodes, f.EKSNodes)
+		b.Min.EKSReplicas = max(b.Min.EKSReplicas, f.EKSReplicas)
 	}
-	return c.EKS.MinNodes
+	return b
 }
 
-// minReplicas is the lowest the EKS replicas may go now.
-func (f schedFloor) minReplicas(c Config) int {
-	if f.active {
-		return max(c.EKSApp.MinReplicas, f.replicas)
-	}
-	return c.EKSApp.MinReplicas
+// raises says s is still short of the floor.
+func (f Floor) raises(s Sizes) bool {
+	return f.Active && (s.EKSNodes < f.EKSNodes || s.EKSReplicas < f.EKSReplicas)
 }
 
-func (f schedFloor) describe(window, now time.Time) string {
-	when := "opens in " + window.Sub(now).String()
-	if !now.Before(window) {
-		when = "opened " + now.Sub(window).String() + " ago"
-	}
-	return fmt.Sprintf("schedule floor %d eks nodes, %d replicas (window %s)", f.nodes, f.replicas, when)
-}
-
-func applySchedFloor(s Sizes, f schedFloor) Sizes {
-	if f.active {
-		s.EKSNodes = max(s.EKSNodes, f.nodes)
-		s.EKSReplicas = max(s.EKSReplicas, f.replicas)
+func (f Floor) apply(s Sizes) Sizes {
+	if f.Active {
+		s.EKSNodes = max(s.EKSNodes, f.EKSNodes)
+		s.EKSReplicas = max(s.EKSReplicas, f.EKSReplicas)
 	}
 	return s
 }
 
-// burstUp adds capacity to shed the given on-prem utilisation, on-prem tier first.
-func burstUp(c Config, cur Sizes, shed float64) Sizes {
-	p := c.Policy
+// burstUp adds capacity to shed the given on-prem utilisation, on-prem tier first,
+// within b.
+func burstUp(p Policy, b Bounds, cur Sizes, shed float64) Sizes {
 	w := cur
-	room := max(c.OnPrem.MaxReplicas-cur.OnPremReplicas, 0)
+	room := max(b.Max.OnPremReplicas-cur.OnPremReplicas, 0)
 	need := shareUnits(shed, p.OnPremReplicaShare)
 	w.OnPremReplicas += min(need, room, p.MaxStepReplicas)
 	if need > room { // the on-prem tier cannot hold it all even when full: the rest goes to EKS
 		rest := shed - float64(room)*p.OnPremReplicaShare
-		n := min(shareUnits(rest, p.EKSNodeShare), p.MaxStepNodes, c.EKS.MaxNodes-cur.EKSNodes)
+		n := min(shareUnits(rest, p.EKSNodeShare), p.MaxStepNodes, b.Max.EKSNodes-cur.EKSNodes)
 		w.EKSNodes += max(n, 0)
 	}
 	// EKS replicas follow the nodes (never down in a scale-up).
-	if r := policyClamp(w.EKSNodes*p.ReplicasPerNode, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas); r > cur.EKSReplicas {
+	if r := clamp(w.EKSNodes*p.ReplicasPerNode, b.Min.EKSReplicas, b.Max.EKSReplicas); r > cur.EKSReplicas {
 		w.EKSReplicas += min(r-cur.EKSReplicas, p.MaxStepReplicas)
 	}
 	return w
 }
 
-// burstDown gives back at most spare of on-prem utilisation, EKS first, never under the
-// minimums or the floor. over reports that nothing was given back because even one unit
-// would bring on-prem to the up threshold.
-func burstDown(c Config, cur Sizes, f schedFloor, spare, u float64) (w Sizes, over bool) {
-	p := c.Policy
+// burstDown gives back at most spare of on-prem utilisation, EKS first, never under b's
+// minimums (the floor's included). over reports that nothing was given back because
+// even one unit would bring on-prem to the up threshold.
+func burstDown(p Policy, b Bounds, cur Sizes, spare, u float64) (w Sizes, over bool) {
 	w = cur
-	minNodes, minRep := f.minNodes(c), f.minReplicas(c)
+	minNodes, minRep := b.Min.EKSNodes, b.Min.EKSReplicas
 	budget := spare
 	for n := 0; n < p.MaxStepNodes && w.EKSNodes > minNodes && budget >= p.EKSNodeShare-policyEps; n++ {
 		w.EKSNodes--
@@ -363,7 +277,7 @@ func burstDown(c Config, cur Sizes, f schedFloor, spare, u float64) (w Sizes, ov
 		return w.EKSNodes <= minNodes && w.EKSReplicas <= max(w.EKSNodes*p.ReplicasPerNode, minRep)
 	}
 	if eksDone() {
-		for n := 0; n < p.MaxStepReplicas && w.OnPremReplicas > c.OnPrem.MinReplicas && budget >= p.OnPremReplicaShare-policyEps; n++ {
+		for n := 0; n < p.MaxStepReplicas && w.OnPremReplicas > b.Min.OnPremReplicas && budget >= p.OnPremReplicaShare-policyEps; n++ {
 			w.OnPremReplicas--
 			budget -= p.OnPremReplicaShare
 		}
@@ -380,7 +294,7 @@ func burstDown(c Config, cur Sizes, f schedFloor, spare, u float64) (w Sizes, ov
 		}
 		w.EKSNodes--
 		eksRep()
-	case eksDone() && cur.OnPremReplicas > c.OnPrem.MinReplicas && p.MaxStepReplicas > 0:
+	case eksDone() && cur.OnPremReplicas > b.Min.OnPremReplicas && p.MaxStepReplicas > 0:
 		if u+p.OnPremReplicaShare >= p.UpThreshold {
 			return cur, true
 		}
@@ -395,18 +309,6 @@ func shareUnits(x, share float64) int {
 		return 1
 	}
 	return max(int(math.Ceil(x/share-policyEps)), 1)
-}
-
-func policyClamp(x, lo, hi int) int {
-	return min(max(x, lo), hi)
-}
-
-func clampToConfig(c Config, s Sizes) Sizes {
-	return Sizes{
-		OnPremReplicas: policyClamp(s.OnPremReplicas, c.OnPrem.MinReplicas, c.OnPrem.MaxReplicas),
-		EKSNodes:       policyClamp(s.EKSNodes, c.EKS.MinNodes, c.EKS.MaxNodes),
-		EKSReplicas:    policyClamp(s.EKSReplicas, c.EKSApp.MinReplicas, c.EKSApp.MaxReplicas),
-	}
 }
 
 func sizesDirection(from, to Sizes) string {
@@ -425,18 +327,4 @@ func sizesDirection(from, to Sizes) string {
 		return "down"
 	}
 	return "hold"
-}
-
-func sizesDiff(from, to Sizes) string {
-	var d []string
-	if from.OnPremReplicas != to.OnPremReplicas {
-		d = append(d, fmt.Sprintf("on-prem replicas %d→%d (spare)", from.OnPremReplicas, to.OnPremReplicas))
-	}
-	if from.EKSNodes != to.EKSNodes {
-		d = append(d, fmt.Sprintf("eks nodes %d→%d", from.EKSNodes, to.EKSNodes))
-	}
-	if from.EKSReplicas != to.EKSReplicas {
-		d = append(d, fmt.Sprintf("eks replicas %d→%d", from.EKSReplicas, to.EKSReplicas))
-	}
-	return strings.Join(d, ", ")
 }

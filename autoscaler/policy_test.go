@@ -41,8 +41,8 @@ func policyObsWindow(cpu, mem float64, window time.Time) Observations {
 
 // checkDecision checks what holds for every decision: a direction that matches the
 // change, a non-empty one-line reason that starts with it, Want within the config's
-// bounds, Current carried as given, LastAction set exactly when Want differs, and the
-// same answer on a second call (pure).
+// bounds, Current carried as given, LastAction set exactly when Want differs and the
+// change was sent, and the same answer on a second call (pure).
 func checkDecision(t *testing.T, c Config, obs Observations, st State, now time.Time, d Decision) {
 	t.Helper()
 	switch d.Direction {
@@ -53,8 +53,8 @@ func checkDecision(t *testing.T, c Config, obs Observations, st State, now time.
 	if (d.Direction == "hold") != (d.Want == st.Current) {
 		t.Errorf("direction %q with want %+v, current %+v", d.Direction, d.Want, st.Current)
 	}
-	if !strings.HasPrefix(d.Reason, d.Direction+": ") || len(d.Reason) <= len(d.Direction)+2 || strings.Contains(d.Reason, "\n") {
-		t.Errorf("reason %q: want one non-empty line starting with %q", d.Reason, d.Direction+": ")
+	if line := d.Reason.String(); !strings.HasPrefix(line, d.Direction+": ") || len(line) <= len(d.Direction)+2 || strings.Contains(line, "\n") {
+		t.Errorf("reason %q: want one non-empty line starting with %q", line, d.Direction+": ")
 	}
 	w := d.Want
 	if w.OnPremReplicas < c.OnPrem.MinReplicas || w.OnPremReplicas > c.OnPrem.MaxReplicas ||
@@ -62,15 +62,18 @@ func checkDecision(t *testing.T, c Config, obs Observations, st State, now time.
 		w.EKSReplicas < c.EKSApp.MinReplicas || w.EKSReplicas > c.EKSApp.MaxReplicas {
 		t.Errorf("want %+v outside the config's bounds", w)
 	}
-	if d.Next.Current != st.Current {
-		t.Errorf("next current %+v, want %+v as given", d.Next.Current, st.Current)
+	if d.Next(true).Current != st.Current || d.Next(false).Current != st.Current {
+		t.Errorf("next current %+v, want %+v as given", d.Next(true).Current, st.Current)
 	}
-	wantLast := st.LastAction
+	wantLast, wantDir := st.LastAction, st.LastDirection
 	if d.Want != st.Current {
-		wantLast = now
+		wantLast, wantDir = now, d.Direction
 	}
-	if !d.Next.LastAction.Equal(wantLast) {
-		t.Errorf("next last action %v, want %v", d.Next.LastAction, wantLast)
+	if sent := d.Next(true); !sent.LastAction.Equal(wantLast) || sent.LastDirection != wantDir {
+		t.Errorf("next last action %v %q, want %v %q", sent.LastAction, sent.LastDirection, wantLast, wantDir)
+	}
+	if unsent := d.Next(false); !unsent.LastAction.Equal(st.LastAction) || unsent.LastDirection != st.LastDirection {
+		t.Errorf("change not sent: last action %v %q, want %v %q as before", unsent.LastAction, unsent.LastDirection, st.LastAction, st.LastDirection)
 	}
 	if again := Decide(c, obs, st, now); !reflect.DeepEqual(again, d) {
 		t.Errorf("not deterministic: %+v then %+v", d, again)
@@ -355,12 +358,12 @@ func TestDecide(t *testing.T) {
 				t.Errorf("got %s %+v, want %s %+v\nreason: %s", d.Direction, d.Want, tc.dir, tc.want, d.Reason)
 			}
 			for _, s := range tc.reason {
-				if !strings.Contains(d.Reason, s) {
+				if !strings.Contains(d.Reason.String(), s) {
 					t.Errorf("reason %q\ndoes not contain %q", d.Reason, s)
 				}
 			}
-			if !d.Next.AboveSince.Equal(tc.aboveSince) || !d.Next.BelowSince.Equal(tc.belowSince) {
-				t.Errorf("next timers above %v below %v, want above %v below %v", d.Next.AboveSince, d.Next.BelowSince, tc.aboveSince, tc.belowSince)
+			if next := d.Next(true); !next.AboveSince.Equal(tc.aboveSince) || !next.BelowSince.Equal(tc.belowSince) {
+				t.Errorf("next timers above %v below %v, want above %v below %v", next.AboveSince, next.BelowSince, tc.aboveSince, tc.belowSince)
 			}
 			checkDecision(t, c, tc.obs, tc.st, policyT0, d)
 		})
@@ -385,7 +388,7 @@ func simulatePolicy(t *testing.T, c Config, start Sizes, every, span time.Durati
 		d := Decide(c, obs, st, at)
 		checkDecision(t, c, obs, st, at, d)
 		steps = append(steps, policyStep{at, d})
-		st = d.Next
+		st = d.Next(true)
 		st.Current = d.Want
 	}
 	return steps
@@ -508,7 +511,7 @@ func TestDecideBurstGivesBackEKSFirst(t *testing.T) {
 	checkNoQuickReversal(t, c, steps)
 	var peak Sizes
 	for _, s := range steps {
-		w, cur := s.d.Want, s.d.Next.Current
+		w, cur := s.d.Want, s.d.From
 		peak.OnPremReplicas = max(peak.OnPremReplicas, w.OnPremReplicas)
 		peak.EKSNodes = max(peak.EKSNodes, w.EKSNodes)
 		switch s.d.Direction {
@@ -539,7 +542,7 @@ func TestFloorHeldAfterTheGaugeMovesOn(t *testing.T) {
 	step := func(now time.Time, window time.Time) Decision {
 		t.Helper()
 		d := Decide(c, policyObsWindow(0.30, 0.30, window), st, now)
-		st = d.Next
+		st = d.Next(true)
 		st.Current = d.Want // a perfect target
 		return d
 	}

@@ -98,8 +98,6 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 	}
 	interval := c.Interval.D()
 	end := tr.Points[len(tr.Points)-1].At
-	var lastDir string
-	var lastActionAt time.Time
 	for now, i := tr.Points[0].At, 0; !now.After(end); now = now.Add(interval) {
 		for i+1 < len(tr.Points) && !tr.Points[i+1].At.After(now) {
 			i++
@@ -128,7 +126,7 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 		}
 		if d.Want != st.Current {
 			res.Actions++
-			if lastDir != "" && d.Direction != lastDir && d.Direction != "hold" && now.Sub(lastActionAt) < c.Policy.DownSustain.D() {
+			if st.LastDirection != "" && d.Direction != st.LastDirection && now.Sub(st.LastAction) < c.Policy.DownSustain.D() {
 				res.Reversals++
 			}
 			for range d.Want.EKSNodes - st.Current.EKSNodes {
@@ -137,13 +135,12 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 			if d.Want.EKSNodes < st.Current.EKSNodes {
 				ready = ready[:max(0, len(ready)-(st.Current.EKSNodes-d.Want.EKSNodes))]
 			}
-			lastDir, lastActionAt = d.Direction, now
 		}
-		st = d.Next
+		st = d.Next(true)
 		st.Current = d.Want
 		res.NodeMinutes += float64(st.Current.EKSNodes) * interval.Minutes()
 	}
-	floor := policyClamp(c.Policy.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
+	floor := clamp(c.Policy.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
 	for _, w := range tr.Windows {
 		// Walk back from the opening while the floor was met.
 		lead := time.Duration(0)
@@ -165,7 +162,7 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 // Print writes the timeline (only the evaluations that changed something) and the summary.
 func (r SimResult) Print(w io.Writer) {
 	for _, s := range r.Steps {
-		if s.Decision.Want != s.Decision.Next.Current || s.Decision.Direction != "hold" {
+		if s.Decision.Want != s.Decision.From || s.Decision.Direction != "hold" {
 			fmt.Fprintf(w, "%s demand %.2f on-prem %.2f  %s\n", s.At.Format("15:04"), s.Demand, s.OnPrem, s.Decision.Reason)
 		}
 	}

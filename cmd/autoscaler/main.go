@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
 	dryRun := fs.Bool("dry-run", false, "log every decision with its reason; change nothing")
-	listen := fs.String("listen", ":9102", "address of /metrics and /healthz")
+	listen := fs.String("listen", ":9102", "address of /metrics, /healthz and /status")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,6 +85,7 @@ func serve(ctx context.Context, configPath string, dryRun bool, listen string, l
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /status", statusHandler(ctl))
 	hs := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
@@ -104,6 +106,20 @@ func serve(ctx context.Context, configPath string, dryRun bool, listen string, l
 		return err
 	}
 	return nil
+}
+
+// statusHandler answers the last evaluation as JSON: what the daemon asks for, why, and
+// when it last acted.
+func statusHandler(ctl *autoscaler.Controller) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := ctl.Status()
+		if !ok {
+			http.Error(w, "no evaluation yet", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s) // an error is the client gone: no one left to tell
+	}
 }
 
 // simulate replays a trace through the real policy and prints the timeline and summary.

@@ -2,8 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/autoscaler"
 )
 
 func TestSimulateCommand(t *testing.T) {
@@ -26,5 +36,61 @@ func TestRefusesBadConfig(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"simulate", "-config", "../../autoscaler/testdata/valid.yaml", "-trace", "missing.csv"}, &out, &errb); code != 1 {
 		t.Errorf("missing trace: exit %d", code)
+	}
+}
+
+// sizeTarget does as asked.
+type sizeTarget struct{ n int }
+
+func (s *sizeTarget) Size(context.Context) (int, error)     { return s.n, nil }
+func (s *sizeTarget) Resize(_ context.Context, n int) error { s.n = n; return nil }
+
+// load reports the same utilisation on both signals.
+type load float64
+
+func (l load) Observe(context.Context) (autoscaler.Observations, error) {
+	return autoscaler.Observations{At: time.Now(), CPU: autoscaler.Known(float64(l)), Memory: autoscaler.Known(float64(l))}, nil
+}
+
+func TestStatus(t *testing.T) {
+	cfg, err := autoscaler.Load("../../autoscaler/testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := autoscaler.NewController(cfg, load(0.85),
+		autoscaler.Targets{OnPrem: &sizeTarget{n: 2}, Nodes: &sizeTarget{}, EKSApp: &sizeTarget{}},
+		true, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		statusHandler(ctl)(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
+		return rec
+	}
+	if rec := get(); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("before any evaluation: %d %s", rec.Code, rec.Body)
+	}
+	d, err := ctl.Step(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := get()
+	var s struct {
+		DryRun   bool `json:"dry_run"`
+		Decision struct {
+			Direction   string
+			Reason      string
+			Utilisation struct {
+				Level          string
+				Value          float64
+				SustainSeconds float64 `json:"sustain_seconds"`
+			}
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("%d %s %s: %v", rec.Code, rec.Header().Get("Content-Type"), rec.Body, err)
+	}
+	const reason = "hold: cpu 0.85 above 0.80 for 0s of 2m0s (memory 0.85)"
+	if !s.DryRun || s.Decision.Direction != "hold" || s.Decision.Reason != reason || d.Reason.String() != reason ||
+		s.Decision.Utilisation.Level != "above" || s.Decision.Utilisation.Value != 0.85 || s.Decision.Utilisation.SustainSeconds != 120 {
+		t.Errorf("status %s\nwant a dry-run hold: %s", rec.Body, reason)
 	}
 }
