@@ -44,6 +44,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("HX-Reswap", "innerHTML")
 	}
 	s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable", views.Msg("error.unavailable.text"))
+	markAnswered(r)
 }
 
 // clientGone records a request abandoned by its client (closed tab, proxy timeout):
@@ -57,19 +58,32 @@ func (s *Server) clientGone(r *http.Request, err error) {
 	s.logRequest(r, slog.LevelInfo, "client gone", err)
 }
 
-type goneKey struct{}
+// requestState is what the error paths note about one request, for its other layers.
+type requestState struct {
+	gone atomic.Bool // the client left: counted and logged once
+	// answered: an error answer was written. A handler's own writes after it are dropped:
+	// the session store fails when scs saves the session as the handler starts writing,
+	// and the page would otherwise follow the error page in the same body.
+	answered atomic.Bool
+}
 
-// withGoneMark gives a request the mark clientGone sets, so a request is counted and
-// logged as gone once, however many layers notice.
-func withGoneMark(r *http.Request) (*http.Request, *atomic.Bool) {
-	gone := new(atomic.Bool)
-	return r.WithContext(context.WithValue(r.Context(), goneKey{}, gone)), gone
+type stateKey struct{}
+
+func withState(r *http.Request) (*http.Request, *requestState) {
+	st := new(requestState)
+	return r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st
 }
 
 // firstGone marks the request gone and reports whether it was not marked before.
 func firstGone(r *http.Request) bool {
-	gone, ok := r.Context().Value(goneKey{}).(*atomic.Bool)
-	return !ok || !gone.Swap(true)
+	st, ok := r.Context().Value(stateKey{}).(*requestState)
+	return !ok || !st.gone.Swap(true)
+}
+
+func markAnswered(r *http.Request) {
+	if st, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+		st.answered.Store(true)
+	}
 }
 
 // logRequest logs one line about a request that did not end well, with what identifies

@@ -62,29 +62,34 @@ func methodLabel(m string) string {
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		r, gone := withGoneMark(r)
+		r, st := withState(r)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, state: st}
 		next.ServeHTTP(sw, r)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
 		code := strconv.Itoa(sw.status)
-		if gone.Load() && !sw.wrote {
+		if st.gone.Load() && !sw.wrote {
 			code = "499" // nginx's code for a client that closed the request: nothing was sent
 		}
 		m.requests.WithLabelValues(route, methodLabel(r.Method), code).Observe(time.Since(start).Seconds())
 	})
 }
 
-// statusWriter remembers the status code a handler wrote.
+// statusWriter remembers the status code a handler wrote, and drops what is written
+// after an error answer (requestState.answered).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	state  *requestState
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.state != nil && w.state.answered.Load() {
+		return
+	}
 	if !w.wrote {
 		w.status, w.wrote = code, true
 	}
@@ -92,6 +97,9 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.state != nil && w.state.answered.Load() {
+		return len(b), nil
+	}
 	w.wrote = true
 	return w.ResponseWriter.Write(b)
 }

@@ -43,6 +43,7 @@ func (s *Server) renderFailed(w http.ResponseWriter, r *http.Request, err error)
 	s.logRequest(r, slog.LevelError, "render failed", err)
 	w.Header().Set("Retry-After", retryAfter)
 	http.Error(w, "Service unavailable, please try again in a moment. / 잠시 후 다시 시도하세요.", http.StatusServiceUnavailable)
+	markAnswered(r)
 }
 
 // wantsFragment reports whether HTMX asked for a part of a page. Boosted links and history
