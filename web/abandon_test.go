@@ -37,7 +37,17 @@ func rawRequest(t *testing.T, app *testApp, req string) {
 	conn.Close()
 }
 
-// waitHealthy asks /healthz until it answers: the server survived.
+// cookieHeader is the Cookie header c's jar sends to the app, for requests made by hand.
+func cookieHeader(t *testing.T, app *testApp, c *http.Client) string {
+	t.Helper()
+	var h string
+	for _, ck := range c.Jar.Cookies(mustURL(t, app.URL)) {
+		h += ck.Name + "=" + ck.Value + "; "
+	}
+	return h
+}
+
+// waitHealthy asks /healthz once: the server survived.
 func waitHealthy(t *testing.T, app *testApp) {
 	t.Helper()
 	res, _ := app.get(t, app.client(t), "/healthz")
@@ -54,10 +64,7 @@ func TestAbandonedRequests(t *testing.T) {
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
 	app.login(t, c, alice)
-	cookie := ""
-	for _, ck := range c.Jar.Cookies(mustURL(t, app.URL)) {
-		cookie += ck.Name + "=" + ck.Value + "; "
-	}
+	cookie := cookieHeader(t, app, c)
 	host := strings.TrimPrefix(app.URL, "http://")
 
 	// An anonymous sign-in whose body stops half way.
@@ -162,9 +169,7 @@ func TestCancelledAtEveryStep(t *testing.T) {
 	for who, u := range map[string]ldaptest.User{"student": alice, "admin": ada} {
 		c := app.client(t)
 		app.login(t, c, u)
-		for _, ck := range c.Jar.Cookies(mustURL(t, app.URL)) {
-			cookies[who] += ck.Name + "=" + ck.Value + "; "
-		}
+		cookies[who] = cookieHeader(t, app, c)
 	}
 	type step struct{ who, method, path string }
 	var steps []step

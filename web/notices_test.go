@@ -186,19 +186,7 @@ func TestNoticeLifecycle(t *testing.T) {
 	// Publishing what is published records nothing.
 	app.post(t, staff, older+"/publish", nil)
 
-	rows, err := app.DB.Query("SELECT action FROM audit_log WHERE entity = 'notice' ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var actions []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			t.Fatal(err)
-		}
-		actions = append(actions, a)
-	}
+	actions := column(t, app, "SELECT action FROM audit_log WHERE entity = 'notice' ORDER BY id")
 	want := []string{"notice.create", "notice.create", "notice.publish", "notice.publish", "notice.pin", "notice.update", "notice.unpublish"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("audit log %v, want %v", actions, want)
