@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const accountByUsername = `-- name: AccountByUsername :one
@@ -118,6 +119,38 @@ type MarkSessionsEndedParams struct {
 
 func (q *Queries) MarkSessionsEnded(ctx context.Context, arg MarkSessionsEndedParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, markSessionsEnded, arg.EndedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const touchLastLogin = `-- name: TouchLastLogin :execrows
+UPDATE users SET last_login_at = ?
+WHERE id IN (/*SLICE:ids*/?) AND (last_login_at IS NULL OR last_login_at < ?)
+`
+
+type TouchLastLoginParams struct {
+	At  sql.NullTime
+	Ids []int64
+}
+
+// TouchLastLogin records sign-ins in batches (web/last_login.go): one write for many,
+// instead of a durable commit on every sign-in.
+func (q *Queries) TouchLastLogin(ctx context.Context, arg TouchLastLoginParams) (int64, error) {
+	query := touchLastLogin
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.At)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.At)
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 )
 
@@ -117,9 +118,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(form.Next), http.StatusSeeOther)
 }
 
-// syncUser writes the directory's view of the account into MySQL and returns its id.
+// syncUser makes the users row say what the directory says and returns its id. Most
+// sign-ins find it unchanged: then it is one read, and the sign-in time is written later
+// with others (lastLogins), so the session is the sign-in's one durable commit.
 func (s *Server) syncUser(r *http.Request, id Identity, now time.Time) (int64, error) {
+	row, err := s.q.AccountByUsername(r.Context(), id.Username)
+	switch {
+	case err == nil && sameAccount(row, id):
+		s.lastLogins.note(row.ID)
+		return row.ID, nil
+	case err != nil && !isNoRows(err):
+		return 0, fmt.Errorf("read user %q: %w", id.Username, err)
+	}
 	return s.upsertUser(r.Context(), id, sql.NullTime{Time: now, Valid: true})
+}
+
+// sameAccount reports whether the users row holds what the directory says of the account.
+// (An account whose department the school has not set up keeps no department, so it is
+// written at every sign-in: rare, and correct.)
+func sameAccount(row db.AccountByUsernameRow, id Identity) bool {
+	return row.Username == id.Username && row.StudentNumber.String == id.StudentNumber &&
+		row.DisplayName == id.DisplayName && row.Email == id.Email && string(row.Role) == id.Role &&
+		row.DepartmentCode.String == id.Department && int(row.ClassYear.Int16) == id.ClassYear
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -85,18 +85,20 @@ type Server struct {
 	limits   *rateLimiter
 	poll     time.Duration
 	stats    *dashboardStats
-	bgctx    context.Context    // the background work's, ended by stop
-	stop     context.CancelFunc // ends the background work
-	bg       sync.WaitGroup
-	metrics  *metrics
-	registry *prometheus.Registry
-	ready    readiness
-	throttle LoginThrottle
-	proxies  []netip.Prefix // whose X-Real-IP is believed
-	idle     time.Duration
-	checks   accountChecks
-	origins  []string
-	now      func() time.Time
+	// lastLogins writes sign-in times in batches.
+	lastLogins *lastLogins
+	bgctx      context.Context    // the background work's, ended by stop
+	stop       context.CancelFunc // ends the background work
+	bg         sync.WaitGroup
+	metrics    *metrics
+	registry   *prometheus.Registry
+	ready      readiness
+	throttle   LoginThrottle
+	proxies    []netip.Prefix // whose X-Real-IP is believed
+	idle       time.Duration
+	checks     accountChecks
+	origins    []string
+	now        func() time.Time
 
 	events *events.Service
 	// seatLimits caps reserve and cancel clicks per student, apart from registration's.
@@ -193,7 +195,9 @@ func New(o Options) (*Server, error) {
 	s.room = room
 	s.bgctx, s.stop = ctx, cancel
 	s.stats = newDashboardStats(o.DB, o.Logger, o.Now)
-	s.bg.Add(4)
+	s.lastLogins = newLastLogins(s.q, o.Logger, o.Now)
+	s.bg.Add(5)
+	go func() { defer s.bg.Done(); s.lastLogins.run(ctx, lastLoginEvery) }()
 	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
 	go func() { defer s.bg.Done(); s.sweep(ctx, 10*time.Minute) }()
 	// Seats a drop held for the waitlist are handed on at once; this catches the ones a

@@ -33,3 +33,9 @@ WHERE u.username = ?;
 
 -- name: MarkSessionsEnded :execrows
 UPDATE users SET sessions_ended_at = sqlc.arg(ended_at) WHERE id = sqlc.arg(id);
+
+-- TouchLastLogin records sign-ins in batches (web/last_login.go): one write for many,
+-- instead of a durable commit on every sign-in.
+-- name: TouchLastLogin :execrows
+UPDATE users SET last_login_at = sqlc.arg(at)
+WHERE id IN (sqlc.slice(ids)) AND (last_login_at IS NULL OR last_login_at < sqlc.arg(at));
