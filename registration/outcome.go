@@ -69,6 +69,13 @@ type Section struct {
 	Capacity   int
 }
 
+// Label names the section as students and staff write it: "CS101-01".
+func (s Section) Label() string { return SectionLabel(s.CourseCode, s.Number) }
+
+// SectionLabel is Section.Label for code that holds a course code and a section number
+// but no Section (a query row, a form): the one place the name is spelled.
+func SectionLabel(courseCode, number string) string { return courseCode + "-" + number }
+
 // Request is one student's request about one section. Key, when set, makes the request
 // idempotent: the same key gets the first answer again.
 type Request struct {

@@ -189,7 +189,7 @@ func courseRules(f db.RegistrationFactsRow, sec db.GetSectionForRegistrationRow,
 	case f.HeldSectionID == sec.ID:
 		out.Result = Enrolled
 	case f.HeldSectionID != 0:
-		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+text(f.HeldNumber)
+		out.Result, out.Other = Duplicate, SectionLabel(sec.CourseCode, text(f.HeldNumber))
 	case text(f.Missing) != "":
 		out.Result, out.Missing = Prerequisite, strings.Split(text(f.Missing), ",")
 	default:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
 
@@ -220,7 +221,7 @@ func (s *Server) dashboardHot(r *http.Request, start time.Time, d *views.Dashboa
 	d.HotChart = views.LineChart{Minutes: dashMinutes, Unit: "%", Top: 100}
 	for i, h := range hot {
 		class := hotClasses[i%len(hotClasses)]
-		d.Hot = append(d.Hot, views.HotSection{Label: h.Code + "-" + h.Number, Class: class,
+		d.Hot = append(d.Hot, views.HotSection{Label: registration.SectionLabel(h.Code, h.Number), Class: class,
 			Enrolled: int(h.Enrolled), Capacity: int(h.Capacity), Recent: int(h.Recent)})
 		// Seats held before the chart's span: what is held now less what was taken since.
 		held := int(h.Enrolled)
@@ -232,7 +233,7 @@ func (s *Server) dashboardHot(r *http.Request, start time.Time, d *views.Dashboa
 			held += n
 			values[m] = 100 * float64(max(0, held)) / float64(max(1, h.Capacity))
 		}
-		d.HotChart.Series = append(d.HotChart.Series, views.LineSeries{Name: h.Code + "-" + h.Number, Class: class, Values: values})
+		d.HotChart.Series = append(d.HotChart.Series, views.LineSeries{Name: registration.SectionLabel(h.Code, h.Number), Class: class, Values: values})
 	}
 	return nil
 }
