@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,30 +95,25 @@ func (s *Server) resultRow(r *http.Request, u sessionUser, out registration.Outc
 		}
 		return rows[0], nil
 	}
-	row := views.SectionRow{
-		ID: sec.ID, CourseCode: sec.CourseCode, Title: sec.Title, Number: sec.Number, Credits: sec.Credits,
-		Department: sec.Department, Instructor: sec.Instructor, Room: sec.Room, Capacity: sec.Capacity,
-		SeatsLeft: max(0, out.SeatsLeft), Actions: true, RequestKey: rand.Text(),
-	}
+	var st standing
 	switch out.Result {
 	case registration.Enrolled:
-		row.Standing = views.Registered
+		st.registered = true
 	case registration.Waitlisted:
-		row.Standing, row.Position = views.OnWaitlist, out.Position
+		st.position = out.Position
 	default:
 		// The buttons of a section not held depend on the basket.
 		in, err := s.q.BasketAmong(r.Context(), db.BasketAmongParams{UserID: u.ID, Ids: []int64{sec.ID}})
 		if err != nil {
-			return row, fmt.Errorf("basket: %w", err)
+			return views.SectionRow{}, fmt.Errorf("basket: %w", err)
 		}
-		row.InBasket = len(in) > 0
+		st.inBasket = len(in) > 0
 	}
 	ms, err := s.q.MeetingsForSections(r.Context(), []int64{sec.ID})
 	if err != nil {
-		return row, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
+		return views.SectionRow{}, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
 	}
-	row.Meetings = meetingViews(ms)[sec.ID]
-	return row, nil
+	return sectionRow(sec, out.SeatsLeft, meetingViews(ms)[sec.ID], true, st), nil
 }
 
 // resultStatus is the HTTP status of a result: 200 for a change made, 409 for a rule's
