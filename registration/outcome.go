@@ -21,6 +21,10 @@ const (
 	WindowClosed Result = "window_closed"
 	NotFound     Result = "not_found"
 	Invalid      Result = "invalid"
+	// The app turns these away before any registration work: a request without an
+	// admission while the waiting room is open, and one faster than anyone clicks.
+	Queued      Result = "queued"
+	RateLimited Result = "rate_limited"
 )
 
 // Refused reports whether r is a rule's refusal rather than a change made.

@@ -24,15 +24,16 @@ const p95Minutes = 5
 // listed counts as a refusal.
 var resultGroups = []struct {
 	key, class string
-	results    []string
+	results    []registration.Result
 }{
-	{"dash.group.enrolled", "c-enrolled", []string{"enrolled"}},
-	{"dash.group.waitlisted", "c-waitlisted", []string{"waitlisted"}},
-	{"dash.group.full", "c-full", []string{"full"}},
-	{"dash.group.refused", "c-refused", []string{"duplicate", "time_conflict", "credit_limit", "prerequisite", "window_closed", "not_found", "invalid"}},
-	{"dash.group.dropped", "c-dropped", []string{"dropped", "left_waitlist"}},
-	{"dash.group.turned_away", "c-turned-away", []string{"queued", "rate_limited"}},
-	{"dash.group.error", "c-error", []string{"error"}},
+	{"dash.group.enrolled", "c-enrolled", []registration.Result{registration.Enrolled}},
+	{"dash.group.waitlisted", "c-waitlisted", []registration.Result{registration.Waitlisted}},
+	{"dash.group.full", "c-full", []registration.Result{registration.Full}},
+	{"dash.group.refused", "c-refused", []registration.Result{registration.Duplicate, registration.TimeConflict,
+		registration.CreditLimit, registration.Prerequisite, registration.WindowClosed, registration.NotFound, registration.Invalid}},
+	{"dash.group.dropped", "c-dropped", []registration.Result{registration.Dropped, registration.LeftWaitlist}},
+	{"dash.group.turned_away", "c-turned-away", []registration.Result{registration.Queued, registration.RateLimited}},
+	{"dash.group.error", "c-error", []registration.Result{failed}},
 }
 
 const refusedGroup = 3
@@ -42,7 +43,7 @@ var hotClasses = []string{"c-hot1", "c-hot2", "c-hot3", "c-hot4", "c-hot5"}
 
 func groupOf(result string) int {
 	for i, g := range resultGroups {
-		if slices.Contains(g.results, result) {
+		if slices.Contains(g.results, registration.Result(result)) {
 			return i
 		}
 	}

@@ -45,7 +45,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	}
 	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
-	if !ok || len(key) > 64 {
+	if !ok || len(key) > registration.MaxKeyLen {
 		w.Header().Set(resultHeader, string(registration.Invalid))
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
 		return
