@@ -183,16 +183,16 @@ func (d *dashboardStats) prune(ctx context.Context, now time.Time) error {
 // next tick (tests, and anything that must see its own requests on the dashboard).
 func (s *Server) FlushDashboard(ctx context.Context) error { return s.stats.flush(ctx) }
 
-// countRegistrations counts every registration request's result, from the result
-// header of the HTTP contract, and the time the requests that reached a registration
+// countRegistrations counts every registration request's result, as the gate or the
+// handler noted it (answerResult), and the time the requests that reached a registration
 // transaction took. The basket's register-all has no single result: registerBasket counts
 // each of its sections itself.
 func (s *Server) countRegistrations(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		result := registration.Result(w.Header().Get(resultHeader))
+		var result registration.Result
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), resultNote{}, &result)))
 		switch {
 		case result == registration.Queued || result == registration.RateLimited:
 			// Turned away before any registration work: counted, not timed.

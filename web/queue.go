@@ -199,7 +199,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := s.currentUser(r)
 		if !s.limits.allow(u.ID, s.now()) {
-			w.Header().Set(resultHeader, string(registration.RateLimited))
+			answerResult(w, r, registration.RateLimited)
 			w.Header().Set("Retry-After", "1")
 			s.errorPage(w, r, http.StatusTooManyRequests, "error.bad_request", views.Msg("queue.too_fast"))
 			return
@@ -207,7 +207,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		if windowID, queued := s.room.WindowFor(u.Year); queued && s.room.Open(windowID) {
 			place, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
 			if err != nil || !s.room.Admitted(place) {
-				w.Header().Set(resultHeader, string(registration.Queued))
+				answerResult(w, r, registration.Queued)
 				w.Header().Set("HX-Redirect", "/queue")
 				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.wait_your_turn"))
 				return

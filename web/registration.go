@@ -18,6 +18,20 @@ import (
 // resultHeader carries the registration result for tools and tests (the HTTP contract).
 const resultHeader = "X-Registration-Result"
 
+// resultNote is the context key under which countRegistrations leaves room for the
+// request's result.
+type resultNote struct{}
+
+// answerResult sets the result header of the HTTP contract and notes the result in the
+// request's context for countRegistrations, so the middleware need not read its own
+// response back.
+func answerResult(w http.ResponseWriter, r *http.Request, result registration.Result) {
+	w.Header().Set(resultHeader, string(result))
+	if note, ok := r.Context().Value(resultNote{}).(*registration.Result); ok {
+		*note = result
+	}
+}
+
 type registrationAct func(context.Context, registration.Request) (registration.Outcome, error)
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +60,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
 	if !ok || len(key) > registration.MaxKeyLen {
-		w.Header().Set(resultHeader, string(registration.Invalid))
+		answerResult(w, r, registration.Invalid)
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
 		return
 	}
@@ -59,7 +73,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 		s.serverError(w, r, err)
 		return
 	}
-	w.Header().Set(resultHeader, string(out.Result))
+	answerResult(w, r, out.Result)
 
 	row, err := s.resultRow(r, u, out)
 	if errors.Is(err, errNoSection) {
