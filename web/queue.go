@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
@@ -111,7 +110,8 @@ func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queu
 	st := s.room.Status(p)
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
 	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
-	q := views.Queue{Token: token, Position: st.Position, Wait: st.Wait, Opens: st.Opens, NextPoll: jitter}
+	q := views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
+		Paused: st.Paused, NextPoll: jitter}
 	var ids []int64
 	var clean []string
 	for _, f := range strings.Split(basket, ",") {
@@ -124,22 +124,6 @@ func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queu
 		q.Basket = append(q.Basket, views.BasketSeats{Label: seats.Label, SeatsLeft: seats.SeatsLeft})
 	}
 	q.BasketIDs = strings.Join(clean, ",")
-	switch {
-	case !st.Known:
-		q.Status = views.QueueJoining
-		q.Paused = st.Paused
-	case st.State == db.WaitingRoomTicketsStateAdmitted:
-		q.Status = views.QueueAdmitted
-	case st.State == db.WaitingRoomTicketsStateExpired || st.State == db.WaitingRoomTicketsStateDone:
-		q.Status = views.QueueLost
-	case st.Prequeue:
-		q.Status = views.QueuePrequeue
-	case st.Position == 0:
-		q.Status = views.QueueJoining // ordered at the next tick
-	default:
-		q.Status = views.QueueWaiting
-	}
-	q.Paused = st.Paused
 	return q
 }
 
