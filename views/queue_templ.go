@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schoolservice/school/waitingroom"
@@ -28,16 +30,10 @@ type Queue struct {
 	Opens    time.Time
 	NextPoll time.Duration
 	Paused   bool
-	// Basket is the student's basket with seats left, carried in the poll URL so a poll
-	// reads no database.
-	Basket    []BasketSeats
-	BasketIDs string
-}
-
-// BasketSeats is one basket section's seats left.
-type BasketSeats struct {
-	Label     string
-	SeatsLeft int
+	// BasketIDs are the student's basket sections, carried in the poll URL so a poll reads
+	// no database; Basket has their seats left.
+	BasketIDs []int64
+	Basket    []waitingroom.SectionSeats
 }
 
 func (q Queue) pollTrigger() string {
@@ -46,8 +42,12 @@ func (q Queue) pollTrigger() string {
 
 func (q Queue) pollURL() string {
 	u := "/queue/status?t=" + url.QueryEscape(q.Token)
-	if q.BasketIDs != "" {
-		u += "&b=" + url.QueryEscape(q.BasketIDs)
+	if len(q.BasketIDs) > 0 {
+		ids := make([]string, len(q.BasketIDs))
+		for i, id := range q.BasketIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		u += "&b=" + url.QueryEscape(strings.Join(ids, ","))
 	}
 	return u
 }

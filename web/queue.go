@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,11 +80,7 @@ func (s *Server) showPlace(w http.ResponseWriter, r *http.Request, userID int64,
 		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", userID, err))
 		return
 	}
-	ids := make([]string, 0, maxBasketShown)
-	for _, id := range basket[:min(len(basket), maxBasketShown)] {
-		ids = append(ids, strconv.FormatInt(id, 10))
-	}
-	q := s.queueView(place, token, strings.Join(ids, ","))
+	q := s.queueView(place, token, basket[:min(len(basket), maxBasketShown)])
 	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueueStatus(q))
 }
 
@@ -98,7 +93,7 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("queue.bad_token"))
 		return
 	}
-	q := s.queueView(place, token, r.URL.Query().Get("b"))
+	q := s.queueView(place, token, basketParam(r.URL.Query().Get("b")))
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, views.QueueStatus(q), views.QueueStatus(q))
 }
@@ -106,25 +101,24 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 // maxBasketShown bounds the basket sections a waiting page lists.
 const maxBasketShown = 20
 
-func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queue {
+// basketParam reads the basket a poll URL carries ("1,2,3"), at most maxBasketShown
+// sections; what is not an id is left out.
+func basketParam(v string) []int64 {
+	var ids []int64
+	for f := range strings.SplitSeq(v, ",") {
+		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) views.Queue {
 	st := s.room.Status(p)
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
 	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
-	q := views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
-		Paused: st.Paused, NextPoll: jitter}
-	var ids []int64
-	var clean []string
-	for _, f := range strings.Split(basket, ",") {
-		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
-			ids = append(ids, id)
-			clean = append(clean, strconv.FormatInt(id, 10))
-		}
-	}
-	for _, seats := range s.room.Seats(ids) {
-		q.Basket = append(q.Basket, views.BasketSeats{Label: seats.Label, SeatsLeft: seats.SeatsLeft})
-	}
-	q.BasketIDs = strings.Join(clean, ",")
-	return q
+	return views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
+		Paused: st.Paused, NextPoll: jitter, BasketIDs: basket, Basket: s.room.Seats(basket)}
 }
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie
