@@ -72,7 +72,7 @@ func (h *hotCollector) requested(out Outcome) {
 	defer h.mu.Unlock()
 	s := h.sections[out.Section.ID]
 	if s == nil {
-		s = &hotSection{name: out.Section.CourseCode + "-" + out.Section.Number}
+		s = &hotSection{name: out.Section.Label()}
 		h.sections[out.Section.ID] = s
 	}
 	s.requests++

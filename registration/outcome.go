@@ -21,6 +21,10 @@ const (
 	WindowClosed Result = "window_closed"
 	NotFound     Result = "not_found"
 	Invalid      Result = "invalid"
+	// The app turns these away before any registration work: a request without an
+	// admission while the waiting room is open, and one faster than anyone clicks.
+	Queued      Result = "queued"
+	RateLimited Result = "rate_limited"
 )
 
 // Refused reports whether r is a rule's refusal rather than a change made.
@@ -68,6 +72,13 @@ type Section struct {
 	Room       string
 	Capacity   int
 }
+
+// Label names the section as students and staff write it: "CS101-01".
+func (s Section) Label() string { return SectionLabel(s.CourseCode, s.Number) }
+
+// SectionLabel is Section.Label for code that holds a course code and a section number
+// but no Section (a query row, a form): the one place the name is spelled.
+func SectionLabel(courseCode, number string) string { return courseCode + "-" + number }
 
 // Request is one student's request about one section. Key, when set, makes the request
 // idempotent: the same key gets the first answer again.

@@ -65,8 +65,8 @@ func (s *Service) LeaveWaitlist(ctx context.Context, r Request) (Outcome, error)
 	return s.apply(ctx, r, db.RegistrationRequestsActionLeave, s.leaveWaitlist)
 }
 
-// maxKeyLen is the longest request key the record holds.
-const maxKeyLen = 64
+// MaxKeyLen is the longest request key the record holds (registration_requests.request_key).
+const MaxKeyLen = 64
 
 type action func(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error
 
@@ -76,7 +76,7 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	var out Outcome
 	start := time.Now()
 	defer func() { s.latency.observe(time.Since(start)) }()
-	if len(r.Key) > maxKeyLen {
+	if len(r.Key) > MaxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
 	}
 	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
@@ -189,7 +189,7 @@ func courseRules(f db.RegistrationFactsRow, sec db.GetSectionForRegistrationRow,
 	case f.HeldSectionID == sec.ID:
 		out.Result = Enrolled
 	case f.HeldSectionID != 0:
-		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+text(f.HeldNumber)
+		out.Result, out.Other = Duplicate, SectionLabel(sec.CourseCode, text(f.HeldNumber))
 	case text(f.Missing) != "":
 		out.Result, out.Missing = Prerequisite, strings.Split(text(f.Missing), ",")
 	default:

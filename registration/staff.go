@@ -30,7 +30,7 @@ func (s *Service) StaffEnrollIn(ctx context.Context, q *db.Queries, studentID, s
 		return out, nil, err
 	}
 	if f.HeldSectionID != 0 {
-		out.Result, out.Other = Duplicate, sec.CourseCode+"-"+text(f.HeldNumber)
+		out.Result, out.Other = Duplicate, SectionLabel(sec.CourseCode, text(f.HeldNumber))
 		return out, nil, nil
 	}
 	if conflict := text(f.Conflict); conflict != "" {

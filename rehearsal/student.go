@@ -279,7 +279,7 @@ var (
 
 // queuePage is what a waiting page (or its poll answer) says.
 type queuePage struct {
-	state      int // views.QueueState: 0 joining, 1 pre-queue, 2 waiting, 3 admitted, 4 lost
+	state      int // waitingroom.State: 0 joining, 1 pre-queue, 2 waiting, 3 admitted, 4 lost
 	pollURL    string
 	delay      time.Duration
 	enterToken string // the admitted place's token, which the form that enters posts

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -242,12 +243,30 @@ func (r *Room) ensureState(ctx context.Context, windowID int64) error {
 	return nil
 }
 
+// State is where a place stands, as its student sees it. Its number is the waiting
+// page's data-state, which the load tools read: a new state goes at the end.
+type State int
+
+const (
+	Joining  State = iota // not in this replica's cache yet, or not ordered yet: it shows within a second
+	Prequeue              // registration has not opened; the place is ordered at the opening
+	Waiting               // in line, at Position
+	Admitted              // may enter registration
+	Lost                  // expired for not polling, or finished
+)
+
+func (s State) String() string {
+	if names := [...]string{"joining", "prequeue", "waiting", "admitted", "lost"}; int(s) < len(names) && s >= 0 {
+		return names[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Status is what a waiting student sees.
 type Status struct {
 	Known    bool // the place is in this replica's cache (a new place appears within a second)
-	Position int  // 1 for next in line; 0 while the pre-queue waits for the opening
-	State    db.WaitingRoomTicketsState
-	Prequeue bool // registration has not opened yet
+	State    State
+	Position int // 1 for next in line; 0 unless Waiting
 	Opens    time.Time
 	Wait     time.Duration // estimated from the measured admission rate; 0 when unknown
 	Paused   bool
@@ -263,8 +282,18 @@ func (r *Room) Status(p Place) Status {
 	if w == nil || t == nil || t.user != p.User {
 		return Status{}
 	}
-	st := Status{Known: true, State: t.state, Opens: w.OpensAt, Prequeue: r.now().Before(w.OpensAt), Paused: w.Paused}
-	if t.state == db.WaitingRoomTicketsStateWaiting && t.position > 0 {
+	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused}
+	switch {
+	case t.state == db.WaitingRoomTicketsStateAdmitted:
+		st.State = Admitted
+	case t.state == db.WaitingRoomTicketsStateExpired || t.state == db.WaitingRoomTicketsStateDone:
+		st.State = Lost
+	case r.now().Before(w.OpensAt):
+		st.State = Prequeue
+	case t.position == 0:
+		st.State = Joining // ordered at the next tick
+	default:
+		st.State = Waiting
 		st.Position = sort.Search(len(w.line), func(i int) bool { return w.line[i] >= t.position }) + 1
 		if rate := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))

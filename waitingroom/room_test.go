@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/waitingroom"
 )
 
@@ -88,7 +87,7 @@ func TestFairness(t *testing.T) {
 		t.Fatalf("before opening: %d of 500 pre-queue places waiting without a position", n)
 	}
 	for _, u := range early {
-		if st := r.Status(places[u]); !st.Known || !st.Prequeue || st.Position != 0 || st.State != db.WaitingRoomTicketsStateWaiting || !st.Opens.Equal(opens) {
+		if st := r.Status(places[u]); !st.Known || st.State != waitingroom.Prequeue || st.Position != 0 || !st.Opens.Equal(opens) {
 			t.Fatalf("pre-queue status of student %d: %+v", u, st)
 		}
 	}
@@ -156,7 +155,7 @@ func TestFairness(t *testing.T) {
 		}
 		waiting++
 		st := r.Status(places[x.user])
-		if !st.Known || st.Prequeue || st.State != db.WaitingRoomTicketsStateWaiting || st.Position != waiting {
+		if !st.Known || st.State != waitingroom.Waiting || st.Position != waiting {
 			t.Fatalf("status of the place at %v, number %d waiting: %+v", x.position, waiting, st)
 		}
 	}
@@ -657,7 +656,7 @@ func TestAbandonment(t *testing.T) {
 	if x := f.ticket(w, b); x.admittedAt.Valid || x.state != "expired" {
 		t.Fatalf("b: %+v, want expired and never admitted", x)
 	}
-	if st := r.Status(pb); !st.Known || st.State != db.WaitingRoomTicketsStateExpired {
+	if st := r.Status(pb); !st.Known || st.State != waitingroom.Lost {
 		t.Errorf("b's status: %+v, want expired", st)
 	}
 
@@ -706,10 +705,10 @@ func TestAbandonment(t *testing.T) {
 		t.Errorf("a joined again at %v (%s), want behind b at %v", xa.position, xa.state, xb.position)
 	}
 	f.refresh(r)
-	if st := r.Status(pb); !st.Known || st.State != db.WaitingRoomTicketsStateWaiting || st.Position != 1 {
+	if st := r.Status(pb); !st.Known || st.State != waitingroom.Waiting || st.Position != 1 {
 		t.Errorf("b's status: %+v, want waiting, next in line", st)
 	}
-	if st := r.Status(pa); !st.Known || st.State != db.WaitingRoomTicketsStateWaiting || st.Position != 2 {
+	if st := r.Status(pa); !st.Known || st.State != waitingroom.Waiting || st.Position != 2 {
 		t.Errorf("a's status: %+v, want waiting, second in line", st)
 	}
 }
@@ -880,7 +879,7 @@ func TestPasses(t *testing.T) {
 	if st := r.Status(waitingroom.Place{Window: w, User: b, Ticket: pa.Ticket}); st.Known {
 		t.Errorf("Status of a's ticket for b: %+v, want unknown", st)
 	}
-	if st := r.Status(pa); !st.Known || st.State != db.WaitingRoomTicketsStateAdmitted {
+	if st := r.Status(pa); !st.Known || st.State != waitingroom.Admitted {
 		t.Errorf("a's status: %+v, want admitted", st)
 	}
 
@@ -979,7 +978,7 @@ func TestStatusAfterLetThrough(t *testing.T) {
 	for i, p := range places {
 		st := r.Status(p)
 		if i == 6 {
-			if st.State != db.WaitingRoomTicketsStateAdmitted {
+			if st.State != waitingroom.Admitted {
 				t.Errorf("the student let through is %s", st.State)
 			}
 			continue
@@ -1047,7 +1046,7 @@ func TestRun(t *testing.T) {
 	// only keeps a broken Run from hanging the test.
 	admitted := func() bool {
 		for _, p := range places {
-			if r.Status(p).State != db.WaitingRoomTicketsStateAdmitted {
+			if r.Status(p).State != waitingroom.Admitted {
 				return false
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // Run keeps the room going until ctx ends: admission every tick, the cache refreshed
@@ -218,7 +219,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 		}
 		seats = make(map[int64]SectionSeats, len(list))
 		for _, s := range list {
-			seats[s.ID] = SectionSeats{Label: s.CourseCode + "-" + s.Number, SeatsLeft: int(max(0, s.SeatsLeft))}
+			seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
 
@@ -23,15 +24,16 @@ const p95Minutes = 5
 // listed counts as a refusal.
 var resultGroups = []struct {
 	key, class string
-	results    []string
+	results    []registration.Result
 }{
-	{"dash.group.enrolled", "c-enrolled", []string{"enrolled"}},
-	{"dash.group.waitlisted", "c-waitlisted", []string{"waitlisted"}},
-	{"dash.group.full", "c-full", []string{"full"}},
-	{"dash.group.refused", "c-refused", []string{"duplicate", "time_conflict", "credit_limit", "prerequisite", "window_closed", "not_found", "invalid"}},
-	{"dash.group.dropped", "c-dropped", []string{"dropped", "left_waitlist"}},
-	{"dash.group.turned_away", "c-turned-away", []string{"queued", "rate_limited"}},
-	{"dash.group.error", "c-error", []string{"error"}},
+	{"dash.group.enrolled", "c-enrolled", []registration.Result{registration.Enrolled}},
+	{"dash.group.waitlisted", "c-waitlisted", []registration.Result{registration.Waitlisted}},
+	{"dash.group.full", "c-full", []registration.Result{registration.Full}},
+	{"dash.group.refused", "c-refused", []registration.Result{registration.Duplicate, registration.TimeConflict,
+		registration.CreditLimit, registration.Prerequisite, registration.WindowClosed, registration.NotFound, registration.Invalid}},
+	{"dash.group.dropped", "c-dropped", []registration.Result{registration.Dropped, registration.LeftWaitlist}},
+	{"dash.group.turned_away", "c-turned-away", []registration.Result{registration.Queued, registration.RateLimited}},
+	{"dash.group.error", "c-error", []registration.Result{failed}},
 }
 
 const refusedGroup = 3
@@ -41,7 +43,7 @@ var hotClasses = []string{"c-hot1", "c-hot2", "c-hot3", "c-hot4", "c-hot5"}
 
 func groupOf(result string) int {
 	for i, g := range resultGroups {
-		if slices.Contains(g.results, result) {
+		if slices.Contains(g.results, registration.Result(result)) {
 			return i
 		}
 	}
@@ -220,7 +222,7 @@ func (s *Server) dashboardHot(r *http.Request, start time.Time, d *views.Dashboa
 	d.HotChart = views.LineChart{Minutes: dashMinutes, Unit: "%", Top: 100}
 	for i, h := range hot {
 		class := hotClasses[i%len(hotClasses)]
-		d.Hot = append(d.Hot, views.HotSection{Label: h.Code + "-" + h.Number, Class: class,
+		d.Hot = append(d.Hot, views.HotSection{Label: registration.SectionLabel(h.Code, h.Number), Class: class,
 			Enrolled: int(h.Enrolled), Capacity: int(h.Capacity), Recent: int(h.Recent)})
 		// Seats held before the chart's span: what is held now less what was taken since.
 		held := int(h.Enrolled)
@@ -232,7 +234,7 @@ func (s *Server) dashboardHot(r *http.Request, start time.Time, d *views.Dashboa
 			held += n
 			values[m] = 100 * float64(max(0, held)) / float64(max(1, h.Capacity))
 		}
-		d.HotChart.Series = append(d.HotChart.Series, views.LineSeries{Name: h.Code + "-" + h.Number, Class: class, Values: values})
+		d.HotChart.Series = append(d.HotChart.Series, views.LineSeries{Name: registration.SectionLabel(h.Code, h.Number), Class: class, Values: values})
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/schoolservice/school/registration"
 )
 
 // exportSectionEnrollments is the section's roster as CSV.
@@ -42,7 +44,7 @@ func (s *Server) exportSectionEnrollments(w http.ResponseWriter, r *http.Request
 		table = append(table, []string{e.Username, e.StudentNumber.String, e.DisplayName, e.Email, year,
 			string(e.Source), e.CreatedAt.UTC().Format(time.RFC3339)})
 	}
-	s.writeCSV(w, r, fmt.Sprintf("%s-%s_%s_enrollments.csv", sec.CourseCode, sec.Number, sec.TermCode), table)
+	s.writeCSV(w, r, registration.SectionLabel(sec.CourseCode, sec.Number)+"_"+sec.TermCode+"_enrollments.csv", table)
 }
 
 // exportStudentEnrollments is every section a student holds, in every term, as CSV.

@@ -202,7 +202,7 @@ func (s *Server) renderSections(w http.ResponseWriter, r *http.Request, status i
 	}
 	for _, sec := range rows {
 		page.Total = int(sec.Total)
-		page.Sections = append(page.Sections, views.AdminSectionRow{ID: sec.ID, Label: sec.CourseCode + "-" + sec.Number, Title: sec.Title,
+		page.Sections = append(page.Sections, views.AdminSectionRow{ID: sec.ID, Label: registration.SectionLabel(sec.CourseCode, sec.Number), Title: sec.Title,
 			Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity), Enrolled: int(sec.Enrolled), Held: int(sec.Held), Waiting: int(sec.Waiting)})
 	}
 	page.Pages = (page.Total + sectionsPerPage - 1) / sectionsPerPage
@@ -252,7 +252,7 @@ func (s *Server) createSection(w http.ResponseWriter, r *http.Request) {
 	if s.changeFailed(w, r, f, err, "number", "admin.sections.number_taken", show) {
 		return
 	}
-	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", course+"-"+rec.Number)
+	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", registration.SectionLabel(course, rec.Number))
 }
 
 // sectionDetail gathers a section's page: the section, its form, roster and waitlist.
@@ -266,7 +266,7 @@ func (s *Server) sectionDetail(r *http.Request, id int64, f *adminForm) (views.S
 		f.Values["number"], f.Values["instructor"], f.Values["room"] = sec.Number, sec.Instructor, sec.Room
 		f.Values["capacity"], f.Values["meetings"] = strconv.Itoa(int(sec.Capacity)), strings.Join(rec.Meetings, "\n")
 	}
-	d := views.SectionDetail{ID: id, Label: sec.CourseCode + "-" + sec.Number, Title: sec.Title, Term: sec.TermCode + " · " + sec.TermName,
+	d := views.SectionDetail{ID: id, Label: registration.SectionLabel(sec.CourseCode, sec.Number), Title: sec.Title, Term: sec.TermCode + " · " + sec.TermName,
 		Capacity: int(sec.Capacity), Enrolled: int(sec.Enrolled), Held: int(sec.Held), Form: f.Form, Flash: s.flash(r)}
 	roster, err := s.q.SectionRoster(ctx, id)
 	if err != nil {
@@ -384,7 +384,7 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 	if held > 0 {
 		s.promote(r, id)
 	}
-	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", rec.Course+"-"+rec.Number)
+	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", registration.SectionLabel(rec.Course, rec.Number))
 }
 
 // promote hands held seats to the waitlist now; the registration sweeper retries later
@@ -410,7 +410,7 @@ func (s *Server) deleteSection(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return change{}, err
 		}
-		label = before.Course + "-" + before.Number
+		label = registration.SectionLabel(before.Course, before.Number)
 		deps, err := q.SectionDependents(r.Context(), db.SectionDependentsParams{ID: id})
 		if err != nil {
 			return change{}, err
@@ -477,7 +477,7 @@ func (s *Server) staffEnroll(w http.ResponseWriter, r *http.Request) {
 		if err != nil || out.Result != registration.Enrolled {
 			return change{}, err
 		}
-		after := map[string]any{"student": u.Username, "section": out.Section.CourseCode + "-" + out.Section.Number, "source": "staff"}
+		after := map[string]any{"student": u.Username, "section": out.Section.Label(), "source": "staff"}
 		if len(waived) > 0 {
 			after["waived"] = waived
 		}
@@ -492,7 +492,7 @@ func (s *Server) staffEnroll(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("staff enroll %s in section %d: %w", u.Username, id, err))
 		return
 	}
-	label := out.Section.CourseCode + "-" + out.Section.Number
+	label := out.Section.Label()
 	switch out.Result {
 	case registration.Enrolled:
 		msg := views.Msg("admin.sections.enrolled_msg", u.Username, label)
@@ -552,13 +552,13 @@ func (s *Server) staffDrop(w http.ResponseWriter, r *http.Request) {
 			return change{}, err
 		}
 		return change{Action: "section.drop", Entity: "section", EntityID: id,
-			Before: map[string]any{"student": u.Username, "section": out.Section.CourseCode + "-" + out.Section.Number}, Reason: f.V("reason")}, nil
+			Before: map[string]any{"student": u.Username, "section": out.Section.Label()}, Reason: f.V("reason")}, nil
 	})
 	if err != nil && !errors.Is(err, registration.ErrNotStudent) {
 		s.serverError(w, r, fmt.Errorf("staff drop %s from section %d: %w", u.Username, id, err))
 		return
 	}
-	label := out.Section.CourseCode + "-" + out.Section.Number
+	label := out.Section.Label()
 	switch {
 	case err == nil && out.Result == registration.Dropped:
 		s.promote(r, id)

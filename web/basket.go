@@ -155,7 +155,7 @@ func (s *Server) registerBasket(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		s.stats.count(string(out.Result))
+		s.stats.count(out.Result)
 		results = append(results, views.BasketResult{Label: row.Label(), Message: resultMessage(out, row.Label()), Refused: out.Result.Refused()})
 		if out.Result == registration.Enrolled {
 			if _, err := s.q.RemoveFromBasket(ctx, db.RemoveFromBasketParams{UserID: u.ID, SectionID: row.ID}); err != nil {

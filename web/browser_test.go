@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/schoolservice/school/views"
+	"github.com/schoolservice/school/waitingroom"
 	"github.com/schoolservice/school/web"
 	"github.com/schoolservice/school/web/ldaptest"
 )
@@ -313,7 +313,7 @@ func TestBrowserWaitingRoom(t *testing.T) {
 			return
 		}
 		seen := queueStates[s.Queue.State]
-		if s.Queue.State == views.QueueWaiting {
+		if s.Queue.State == waitingroom.Waiting {
 			seen = s.Queue.Position
 			if len(positions) == 0 || positions[len(positions)-1] != seen {
 				positions = append(positions, seen)
@@ -321,7 +321,7 @@ func TestBrowserWaitingRoom(t *testing.T) {
 		}
 		if len(trail) == 0 || trail[len(trail)-1] != seen {
 			trail = append(trail, seen)
-			if s.Queue.State != views.QueueWaiting {
+			if s.Queue.State != waitingroom.Waiting {
 				t.Logf("waiting page, %s: %q", seen, s.Queue.Text)
 			}
 		}
@@ -331,9 +331,9 @@ func TestBrowserWaitingRoom(t *testing.T) {
 	}
 	s := b.waitPage("alice's place in line", func(s pageState) bool {
 		watch(s)
-		return s.Queue.State == views.QueueWaiting || s.Queue.State == views.QueueLost
+		return s.Queue.State == waitingroom.Waiting || s.Queue.State == waitingroom.Lost
 	})
-	if s.Queue.State == views.QueueLost {
+	if s.Queue.State == waitingroom.Lost {
 		t.Fatalf("alice's place was lost as soon as she took it: %q", s.Queue.Text)
 	}
 	if got := countIn(t, s.Queue.Position); got != ahead+1 {
@@ -351,10 +351,10 @@ func TestBrowserWaitingRoom(t *testing.T) {
 	}
 	s = b.waitPage("registration, once alice's turn has come", func(s pageState) bool {
 		watch(s)
-		return s.Path == "/courses" && len(s.Sections) == 6 || s.Queue.State == views.QueueLost
+		return s.Path == "/courses" && len(s.Sections) == 6 || s.Queue.State == waitingroom.Lost
 	})
 	t.Logf("the waiting page showed, in turn: %v", trail)
-	if s.Queue.State == views.QueueLost {
+	if s.Queue.State == waitingroom.Lost {
 		t.Fatalf("alice lost her place while waiting: %q", s.Queue.Text)
 	}
 	if reloaded != "" {
@@ -612,13 +612,13 @@ type pageState struct {
 
 // queueState is what the waiting page's status section shows.
 type queueState struct {
-	State    views.QueueState `json:"state"`    // its data-state; -1 off the waiting page
-	Position string           `json:"position"` // the place in line, while waiting
-	Text     string           `json:"text"`
+	State    waitingroom.State `json:"state"`    // its data-state; -1 off the waiting page
+	Position string            `json:"position"` // the place in line, while waiting
+	Text     string            `json:"text"`
 }
 
-var queueStates = map[views.QueueState]string{views.QueueJoining: "joining", views.QueuePrequeue: "prequeue",
-	views.QueueWaiting: "waiting", views.QueueAdmitted: "admitted", views.QueueLost: "lost"}
+var queueStates = map[waitingroom.State]string{waitingroom.Joining: "joining", waitingroom.Prequeue: "prequeue",
+	waitingroom.Waiting: "waiting", waitingroom.Admitted: "admitted", waitingroom.Lost: "lost"}
 
 // rowState is what a section row shows the student.
 type rowState struct {

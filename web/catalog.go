@@ -83,11 +83,11 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		page.Total = int(rows[0].Total)
 		page.Pages = (page.Total + catalogPageSize - 1) / catalogPageSize
 	}
-	data := make([]sectionData, len(rows))
+	secs := make([]listedSection, len(rows))
 	for i, row := range rows {
-		data[i] = sectionData{row.Section, row.Course, row.DepartmentCode}
+		secs[i] = listed(row.Section, row.Course, row.DepartmentCode)
 	}
-	if page.Rows, err = s.sectionViews(r, data); err != nil {
+	if page.Rows, err = s.sectionViews(r, secs); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

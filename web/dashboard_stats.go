@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // The registration-day dashboard must show the same figures on every replica, and the
@@ -49,7 +50,7 @@ func bucketOf(d time.Duration) int32 {
 
 type resultKey struct {
 	minute time.Time
-	result string
+	result registration.Result
 }
 
 type latencyKey struct {
@@ -73,8 +74,12 @@ func newDashboardStats(sqldb *sql.DB, log *slog.Logger, now func() time.Time) *d
 		results: map[resultKey]int64{}, latency: map[latencyKey]int64{}}
 }
 
-// count records one answer with its result ("enrolled", "full", …).
-func (d *dashboardStats) count(result string) {
+// failed is what the dashboard counts for a registration request answered with a fault
+// (5xx): such an answer carries no result.
+const failed registration.Result = "error"
+
+// count records one answer with its result.
+func (d *dashboardStats) count(result registration.Result) {
 	m := d.now().UTC().Truncate(time.Minute)
 	d.mu.Lock()
 	d.results[resultKey{m, result}]++
@@ -104,7 +109,7 @@ func (d *dashboardStats) flush(ctx context.Context) error {
 	for _, k := range slices.SortedFunc(maps.Keys(results), func(a, b resultKey) int {
 		return cmp.Or(a.minute.Compare(b.minute), cmp.Compare(a.result, b.result))
 	}) {
-		rrows = append(rrows, []any{k.minute, k.result, results[k]})
+		rrows = append(rrows, []any{k.minute, string(k.result), results[k]})
 	}
 	lrows := make([][]any, 0, len(latency))
 	for _, k := range slices.SortedFunc(maps.Keys(latency), func(a, b latencyKey) int {
@@ -178,25 +183,25 @@ func (d *dashboardStats) prune(ctx context.Context, now time.Time) error {
 // next tick (tests, and anything that must see its own requests on the dashboard).
 func (s *Server) FlushDashboard(ctx context.Context) error { return s.stats.flush(ctx) }
 
-// countRegistrations counts every registration request's result, from the result
-// header of the HTTP contract, and the time the requests that reached a registration
+// countRegistrations counts every registration request's result, as the gate or the
+// handler noted it (answerResult), and the time the requests that reached a registration
 // transaction took. The basket's register-all has no single result: registerBasket counts
 // each of its sections itself.
 func (s *Server) countRegistrations(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		result := w.Header().Get(resultHeader)
+		var result registration.Result
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), resultNote{}, &result)))
 		switch {
-		case result == "queued" || result == "rate_limited":
+		case result == registration.Queued || result == registration.RateLimited:
 			// Turned away before any registration work: counted, not timed.
 			s.stats.count(result)
 			return
 		case result != "":
 			s.stats.count(result)
 		case sw.status >= http.StatusInternalServerError:
-			s.stats.count("error")
+			s.stats.count(failed)
 		}
 		if sw.status != http.StatusUnauthorized && sw.status != http.StatusForbidden {
 			s.stats.took(time.Since(start))

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
 )
@@ -81,11 +80,7 @@ func (s *Server) showPlace(w http.ResponseWriter, r *http.Request, userID int64,
 		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", userID, err))
 		return
 	}
-	ids := make([]string, 0, maxBasketShown)
-	for _, id := range basket[:min(len(basket), maxBasketShown)] {
-		ids = append(ids, strconv.FormatInt(id, 10))
-	}
-	q := s.queueView(place, token, strings.Join(ids, ","))
+	q := s.queueView(place, token, basket[:min(len(basket), maxBasketShown)])
 	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueueStatus(q))
 }
 
@@ -98,7 +93,7 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("queue.bad_token"))
 		return
 	}
-	q := s.queueView(place, token, r.URL.Query().Get("b"))
+	q := s.queueView(place, token, basketParam(r.URL.Query().Get("b")))
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, views.QueueStatus(q), views.QueueStatus(q))
 }
@@ -106,40 +101,24 @@ func (s *Server) queueStatus(w http.ResponseWriter, r *http.Request) {
 // maxBasketShown bounds the basket sections a waiting page lists.
 const maxBasketShown = 20
 
-func (s *Server) queueView(p waitingroom.Place, token, basket string) views.Queue {
+// basketParam reads the basket a poll URL carries ("1,2,3"), at most maxBasketShown
+// sections; what is not an id is left out.
+func basketParam(v string) []int64 {
+	var ids []int64
+	for f := range strings.SplitSeq(v, ",") {
+		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) views.Queue {
 	st := s.room.Status(p)
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
 	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
-	q := views.Queue{Token: token, Position: st.Position, Wait: st.Wait, Opens: st.Opens, NextPoll: jitter}
-	var ids []int64
-	var clean []string
-	for _, f := range strings.Split(basket, ",") {
-		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
-			ids = append(ids, id)
-			clean = append(clean, strconv.FormatInt(id, 10))
-		}
-	}
-	for _, seats := range s.room.Seats(ids) {
-		q.Basket = append(q.Basket, views.BasketSeats{Label: seats.Label, SeatsLeft: seats.SeatsLeft})
-	}
-	q.BasketIDs = strings.Join(clean, ",")
-	switch {
-	case !st.Known:
-		q.Status = views.QueueJoining
-		q.Paused = st.Paused
-	case st.State == db.WaitingRoomTicketsStateAdmitted:
-		q.Status = views.QueueAdmitted
-	case st.State == db.WaitingRoomTicketsStateExpired || st.State == db.WaitingRoomTicketsStateDone:
-		q.Status = views.QueueLost
-	case st.Prequeue:
-		q.Status = views.QueuePrequeue
-	case st.Position == 0:
-		q.Status = views.QueueJoining // ordered at the next tick
-	default:
-		q.Status = views.QueueWaiting
-	}
-	q.Paused = st.Paused
-	return q
+	return views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
+		Paused: st.Paused, NextPoll: jitter, BasketIDs: basket, Basket: s.room.Seats(basket)}
 }
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie
@@ -198,7 +177,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := s.currentUser(r)
 		if !s.limits.allow(u.ID, s.now()) {
-			w.Header().Set(resultHeader, "rate_limited")
+			answerResult(w, r, registration.RateLimited)
 			w.Header().Set("Retry-After", "1")
 			s.errorPage(w, r, http.StatusTooManyRequests, "error.bad_request", views.Msg("queue.too_fast"))
 			return
@@ -206,7 +185,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		if windowID, queued := s.room.WindowFor(u.Year); queued && s.room.Open(windowID) {
 			place, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
 			if err != nil || !s.room.Admitted(place) {
-				w.Header().Set(resultHeader, "queued")
+				answerResult(w, r, registration.Queued)
 				w.Header().Set("HX-Redirect", "/queue")
 				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.wait_your_turn"))
 				return

@@ -104,6 +104,10 @@ func TestWaitingRoomGatesRegistration(t *testing.T) {
 		admitted = body
 		return testid(t, body, "queue-admitted") != ""
 	})
+	// The basket travels in the poll URL, so the poll shows it without a session.
+	if got := testid(t, admitted, "queue-basket"); !strings.Contains(got, "MATH150-01") {
+		t.Errorf("basket in the poll's answer (%s): %q", poll, got)
+	}
 	enter := doc(t, admitted).Find(`form[data-testid="queue-enter"]`)
 	token := enter.Find(`input[name="t"]`).AttrOr("value", "")
 	if m, _ := enter.Attr("method"); m != "post" || enter.AttrOr("action", "") != "/queue/enter" || enter.AttrOr("hx-post", "") != "/queue/enter" ||

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +17,20 @@ import (
 
 // resultHeader carries the registration result for tools and tests (the HTTP contract).
 const resultHeader = "X-Registration-Result"
+
+// resultNote is the context key under which countRegistrations leaves room for the
+// request's result.
+type resultNote struct{}
+
+// answerResult sets the result header of the HTTP contract and notes the result in the
+// request's context for countRegistrations, so the middleware need not read its own
+// response back.
+func answerResult(w http.ResponseWriter, r *http.Request, result registration.Result) {
+	w.Header().Set(resultHeader, string(result))
+	if note, ok := r.Context().Value(resultNote{}).(*registration.Result); ok {
+		*note = result
+	}
+}
 
 type registrationAct func(context.Context, registration.Request) (registration.Outcome, error)
 
@@ -46,8 +59,8 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	}
 	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
-	if !ok || len(key) > 64 {
-		w.Header().Set(resultHeader, string(registration.Invalid))
+	if !ok || len(key) > registration.MaxKeyLen {
+		answerResult(w, r, registration.Invalid)
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
 		return
 	}
@@ -60,7 +73,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 		s.serverError(w, r, err)
 		return
 	}
-	w.Header().Set(resultHeader, string(out.Result))
+	answerResult(w, r, out.Result)
 
 	row, err := s.resultRow(r, u, out)
 	if errors.Is(err, errNoSection) {
@@ -96,30 +109,25 @@ func (s *Server) resultRow(r *http.Request, u sessionUser, out registration.Outc
 		}
 		return rows[0], nil
 	}
-	row := views.SectionRow{
-		ID: sec.ID, CourseCode: sec.CourseCode, Title: sec.Title, Number: sec.Number, Credits: sec.Credits,
-		Department: sec.Department, Instructor: sec.Instructor, Room: sec.Room, Capacity: sec.Capacity,
-		SeatsLeft: max(0, out.SeatsLeft), Actions: true, RequestKey: rand.Text(),
-	}
+	var st standing
 	switch out.Result {
 	case registration.Enrolled:
-		row.Standing = views.Registered
+		st.registered = true
 	case registration.Waitlisted:
-		row.Standing, row.Position = views.OnWaitlist, out.Position
+		st.position = out.Position
 	default:
 		// The buttons of a section not held depend on the basket.
 		in, err := s.q.BasketAmong(r.Context(), db.BasketAmongParams{UserID: u.ID, Ids: []int64{sec.ID}})
 		if err != nil {
-			return row, fmt.Errorf("basket: %w", err)
+			return views.SectionRow{}, fmt.Errorf("basket: %w", err)
 		}
-		row.InBasket = len(in) > 0
+		st.inBasket = len(in) > 0
 	}
 	ms, err := s.q.MeetingsForSections(r.Context(), []int64{sec.ID})
 	if err != nil {
-		return row, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
+		return views.SectionRow{}, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
 	}
-	row.Meetings = meetingViews(ms)[sec.ID]
-	return row, nil
+	return sectionRow(sec, out.SeatsLeft, meetingViews(ms)[sec.ID], true, st), nil
 }
 
 // resultStatus is the HTTP status of a result: 200 for a change made, 409 for a rule's

@@ -6,26 +6,61 @@ import (
 	"net/http"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
 
-// sectionData is a section as the queries return it.
-type sectionData struct {
-	Section db.Section
-	Course  db.Course
-	Dept    string
+// listedSection is a section as the catalog queries return it: what it is, and its seats
+// left.
+type listedSection struct {
+	registration.Section
+	seatsLeft int
 }
 
-// sectionViews turns sections into rows for the viewer: with meeting times, and for a
-// student with where they stand and buttons that carry a fresh request key.
-func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.SectionRow, error) {
-	if len(data) == 0 {
+func listed(sec db.Section, c db.Course, dept string) listedSection {
+	return listedSection{
+		Section: registration.Section{ID: sec.ID, CourseCode: c.Code, Number: sec.Number, Credits: int(c.Credits), Title: c.Title,
+			Department: dept, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)},
+		seatsLeft: int(sec.Capacity - sec.Enrolled - sec.Held),
+	}
+}
+
+// standing is where the viewing student stands with one section.
+type standing struct {
+	registered bool
+	position   int // on the waitlist, 1 for first; 0 when not waiting
+	inBasket   bool
+}
+
+// sectionRow is the one way a section becomes a row, for the catalog, the basket, the
+// registrations page and the registration answer alike: a student's row shows where they
+// stand and has buttons carrying a fresh request key; anyone else's has neither. It reads
+// nothing, so the registration answer builds its row from what its transaction read.
+func sectionRow(sec registration.Section, seatsLeft int, meetings []views.Meeting, student bool, st standing) views.SectionRow {
+	row := views.SectionRow{Section: sec, Meetings: meetings, SeatsLeft: max(0, seatsLeft), Actions: student}
+	if !student {
+		return row
+	}
+	row.RequestKey, row.InBasket = rand.Text(), st.inBasket
+	switch {
+	case st.registered:
+		row.Standing = views.Registered
+	case st.position > 0:
+		row.Standing, row.Position = views.OnWaitlist, st.position
+	}
+	return row
+}
+
+// sectionViews turns listed sections into rows for the viewer, with their meeting times
+// and, for a student, where they stand: two queries, however many sections.
+func (s *Server) sectionViews(r *http.Request, secs []listedSection) ([]views.SectionRow, error) {
+	if len(secs) == 0 {
 		return nil, nil
 	}
 	ctx := r.Context()
-	ids := make([]int64, len(data))
-	for i, d := range data {
-		ids[i] = d.Section.ID
+	ids := make([]int64, len(secs))
+	for i, sec := range secs {
+		ids[i] = sec.ID
 	}
 	ms, err := s.q.MeetingsForSections(ctx, ids)
 	if err != nil {
@@ -34,52 +69,28 @@ func (s *Server) sectionViews(r *http.Request, data []sectionData) ([]views.Sect
 	meetings := meetingViews(ms)
 	u, _ := s.currentUser(r)
 	student := u.Role == RoleStudent
-	enrolled, basket := map[int64]bool{}, map[int64]bool{}
-	waiting := map[int64]int{}
+	mine := map[int64]standing{}
 	if student {
 		standings, err := s.q.StandingsAmong(ctx, db.StandingsAmongParams{UserID: u.ID, Ids: ids})
 		if err != nil {
 			return nil, fmt.Errorf("standings among sections: %w", err)
 		}
-		for _, st := range standings {
-			switch st.Kind {
+		for _, x := range standings {
+			st := mine[x.SectionID]
+			switch x.Kind {
 			case "enrolled":
-				enrolled[st.SectionID] = true
+				st.registered = true
 			case "waiting":
-				waiting[st.SectionID] = int(st.Position)
+				st.position = int(x.Position)
 			case "basket":
-				basket[st.SectionID] = true
+				st.inBasket = true
 			}
+			mine[x.SectionID] = st
 		}
 	}
-	out := make([]views.SectionRow, len(data))
-	for i, d := range data {
-		sec, c := d.Section, d.Course
-		row := views.SectionRow{
-			ID:         sec.ID,
-			CourseCode: c.Code,
-			Title:      c.Title,
-			Number:     sec.Number,
-			Credits:    int(c.Credits),
-			Department: d.Dept,
-			Instructor: sec.Instructor,
-			Room:       sec.Room,
-			Meetings:   meetings[sec.ID],
-			Capacity:   int(sec.Capacity),
-			SeatsLeft:  max(0, int(sec.Capacity-sec.Enrolled-sec.Held)),
-			Actions:    student,
-		}
-		if student {
-			row.RequestKey = rand.Text()
-			row.InBasket = basket[sec.ID]
-			switch {
-			case enrolled[sec.ID]:
-				row.Standing = views.Registered
-			case waiting[sec.ID] > 0:
-				row.Standing, row.Position = views.OnWaitlist, waiting[sec.ID]
-			}
-		}
-		out[i] = row
+	out := make([]views.SectionRow, len(secs))
+	for i, sec := range secs {
+		out[i] = sectionRow(sec.Section, sec.seatsLeft, meetings[sec.ID], student, mine[sec.ID])
 	}
 	return out, nil
 }
@@ -93,11 +104,11 @@ func (s *Server) sectionsByID(r *http.Request, ids []int64) ([]views.SectionRow,
 	if err != nil {
 		return nil, fmt.Errorf("sections %v: %w", ids, err)
 	}
-	data := make([]sectionData, len(rows))
+	secs := make([]listedSection, len(rows))
 	for i, row := range rows {
-		data[i] = sectionData{row.Section, row.Course, row.DepartmentCode}
+		secs[i] = listed(row.Section, row.Course, row.DepartmentCode)
 	}
-	return s.sectionViews(r, data)
+	return s.sectionViews(r, secs)
 }
 
 // credits is the signed-in student's credit status; nil for anyone else.

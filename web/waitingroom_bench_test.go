@@ -33,7 +33,6 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
-	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
 )
 
@@ -237,7 +236,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			a, err := wrPollOnce(client, app.url+load.paths[i], nil)
-			if err == nil && a.state == views.QueueWaiting {
+			if err == nil && a.state == waitingroom.Waiting {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -297,7 +296,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	if total.errors > 0 {
 		b.Logf("%d of %d polls failed; first: %v", total.errors, total.polls, total.firstErr)
 	}
-	if k := total.states[views.QueueJoining] + total.states[views.QueueLost] + total.states[views.QueuePrequeue]; k > 0 {
+	if k := total.states[waitingroom.Joining] + total.states[waitingroom.Lost] + total.states[waitingroom.Prequeue]; k > 0 {
 		b.Errorf("%d polls answered joining, prequeue or lost (%v): the cache lost places that poll", k, total.states)
 	}
 
@@ -462,7 +461,7 @@ func wrTail(s string) string {
 
 // wrAnswer is what a poll said.
 type wrAnswer struct {
-	state views.QueueState
+	state waitingroom.State
 	next  time.Duration // the next poll's delay the page was given
 	enter bool          // the answer has the form that enters
 }
@@ -503,7 +502,7 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 	if i < 0 || j < 0 {
 		return a, fmt.Errorf("no state or next poll in %q", body)
 	}
-	a.state = views.QueueState(body[i+len(wrStateAttr)] - '0')
+	a.state = waitingroom.State(body[i+len(wrStateAttr)] - '0')
 	rest := body[j+len(wrDelayAttr):]
 	k := bytes.Index(rest, []byte("ms"))
 	ms, err := strconv.Atoi(string(rest[:max(0, k)]))
@@ -511,7 +510,7 @@ func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, err
 		return a, fmt.Errorf("next poll in %q: %v", body, err)
 	}
 	a.next = time.Duration(ms) * time.Millisecond
-	if (a.state == views.QueueAdmitted) != a.enter {
+	if (a.state == waitingroom.Admitted) != a.enter {
 		return a, fmt.Errorf("state %d, form that enters: %v", a.state, a.enter)
 	}
 	return a, nil
@@ -624,7 +623,7 @@ type wrStats struct {
 	lat, req, late wrHist // due->answer, send->answer, due->send
 	polls, errors  int
 	firstErr       error
-	states         map[views.QueueState]int
+	states         map[waitingroom.State]int
 }
 
 type wrRunning struct {
@@ -634,7 +633,7 @@ type wrRunning struct {
 
 func (r *wrRunning) wait() wrStats {
 	r.wg.Wait()
-	total := wrStats{states: map[views.QueueState]int{}}
+	total := wrStats{states: map[waitingroom.State]int{}}
 	for _, w := range r.workers {
 		total.lat.merge(&w.lat)
 		total.req.merge(&w.req)
@@ -654,7 +653,7 @@ func (l *wrLoad) run() *wrRunning {
 	r.wg.Go(l.schedule)
 	for w := range r.workers {
 		st := &r.workers[w]
-		st.states = map[views.QueueState]int{}
+		st.states = map[waitingroom.State]int{}
 		r.wg.Go(func() { l.work(st) })
 	}
 	return r
@@ -712,7 +711,7 @@ func (l *wrLoad) work(st *wrStats) {
 		switch {
 		case err != nil:
 			next = time.Duration((0.8 + 0.4*rand.Float64()) * float64(wrPoll))
-		case a.state == views.QueueAdmitted:
+		case a.state == waitingroom.Admitted:
 			l.seen[j.i] = done // a browser posts to /queue/enter and leaves: no more polls
 			l.admitted.Add(1)
 			continue

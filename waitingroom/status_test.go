@@ -1,0 +1,49 @@
+package waitingroom_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/waitingroom"
+)
+
+// TestStatusStates: Status says where a place stands as the waiting page shows it, from
+// the replica's cache: a place the cache does not know, or has not seen ordered, is
+// joining; then it waits in line, is admitted, and is lost once finished.
+func TestStatusStates(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{})
+	r := f.room()
+	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w) // no tick admits anyone
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	u := f.students(1)[0]
+	if st := r.Status(waitingroom.Place{Window: w, User: u, Ticket: 1}); st.Known || st.State != waitingroom.Joining {
+		t.Fatalf("a place never taken: %+v, want unknown and joining", st)
+	}
+	p := f.join(r, w, u)
+	if st := r.Status(p); !st.Known || st.State != waitingroom.Joining || st.Position != 0 {
+		t.Fatalf("joined, not ordered yet: %+v, want known and joining", st)
+	}
+	f.tick(r, w)
+	f.refresh(r)
+	if st := r.Status(p); st.State != waitingroom.Waiting || st.Position != 1 || !st.Paused {
+		t.Fatalf("ordered: %+v, want waiting first in line, paused", st)
+	}
+	if ok, err := r.LetThrough(f.ctx, w, u); !ok || err != nil {
+		t.Fatalf("LetThrough: %v, %v", ok, err)
+	}
+	f.clock.Advance(time.Second)
+	f.refresh(r)
+	if st := r.Status(p); st.State != waitingroom.Admitted || st.Position != 0 {
+		t.Fatalf("let through: %+v, want admitted", st)
+	}
+	if err := r.Finish(f.ctx, w, u); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	f.refresh(r)
+	if st := r.Status(p); st.State != waitingroom.Lost || st.State.String() != "lost" {
+		t.Fatalf("finished: %+v, want lost", st)
+	}
+}
