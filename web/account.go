@@ -68,7 +68,7 @@ func (s *Server) checkAccount(r *http.Request, now time.Time) bool {
 	}
 	defer s.checks.done()
 	ctx := r.Context()
-	u, _ := s.currentUser(r)
+	u, _ := s.sessionUser(ctx) // withUser has not run yet: this check may change the user
 	checked := s.sessions.GetInt64(ctx, sessChecked)
 	ended := func(reason string) bool {
 		s.log.InfoContext(ctx, "session ended", slog.String("username", u.Username), slog.String("reason", reason))

@@ -27,6 +27,18 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 	})
 }
 
+// requireStudent keeps the student's own actions (basket, waiting room, registration) to
+// students: staff have no basket, no place in a queue and no seat to take.
+func (s *Server) requireStudent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := s.currentUser(r); u.Role != RoleStudent {
+			s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("result.students_only"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // requireAdmin keeps staff out of the admin-only actions: the changes to terms. Which
 // term is current decides what every student sees and registers for, so only admins
 // create, edit, switch or delete terms; staff see them.

@@ -12,21 +12,8 @@ import (
 	"github.com/schoolservice/school/views"
 )
 
-// student returns the signed-in student, or answers 403 for anyone else.
-func (s *Server) student(w http.ResponseWriter, r *http.Request) (sessionUser, bool) {
-	u, _ := s.currentUser(r)
-	if u.Role != RoleStudent {
-		s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("result.students_only"))
-		return u, false
-	}
-	return u, true
-}
-
 func (s *Server) basket(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	b, err := s.basketContent(r, u)
 	if err != nil {
 		s.serverError(w, r, err)
@@ -91,10 +78,7 @@ func (s *Server) removeFromBasket(w http.ResponseWriter, r *http.Request) {
 // basketAction puts a section of the current term in the basket or takes it out, and
 // answers with the section's row.
 func (s *Server) basketAction(w http.ResponseWriter, r *http.Request, rawID string, add bool) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	id, ok := parseID(rawID)
 	if !ok {
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
@@ -133,10 +117,7 @@ func (s *Server) basketAction(w http.ResponseWriter, r *http.Request, rawID stri
 // registerBasket registers the basket's sections one by one, each with its own result;
 // a registered section leaves the basket.
 func (s *Server) registerBasket(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	ctx := r.Context()
 	ids, err := s.q.BasketSectionIDs(ctx, u.ID)
 	if err != nil {

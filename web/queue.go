@@ -19,10 +19,7 @@ const passCookie = "school_pass"
 // none, the form that takes one. It writes nothing: a link preview or a prefetch does not
 // put anyone in line.
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	windowID, queued := s.room.WindowFor(u.Year)
 	if !queued {
 		http.Redirect(w, r, "/courses", http.StatusSeeOther)
@@ -48,10 +45,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 // have whatever tabs they use, and shows it: to HTMX, the place's status in the join
 // form's stead; to a plain form, by a redirect to the page, so a reload posts nothing.
 func (s *Server) queueJoin(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	windowID, queued := s.room.WindowFor(u.Year)
 	if !queued {
 		seeOther(w, r, "/courses")
@@ -124,10 +118,7 @@ func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) vi
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie
 // and opens registration, with a page load of its own.
 func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	place, err := s.room.ParseToken(r.PostFormValue("t"))
 	if err != nil || place.User != u.ID {
 		s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.bad_token"))
@@ -149,10 +140,7 @@ func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
 
 // queueDone frees the student's slot for the next in line.
 func (s *Server) queueDone(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	if windowID, queued := s.room.WindowFor(u.Year); queued {
 		if err := s.room.Finish(r.Context(), windowID, u.ID); err != nil {
 			s.serverError(w, r, fmt.Errorf("finish waiting-room place: %w", err))

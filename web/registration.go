@@ -53,10 +53,7 @@ func (s *Server) leaveWaitlist(w http.ResponseWriter, r *http.Request) {
 // registrationAction parses the request, applies it, and answers with the section's row
 // as it now stands (for a browser without HTMX, a page around it).
 func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawID string, act registrationAct) {
-	u, ok := s.student(w, r)
-	if !ok {
-		return
-	}
+	u, _ := s.currentUser(r) // a student: requireStudent
 	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
 	if !ok || len(key) > registration.MaxKeyLen {

@@ -11,7 +11,8 @@ import (
 // Handler returns every public route of the app. Middleware runs top to bottom: request
 // id, panic recovery, metrics, security headers, cross-origin refusal, language, input
 // limits and checks; then, for
-// pages, the session and the page context; then, for signed-in pages, the login check.
+// pages, the session, who signed in (read once) and the page context; then, for signed-in
+// pages, the login check, and the role checks of the student's and the staff's groups.
 // /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
@@ -25,7 +26,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/queue/status", s.queueStatus)
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.pageContext)
+		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)
 		r.Post("/logout", s.logout)
@@ -37,13 +38,6 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/courses", s.catalog)
 			r.Get("/timetable", s.timetable)
 			r.Get("/registrations", s.registrations)
-			r.Get("/basket", s.basket)
-			r.Post("/basket", s.addToBasket)
-			r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
-			r.Get("/queue", s.queuePage)
-			r.Post("/queue", s.queueJoin)
-			r.Post("/queue/enter", s.queueEnter)
-			r.Post("/queue/done", s.queueDone)
 			r.Get("/events", s.eventsList)
 			r.Get("/events/{eventID}", s.eventPage)
 			r.Get("/events/{eventID}/seats", s.seatMapFragment)
@@ -116,14 +110,25 @@ func (s *Server) Handler() http.Handler {
 				r.Post("/students/{username}/sessions/end", s.endAccountSessions)
 			})
 
-			// What takes seats: rate-limited, and behind the waiting room when it is open.
 			r.Group(func(r chi.Router) {
-				r.Use(s.countRegistrations, s.gate)
-				r.Post("/registrations", s.register)
-				r.Post("/registrations/{sectionID}/drop", s.drop)
-				r.Post("/waitlist", s.joinWaitlist)
-				r.Post("/waitlist/{sectionID}/leave", s.leaveWaitlist)
-				r.Post("/basket/register", s.registerBasket)
+				r.Use(s.requireStudent)
+				r.Get("/basket", s.basket)
+				r.Post("/basket", s.addToBasket)
+				r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
+				r.Get("/queue", s.queuePage)
+				r.Post("/queue", s.queueJoin)
+				r.Post("/queue/enter", s.queueEnter)
+				r.Post("/queue/done", s.queueDone)
+
+				// What takes seats: rate-limited, and behind the waiting room when it is open.
+				r.Group(func(r chi.Router) {
+					r.Use(s.countRegistrations, s.gate)
+					r.Post("/registrations", s.register)
+					r.Post("/registrations/{sectionID}/drop", s.drop)
+					r.Post("/waitlist", s.joinWaitlist)
+					r.Post("/waitlist/{sectionID}/leave", s.leaveWaitlist)
+					r.Post("/basket/register", s.registerBasket)
+				})
 			})
 		})
 	})

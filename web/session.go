@@ -32,8 +32,22 @@ type sessionUser struct {
 	Year     int // class year, 0 for staff
 }
 
-func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
-	ctx := r.Context()
+type userKey struct{}
+
+// withUser reads who the session belongs to, once per request, for every later layer:
+// the page chrome, the login and role checks, the gate and the handlers.
+func (s *Server) withUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := s.sessionUser(r.Context()); ok {
+			r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionUser reads who the session belongs to from the session itself: for withUser,
+// and for idleSessions, which runs before it and may end or change the session.
+func (s *Server) sessionUser(ctx context.Context) (sessionUser, bool) {
 	id := s.sessions.GetInt64(ctx, sessUserID)
 	if id == 0 {
 		return sessionUser{}, false
@@ -45,6 +59,12 @@ func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
 		Role:     s.sessions.GetString(ctx, sessRole),
 		Year:     s.sessions.GetInt(ctx, sessYear),
 	}, true
+}
+
+// currentUser is who signed in, as withUser read it; false for a visitor.
+func (s *Server) currentUser(r *http.Request) (sessionUser, bool) {
+	u, ok := r.Context().Value(userKey{}).(sessionUser)
+	return u, ok
 }
 
 // sweep deletes expired sessions and ended sign-in throttle keys every interval until
