@@ -5,15 +5,11 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
-
-// ErrNotFound is what callers see instead of sql.ErrNoRows.
-var ErrNotFound = errors.New("not found")
 
 // PoolOptions sizes the connection pool.
 type PoolOptions struct {

@@ -26,7 +26,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	}
 
 	term, err := s.currentTerm(r)
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, errNoCurrentTerm) {
 		page.Error = views.Msg("catalog.no_term")
 		s.render(w, r, http.StatusOK, views.CatalogPage(page), views.CatalogResults(page))
 		return

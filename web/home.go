@@ -34,7 +34,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	term, err := s.currentTerm(r)
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
+	if err != nil && !errors.Is(err, errNoCurrentTerm) {
 		s.serverError(w, r, err)
 		return
 	}
@@ -88,12 +88,15 @@ func (s *Server) homeRegistration(r *http.Request, h *views.Home, term db.Term, 
 	return nil
 }
 
-// currentTerm is the term registration is about; db.ErrNotFound when none is marked
+// errNoCurrentTerm: no term is marked current (between terms, or before the first).
+var errNoCurrentTerm = errors.New("no current term")
+
+// currentTerm is the term registration is about; errNoCurrentTerm when none is marked
 // current.
 func (s *Server) currentTerm(r *http.Request) (db.Term, error) {
 	t, err := s.q.CurrentTerm(r.Context())
 	if errors.Is(err, sql.ErrNoRows) {
-		return db.Term{}, db.ErrNotFound
+		return db.Term{}, errNoCurrentTerm
 	}
 	if err != nil {
 		return db.Term{}, fmt.Errorf("current term: %w", err)

@@ -15,7 +15,7 @@ func (s *Server) timetable(w http.ResponseWriter, r *http.Request) {
 	u, _ := s.currentUser(r)
 	page := views.Timetable{}
 	term, err := s.currentTerm(r)
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, errNoCurrentTerm) {
 		s.render(w, r, http.StatusOK, views.TimetablePage(page), nil)
 		return
 	} else if err != nil {
