@@ -1,7 +1,6 @@
 package rehearsal
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
+	"github.com/schoolservice/school/internal/testlog"
 	"github.com/schoolservice/school/seed"
 	"github.com/schoolservice/school/web/ldaptest"
 )
@@ -86,24 +85,6 @@ func freePorts(t *testing.T, n int) []string {
 	return out
 }
 
-// syncBuffer collects the instances' logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A small registration morning on two app instances, one of which is killed (SIGKILL)
 // a moment after the opening and started again, with impatient students who abandon a
 // fifth of their requests after 200 ms and reload: every student gets through, nothing is
@@ -113,7 +94,7 @@ func (s *syncBuffer) String() string {
 func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 	sch := seedSchool(t, 300, 80)
 	bin := buildSchool(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	ports := freePorts(t, 4) // two instances, each with its ops listener
 	env := append(os.Environ(),
 		"SCHOOL_DB_DSN="+sch.DSN,

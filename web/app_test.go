@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
+	"github.com/schoolservice/school/internal/testlog"
 	"github.com/schoolservice/school/web"
 	"github.com/schoolservice/school/web/ldaptest"
 )
@@ -40,26 +39,9 @@ type testApp struct {
 	Dir    ldaptest.Directory
 	URL    string
 	OpsURL string
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	server *web.Server
 	opts   web.Options
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
@@ -68,7 +50,7 @@ func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, sam, ada, nobody)
 	auth := dir.Authenticator(t)
-	app := &testApp{DB: sqldb, Dir: dir, logs: &syncBuffer{}}
+	app := &testApp{DB: sqldb, Dir: dir, logs: &testlog.Buffer{}}
 	opts := web.Options{
 		DB:        sqldb,
 		Directory: auth,

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/schoolservice/school/internal/testlog"
 	"github.com/schoolservice/school/waitingroom"
 	"github.com/schoolservice/school/web"
 	"github.com/schoolservice/school/web/ldaptest"
@@ -468,7 +469,7 @@ func newBrowser(t *testing.T) *browser {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	output := &syncBuffer{}
+	output := &testlog.Buffer{}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),

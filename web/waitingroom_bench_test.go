@@ -33,6 +33,7 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
+	"github.com/schoolservice/school/internal/testlog"
 	"github.com/schoolservice/school/waitingroom"
 )
 
@@ -153,7 +154,7 @@ func wrStartProcess(b *testing.B, bin string) wrApp {
 	addr, opsAddr := l1.Addr().String(), l2.Addr().String()
 	l1.Close()
 	l2.Close()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command(bin, "serve", "-addr", addr, "-ops-addr", opsAddr, "-migrate")
 	cmd.Env = append(os.Environ(), "SCHOOL_DB_DSN="+dsn) // the last value of a key wins
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -12,9 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/schoolservice/school/internal/testlog"
 )
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -163,23 +164,6 @@ func (s *privateStack) settings(t testing.TB) map[string]string {
 	return m
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runningApp is run(ctx, "serve", …) in a goroutine: url is the public listener, ops
 // the operators' one.
 type runningApp struct {
@@ -189,14 +173,14 @@ type runningApp struct {
 	done   chan int
 	code   int
 	exited bool
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 }
 
 func startApp(t *testing.T, env map[string]string, args ...string) *runningApp {
 	t.Helper()
 	addr, opsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningApp{url: "http://" + addr, ops: "http://" + opsAddr, cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	a := &runningApp{url: "http://" + addr, ops: "http://" + opsAddr, cancel: cancel, done: make(chan int, 1), stderr: &testlog.Buffer{}}
 	args = append([]string{"serve", "-addr", addr, "-ops-addr", opsAddr}, args...)
 	go func() { a.done <- run(ctx, args, mapEnv(env), io.Discard, a.stderr) }()
 	t.Cleanup(func() {
