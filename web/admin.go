@@ -40,6 +40,12 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
+// actor is the signed-in staff member, as the audit log of their changes names them.
+func (s *Server) actor(r *http.Request) db.Actor {
+	u, _ := s.currentUser(r)
+	return db.Actor{ID: u.ID, Username: u.Username}
+}
+
 func (s *Server) isAdmin(r *http.Request) bool {
 	u, _ := s.currentUser(r)
 	return u.Role == RoleAdmin

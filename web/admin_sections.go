@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -335,13 +334,12 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	var held int32
+	var held int
 	err := s.audited(r, func(q *db.Queries) (change, error) {
 		ctx := r.Context()
-		// The section row stays locked to the commit: a registration taking a seat now
-		// waits, so the capacity cannot fall below the seats taken between check and write.
-		locked, err := q.LockSection(ctx, id)
-		if err != nil {
+		held = 0
+		// The section row stays locked to the commit: the record read is the one changed.
+		if _, err := q.LockSection(ctx, id); err != nil {
 			return change{}, err
 		}
 		before, _, err := sectionRecordOf(r, q, id)
@@ -352,20 +350,17 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 		if before.equal(rec) {
 			return change{}, nil
 		}
-		if int32(rec.Capacity) < locked.Enrolled+locked.Held {
-			if locked.Held > 0 {
-				return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below_held", locked.Enrolled, locked.Held)
-			}
-			return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below", locked.Enrolled)
-		}
-		waiting, err := q.CountWaiting(ctx, id)
-		if err != nil {
+		var capacity *registration.CapacityError
+		held, err = registration.Resize(ctx, q, id, rec.Capacity)
+		switch {
+		case errors.As(err, &capacity) && capacity.Held > 0:
+			return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below_held", capacity.Enrolled, capacity.Held)
+		case errors.As(err, &capacity):
+			return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below", capacity.Enrolled)
+		case err != nil:
 			return change{}, err
 		}
-		// New free seats go to the students waiting before anyone else.
-		held = max(0, min(int32(rec.Capacity)-locked.Enrolled-locked.Held, int32(waiting)-locked.Held))
-		if err := q.UpdateSection(ctx, db.UpdateSectionParams{Number: rec.Number, Instructor: rec.Instructor, Room: rec.Room,
-			Capacity: int32(rec.Capacity), Hold: held, ID: id}); err != nil {
+		if err := q.UpdateSection(ctx, db.UpdateSectionParams{Number: rec.Number, Instructor: rec.Instructor, Room: rec.Room, ID: id}); err != nil {
 			return change{}, err
 		}
 		if !slices.Equal(before.Meetings, rec.Meetings) {
@@ -382,17 +377,9 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if held > 0 {
-		s.promote(r, id)
+		s.reg.PromoteNow(r.Context(), id)
 	}
 	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", rec.Course+"-"+rec.Number)
-}
-
-// promote hands held seats to the waitlist now; the registration sweeper retries later
-// if this fails.
-func (s *Server) promote(r *http.Request, sectionID int64) {
-	if err := s.reg.Promote(r.Context(), sectionID); err != nil {
-		s.log.ErrorContext(r.Context(), "promote from waitlist after a staff change", slog.Int64("section", sectionID), slog.Any("error", err))
-	}
 }
 
 func (s *Server) deleteSection(w http.ResponseWriter, r *http.Request) {
@@ -469,27 +456,15 @@ func (s *Server) staffEnroll(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, views.Message{}, true)
 		return
 	}
-	var out registration.Outcome
-	var waived []registration.Result
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		out, waived, err = s.reg.StaffEnrollIn(r.Context(), q, u.ID, id)
-		if err != nil || out.Result != registration.Enrolled {
-			return change{}, err
-		}
-		after := map[string]any{"student": u.Username, "section": out.Section.CourseCode + "-" + out.Section.Number, "source": "staff"}
-		if len(waived) > 0 {
-			after["waived"] = waived
-		}
-		return change{Action: "section.enroll", Entity: "section", EntityID: id, After: after, Reason: f.V("reason")}, nil
-	})
+	out, waived, err := s.reg.StaffEnroll(r.Context(), registration.StaffChange{By: s.actor(r), StudentID: u.ID, Student: u.Username,
+		SectionID: id, Reason: f.V("reason")})
 	if errors.Is(err, registration.ErrNotStudent) {
 		f.fail("username", "admin.sections.not_student", u.Username)
 		show(http.StatusBadRequest, views.Message{}, true)
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("staff enroll %s in section %d: %w", u.Username, id, err))
+		s.serverError(w, r, err)
 		return
 	}
 	label := out.Section.CourseCode + "-" + out.Section.Number
@@ -544,24 +519,15 @@ func (s *Server) staffDrop(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, msg, true)
 		return
 	}
-	var out registration.Outcome
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		out, err = s.reg.StaffDropIn(r.Context(), q, u.ID, id)
-		if err != nil || out.Result != registration.Dropped {
-			return change{}, err
-		}
-		return change{Action: "section.drop", Entity: "section", EntityID: id,
-			Before: map[string]any{"student": u.Username, "section": out.Section.CourseCode + "-" + out.Section.Number}, Reason: f.V("reason")}, nil
-	})
+	out, err := s.reg.StaffDrop(r.Context(), registration.StaffChange{By: s.actor(r), StudentID: u.ID, Student: u.Username,
+		SectionID: id, Reason: f.V("reason")})
 	if err != nil && !errors.Is(err, registration.ErrNotStudent) {
-		s.serverError(w, r, fmt.Errorf("staff drop %s from section %d: %w", u.Username, id, err))
+		s.serverError(w, r, err)
 		return
 	}
 	label := out.Section.CourseCode + "-" + out.Section.Number
 	switch {
 	case err == nil && out.Result == registration.Dropped:
-		s.promote(r, id)
 		show(http.StatusOK, views.Msg("admin.sections.dropped", u.Username, label), false)
 	case err == nil && out.Result == registration.NotFound && out.Section.CourseCode == "":
 		s.notFound(w, r)
