@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/events"
 	"github.com/schoolservice/school/registration"
@@ -99,6 +100,8 @@ type Server struct {
 	now      func() time.Time
 
 	events *events.Service
+	// staffCatalog makes the staff's changes to the catalog.
+	staffCatalog *catalog.Service
 	// seatLimits caps reserve and cancel clicks per student, apart from registration's.
 	seatLimits *rateLimiter
 
@@ -172,6 +175,7 @@ func New(o Options) (*Server, error) {
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
 	}
+	s.staffCatalog = catalog.New(o.DB, s.reg)
 	if o.ReadDB != nil {
 		s.catalogQ = db.New(o.ReadDB)
 	}
