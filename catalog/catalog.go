@@ -1,5 +1,7 @@
 // Package catalog holds the staff side of the catalog: departments, courses and their
-// prerequisites, terms, sections and their meetings, and registration windows.
+// prerequisites, terms, sections and their meetings, registration windows, and the CSV
+// import that writes many of them at once (catalogcsv reads the files; this package
+// checks them against the database and applies them).
 //
 // Each change is one transaction together with its audit row (db.Audited). A change the
 // rules do not allow writes nothing and returns a refusal, a typed error of errors.go or
@@ -11,6 +13,7 @@ package catalog
 
 import (
 	"database/sql"
+	"log/slog"
 
 	"github.com/schoolservice/school/registration"
 )
@@ -19,10 +22,11 @@ import (
 type Service struct {
 	db  *sql.DB
 	reg *registration.Service
+	log *slog.Logger
 }
 
 // New returns a Service on sqldb; reg hands the seats a larger capacity holds to the
 // waitlist.
-func New(sqldb *sql.DB, reg *registration.Service) *Service {
-	return &Service{db: sqldb, reg: reg}
+func New(sqldb *sql.DB, reg *registration.Service, log *slog.Logger) *Service {
+	return &Service{db: sqldb, reg: reg, log: log}
 }

@@ -37,7 +37,7 @@ func newFixture(t *testing.T) *fixture {
 	sqldb, _ := dbtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, ctx: context.Background(), db: sqldb,
-		svc: catalog.New(sqldb, registration.New(sqldb, log, prometheus.NewRegistry()))}
+		svc: catalog.New(sqldb, registration.New(sqldb, log, prometheus.NewRegistry()), log)}
 	f.dept = f.id(f.exec("INSERT INTO departments (code, name) VALUES ('CS', 'Computer Science')"))
 	f.term = f.id(f.exec("INSERT INTO terms (code, name, starts_on, ends_on, is_current) VALUES ('2027-1', 'Spring 2027', '2027-03-01', '2027-06-30', TRUE)"))
 	return f

@@ -175,7 +175,7 @@ func New(o Options) (*Server, error) {
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
 	}
-	s.staffCatalog = catalog.New(o.DB, s.reg)
+	s.staffCatalog = catalog.New(o.DB, s.reg, o.Logger)
 	if o.ReadDB != nil {
 		s.catalogQ = db.New(o.ReadDB)
 	}
