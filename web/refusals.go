@@ -10,6 +10,7 @@ import (
 
 	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/events"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
@@ -37,6 +38,7 @@ func refusalOf(err error) (refusal, bool) {
 		sectionInUse *catalog.SectionInUseError
 		windowInUse  *catalog.WindowInUseError
 		capacity     *registration.CapacityError
+		seatHeld     *events.HeldError
 	)
 	refuse := func(status int, field, key string, args ...any) (refusal, bool) {
 		return refusal{status: status, field: field, msg: views.Msg(key, args...)}, true
@@ -73,6 +75,10 @@ func refusalOf(err error) (refusal, bool) {
 		return refuse(conflict, "", "admin.sections.in_use", sectionInUse.Enrollments, sectionInUse.Waiting)
 	case errors.As(err, &windowInUse):
 		return refuse(conflict, "", "admin.windows.in_use", windowInUse.Tickets)
+	case errors.As(err, &seatHeld):
+		return refuse(conflict, "", "admin.events.err_held", seatHeld.Seat.String())
+	case errors.Is(err, events.ErrShrinkHeld):
+		return refuse(conflict, "", "admin.events.err_shrink")
 	case db.IsCheckFailed(err):
 		// The schema's own last line behind the forms' validation and the rules.
 		return refuse(conflict, "", "admin.err.check")
