@@ -936,6 +936,11 @@ func TestLetThrough(t *testing.T) {
 	if _, err := r.LetThrough(f.ctx, staff, w+100, lucky.User, "lucky"); err == nil {
 		t.Error("LetThrough in a window with no waiting room: no error")
 	}
+	// Only the admission is recorded, with who let whom through.
+	if n := f.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'waiting_room.let_through' AND actor = 'sam'
+		AND JSON_VALUE(details, '$.after.student') = 'lucky'`); n != 1 || f.count("SELECT COUNT(*) FROM audit_log") != 1 {
+		t.Errorf("audit rows: %d of the admission, want exactly that one", n)
+	}
 
 	// Unpaused, the queue goes on in order, past the student let through.
 	f.exec("UPDATE registration_windows SET paused = FALSE WHERE id = ?", w)
