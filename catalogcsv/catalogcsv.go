@@ -2,7 +2,8 @@
 // sections) and transcripts (courses students have completed). It checks every row and
 // reports each problem with its line number, first on the file alone (Parse…), then
 // against what the database holds (Check…), so that nothing is written unless the whole
-// file is right. It knows nothing of HTTP or SQL.
+// file is right. It knows nothing of HTTP or SQL: package catalog reads the database for
+// Check… and applies the file.
 //
 // A file is UTF-8 CSV (a byte-order mark is allowed, as spreadsheets write one) with a
 // header row naming the columns, in any order; column names are case-insensitive.

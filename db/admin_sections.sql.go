@@ -360,6 +360,22 @@ func (q *Queries) InsertSectionMeeting(ctx context.Context, arg InsertSectionMee
 	return err
 }
 
+const resizeSection = `-- name: ResizeSection :exec
+UPDATE sections SET capacity = ?, held = held + ? WHERE id = ?
+`
+
+type ResizeSectionParams struct {
+	Capacity int32
+	Hold     int32
+	ID       int64
+}
+
+// ResizeSection also adds seats to held: new seats go to the waitlist first.
+func (q *Queries) ResizeSection(ctx context.Context, arg ResizeSectionParams) error {
+	_, err := q.db.ExecContext(ctx, resizeSection, arg.Capacity, arg.Hold, arg.ID)
+	return err
+}
+
 const sectionDependents = `-- name: SectionDependents :one
 SELECT CAST((SELECT COUNT(*) FROM enrollments e WHERE e.section_id = ?) AS SIGNED) AS enrollments,
        CAST((SELECT COUNT(*) FROM waitlist_entries w WHERE w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting
@@ -477,27 +493,23 @@ func (q *Queries) SectionWaitlist(ctx context.Context, sectionID int64) ([]Secti
 }
 
 const updateSection = `-- name: UpdateSection :exec
-UPDATE sections SET number = ?, instructor = ?, room = ?, capacity = ?, held = held + ?
-WHERE id = ?
+UPDATE sections SET number = ?, instructor = ?, room = ? WHERE id = ?
 `
 
 type UpdateSectionParams struct {
 	Number     string
 	Instructor string
 	Room       string
-	Capacity   int32
-	Hold       int32
 	ID         int64
 }
 
-// UpdateSection also adds seats to held: new seats go to the waitlist first.
+// The seats (capacity, held) change through ResizeSection, where registration.Resize
+// applies the seat rule.
 func (q *Queries) UpdateSection(ctx context.Context, arg UpdateSectionParams) error {
 	_, err := q.db.ExecContext(ctx, updateSection,
 		arg.Number,
 		arg.Instructor,
 		arg.Room,
-		arg.Capacity,
-		arg.Hold,
 		arg.ID,
 	)
 	return err

@@ -54,3 +54,43 @@ func (q *Queries) bulk(ctx context.Context, table string, columns []string, rows
 	}
 	return nil
 }
+
+// The typed bulk writes of the catalog import: the table and column names stay here, with
+// the rest of the SQL.
+
+// InsertCourses is InsertCourse for many rows.
+func (q *Queries) InsertCourses(ctx context.Context, rows []InsertCourseParams) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.DepartmentID, r.Code, r.Title, r.Credits, r.Description}
+	}
+	return q.BulkInsert(ctx, "courses", []string{"department_id", "code", "title", "credits", "description"}, values)
+}
+
+// InsertSections is InsertSection for many rows.
+func (q *Queries) InsertSections(ctx context.Context, rows []InsertSectionParams) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.CourseID, r.TermID, r.Number, r.Instructor, r.Room, r.Capacity}
+	}
+	return q.BulkInsert(ctx, "sections", []string{"course_id", "term_id", "number", "instructor", "room", "capacity"}, values)
+}
+
+// InsertSectionMeetings is InsertSectionMeeting for many rows.
+func (q *Queries) InsertSectionMeetings(ctx context.Context, rows []InsertSectionMeetingParams) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.SectionID, r.Weekday, r.StartMinute, r.EndMinute}
+	}
+	return q.BulkInsert(ctx, "section_meetings", []string{"section_id", "weekday", "start_minute", "end_minute"}, values)
+}
+
+// RecordCompletedCourses records the rows; a course already recorded for the student
+// takes the row's term and grade.
+func (q *Queries) RecordCompletedCourses(ctx context.Context, rows []CompletedCourse) error {
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.UserID, r.CourseID, r.TermCode, r.Grade}
+	}
+	return q.BulkUpsert(ctx, "completed_courses", []string{"user_id", "course_id", "term_code", "grade"}, []string{"term_code", "grade"}, values)
+}

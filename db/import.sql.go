@@ -511,22 +511,17 @@ func (q *Queries) UpdateImportedCourse(ctx context.Context, arg UpdateImportedCo
 }
 
 const updateImportedSection = `-- name: UpdateImportedSection :exec
-UPDATE sections SET instructor = ?, room = ?, capacity = ? WHERE id = ?
+UPDATE sections SET instructor = ?, room = ? WHERE id = ?
 `
 
 type UpdateImportedSectionParams struct {
 	Instructor string
 	Room       string
-	Capacity   int32
 	ID         int64
 }
 
+// The capacity changes through ResizeSection (registration.Resize).
 func (q *Queries) UpdateImportedSection(ctx context.Context, arg UpdateImportedSectionParams) error {
-	_, err := q.db.ExecContext(ctx, updateImportedSection,
-		arg.Instructor,
-		arg.Room,
-		arg.Capacity,
-		arg.ID,
-	)
+	_, err := q.db.ExecContext(ctx, updateImportedSection, arg.Instructor, arg.Room, arg.ID)
 	return err
 }

@@ -52,10 +52,7 @@ func (s *Service) JoinWaitlist(ctx context.Context, r Request) (Outcome, error) 
 func (s *Service) Drop(ctx context.Context, r Request) (Outcome, error) {
 	out, err := s.apply(ctx, r, db.RegistrationRequestsActionDrop, s.drop)
 	if err == nil && out.Result == Dropped && !out.Replayed {
-		if err := s.Promote(ctx, r.SectionID); err != nil {
-			// The seat stays held; the sweeper (Run) hands it on.
-			s.log.ErrorContext(ctx, "promote from waitlist after a drop", slog.Int64("section", r.SectionID), slog.Any("error", err))
-		}
+		s.PromoteNow(ctx, r.SectionID)
 	}
 	return out, err
 }

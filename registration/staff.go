@@ -14,13 +14,64 @@ import (
 // past the waiting room, and waives the prerequisites and the credit limit (an approved
 // overload); the rules that stay are a free seat (seats held for the waitlist count as
 // taken: they belong to the students waiting), one section per course, and no time
-// conflict, since a student cannot sit in two rooms at once. Both run inside the
-// caller's transaction, so the audit record is written with the change; the caller runs
-// Promote after a drop commits.
+// conflict, since a student cannot sit in two rooms at once. Each change is one
+// transaction with its audit row.
 
-// StaffEnrollIn enrolls the student in the section within q's transaction. Waived lists
-// the rules the enrollment passed only because staff made it (Prerequisite, CreditLimit).
-func (s *Service) StaffEnrollIn(ctx context.Context, q *db.Queries, studentID, sectionID int64) (out Outcome, waived []Result, err error) {
+// StaffChange is a staff member's enrollment or drop of one student in one section.
+type StaffChange struct {
+	By        db.Actor
+	StudentID int64
+	Student   string // the student's username, as the audit log names them
+	SectionID int64
+	Reason    string // why, for the audit log
+}
+
+// StaffEnroll enrolls the student in the section on staff's word. Waived lists the rules
+// the enrollment passed only because staff made it (Prerequisite, CreditLimit). An
+// account that is not a student's is ErrNotStudent.
+func (s *Service) StaffEnroll(ctx context.Context, c StaffChange) (out Outcome, waived []Result, err error) {
+	err = db.Audited(ctx, s.db, c.By, func(q *db.Queries) (db.Change, error) {
+		var err error
+		out, waived, err = staffEnrollIn(ctx, q, c.StudentID, c.SectionID)
+		if err != nil || out.Result != Enrolled {
+			return db.Change{}, err
+		}
+		after := map[string]any{"student": c.Student, "section": out.Section.Label(), "source": "staff"}
+		if len(waived) > 0 {
+			after["waived"] = waived
+		}
+		return db.Change{Action: "section.enroll", Entity: "section", EntityID: c.SectionID, After: after, Reason: c.Reason}, nil
+	})
+	if err != nil {
+		return Outcome{}, nil, fmt.Errorf("staff enroll %s in section %d: %w", c.Student, c.SectionID, err)
+	}
+	return out, waived, nil
+}
+
+// StaffDrop takes the student out of the section on staff's word, whatever the
+// registration windows say. The seat goes to the waitlist first, as after any drop.
+func (s *Service) StaffDrop(ctx context.Context, c StaffChange) (Outcome, error) {
+	var out Outcome
+	err := db.Audited(ctx, s.db, c.By, func(q *db.Queries) (db.Change, error) {
+		var err error
+		out, err = staffDropIn(ctx, q, c.StudentID, c.SectionID)
+		if err != nil || out.Result != Dropped {
+			return db.Change{}, err
+		}
+		return db.Change{Action: "section.drop", Entity: "section", EntityID: c.SectionID,
+			Before: map[string]any{"student": c.Student, "section": out.Section.Label()}, Reason: c.Reason}, nil
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("staff drop %s from section %d: %w", c.Student, c.SectionID, err)
+	}
+	if out.Result == Dropped {
+		s.PromoteNow(ctx, c.SectionID)
+	}
+	return out, nil
+}
+
+// staffEnrollIn is StaffEnroll within q's transaction.
+func staffEnrollIn(ctx context.Context, q *db.Queries, studentID, sectionID int64) (out Outcome, waived []Result, err error) {
 	st, sec, out, err := lockStaffTarget(ctx, q, studentID, sectionID)
 	if err != nil || out.Result != "" {
 		return out, nil, err
@@ -63,9 +114,9 @@ func (s *Service) StaffEnrollIn(ctx context.Context, q *db.Queries, studentID, s
 	return out, waived, nil
 }
 
-// StaffDropIn takes the student out of the section within q's transaction, whatever the
-// registration windows say. The seat is held for the waitlist when students wait.
-func (s *Service) StaffDropIn(ctx context.Context, q *db.Queries, studentID, sectionID int64) (Outcome, error) {
+// staffDropIn is StaffDrop within q's transaction: the seat is held for the waitlist
+// when students wait, and the caller runs Promote after the commit.
+func staffDropIn(ctx context.Context, q *db.Queries, studentID, sectionID int64) (Outcome, error) {
 	st, sec, out, err := lockStaffTarget(ctx, q, studentID, sectionID)
 	if err != nil || out.Result != "" {
 		return out, err
@@ -96,4 +147,42 @@ func lockStaffTarget(ctx context.Context, q *db.Queries, studentID, sectionID in
 	}
 	describe(sec, &out)
 	return st, sec, out, nil
+}
+
+// CapacityError: a section's capacity cannot fall below the seats taken in it, by the
+// students registered and for the students waiting (Held).
+type CapacityError struct {
+	Enrolled, Held int
+}
+
+func (e *CapacityError) Error() string {
+	return fmt.Sprintf("capacity below the %d students registered and %d seats held", e.Enrolled, e.Held)
+}
+
+// Resize gives the section a new capacity within q's transaction. It locks the section's
+// row to the commit, so a registration taking a seat meanwhile waits and the capacity
+// cannot fall below the seats taken between check and write; it refuses a capacity below
+// those seats with a *CapacityError; and it holds the new free seats for the students
+// waiting, who get them before anyone else. It returns how many seats it held: the caller
+// runs PromoteNow after the commit when that is more than zero.
+func Resize(ctx context.Context, q *db.Queries, sectionID int64, capacity int) (held int, err error) {
+	locked, err := q.LockSection(ctx, sectionID)
+	if err != nil {
+		return 0, fmt.Errorf("lock section %d: %w", sectionID, err)
+	}
+	if int32(capacity) < locked.Enrolled+locked.Held {
+		return 0, &CapacityError{Enrolled: int(locked.Enrolled), Held: int(locked.Held)}
+	}
+	waiting, err := q.CountWaiting(ctx, sectionID)
+	if err != nil {
+		return 0, fmt.Errorf("waitlist of section %d: %w", sectionID, err)
+	}
+	hold := max(0, min(int32(capacity)-locked.Enrolled-locked.Held, int32(waiting)-locked.Held))
+	if hold == 0 && int32(capacity) == locked.Capacity {
+		return 0, nil
+	}
+	if err := q.ResizeSection(ctx, db.ResizeSectionParams{Capacity: int32(capacity), Hold: hold, ID: sectionID}); err != nil {
+		return 0, fmt.Errorf("resize section %d: %w", sectionID, err)
+	}
+	return int(hold), nil
 }

@@ -86,6 +86,15 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 	}
 }
 
+// PromoteNow hands the section's held seats to its waitlist after a change that held
+// them committed; when that fails the seats stay held, and the sweeper (Run) hands them
+// on later.
+func (s *Service) PromoteNow(ctx context.Context, sectionID int64) {
+	if err := s.Promote(ctx, sectionID); err != nil {
+		s.log.ErrorContext(ctx, "promote from waitlist after a change", slog.Int64("section", sectionID), slog.Any("error", err))
+	}
+}
+
 // releaseHeld frees held seats once nobody waits for them.
 func (s *Service) releaseHeld(ctx context.Context, sectionID int64) error {
 	return db.InTx(ctx, s.db, func(q *db.Queries) error {

@@ -248,7 +248,6 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.sections.number_taken":        {"Section %s of this course already exists in this term.", "이 학기에 이 과목의 %s 분반이 이미 있습니다."},
 	"admin.sections.capacity_below":      {"The capacity cannot be below the %d students registered. Drop students first, or choose a larger capacity.", "정원은 신청한 학생 수 %d명보다 작을 수 없습니다. 먼저 수강생을 취소하거나 더 큰 정원을 입력하세요."},
 	"admin.sections.capacity_below_held": {"The capacity cannot be below the %d students registered plus the %d seats held for the waitlist.", "정원은 신청한 학생 수 %d명과 대기자에게 배정 중인 %d석의 합보다 작을 수 없습니다."},
-	"admin.sections.capacity_check":      {"The capacity cannot be below the seats already taken.", "정원은 이미 배정된 좌석 수보다 작을 수 없습니다."},
 	"admin.sections.in_use":              {"This section cannot be deleted while students hold or wait for seats in it (registered: %d, waiting: %d); drop them first.", "학생이 신청했거나 대기 중인 분반은 삭제할 수 없습니다 (신청 %d명, 대기 %d명). 먼저 취소하세요."},
 	"admin.sections.enrolled":            {"Registered", "신청 인원"},
 	"admin.sections.filled":              {"%d / %d", "%d / %d"},

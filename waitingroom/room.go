@@ -358,32 +358,3 @@ func (r *Room) Finish(ctx context.Context, windowID, userID int64) error {
 		return err
 	})
 }
-
-// LetThrough admits a waiting student at once (staff); it does not count against the rate.
-func (r *Room) LetThrough(ctx context.Context, windowID, userID int64) (bool, error) {
-	var admitted bool
-	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
-		var err error
-		admitted, err = r.LetThroughIn(ctx, q, windowID, userID)
-		return err
-	})
-	return admitted, err
-}
-
-// LetThroughIn is LetThrough inside the caller's transaction, so staff pages can write
-// the audit row of the admission in the same commit.
-func (r *Room) LetThroughIn(ctx context.Context, q *db.Queries, windowID, userID int64) (bool, error) {
-	r.mu.RLock()
-	w := r.windows[windowID]
-	r.mu.RUnlock()
-	if w == nil {
-		return false, fmt.Errorf("window %d has no waiting room now", windowID)
-	}
-	now := r.now().UTC()
-	n, err := q.AdmitTicketNow(ctx, db.AdmitTicketNowParams{
-		AdmittedAt:    sql.NullTime{Time: now, Valid: true},
-		PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
-		Now:           now, WindowID: windowID, UserID: userID,
-	})
-	return n > 0, err
-}

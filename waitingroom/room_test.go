@@ -910,7 +910,7 @@ func TestLetThrough(t *testing.T) {
 
 	lucky := places[6]
 	now := f.clock.Advance(time.Second)
-	if ok, err := r.LetThrough(f.ctx, w, lucky.User); !ok || err != nil {
+	if ok, err := r.LetThrough(f.ctx, staff, w, lucky.User, "lucky"); !ok || err != nil {
 		t.Fatalf("LetThrough: %v, %v", ok, err)
 	}
 	for i, p := range places {
@@ -926,14 +926,19 @@ func TestLetThrough(t *testing.T) {
 	if _, _, err := r.Enter(f.ctx, lucky); err != nil {
 		t.Errorf("Enter after LetThrough: %v", err)
 	}
-	if ok, err := r.LetThrough(f.ctx, w, lucky.User); ok || err != nil {
+	if ok, err := r.LetThrough(f.ctx, staff, w, lucky.User, "lucky"); ok || err != nil {
 		t.Errorf("LetThrough of an admitted student: %v, %v; want false", ok, err)
 	}
-	if ok, err := r.LetThrough(f.ctx, w, f.students(1)[0]); ok || err != nil {
+	if ok, err := r.LetThrough(f.ctx, staff, w, f.students(1)[0], "nobody"); ok || err != nil {
 		t.Errorf("LetThrough of a student with no place: %v, %v; want false", ok, err)
 	}
-	if _, err := r.LetThrough(f.ctx, w+100, lucky.User); err == nil {
+	if _, err := r.LetThrough(f.ctx, staff, w+100, lucky.User, "lucky"); err == nil {
 		t.Error("LetThrough in a window with no waiting room: no error")
+	}
+	// Only the admission is recorded, with who let whom through.
+	if n := f.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'waiting_room.let_through' AND actor = 'sam'
+		AND JSON_VALUE(details, '$.after.student') = 'lucky'`); n != 1 || f.count("SELECT COUNT(*) FROM audit_log") != 1 {
+		t.Errorf("audit rows: %d of the admission, want exactly that one", n)
 	}
 
 	// Unpaused, the queue goes on in order, past the student let through.
@@ -969,7 +974,7 @@ func TestStatusAfterLetThrough(t *testing.T) {
 			t.Fatalf("before: place %d shows %d", i+1, st.Position)
 		}
 	}
-	if ok, err := r.LetThrough(f.ctx, w, places[6].User); !ok || err != nil {
+	if ok, err := r.LetThrough(f.ctx, staff, w, places[6].User, "seventh"); !ok || err != nil {
 		t.Fatalf("LetThrough: %v, %v", ok, err)
 	}
 	f.clock.Advance(time.Second)

@@ -30,7 +30,7 @@ func TestStatusStates(t *testing.T) {
 	if st := r.Status(p); st.State != waitingroom.Waiting || st.Position != 1 || !st.Paused {
 		t.Fatalf("ordered: %+v, want waiting first in line, paused", st)
 	}
-	if ok, err := r.LetThrough(f.ctx, w, u); !ok || err != nil {
+	if ok, err := r.LetThrough(f.ctx, staff, w, u, "student"); !ok || err != nil {
 		t.Fatalf("LetThrough: %v, %v", ok, err)
 	}
 	f.clock.Advance(time.Second)

@@ -1,15 +1,12 @@
 package web
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/schoolservice/school/db"
@@ -50,6 +47,12 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// actor is the signed-in staff member, as the audit log of their changes names them.
+func (s *Server) actor(r *http.Request) db.Actor {
+	u, _ := s.currentUser(r)
+	return db.Actor{ID: u.ID, Username: u.Username}
 }
 
 func (s *Server) isAdmin(r *http.Request) bool {
@@ -180,73 +183,6 @@ func (f *adminForm) datetime(name string) time.Time {
 	}
 	f.fail(name, "admin.err.datetime")
 	return time.Time{}
-}
-
-// refusal is a change the transaction found it must not make: nothing is written, and
-// the user is told why (on field, or on the whole form when field is empty).
-type refusal struct {
-	status int
-	field  string
-	msg    views.Message
-}
-
-func (e *refusal) Error() string { return "refused: " + e.msg.Key }
-
-func refuse(status int, field, key string, args ...any) error {
-	return &refusal{status: status, field: field, msg: views.Msg(key, args...)}
-}
-
-// refused puts a refusal's message on the form and returns its status; false when err
-// is not a refusal.
-func (f *adminForm) refused(err error) (int, bool) {
-	var rf *refusal
-	if !errors.As(err, &rf) {
-		return 0, false
-	}
-	f.fail(rf.field, rf.msg.Key, rf.msg.Args...)
-	return rf.status, true
-}
-
-// changeFailed answers a change that did not go through and reports whether it did: a
-// refusal, a duplicate key (on dupField) or a failed CHECK shows the form again with the
-// message; a missing row is a 404; anything else a server error.
-func (s *Server) changeFailed(w http.ResponseWriter, r *http.Request, f *adminForm, err error, dupField, dupKey string, show func(status int)) bool {
-	if err == nil {
-		return false
-	}
-	if status, ok := f.refused(err); ok {
-		show(status)
-		return true
-	}
-	switch {
-	case db.IsDuplicate(err):
-		f.fail(dupField, dupKey, f.V(dupField))
-		show(http.StatusConflict)
-	case db.IsCheckFailed(err):
-		f.fail("", "admin.err.check")
-		show(http.StatusConflict)
-	case isNoRows(err):
-		s.notFound(w, r)
-	default:
-		s.serverError(w, r, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
-	}
-	return true
-}
-
-// deleteAnswer answers a delete: refused in place (the delete form over HTMX, the whole
-// page otherwise), or done, back to the list.
-func (s *Server) deleteAnswer(w http.ResponseWriter, r *http.Request, err error, page func(views.Message) templ.Component, listPath, name string) {
-	var rf *refusal
-	switch {
-	case err == nil:
-		s.saved(w, r, listPath, "admin.deleted", name)
-	case errors.As(err, &rf):
-		s.render(w, r, rf.status, page(rf.msg), views.DeleteForm(r.URL.Path, rf.msg))
-	case isNoRows(err):
-		s.notFound(w, r)
-	default:
-		s.serverError(w, r, fmt.Errorf("delete %s: %w", r.URL.Path, err))
-	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

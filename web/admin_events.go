@@ -14,19 +14,6 @@ import (
 	"github.com/schoolservice/school/views"
 )
 
-// eventValues is an event as the audit log keeps it.
-type eventValues struct {
-	Title       string    `json:"title"`
-	Venue       string    `json:"venue"`
-	Description string    `json:"description"`
-	StartsAt    time.Time `json:"starts_at"`
-	Opens       time.Time `json:"reserve_opens_at"`
-	Closes      time.Time `json:"reserve_closes_at"`
-	Rows        int       `json:"seat_rows"`
-	PerRow      int       `json:"seats_per_row"`
-	Blocked     string    `json:"blocked"`
-}
-
 func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.q.ListEvents(r.Context())
 	if err != nil {
@@ -101,7 +88,7 @@ func blockedLabels(m views.SeatMap) string {
 }
 
 // eventForm reads and checks the form; a message is returned when it is refused.
-func eventForm(r *http.Request) (views.EventForm, eventValues, events.Layout, views.Message) {
+func eventForm(r *http.Request) (views.EventForm, events.Details, events.Layout, views.Message) {
 	f := views.EventForm{
 		Title:       strings.TrimSpace(r.PostFormValue("title")),
 		Venue:       strings.TrimSpace(r.PostFormValue("venue")),
@@ -113,7 +100,7 @@ func eventForm(r *http.Request) (views.EventForm, eventValues, events.Layout, vi
 		PerRow:      strings.TrimSpace(r.PostFormValue("per_row")),
 		Blocked:     strings.TrimSpace(r.PostFormValue("blocked")),
 	}
-	v := eventValues{Title: f.Title, Venue: f.Venue, Description: f.Description}
+	v := events.Details{Title: f.Title, Venue: f.Venue, Description: f.Description}
 	var l events.Layout
 	if f.Title == "" || utf8.RuneCountInString(f.Title) > 200 {
 		return f, v, l, views.Msg("admin.events.err_title")
@@ -123,13 +110,13 @@ func eventForm(r *http.Request) (views.EventForm, eventValues, events.Layout, vi
 	}
 	var errs [3]error
 	v.StartsAt, errs[0] = time.ParseInLocation(views.DateTimeLocal, f.StartsAt, time.Local)
-	v.Opens, errs[1] = time.ParseInLocation(views.DateTimeLocal, f.Opens, time.Local)
-	v.Closes, errs[2] = time.ParseInLocation(views.DateTimeLocal, f.Closes, time.Local)
+	v.ReserveOpens, errs[1] = time.ParseInLocation(views.DateTimeLocal, f.Opens, time.Local)
+	v.ReserveCloses, errs[2] = time.ParseInLocation(views.DateTimeLocal, f.Closes, time.Local)
 	if errors.Join(errs[:]...) != nil {
 		return f, v, l, views.Msg("admin.events.err_time")
 	}
-	v.StartsAt, v.Opens, v.Closes = v.StartsAt.UTC(), v.Opens.UTC(), v.Closes.UTC()
-	if !v.Opens.Before(v.Closes) || v.Closes.After(v.StartsAt) {
+	v.StartsAt, v.ReserveOpens, v.ReserveCloses = v.StartsAt.UTC(), v.ReserveOpens.UTC(), v.ReserveCloses.UTC()
+	if !v.ReserveOpens.Before(v.ReserveCloses) || v.ReserveCloses.After(v.StartsAt) {
 		return f, v, l, views.Msg("admin.events.err_order")
 	}
 	var err1, err2 error
@@ -148,20 +135,7 @@ func eventForm(r *http.Request) (views.EventForm, eventValues, events.Layout, vi
 			return f, v, l, views.Msg("admin.events.err_off_map", seat.String())
 		}
 	}
-	v.Rows, v.PerRow, v.Blocked = l.Rows, l.PerRow, events.FormatSeats(l.Blocked)
 	return f, v, l, views.Message{}
-}
-
-// layoutRefusal turns ApplyLayout's refusals into messages; ok is false for other errors.
-func layoutRefusal(err error) (views.Message, bool) {
-	var held *events.HeldError
-	switch {
-	case errors.As(err, &held):
-		return views.Msg("admin.events.err_held", held.Seat.String()), true
-	case errors.Is(err, events.ErrShrinkHeld):
-		return views.Msg("admin.events.err_shrink"), true
-	}
-	return views.Message{}, false
 }
 
 func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
@@ -171,21 +145,14 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, views.EventFormPage(f), nil)
 		return
 	}
-	var id int64
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		id, err = q.InsertEvent(r.Context(), db.InsertEventParams{Title: v.Title, Description: v.Description, Venue: v.Venue,
-			StartsAt: v.StartsAt, ReserveOpensAt: v.Opens, ReserveClosesAt: v.Closes, SeatRows: int8(v.Rows), SeatsPerRow: int8(v.PerRow)})
-		if err != nil {
-			return change{}, err
-		}
-		if err := events.ApplyLayout(r.Context(), q, id, l); err != nil {
-			return change{}, err
-		}
-		return change{Action: "event.create", Entity: "event", EntityID: id, After: v}, nil
-	})
+	id, err := s.events.Create(r.Context(), s.actor(r), v, l)
+	if rf, ok := refusalOf(err); ok {
+		f.Message, f.Refused = rf.msg, true
+		s.render(w, r, rf.status, views.EventFormPage(f), nil)
+		return
+	}
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("create event: %w", err))
+		s.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/events/%d?created=1", id), http.StatusSeeOther)
@@ -202,47 +169,13 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
 		s.renderEventForm(w, r, http.StatusBadRequest, ev, f, bad)
 		return
 	}
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.LockEvent(r.Context(), ev.ID)
-		if err != nil {
-			return change{}, err
-		}
-		seats, err := q.EventSeats(r.Context(), ev.ID)
-		if err != nil {
-			return change{}, err
-		}
-		var blocked []events.Seat
-		for _, st := range seats {
-			if st.Blocked {
-				blocked = append(blocked, events.Seat{Row: int(st.SeatRow), Number: int(st.SeatNumber)})
-			}
-		}
-		before := eventValues{Title: old.Title, Venue: old.Venue, Description: old.Description, StartsAt: old.StartsAt.UTC(),
-			Opens: old.ReserveOpensAt.UTC(), Closes: old.ReserveClosesAt.UTC(), Rows: int(old.SeatRows), PerRow: int(old.SeatsPerRow),
-			Blocked: events.FormatSeats(blocked)}
-		if before == v {
-			return change{}, nil
-		}
-		if _, err := q.UpdateEvent(r.Context(), db.UpdateEventParams{Title: v.Title, Description: v.Description, Venue: v.Venue,
-			StartsAt: v.StartsAt, ReserveOpensAt: v.Opens, ReserveClosesAt: v.Closes, SeatRows: int8(v.Rows), SeatsPerRow: int8(v.PerRow),
-			ID: ev.ID}); err != nil {
-			return change{}, err
-		}
-		if err := events.ApplyLayout(r.Context(), q, ev.ID, l); err != nil {
-			return change{}, err
-		}
-		return change{Action: "event.update", Entity: "event", EntityID: ev.ID, Before: before, After: v}, nil
-	})
-	if m, refused := layoutRefusal(err); refused {
-		s.renderEventForm(w, r, http.StatusConflict, ev, f, m)
-		return
-	}
-	if isNoRows(err) {
-		s.notFound(w, r)
+	err := s.events.Update(r.Context(), s.actor(r), ev.ID, v, l)
+	if rf, ok := refusalOf(err); ok {
+		s.renderEventForm(w, r, rf.status, ev, f, rf.msg)
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("update event %d: %w", ev.ID, err))
+		s.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/events/%d?saved=1", ev.ID), http.StatusSeeOther)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,17 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/notices"
 	"github.com/schoolservice/school/views"
 )
-
-// noticeValues is a notice as the audit log keeps it.
-type noticeValues struct {
-	Title     string `json:"title"`
-	Body      string `json:"body"`
-	Pinned    bool   `json:"pinned"`
-	Published bool   `json:"published"`
-}
 
 func (s *Server) adminNotices(w http.ResponseWriter, r *http.Request) {
 	s.renderAdminNotices(w, r, http.StatusOK, views.Message{}, false)
@@ -88,18 +79,7 @@ func (s *Server) createNotice(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, views.NoticeFormPage(f), nil)
 		return
 	}
-	u, _ := s.currentUser(r)
-	var id int64
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		id, err = q.InsertNotice(r.Context(), db.InsertNoticeParams{Title: f.Title, Body: f.Body, Pinned: f.Pinned,
-			AuthorID: sql.NullInt64{Int64: u.ID, Valid: u.ID != 0}})
-		if err != nil {
-			return change{}, err
-		}
-		return change{Action: "notice.create", Entity: "notice", EntityID: id,
-			After: noticeValues{Title: f.Title, Body: f.Body, Pinned: f.Pinned}}, nil
-	})
+	id, err := s.notices.Create(r.Context(), s.actor(r), notices.Notice{Title: f.Title, Body: f.Body, Pinned: f.Pinned})
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("create notice: %w", err))
 		return
@@ -120,21 +100,7 @@ func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, views.NoticeFormPage(f), nil)
 		return
 	}
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.LockNotice(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		before := noticeValues{Title: old.Title, Body: old.Body, Pinned: old.Pinned, Published: old.PublishedAt.Valid}
-		after := noticeValues{Title: f.Title, Body: f.Body, Pinned: f.Pinned, Published: old.PublishedAt.Valid}
-		if before == after {
-			return change{}, nil
-		}
-		if _, err := q.UpdateNotice(r.Context(), db.UpdateNoticeParams{Title: f.Title, Body: f.Body, Pinned: f.Pinned, ID: id}); err != nil {
-			return change{}, err
-		}
-		return change{Action: "notice.update", Entity: "notice", EntityID: id, Before: before, After: after}, nil
-	})
+	err := s.notices.Update(r.Context(), s.actor(r), id, notices.Notice{Title: f.Title, Body: f.Body, Pinned: f.Pinned})
 	if isNoRows(err) {
 		s.notFound(w, r)
 		return
@@ -155,33 +121,7 @@ func (s *Server) noticeToggle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := chi.URLParam(r, "action")
-	var title string
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.LockNotice(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		title = old.Title
-		before := noticeValues{Title: old.Title, Pinned: old.Pinned, Published: old.PublishedAt.Valid}
-		after := before
-		switch action {
-		case "publish", "unpublish":
-			after.Published = action == "publish"
-			if after.Published != before.Published {
-				at := sql.NullTime{Time: s.now().UTC(), Valid: after.Published}
-				_, err = q.SetNoticePublished(r.Context(), db.SetNoticePublishedParams{PublishedAt: at, ID: id})
-			}
-		default:
-			after.Pinned = action == "pin"
-			if after.Pinned != before.Pinned {
-				_, err = q.SetNoticePinned(r.Context(), db.SetNoticePinnedParams{Pinned: after.Pinned, ID: id})
-			}
-		}
-		if err != nil || after == before {
-			return change{}, err
-		}
-		return change{Action: "notice." + action, Entity: "notice", EntityID: id, Before: before, After: after}, nil
-	})
+	title, err := s.notices.Switch(r.Context(), s.actor(r), id, notices.Toggle(action))
 	if isNoRows(err) {
 		s.notFound(w, r)
 		return

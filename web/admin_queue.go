@@ -13,6 +13,7 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
+	"github.com/schoolservice/school/waitingroom"
 )
 
 func (s *Server) queueAdmin(w http.ResponseWriter, r *http.Request) {
@@ -131,25 +132,10 @@ func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
 		s.renderQueueAdmin(w, r, http.StatusBadRequest, views.Msg("admin.queue.bad_max"), true)
 		return
 	}
-	p := db.UpdateWaitingRoomSettingsParams{QueueEnabled: r.PostFormValue("enabled") != "", AdmitPerSecond: rate,
-		MaxActive: int32(maxActive), Paused: r.PostFormValue("paused") != "", ID: id}
-	err = s.audited(r, func(q *db.Queries) (change, error) {
-		before, err := q.GetWaitingRoomSettings(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		if _, err := q.UpdateWaitingRoomSettings(r.Context(), p); err != nil {
-			return change{}, err
-		}
-		after := db.GetWaitingRoomSettingsRow{QueueEnabled: p.QueueEnabled, AdmitPerSecond: p.AdmitPerSecond, MaxActive: p.MaxActive, Paused: p.Paused}
-		return change{Action: "waiting_room.settings", Entity: "registration_window", EntityID: id, Before: before, After: after}, nil
-	})
-	if isNoRows(err) {
-		s.notFound(w, r)
-		return
-	}
+	err = s.room.SaveSettings(r.Context(), s.actor(r), id, waitingroom.Settings{Enabled: r.PostFormValue("enabled") != "",
+		AdmitPerSecond: rate, MaxActive: maxActive, Paused: r.PostFormValue("paused") != ""})
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("waiting room settings of window %d: %w", id, err))
+		s.failed(w, r, err)
 		return
 	}
 	s.renderQueueAdmin(w, r, http.StatusOK, views.Msg("admin.queue.saved"), false)
@@ -172,16 +158,7 @@ func (s *Server) queueLetThrough(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("user %q: %w", username, err))
 		return
 	}
-	var admitted bool
-	err = s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		admitted, err = s.room.LetThroughIn(r.Context(), q, id, student)
-		if err != nil || !admitted {
-			return change{}, err
-		}
-		return change{Action: "waiting_room.let_through", Entity: "registration_window", EntityID: id,
-			After: map[string]any{"student": username}}, nil
-	})
+	admitted, err := s.room.LetThrough(r.Context(), s.actor(r), id, student, username)
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("let %q through: %w", username, err))
 		return

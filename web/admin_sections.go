@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,36 +10,20 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
 
-// sectionRecord is a section as the audit log keeps it.
-type sectionRecord struct {
-	Course     string   `json:"course"`
-	Term       string   `json:"term"`
-	Number     string   `json:"number"`
-	Instructor string   `json:"instructor"`
-	Room       string   `json:"room"`
-	Capacity   int      `json:"capacity"`
-	Meetings   []string `json:"meetings"`
-}
-
-func (a sectionRecord) equal(b sectionRecord) bool {
-	return a.Course == b.Course && a.Term == b.Term && a.Number == b.Number && a.Instructor == b.Instructor &&
-		a.Room == b.Room && a.Capacity == b.Capacity && slices.Equal(a.Meetings, b.Meetings)
-}
-
 // sectionInput validates the fields of a section form that staff may change.
-func sectionInput(f *adminForm) (sectionRecord, []views.Meeting) {
-	rec := sectionRecord{Number: f.text("number", 8, true), Instructor: f.text("instructor", 200, false),
+func sectionInput(f *adminForm) catalog.Section {
+	sec := catalog.Section{Number: f.text("number", 8, true), Instructor: f.text("instructor", 200, false),
 		Room: f.text("room", 64, false), Capacity: f.integer("capacity", 0, 100000)}
-	meetings := meetingsInput(f, "meetings")
-	for _, m := range meetings {
-		rec.Meetings = append(rec.Meetings, meetingText(m))
+	for _, m := range meetingsInput(f, "meetings") {
+		sec.Meetings = append(sec.Meetings, catalog.Meeting{Weekday: m.Weekday, Start: m.StartMinute, End: m.EndMinute})
 	}
-	return rec, meetings
+	return sec
 }
 
 // weekdays are the names a meeting line may start with, in English and Korean.
@@ -105,45 +88,6 @@ func parseClock(s string) (int, bool) {
 		return 0, false
 	}
 	return hours*60 + minutes, true
-}
-
-// meetingText is a meeting as forms and the audit log write it, in English whatever the
-// page's language, so the text reads back the same.
-func meetingText(m views.Meeting) string {
-	days := []string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
-	return fmt.Sprintf("%s %02d:%02d-%02d:%02d", days[m.Weekday], m.StartMinute/60, m.StartMinute%60, m.EndMinute/60, m.EndMinute%60)
-}
-
-// replaceMeetings writes the section's meetings afresh.
-func replaceMeetings(r *http.Request, q *db.Queries, id int64, meetings []views.Meeting) error {
-	if err := q.DeleteSectionMeetings(r.Context(), id); err != nil {
-		return err
-	}
-	for _, m := range meetings {
-		if err := q.InsertSectionMeeting(r.Context(), db.InsertSectionMeetingParams{SectionID: id, Weekday: int8(m.Weekday),
-			StartMinute: int16(m.StartMinute), EndMinute: int16(m.EndMinute)}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sectionRecordOf reads section id as the audit log keeps it.
-func sectionRecordOf(r *http.Request, q *db.Queries, id int64) (sectionRecord, db.GetAdminSectionRow, error) {
-	sec, err := q.GetAdminSection(r.Context(), id)
-	if err != nil {
-		return sectionRecord{}, sec, err
-	}
-	ms, err := q.MeetingsForSections(r.Context(), []int64{id})
-	if err != nil {
-		return sectionRecord{}, sec, err
-	}
-	rec := sectionRecord{Course: sec.CourseCode, Term: sec.TermCode, Number: sec.Number, Instructor: sec.Instructor,
-		Room: sec.Room, Capacity: int(sec.Capacity)}
-	for _, m := range meetingViews(ms)[id] {
-		rec.Meetings = append(rec.Meetings, meetingText(m))
-	}
-	return rec, sec, nil
 }
 
 const sectionsPerPage = 50
@@ -211,7 +155,7 @@ func (s *Server) renderSections(w http.ResponseWriter, r *http.Request, status i
 
 func (s *Server) createSection(w http.ResponseWriter, r *http.Request) {
 	f := newAdminForm(r)
-	rec, meetings := sectionInput(f)
+	sec := sectionInput(f)
 	course := strings.ToUpper(f.text("course", 16, true))
 	termID, err := strconv.ParseInt(f.V("term_id"), 10, 64)
 	if err != nil {
@@ -222,49 +166,31 @@ func (s *Server) createSection(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	var id int64
-	err = s.audited(r, func(q *db.Queries) (change, error) {
-		c, err := q.CourseByCode(r.Context(), course)
-		if isNoRows(err) {
-			return change{}, refuse(http.StatusBadRequest, "course", "admin.sections.no_course", course)
-		}
-		if err != nil {
-			return change{}, err
-		}
-		t, err := q.GetTerm(r.Context(), termID)
-		if isNoRows(err) {
-			return change{}, refuse(http.StatusBadRequest, "term_id", "admin.sections.choose_term")
-		}
-		if err != nil {
-			return change{}, err
-		}
-		rec.Course, rec.Term = c.Code, t.Code
-		id, err = q.InsertSection(r.Context(), db.InsertSectionParams{CourseID: c.ID, TermID: termID, Number: rec.Number,
-			Instructor: rec.Instructor, Room: rec.Room, Capacity: int32(rec.Capacity)})
-		if err != nil {
-			return change{}, err
-		}
-		if err := replaceMeetings(r, q, id, meetings); err != nil {
-			return change{}, err
-		}
-		return change{Action: "section.create", Entity: "section", EntityID: id, After: rec}, nil
-	})
-	if s.changeFailed(w, r, f, err, "number", "admin.sections.number_taken", show) {
+	id, label, err := s.staffCatalog.CreateSection(r.Context(), s.actor(r), course, termID, sec)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
-	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", registration.SectionLabel(course, rec.Number))
+	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", label)
 }
 
 // sectionDetail gathers a section's page: the section, its form, roster and waitlist.
 func (s *Server) sectionDetail(r *http.Request, id int64, f *adminForm) (views.SectionDetail, error) {
 	ctx := r.Context()
-	rec, sec, err := sectionRecordOf(r, s.q, id)
+	sec, err := s.q.GetAdminSection(ctx, id)
 	if err != nil {
 		return views.SectionDetail{}, err
 	}
 	if len(f.Values) == 0 || f.V("capacity") == "" {
+		ms, err := s.q.MeetingsForSections(ctx, []int64{id})
+		if err != nil {
+			return views.SectionDetail{}, fmt.Errorf("meetings of section %d: %w", id, err)
+		}
+		lines := make([]string, len(ms))
+		for i, m := range ms {
+			lines[i] = catalog.Meeting{Weekday: int(m.Weekday), Start: int(m.StartMinute), End: int(m.EndMinute)}.String()
+		}
 		f.Values["number"], f.Values["instructor"], f.Values["room"] = sec.Number, sec.Instructor, sec.Room
-		f.Values["capacity"], f.Values["meetings"] = strconv.Itoa(int(sec.Capacity)), strings.Join(rec.Meetings, "\n")
+		f.Values["capacity"], f.Values["meetings"] = strconv.Itoa(int(sec.Capacity)), strings.Join(lines, "\n")
 	}
 	d := views.SectionDetail{ID: id, Label: registration.SectionLabel(sec.CourseCode, sec.Number), Title: sec.Title, Term: sec.TermCode + " · " + sec.TermName,
 		Capacity: int(sec.Capacity), Enrolled: int(sec.Enrolled), Held: int(sec.Held), Form: f.Form, Flash: s.flash(r)}
@@ -299,7 +225,7 @@ func (s *Server) adminSection(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.sectionDetail(r, id, newAdminForm(r))
 	if err != nil {
-		s.changeFailed(w, r, newAdminForm(r), err, "", "", nil)
+		s.failed(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, views.SectionPage(d), nil)
@@ -310,7 +236,7 @@ func (s *Server) adminSection(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showSection(w http.ResponseWriter, r *http.Request, id int64, status int, edit, people *adminForm, result views.Message, refused bool, fragment func(views.SectionDetail) templ.Component) {
 	d, err := s.sectionDetail(r, id, edit)
 	if err != nil {
-		s.changeFailed(w, r, edit, err, "", "", nil)
+		s.failed(w, r, err)
 		return
 	}
 	if people != nil {
@@ -327,7 +253,7 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newAdminForm(r)
-	rec, meetings := sectionInput(f)
+	sec := sectionInput(f)
 	show := func(status int) {
 		s.showSection(w, r, id, status, f, nil, views.Message{}, false, func(d views.SectionDetail) templ.Component { return views.SectionForm(d) })
 	}
@@ -335,64 +261,11 @@ func (s *Server) updateSection(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	var held int32
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		ctx := r.Context()
-		// The section row stays locked to the commit: a registration taking a seat now
-		// waits, so the capacity cannot fall below the seats taken between check and write.
-		locked, err := q.LockSection(ctx, id)
-		if err != nil {
-			return change{}, err
-		}
-		before, _, err := sectionRecordOf(r, q, id)
-		if err != nil {
-			return change{}, err
-		}
-		rec.Course, rec.Term = before.Course, before.Term
-		if before.equal(rec) {
-			return change{}, nil
-		}
-		if int32(rec.Capacity) < locked.Enrolled+locked.Held {
-			if locked.Held > 0 {
-				return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below_held", locked.Enrolled, locked.Held)
-			}
-			return change{}, refuse(http.StatusConflict, "capacity", "admin.sections.capacity_below", locked.Enrolled)
-		}
-		waiting, err := q.CountWaiting(ctx, id)
-		if err != nil {
-			return change{}, err
-		}
-		// New free seats go to the students waiting before anyone else.
-		held = max(0, min(int32(rec.Capacity)-locked.Enrolled-locked.Held, int32(waiting)-locked.Held))
-		if err := q.UpdateSection(ctx, db.UpdateSectionParams{Number: rec.Number, Instructor: rec.Instructor, Room: rec.Room,
-			Capacity: int32(rec.Capacity), Hold: held, ID: id}); err != nil {
-			return change{}, err
-		}
-		if !slices.Equal(before.Meetings, rec.Meetings) {
-			if err := replaceMeetings(r, q, id, meetings); err != nil {
-				return change{}, err
-			}
-		}
-		return change{Action: "section.update", Entity: "section", EntityID: id, Before: before, After: rec}, nil
-	})
-	if db.IsCheckFailed(err) {
-		f.fail("capacity", "admin.sections.capacity_check")
-	}
-	if s.changeFailed(w, r, f, err, "number", "admin.sections.number_taken", show) {
+	label, err := s.staffCatalog.UpdateSection(r.Context(), s.actor(r), id, sec)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
-	if held > 0 {
-		s.promote(r, id)
-	}
-	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", registration.SectionLabel(rec.Course, rec.Number))
-}
-
-// promote hands held seats to the waitlist now; the registration sweeper retries later
-// if this fails.
-func (s *Server) promote(r *http.Request, sectionID int64) {
-	if err := s.reg.Promote(r.Context(), sectionID); err != nil {
-		s.log.ErrorContext(r.Context(), "promote from waitlist after a staff change", slog.Int64("section", sectionID), slog.Any("error", err))
-	}
+	s.saved(w, r, "/admin/sections/"+itoa(id), "admin.saved", label)
 }
 
 func (s *Server) deleteSection(w http.ResponseWriter, r *http.Request) {
@@ -401,31 +274,7 @@ func (s *Server) deleteSection(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	var label string
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		if _, err := q.LockSection(r.Context(), id); err != nil {
-			return change{}, err
-		}
-		before, _, err := sectionRecordOf(r, q, id)
-		if err != nil {
-			return change{}, err
-		}
-		label = registration.SectionLabel(before.Course, before.Number)
-		deps, err := q.SectionDependents(r.Context(), db.SectionDependentsParams{ID: id})
-		if err != nil {
-			return change{}, err
-		}
-		if deps.Enrollments+deps.Waiting > 0 {
-			return change{}, refuse(http.StatusConflict, "", "admin.sections.in_use", deps.Enrollments, deps.Waiting)
-		}
-		if err := q.DeleteSectionWaitlistHistory(r.Context(), id); err != nil {
-			return change{}, err
-		}
-		if err := q.DeleteSection(r.Context(), id); err != nil {
-			return change{}, err
-		}
-		return change{Action: "section.delete", Entity: "section", EntityID: id, Before: before}, nil
-	})
+	label, err := s.staffCatalog.DeleteSection(r.Context(), s.actor(r), id)
 	s.deleteAnswer(w, r, err, func(m views.Message) templ.Component {
 		d, _ := s.sectionDetail(r, id, newAdminForm(r))
 		d.DeleteRefused = m
@@ -469,27 +318,15 @@ func (s *Server) staffEnroll(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, views.Message{}, true)
 		return
 	}
-	var out registration.Outcome
-	var waived []registration.Result
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		out, waived, err = s.reg.StaffEnrollIn(r.Context(), q, u.ID, id)
-		if err != nil || out.Result != registration.Enrolled {
-			return change{}, err
-		}
-		after := map[string]any{"student": u.Username, "section": out.Section.Label(), "source": "staff"}
-		if len(waived) > 0 {
-			after["waived"] = waived
-		}
-		return change{Action: "section.enroll", Entity: "section", EntityID: id, After: after, Reason: f.V("reason")}, nil
-	})
+	out, waived, err := s.reg.StaffEnroll(r.Context(), registration.StaffChange{By: s.actor(r), StudentID: u.ID, Student: u.Username,
+		SectionID: id, Reason: f.V("reason")})
 	if errors.Is(err, registration.ErrNotStudent) {
 		f.fail("username", "admin.sections.not_student", u.Username)
 		show(http.StatusBadRequest, views.Message{}, true)
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("staff enroll %s in section %d: %w", u.Username, id, err))
+		s.serverError(w, r, err)
 		return
 	}
 	label := out.Section.Label()
@@ -544,24 +381,15 @@ func (s *Server) staffDrop(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest, msg, true)
 		return
 	}
-	var out registration.Outcome
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		var err error
-		out, err = s.reg.StaffDropIn(r.Context(), q, u.ID, id)
-		if err != nil || out.Result != registration.Dropped {
-			return change{}, err
-		}
-		return change{Action: "section.drop", Entity: "section", EntityID: id,
-			Before: map[string]any{"student": u.Username, "section": out.Section.Label()}, Reason: f.V("reason")}, nil
-	})
+	out, err := s.reg.StaffDrop(r.Context(), registration.StaffChange{By: s.actor(r), StudentID: u.ID, Student: u.Username,
+		SectionID: id, Reason: f.V("reason")})
 	if err != nil && !errors.Is(err, registration.ErrNotStudent) {
-		s.serverError(w, r, fmt.Errorf("staff drop %s from section %d: %w", u.Username, id, err))
+		s.serverError(w, r, err)
 		return
 	}
 	label := out.Section.Label()
 	switch {
 	case err == nil && out.Result == registration.Dropped:
-		s.promote(r, id)
 		show(http.StatusOK, views.Msg("admin.sections.dropped", u.Username, label), false)
 	case err == nil && out.Result == registration.NotFound && out.Section.CourseCode == "":
 		s.notFound(w, r)

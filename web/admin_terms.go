@@ -7,27 +7,14 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 )
 
-// termRecord is a term as the audit log keeps it.
-type termRecord struct {
-	Code     string `json:"code"`
-	Name     string `json:"name"`
-	StartsOn string `json:"starts_on"`
-	EndsOn   string `json:"ends_on"`
-	Current  bool   `json:"current"`
-}
-
-func termOf(t db.Term) termRecord {
-	return termRecord{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn.Format(time.DateOnly),
-		EndsOn: t.EndsOn.Format(time.DateOnly), Current: t.IsCurrent}
-}
-
 // termInput validates a term form.
-func termInput(f *adminForm) db.Term {
-	t := db.Term{Code: f.text("code", 16, true), Name: f.text("name", 100, true),
+func termInput(f *adminForm) catalog.Term {
+	t := catalog.Term{Code: f.text("code", 16, true), Name: f.text("name", 100, true),
 		StartsOn: f.date("starts_on"), EndsOn: f.date("ends_on")}
 	if f.E("starts_on").Key == "" && f.E("ends_on").Key == "" && !t.StartsOn.Before(t.EndsOn) {
 		f.fail("ends_on", "admin.err.term_dates")
@@ -61,11 +48,8 @@ func (s *Server) createTerm(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		id, err := q.InsertTerm(r.Context(), db.InsertTermParams{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn})
-		return change{Action: "term.create", Entity: "term", EntityID: id, After: termOf(t)}, err
-	})
-	if s.changeFailed(w, r, f, err, "code", "admin.err.code_taken", show) {
+	_, err := s.staffCatalog.CreateTerm(r.Context(), s.actor(r), t)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
 	s.saved(w, r, "/admin/terms", "admin.saved", t.Code)
@@ -125,19 +109,8 @@ func (s *Server) updateTerm(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.GetTermForUpdate(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		t.IsCurrent = old.IsCurrent
-		if termOf(old) == termOf(t) {
-			return change{}, nil
-		}
-		err = q.UpdateTerm(r.Context(), db.UpdateTermParams{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn, ID: id})
-		return change{Action: "term.update", Entity: "term", EntityID: id, Before: termOf(old), After: termOf(t)}, err
-	})
-	if s.changeFailed(w, r, f, err, "code", "admin.err.code_taken", show) {
+	err := s.staffCatalog.UpdateTerm(r.Context(), s.actor(r), id, t)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
 	s.saved(w, r, action, "admin.saved", t.Code)
@@ -150,30 +123,9 @@ func (s *Server) setCurrentTerm(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	var code string
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.GetTermForUpdate(r.Context(), id)
-		if err != nil || old.IsCurrent {
-			code = old.Code
-			return change{}, err
-		}
-		code = old.Code
-		var before any
-		if cur, err := q.CurrentTerm(r.Context()); err == nil {
-			before = map[string]string{"current": cur.Code}
-		}
-		if err := q.SetCurrentTerm(r.Context(), db.SetCurrentTermParams{ID: id}); err != nil {
-			return change{}, err
-		}
-		return change{Action: "term.set_current", Entity: "term", EntityID: id, Before: before,
-			After: map[string]string{"current": old.Code}}, nil
-	})
-	if isNoRows(err) {
-		s.notFound(w, r)
-		return
-	}
+	code, err := s.staffCatalog.SetCurrentTerm(r.Context(), s.actor(r), id)
 	if err != nil {
-		s.serverError(w, r, fmt.Errorf("set current term %d: %w", id, err))
+		s.failed(w, r, err)
 		return
 	}
 	s.saved(w, r, "/admin/terms", "admin.terms.now_current", code)
@@ -185,24 +137,6 @@ func (s *Server) deleteTerm(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	var code string
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.GetTermForUpdate(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		code = old.Code
-		deps, err := q.TermDependents(r.Context(), db.TermDependentsParams{ID: id})
-		if err != nil {
-			return change{}, err
-		}
-		if deps.Sections+deps.Windows+deps.Enrollments > 0 {
-			return change{}, refuse(http.StatusConflict, "", "admin.terms.in_use", deps.Sections, deps.Windows)
-		}
-		if err := q.DeleteTerm(r.Context(), id); err != nil {
-			return change{}, err
-		}
-		return change{Action: "term.delete", Entity: "term", EntityID: id, Before: termOf(old)}, nil
-	})
+	code, err := s.staffCatalog.DeleteTerm(r.Context(), s.actor(r), id)
 	s.deleteAnswer(w, r, err, s.termPage(r, id, newAdminForm(r)), "/admin/terms", code)
 }

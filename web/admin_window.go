@@ -10,44 +10,28 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 )
 
-// windowRecord is a registration window as the audit log keeps it; times in UTC.
-type windowRecord struct {
-	Term      string    `json:"term"`
-	ClassYear string    `json:"class_year"` // "all" or "1" … "6"
-	Phase     string    `json:"phase"`
-	OpensAt   time.Time `json:"opens_at"`
-	ClosesAt  time.Time `json:"closes_at"`
-}
-
-func windowRecordOf(term string, year sql.NullInt16, phase db.RegistrationWindowsPhase, opens, closes time.Time) windowRecord {
-	w := windowRecord{Term: term, ClassYear: "all", Phase: string(phase), OpensAt: opens.UTC(), ClosesAt: closes.UTC()}
-	if year.Valid {
-		w.ClassYear = strconv.Itoa(int(year.Int16))
-	}
-	return w
-}
-
 // windowInput validates a window form: a class year or every year, a phase, and an
 // opening before the closing.
-func windowInput(f *adminForm) db.UpdateWindowParams {
-	var p db.UpdateWindowParams
+func windowInput(f *adminForm) catalog.Window {
+	var w catalog.Window
 	if y := f.V("class_year"); y != "" {
-		p.ClassYear = sql.NullInt16{Int16: int16(f.integer("class_year", 1, 6)), Valid: true}
+		w.ClassYear = f.integer("class_year", 1, 6)
 	}
-	p.Phase = db.RegistrationWindowsPhase(f.V("phase"))
+	w.Phase = db.RegistrationWindowsPhase(f.V("phase"))
 	if !slices.Contains([]db.RegistrationWindowsPhase{db.RegistrationWindowsPhaseBasket, db.RegistrationWindowsPhaseRegistration,
-		db.RegistrationWindowsPhaseAddDrop}, p.Phase) {
+		db.RegistrationWindowsPhaseAddDrop}, w.Phase) {
 		f.fail("phase", "admin.windows.choose_phase")
 	}
-	p.OpensAt, p.ClosesAt = f.datetime("opens_at"), f.datetime("closes_at")
-	if f.E("opens_at").Key == "" && f.E("closes_at").Key == "" && !p.OpensAt.Before(p.ClosesAt) {
+	w.Opens, w.Closes = f.datetime("opens_at"), f.datetime("closes_at")
+	if f.E("opens_at").Key == "" && f.E("closes_at").Key == "" && !w.Opens.Before(w.Closes) {
 		f.fail("closes_at", "admin.windows.order")
 	}
-	return p
+	return w
 }
 
 // windowValues fills a window form from stored values, in the server's time zone.
@@ -92,7 +76,7 @@ func (s *Server) renderWindows(w http.ResponseWriter, r *http.Request, status in
 
 func (s *Server) createWindow(w http.ResponseWriter, r *http.Request) {
 	f := newAdminForm(r)
-	p := windowInput(f)
+	win := windowInput(f)
 	termID, err := strconv.ParseInt(f.V("term_id"), 10, 64)
 	if err != nil {
 		f.fail("term_id", "admin.sections.choose_term")
@@ -102,20 +86,8 @@ func (s *Server) createWindow(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	err = s.audited(r, func(q *db.Queries) (change, error) {
-		t, err := q.GetTerm(r.Context(), termID)
-		if isNoRows(err) {
-			return change{}, refuse(http.StatusBadRequest, "term_id", "admin.sections.choose_term")
-		}
-		if err != nil {
-			return change{}, err
-		}
-		id, err := q.InsertRegistrationWindow(r.Context(), db.InsertRegistrationWindowParams{TermID: termID, ClassYear: p.ClassYear, Phase: p.Phase,
-			OpensAt: p.OpensAt, ClosesAt: p.ClosesAt})
-		return change{Action: "window.create", Entity: "registration_window", EntityID: id,
-			After: windowRecordOf(t.Code, p.ClassYear, p.Phase, p.OpensAt, p.ClosesAt)}, err
-	})
-	if s.changeFailed(w, r, f, err, "", "", show) {
+	_, err = s.staffCatalog.CreateWindow(r.Context(), s.actor(r), termID, win)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
 	s.saved(w, r, "/admin/windows?term="+itoa(termID), "admin.windows.saved", "")
@@ -129,7 +101,7 @@ func (s *Server) adminWindow(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.windowPage(r, id, newAdminForm(r), views.Message{})
 	if err != nil {
-		s.changeFailed(w, r, newAdminForm(r), err, "", "", nil)
+		s.failed(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, page, nil)
@@ -156,13 +128,12 @@ func (s *Server) updateWindow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newAdminForm(r)
-	p := windowInput(f)
-	p.ID = id
+	win := windowInput(f)
 	action := "/admin/windows/" + itoa(id)
 	show := func(status int) {
 		page, err := s.windowPage(r, id, f, views.Message{})
 		if err != nil {
-			s.changeFailed(w, r, f, err, "", "", nil)
+			s.failed(w, r, err)
 			return
 		}
 		s.render(w, r, status, page, views.WindowForm(action, f.Form, nil))
@@ -171,24 +142,8 @@ func (s *Server) updateWindow(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusBadRequest)
 		return
 	}
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.GetWindowForUpdate(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		t, err := q.GetTerm(r.Context(), old.TermID)
-		if err != nil {
-			return change{}, err
-		}
-		before := windowRecordOf(t.Code, old.ClassYear, old.Phase, old.OpensAt, old.ClosesAt)
-		after := windowRecordOf(t.Code, p.ClassYear, p.Phase, p.OpensAt, p.ClosesAt)
-		if before == after {
-			return change{}, nil
-		}
-		return change{Action: "window.update", Entity: "registration_window", EntityID: id, Before: before, After: after},
-			q.UpdateWindow(r.Context(), p)
-	})
-	if s.changeFailed(w, r, f, err, "", "", show) {
+	err := s.staffCatalog.UpdateWindow(r.Context(), s.actor(r), id, win)
+	if s.changeFailed(w, r, f, err, show) {
 		return
 	}
 	s.saved(w, r, action, "admin.windows.saved", "")
@@ -200,30 +155,7 @@ func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	var termID int64
-	err := s.audited(r, func(q *db.Queries) (change, error) {
-		old, err := q.GetWindowForUpdate(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		termID = old.TermID
-		t, err := q.GetTerm(r.Context(), old.TermID)
-		if err != nil {
-			return change{}, err
-		}
-		tickets, err := q.WindowTickets(r.Context(), id)
-		if err != nil {
-			return change{}, err
-		}
-		if tickets > 0 {
-			return change{}, refuse(http.StatusConflict, "", "admin.windows.in_use", tickets)
-		}
-		if err := q.DeleteWindow(r.Context(), id); err != nil {
-			return change{}, err
-		}
-		return change{Action: "window.delete", Entity: "registration_window", EntityID: id,
-			Before: windowRecordOf(t.Code, old.ClassYear, old.Phase, old.OpensAt, old.ClosesAt)}, nil
-	})
+	termID, err := s.staffCatalog.DeleteWindow(r.Context(), s.actor(r), id)
 	s.deleteAnswer(w, r, err, func(m views.Message) templ.Component {
 		page, _ := s.windowPage(r, id, newAdminForm(r), m)
 		return page

@@ -1,6 +1,8 @@
 // Package web is the HTTP side of School Service: routes, middleware, handlers, sessions
-// and the directory login. Handlers parse and validate, call the database through the
-// sqlc queries, and render templ views.
+// and the directory login. Handlers parse and validate, read through the sqlc queries,
+// make changes through the domain packages (registration, catalog, events, waitingroom,
+// notices), turn their refusals into messages in one place (refusals.go), and render
+// templ views.
 package web
 
 import (
@@ -18,8 +20,10 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/events"
+	"github.com/schoolservice/school/notices"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/waitingroom"
 )
@@ -101,6 +105,9 @@ type Server struct {
 	now        func() time.Time
 
 	events *events.Service
+	// staffCatalog makes the staff's changes to the catalog.
+	staffCatalog *catalog.Service
+	notices      *notices.Service
 	// seatLimits caps reserve and cancel clicks per student, apart from registration's.
 	seatLimits *rateLimiter
 
@@ -174,6 +181,8 @@ func New(o Options) (*Server, error) {
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
 	}
+	s.staffCatalog = catalog.New(o.DB, s.reg, o.Logger)
+	s.notices = notices.New(o.DB, o.Now)
 	if o.ReadDB != nil {
 		s.catalogQ = db.New(o.ReadDB)
 	}

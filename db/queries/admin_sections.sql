@@ -26,10 +26,14 @@ SELECT id, code FROM courses WHERE code = ?;
 -- name: InsertSection :execlastid
 INSERT INTO sections (course_id, term_id, number, instructor, room, capacity) VALUES (?, ?, ?, ?, ?, ?);
 
--- UpdateSection also adds seats to held: new seats go to the waitlist first.
+-- The seats (capacity, held) change through ResizeSection, where registration.Resize
+-- applies the seat rule.
 -- name: UpdateSection :exec
-UPDATE sections SET number = ?, instructor = ?, room = ?, capacity = ?, held = held + sqlc.arg(hold)
-WHERE id = sqlc.arg(id);
+UPDATE sections SET number = ?, instructor = ?, room = ? WHERE id = ?;
+
+-- ResizeSection also adds seats to held: new seats go to the waitlist first.
+-- name: ResizeSection :exec
+UPDATE sections SET capacity = ?, held = held + sqlc.arg(hold) WHERE id = sqlc.arg(id);
 
 -- name: DeleteSectionMeetings :exec
 DELETE FROM section_meetings WHERE section_id = ?;

@@ -52,7 +52,8 @@ SELECT id, course_id, term_id, number FROM sections WHERE course_id IN (sqlc.sli
 UPDATE courses SET department_id = ?, title = ?, credits = ? WHERE id = ?;
 
 -- name: UpdateImportedSection :exec
-UPDATE sections SET instructor = ?, room = ?, capacity = ? WHERE id = ?;
+-- The capacity changes through ResizeSection (registration.Resize).
+UPDATE sections SET instructor = ?, room = ? WHERE id = ?;
 
 -- name: DeleteMeetingsOfSections :exec
 DELETE FROM section_meetings WHERE section_id IN (sqlc.slice(ids));

@@ -1,0 +1,110 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/schoolservice/school/db"
+)
+
+// Window is a registration window as staff set it: which class year (0: every year) may
+// do what (Phase) from Opens to Closes.
+type Window struct {
+	ClassYear     int
+	Phase         db.RegistrationWindowsPhase
+	Opens, Closes time.Time
+}
+
+// windowRecord is a registration window as the audit log keeps it; times in UTC.
+type windowRecord struct {
+	Term      string    `json:"term"`
+	ClassYear string    `json:"class_year"` // "all" or "1" … "6"
+	Phase     string    `json:"phase"`
+	OpensAt   time.Time `json:"opens_at"`
+	ClosesAt  time.Time `json:"closes_at"`
+}
+
+func (w Window) record(term string) windowRecord {
+	rec := windowRecord{Term: term, ClassYear: "all", Phase: string(w.Phase), OpensAt: w.Opens.UTC(), ClosesAt: w.Closes.UTC()}
+	if w.ClassYear != 0 {
+		rec.ClassYear = strconv.Itoa(w.ClassYear)
+	}
+	return rec
+}
+
+func (w Window) classYear() sql.NullInt16 {
+	return sql.NullInt16{Int16: int16(w.ClassYear), Valid: w.ClassYear != 0}
+}
+
+func windowOf(row db.GetWindowForUpdateRow) Window {
+	return Window{ClassYear: int(row.ClassYear.Int16), Phase: row.Phase, Opens: row.OpensAt, Closes: row.ClosesAt}
+}
+
+// CreateWindow adds a registration window to term termID, which must exist.
+func (s *Service) CreateWindow(ctx context.Context, by db.Actor, termID int64, w Window) (int64, error) {
+	var id int64
+	err := db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+		t, err := q.GetTerm(ctx, termID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return db.Change{}, ErrNoTerm
+		}
+		if err != nil {
+			return db.Change{}, err
+		}
+		id, err = q.InsertRegistrationWindow(ctx, db.InsertRegistrationWindowParams{TermID: termID, ClassYear: w.classYear(),
+			Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes})
+		return db.Change{Action: "window.create", Entity: "registration_window", EntityID: id, After: w.record(t.Code)}, err
+	})
+	return id, err
+}
+
+// UpdateWindow changes registration window id; its term stays.
+func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Window) error {
+	return db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+		old, err := q.GetWindowForUpdate(ctx, id)
+		if err != nil {
+			return db.Change{}, err
+		}
+		t, err := q.GetTerm(ctx, old.TermID)
+		if err != nil {
+			return db.Change{}, err
+		}
+		before, after := windowOf(old).record(t.Code), w.record(t.Code)
+		if before == after {
+			return db.Change{}, nil
+		}
+		err = q.UpdateWindow(ctx, db.UpdateWindowParams{ClassYear: w.classYear(), Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes, ID: id})
+		return db.Change{Action: "window.update", Entity: "registration_window", EntityID: id, Before: before, After: after}, err
+	})
+}
+
+// DeleteWindow deletes registration window id, in whose waiting room no student may have
+// a place, and returns its term's id.
+func (s *Service) DeleteWindow(ctx context.Context, by db.Actor, id int64) (termID int64, err error) {
+	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+		old, err := q.GetWindowForUpdate(ctx, id)
+		if err != nil {
+			return db.Change{}, err
+		}
+		termID = old.TermID
+		t, err := q.GetTerm(ctx, old.TermID)
+		if err != nil {
+			return db.Change{}, err
+		}
+		tickets, err := q.WindowTickets(ctx, id)
+		if err != nil {
+			return db.Change{}, err
+		}
+		if tickets > 0 {
+			return db.Change{}, &WindowInUseError{Tickets: tickets}
+		}
+		if err := q.DeleteWindow(ctx, id); err != nil {
+			return db.Change{}, err
+		}
+		return db.Change{Action: "window.delete", Entity: "registration_window", EntityID: id, Before: windowOf(old).record(t.Code)}, nil
+	})
+	return termID, err
+}
