@@ -16,7 +16,7 @@ import (
 
 // exportSectionEnrollments is the section's roster as CSV.
 func (s *Server) exportSectionEnrollments(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "sectionID"))
+	id, ok := pathID(r, "sectionID")
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5"
 
 	"github.com/schoolservice/school/catalogcsv"
 	"github.com/schoolservice/school/db"
@@ -148,7 +147,7 @@ func decodeSummary(kind db.ImportJobsKind, raw json.RawMessage) views.Message {
 
 // importRun starts a previewed import, once, whichever replica the confirmation lands on.
 func (s *Server) importRun(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "jobID"))
+	id, ok := pathID(r, "jobID")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -170,7 +169,7 @@ func (s *Server) importRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) importJob(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "jobID"))
+	id, ok := pathID(r, "jobID")
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -35,7 +35,7 @@ func (s *Server) newNoticeForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editNoticeForm(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "noticeID"))
+	id, ok := pathID(r, "noticeID")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -88,7 +88,7 @@ func (s *Server) createNotice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "noticeID"))
+	id, ok := pathID(r, "noticeID")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -115,7 +115,7 @@ func (s *Server) updateNotice(w http.ResponseWriter, r *http.Request) {
 // noticeToggle publishes, unpublishes, pins or unpins a notice. Doing what is already
 // done changes nothing and records nothing.
 func (s *Server) noticeToggle(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "noticeID"))
+	id, ok := pathID(r, "noticeID")
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
@@ -90,7 +88,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 // queueFigures answers the figures' own polling.
 func (s *Server) queueFigures(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "windowID"))
+	id, ok := pathID(r, "windowID")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -117,7 +115,7 @@ func (s *Server) queueFigures(w http.ResponseWriter, r *http.Request) {
 // queueSettings changes a waiting room's settings; every replica picks them up within a
 // second.
 func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "windowID"))
+	id, ok := pathID(r, "windowID")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -143,7 +141,7 @@ func (s *Server) queueSettings(w http.ResponseWriter, r *http.Request) {
 
 // queueLetThrough admits one waiting student at once.
 func (s *Server) queueLetThrough(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "windowID"))
+	id, ok := pathID(r, "windowID")
 	if !ok {
 		s.notFound(w, r)
 		return

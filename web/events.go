@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5"
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/events"
@@ -75,7 +74,7 @@ func reserveState(opens, closes, now time.Time) views.ReserveState {
 
 // eventFromURL loads the event the URL names; ok is false once the answer is sent.
 func (s *Server) eventFromURL(w http.ResponseWriter, r *http.Request) (db.GetEventRow, bool) {
-	id, ok := parseID(chi.URLParam(r, "eventID"))
+	id, ok := pathID(r, "eventID")
 	if !ok {
 		s.notFound(w, r)
 		return db.GetEventRow{}, false

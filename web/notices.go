@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 )
@@ -41,7 +39,7 @@ func (s *Server) publishedNotices(r *http.Request, limit int) ([]views.NoticeVie
 // noticePage shows a published notice; an unpublished one does not exist for anyone
 // here, staff included (they preview it on the edit page).
 func (s *Server) noticePage(w http.ResponseWriter, r *http.Request) {
-	id, ok := parseID(chi.URLParam(r, "noticeID"))
+	id, ok := pathID(r, "noticeID")
 	if !ok {
 		s.notFound(w, r)
 		return
