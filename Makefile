@@ -29,7 +29,7 @@ TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
 test: assets stack-up
 	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx
 	set -a && source $(STACK_ENV) && set +a && \
-	{ go test -race -count=1 -p 2 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \
+	{ go test -race -count=1 -p 2 -parallel 4 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \
 	if [ $$status -ne 0 ]; then cat $(TEST_LOG); echo "make test: FAILED (log: $(TEST_LOG))"; exit $$status; fi; \
 	grep -E '^(ok|\?) |figures:' $(TEST_LOG) | sed -E 's/^ +//'
 

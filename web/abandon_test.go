@@ -60,6 +60,7 @@ func waitHealthy(t *testing.T, app *testApp) {
 // the error page render itself until the stack overflowed. Each request here is left by
 // its client; the server must stay up and log it at most once.
 func TestAbandonedRequests(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -161,6 +162,7 @@ func (c *countdownCtx) Err() error            { c.tick(); return c.Context.Err()
 // where the app looks at the request's context: the answer is the page, or nothing, never
 // an error; the request is logged at most once; a registration is whole or absent.
 func TestCancelledAtEveryStep(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	params := fixtureParams(t, app, f)

@@ -17,6 +17,7 @@ func withClock(clk *clock) func(*web.Options) {
 }
 
 func TestAccountCheckEndsSessionsOfAccountsNoLongerAllowed(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	app := newTestApp(t, insecureCookies, withClock(clk))
 	bob, carol := ldapUser("bob", "students"), ldapUser("carol", "students")
@@ -69,6 +70,7 @@ func TestAccountCheckEndsSessionsOfAccountsNoLongerAllowed(t *testing.T) {
 }
 
 func TestAccountCheckPicksUpDirectoryChanges(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	app := newTestApp(t, insecureCookies, withClock(clk))
 	staff, student := app.client(t), app.client(t)
@@ -132,6 +134,7 @@ func TestAccountCheckPicksUpDirectoryChanges(t *testing.T) {
 }
 
 func TestAccountCheckKeepsSessionsWhileTheDirectoryIsDown(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	app := newTestApp(t, insecureCookies, withClock(clk))
 	// A replica whose directory does not answer: the address of a listener just closed.

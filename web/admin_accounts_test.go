@@ -9,6 +9,7 @@ import (
 )
 
 func TestStaffEndsEveryAccountSession(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	other := app.replica(t)
 	bob := ldapUser("bob", "students")
@@ -83,6 +84,7 @@ func TestStaffEndsEveryAccountSession(t *testing.T) {
 
 // The sessions of staff and admin accounts are an admin's to end.
 func TestEndingStaffSessionsIsForAdmins(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	staff, admin := app.client(t), app.client(t)
 	app.login(t, staff, sam)
@@ -124,6 +126,7 @@ func TestEndingStaffSessionsIsForAdmins(t *testing.T) {
 // A request in flight when staff end the sessions can write its session back after the
 // delete (the store saves by upsert). The account's next check ends it.
 func TestSessionWrittenBackAfterEndingIsEndedAtItsNextCheck(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	app := newTestApp(t, insecureCookies, withClock(clk))
 	student, staff := app.client(t), app.client(t)

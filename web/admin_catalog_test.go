@@ -9,6 +9,7 @@ import (
 )
 
 func TestAdminTerms(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	admin, staff := app.client(t), app.client(t)
@@ -99,6 +100,7 @@ func TestAdminTerms(t *testing.T) {
 }
 
 func TestAdminDepartmentsAndCourses(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	staff := app.client(t)

@@ -12,6 +12,7 @@ import (
 // database: once both have flushed their counts, the dashboard of either replica shows
 // every registration, and a later flush adds to the figures instead of replacing them.
 func TestDashboardFiguresFromEveryReplica(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	other := app.replica(t)
@@ -92,6 +93,7 @@ func TestDashboardFiguresFromEveryReplica(t *testing.T) {
 
 // TestDashboardFlushesAtClose: a replica that stops flushes what it counted.
 func TestDashboardFlushesAtClose(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	other := app.replica(t)

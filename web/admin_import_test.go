@@ -78,6 +78,7 @@ const catalogHeader = "department,course_code,title,credits,term,section,capacit
 // TestImportWithProblemsWritesNothing: a file with bad rows is refused as a whole, and
 // the preview lists every bad row with its line and a reason staff understand.
 func TestImportWithProblemsWritesNothing(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	staff := app.client(t)
@@ -137,6 +138,7 @@ func TestImportWithProblemsWritesNothing(t *testing.T) {
 // TestImportCatalog5000Rows imports a generated file of 5,000 sections in one go: new
 // courses, their sections and meetings, and an update of an existing section.
 func TestImportCatalog5000Rows(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	staff := app.client(t)
@@ -225,6 +227,7 @@ func TestImportCatalog5000Rows(t *testing.T) {
 // TestImportRechecksWhenItRuns: the data may change between the preview and the
 // confirmation; the import checks again inside its transaction and writes nothing.
 func TestImportRechecksWhenItRuns(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	staff := app.client(t)
@@ -263,6 +266,7 @@ func TestImportRechecksWhenItRuns(t *testing.T) {
 
 // TestImportTranscripts records completed courses, which then count as prerequisites.
 func TestImportTranscripts(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	bo := ldapUser("bo", "students")
@@ -310,6 +314,7 @@ func TestImportTranscripts(t *testing.T) {
 
 // TestExportEnrollmentsCSV downloads a section's roster and a student's sections.
 func TestExportEnrollmentsCSV(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	stu := app.client(t)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestQueueAdminAccess(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	paths := []string{"/admin/waiting-room", "/admin/waiting-room/1/figures"}
@@ -38,6 +39,7 @@ func TestQueueAdminAccess(t *testing.T) {
 }
 
 func TestQueueAdminControls(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
 	seedCatalog(t, app.DB)
 	queueWindow(t, app, ", paused = TRUE")

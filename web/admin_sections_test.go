@@ -28,6 +28,7 @@ func adminSectionForm(set ...string) url.Values {
 }
 
 func TestAdminSectionValidation(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	staff := app.client(t)
@@ -125,6 +126,7 @@ func students(t *testing.T, app *testApp, names ...string) map[string]int64 {
 }
 
 func TestAdminRoster(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	// No registration window is open: staff work outside them.
@@ -297,6 +299,7 @@ func TestAdminRoster(t *testing.T) {
 }
 
 func TestAdminWindows(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	staff := app.client(t)
@@ -380,6 +383,7 @@ func TestAdminWindows(t *testing.T) {
 // capacity is checked and written, so staff always get the plain message with the count
 // the change would have broken, never the schema's refusal, and no seat is oversold.
 func TestAdminCapacityRacesRegistrations(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	sec := f.Sections["MATH101-02"] // 0 of 50 taken

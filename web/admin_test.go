@@ -100,6 +100,7 @@ func sameSnapshot(a, b map[string]int64) string {
 }
 
 func TestAdminRoutesAuthorization(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	params := fixtureParams(t, app, f)
@@ -224,6 +225,7 @@ func auditDetails(t *testing.T, app *testApp, action string) (before, after map[
 }
 
 func TestAdminAuditPage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	staff := app.client(t)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestLoginSucceeds(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 
@@ -50,6 +51,7 @@ func TestLoginSucceeds(t *testing.T) {
 }
 
 func TestLoginRenewsSessionToken(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	// A token held before a sign-in (here, from an earlier one) must not survive it.
@@ -70,6 +72,7 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 }
 
 func TestLoginFails(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	cases := []struct {
 		name, username, password string
@@ -107,6 +110,7 @@ func TestLoginFails(t *testing.T) {
 }
 
 func TestLoginRoles(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	for _, u := range []ldaptest.User{alice, sam, ada} {
 		app.login(t, app.client(t), u)
@@ -121,6 +125,7 @@ func TestLoginRoles(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	app.login(t, c, alice)
@@ -138,6 +143,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t) // the default: Secure cookies
 	res, _ := app.post(t, app.client(t), "/login", url.Values{"username": {"alice"}, "password": {alice.Password}})
 	c := sessionCookie(res)
@@ -150,6 +156,7 @@ func TestSessionCookieFlags(t *testing.T) {
 }
 
 func TestLoginRedirectStaysOnSite(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	for _, next := range []string{"https://evil.example/", "//evil.example/x", `/\evil.example`, "javascript:alert(1)"} {
 		res, _ := app.post(t, app.client(t), "/login", url.Values{"username": {"alice"}, "password": {alice.Password}, "next": {next}})
@@ -161,6 +168,7 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 
 // The username column keeps the directory's spelling, whatever case was typed.
 func TestLoginUsesDirectoryUsername(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	app.login(t, app.client(t), ldaptest.User{Username: "Alice", Password: alice.Password})
 	n, err := db.New(app.DB).CountUsers(context.Background())

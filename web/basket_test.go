@@ -7,6 +7,7 @@ import (
 )
 
 func TestBasket(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -82,6 +83,7 @@ func TestBasket(t *testing.T) {
 }
 
 func TestBasketBadInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	c := app.client(t)

@@ -19,6 +19,7 @@ func rowCodes(t testing.TB, body string) []string {
 }
 
 func TestCatalogFilters(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -56,6 +57,7 @@ func TestCatalogFilters(t *testing.T) {
 }
 
 func TestCatalogSeatsLeft(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -71,6 +73,7 @@ func TestCatalogSeatsLeft(t *testing.T) {
 }
 
 func TestCatalogFragmentForHTMX(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -91,6 +94,7 @@ func TestCatalogFragmentForHTMX(t *testing.T) {
 }
 
 func TestCatalogBadInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -124,6 +128,7 @@ func TestCatalogBadInput(t *testing.T) {
 }
 
 func TestCatalogPagination(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	// 60 more sections of CS101 make three pages of 25.

@@ -6,6 +6,7 @@ import (
 )
 
 func TestQuantile(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		buckets map[int32]int64
@@ -32,6 +33,7 @@ func TestQuantile(t *testing.T) {
 }
 
 func TestBucketOf(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]int32{
 		0: 5, 5 * time.Millisecond: 5, 5*time.Millisecond + 1: 10, 420 * time.Millisecond: 500,
 		10 * time.Second: 10000, 11 * time.Second: overflowBucket,

@@ -13,6 +13,7 @@ import (
 // its result, whether the handler gave it or the gate turned the request away; a request
 // turned away is counted but not timed.
 func TestDashboardCountsEachResult(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 3, PerSecond: 0.001} })
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)

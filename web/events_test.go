@@ -46,6 +46,7 @@ func seatStates(t testing.TB, body string) map[string]string {
 }
 
 func TestEventsAdminAccess(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	paths := []string{"/admin/events", "/admin/events/new"}
 	for _, path := range paths {
@@ -83,6 +84,7 @@ func TestEventsAdminAccess(t *testing.T) {
 }
 
 func TestEventFormValidation(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	staff := app.client(t)
 	app.login(t, staff, sam)
@@ -117,6 +119,7 @@ func TestEventFormValidation(t *testing.T) {
 }
 
 func TestEventReservation(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	bob := ldapUser("bob", "students")
 	app.Dir.AddUsers(t, bob)
@@ -245,6 +248,7 @@ func TestEventReservation(t *testing.T) {
 // The HTTP path of the race, smaller than the service's: 30 signed-in students click
 // for the 6 seats of one event, all starting with A1.
 func TestEventReservationRaceHTTP(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	staff := app.client(t)
 	app.login(t, staff, sam)
@@ -320,6 +324,7 @@ func TestEventReservationRaceHTTP(t *testing.T) {
 
 // Reserve and cancel clicks have their own per-student limit, like registration's.
 func TestSeatRequestLimit(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 2, PerSecond: 0.001} })
 	staff, c := app.client(t), app.client(t)
 	app.login(t, staff, sam)

@@ -11,6 +11,7 @@ import (
 // with Retry-After and a message to wait; the HTMX answer goes to the notice area, so the
 // part of the page the student clicked in stays as it was.
 func TestFaultAnswers503(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)

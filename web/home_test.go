@@ -11,6 +11,7 @@ import (
 // The student home page: this term's timetable, the registration windows still to come
 // or open, upcoming events with their seats, and the latest notices.
 func TestHomePage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	// A window for another year and one that has closed are not alice's (year 2).

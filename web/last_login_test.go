@@ -9,6 +9,7 @@ import (
 // writes no users row; its time is written with the replica's next batch. A change in the
 // directory is written at the sign-in itself.
 func TestSignInWritesOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	app := newTestApp(t, insecureCookies, withClock(clk))
 	seedCatalog(t, app.DB)             // alice's department, CS

@@ -20,6 +20,7 @@ func newAuthenticator(t *testing.T, dir ldaptest.Directory, configure ...func(*w
 }
 
 func TestAuthenticatorIdentity(t *testing.T) {
+	t.Parallel()
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, ada)
 	a := newAuthenticator(t, dir)
@@ -41,6 +42,7 @@ func TestAuthenticatorIdentity(t *testing.T) {
 // Lookup reads an account without its password, and tells a gone account and one in no
 // group from a directory that does not answer.
 func TestAuthenticatorLookup(t *testing.T) {
+	t.Parallel()
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, nobody)
 	a := newAuthenticator(t, dir)
@@ -68,6 +70,7 @@ func TestAuthenticatorLookup(t *testing.T) {
 
 // Failed binds leave pooled connections usable, and the pool serves many logins at once.
 func TestAuthenticatorPoolUnderLoad(t *testing.T) {
+	t.Parallel()
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, sam)
 	a := newAuthenticator(t, dir)
@@ -99,6 +102,7 @@ func TestAuthenticatorPoolUnderLoad(t *testing.T) {
 }
 
 func TestAuthenticatorAmbiguousMatchRefused(t *testing.T) {
+	t.Parallel()
 	dir := ldaptest.New(t)
 	// bob's cn is carol's username: a filter on uid or cn matches two entries for "carol".
 	dir.AddUsers(t,
@@ -117,6 +121,7 @@ func TestAuthenticatorAmbiguousMatchRefused(t *testing.T) {
 
 // The filter template is what makes other directories work, e.g. signing in by e-mail.
 func TestAuthenticatorConfigurableFilter(t *testing.T) {
+	t.Parallel()
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice)
 	a := newAuthenticator(t, dir, func(c *web.LDAPConfig) {
@@ -132,6 +137,7 @@ func TestAuthenticatorConfigurableFilter(t *testing.T) {
 }
 
 func TestDirectoryDown(t *testing.T) {
+	t.Parallel()
 	// A port nothing listens on.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -160,6 +166,7 @@ func TestDirectoryDown(t *testing.T) {
 
 // The stack's slapd speaks StartTLS and LDAPS with a certificate from its own CA.
 func TestAuthenticatorTLS(t *testing.T) {
+	t.Parallel()
 	ldapsURL, caFile := os.Getenv("SCHOOL_STACK_LDAPS_URL"), os.Getenv("SCHOOL_STACK_LDAP_CA_FILE")
 	if ldapsURL == "" || caFile == "" {
 		t.Fatal("SCHOOL_STACK_LDAPS_URL and SCHOOL_STACK_LDAP_CA_FILE are not set: run the tests with `make test`")

@@ -56,6 +56,7 @@ var formFields = []string{
 // the limit change no table; the rest is text a person could type, and where a form kept
 // it (a notice titled "<script>…"), it is kept exactly as sent.
 func TestMalformedInputEverywhere(t *testing.T) {
+	t.Parallel()
 	// Malformed usernames are failed sign-ins: this test is not about their throttling, and
 	// its own sign-ins after each sign-out must not be refused for them.
 	app := newTestApp(t, insecureCookies, func(o *web.Options) {

@@ -13,6 +13,7 @@ import (
 // TestInstrument: an invented method is one label, not a new series; what a handler
 // writes after an error answer is dropped, so the error page is the whole body.
 func TestInstrument(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg, &sql.DB{})
 	h := m.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -33,6 +33,7 @@ func noticeTitles(t testing.TB, body string) []string {
 
 // Only staff write notices: anonymous visitors are sent to sign in, students refused.
 func TestNoticesAdminAccess(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	staff := app.client(t)
 	app.login(t, staff, sam)
@@ -87,6 +88,7 @@ func TestNoticesAdminAccess(t *testing.T) {
 }
 
 func TestNoticeLifecycle(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	staff, student := app.client(t), app.client(t)
 	app.login(t, staff, sam)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestBasketParam(t *testing.T) {
+	t.Parallel()
 	many := strings.Repeat("7,", maxBasketShown+5)
 	for v, want := range map[string][]int64{
 		"":                nil,

@@ -32,6 +32,7 @@ func eventually(t testing.TB, what string, f func() bool) {
 }
 
 func TestWaitingRoomGatesRegistration(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
 	f := seedCatalog(t, app.DB)
 	queueWindow(t, app, ", admit_per_second = 50, max_active = 10")
@@ -179,6 +180,7 @@ func TestWaitingRoomGatesRegistration(t *testing.T) {
 // A place that expired is not shown as a place: the page offers to join again, and the
 // old page's poll says it was lost, with a button that posts to join.
 func TestWaitingRoomRejoin(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
 	seedCatalog(t, app.DB)
 	queueWindow(t, app, ", paused = TRUE")
@@ -219,6 +221,7 @@ func TestWaitingRoomRejoin(t *testing.T) {
 }
 
 func TestRequestLimit(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 3, PerSecond: 0.001} })
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -243,6 +246,7 @@ func TestRequestLimit(t *testing.T) {
 }
 
 func TestWaitingRoomBannerAndNextWindowMetric(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	opens := time.Now().Add(48 * time.Hour).Truncate(time.Second).UTC()

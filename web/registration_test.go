@@ -19,6 +19,7 @@ func (a *testApp) regPost(t testing.TB, c *http.Client, path string, form url.Va
 func sectionForm(id int64) url.Values { return url.Values{"section_id": {itoa(id)}} }
 
 func TestRegisterAndDrop(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -66,6 +67,7 @@ func TestRegisterAndDrop(t *testing.T) {
 }
 
 func TestRegistrationRefusals(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -106,6 +108,7 @@ func TestRegistrationRefusals(t *testing.T) {
 }
 
 func TestWaitlistOverHTTP(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -130,6 +133,7 @@ func TestWaitlistOverHTTP(t *testing.T) {
 
 // Another student's registration is not reachable: dropping it is "not registered".
 func TestCannotTouchAnotherStudentsRegistration(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	bob := ldapUser("bob", "students")
@@ -151,6 +155,7 @@ func TestCannotTouchAnotherStudentsRegistration(t *testing.T) {
 }
 
 func TestRegistrationNeedsAStudent(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	sec := sectionForm(f.Sections["MATH150-01"])
@@ -176,6 +181,7 @@ func TestRegistrationNeedsAStudent(t *testing.T) {
 }
 
 func TestRegistrationWindowClosed(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
@@ -191,6 +197,7 @@ func TestRegistrationWindowClosed(t *testing.T) {
 
 // The same request key twice: one action, the first answer again.
 func TestRegistrationRequestKey(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -207,6 +214,7 @@ func TestRegistrationRequestKey(t *testing.T) {
 
 // Without JavaScript the same form gets a whole page.
 func TestRegistrationWithoutHTMX(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)
@@ -218,6 +226,7 @@ func TestRegistrationWithoutHTMX(t *testing.T) {
 }
 
 func TestCatalogButtonsFollowStanding(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	f := seedCatalog(t, app.DB)
 	c := app.client(t)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCrossOriginPostRefused(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	app.login(t, c, alice)
@@ -40,6 +41,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	for _, path := range []string{"/login", "/healthz", "/static/app.css", "/no-such-page"} {
 		res, _ := app.get(t, app.client(t), path)
@@ -57,6 +59,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestNotFoundAndMethod(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	res, body := app.get(t, c, "/no-such-page")
@@ -70,6 +73,7 @@ func TestNotFoundAndMethod(t *testing.T) {
 }
 
 func TestLanguage(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	_, body := app.get(t, c, "/login", "Accept-Language", "ko-KR,ko;q=0.9,en;q=0.8")
@@ -105,6 +109,7 @@ func TestLanguage(t *testing.T) {
 // TestHealthAndMetrics: the operators' listener answers /healthz, /readyz and /metrics;
 // the public one answers /healthz only, to anyone, signed in or not.
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {

@@ -19,6 +19,7 @@ func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func TestIdleSessionSignsOut(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	app := newTestApp(t, insecureCookies, func(o *web.Options) {
 		o.Now = clk.now

@@ -122,6 +122,7 @@ func (a *throttleApp) logins(t *testing.T) map[string]int {
 // moves a second per attempt, so the spray spans several windows and gets through to the
 // directory as often as the limits let it.
 func TestLoginSprayCannotLockStudentsOut(t *testing.T) {
+	t.Parallel()
 	const accounts, attempts = 500, 5000
 	app := newThrottleApp(t)
 	students := make([]ldaptest.User, accounts)
@@ -212,6 +213,7 @@ func smallLimits(o *web.Options) {
 }
 
 func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name      string
 		configure func(*web.Options)

@@ -115,6 +115,7 @@ func seedTimetable(t *testing.T, app *testApp) timetableFixture {
 }
 
 func TestTimetable(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	c := app.client(t)
 	app.login(t, c, alice) // creates alice's users row
@@ -184,6 +185,7 @@ func TestTimetable(t *testing.T) {
 }
 
 func TestTimetableEmpty(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	seedCatalog(t, app.DB)
 	// alice is a student who has registered for nothing; sam is staff.
@@ -217,6 +219,7 @@ func TestTimetableEmpty(t *testing.T) {
 }
 
 func TestTimetableNeedsLogin(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, insecureCookies)
 	res, _ := app.get(t, app.client(t), "/timetable")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
