@@ -55,8 +55,18 @@ func processCPU(pid int) float64 {
 	if err != nil {
 		return 0
 	}
+	return statCPU(b)
+}
+
+// statCPU reads user + system seconds from a /proc/…/stat line (of a process or a
+// thread).
+func statCPU(b []byte) float64 {
 	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
 	if len(f) < 13 {
 		return 0
 	}
@@ -66,12 +76,14 @@ func processCPU(pid int) float64 {
 }
 
 // mariaDBPid reads the stack's MariaDB pid file, next to the stack script's data.
-func mariaDBPid() int {
-	dir := os.Getenv("SCHOOL_STACK_DIR")
+func mariaDBPid() int { return stackPid(os.Getenv("SCHOOL_STACK_DIR"), "mariadb", "mysqld.pid") }
+
+// stackPid reads a pid file deploy/local/stack keeps under dir; 0 when there is none.
+func stackPid(dir string, path ...string) int {
 	if dir == "" {
 		return 0
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "mariadb", "mysqld.pid"))
+	b, err := os.ReadFile(filepath.Join(append([]string{dir}, path...)...))
 	if err != nil {
 		return 0
 	}
