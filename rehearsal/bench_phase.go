@@ -202,20 +202,21 @@ func classify(r reply, want map[string]int) outcome {
 }
 
 // PhaseCPU is the CPU each process used during a timed phase, in seconds: the app, the
-// stack's mariadbd and slapd, the bench itself (the load generator), and the whole
-// machine over Cores cores. MariaDBConns is the part of mariadbd's that its threads
+// stack's mariadbd and slapd, the bench itself (the load generator), the kernel outside
+// any process (irq, softirq: mostly the loopback traffic between them; steal), and the
+// whole machine over Cores cores. MariaDBConns is the part of mariadbd's that its threads
 // serving the bench's own connections (the app's and the bare transaction's) used: the
 // server is shared, and other people's tests on it show in MariaDB but not there; InnoDB's
 // background threads (purge, page flushing) show in MariaDB but not there either. A
 // process whose pid was not known, or changed meanwhile (a restart), is -1.
 type PhaseCPU struct {
-	App, MariaDB, MariaDBConns, Slapd, Tool, Machine float64
-	Cores                                            int
+	App, MariaDB, MariaDBConns, Slapd, Tool, Kernel, Machine float64
+	Cores                                                    int
 }
 
 // Others is what every other process used: other people's work on the machine.
 func (c PhaseCPU) Others() float64 {
-	o := c.Machine - c.Tool - max(0, c.App) - max(0, c.MariaDB) - max(0, c.Slapd)
+	o := c.Machine - c.Kernel - c.Tool - max(0, c.App) - max(0, c.MariaDB) - max(0, c.Slapd)
 	return max(0, o)
 }
 
@@ -227,15 +228,16 @@ func (c PhaseCPU) plus(d PhaseCPU) PhaseCPU {
 		return a + b
 	}
 	return PhaseCPU{App: sum(c.App, d.App), MariaDB: sum(c.MariaDB, d.MariaDB), MariaDBConns: sum(c.MariaDBConns, d.MariaDBConns),
-		Slapd: sum(c.Slapd, d.Slapd), Tool: c.Tool + d.Tool, Machine: c.Machine + d.Machine, Cores: max(c.Cores, d.Cores)}
+		Slapd: sum(c.Slapd, d.Slapd), Tool: c.Tool + d.Tool, Kernel: c.Kernel + d.Kernel, Machine: c.Machine + d.Machine,
+		Cores: max(c.Cores, d.Cores)}
 }
 
 type cpuSnap struct {
-	pids                               [3]int // app, mariadbd, slapd
-	app, mariadb, slapd, tool, machine float64
-	threads                            map[int]float64 // mariadbd's, by thread id
-	conns                              []int           // the threads serving the bench's database
-	cores                              int
+	pids                                     [3]int // app, mariadbd, slapd
+	app, mariadb, slapd, tool, procs, kernel float64
+	threads                                  map[int]float64 // mariadbd's, by thread id
+	conns                                    []int           // the threads serving the bench's database
+	cores                                    int
 }
 
 func (b *bench) snap() cpuSnap {
@@ -250,7 +252,7 @@ func (b *bench) snap() cpuSnap {
 	s.threads = threadsCPU(s.pids[1])
 	s.app, s.mariadb, s.slapd = processCPU(s.pids[0]), processCPU(s.pids[1]), processCPU(s.pids[2])
 	s.tool = processCPU(os.Getpid())
-	s.machine, s.cores = machineBusy()
+	s.procs, s.kernel, s.cores = machineTimes()
 	return s
 }
 
@@ -262,7 +264,7 @@ func (s cpuSnap) to(e cpuSnap) PhaseCPU {
 		return b - a
 	}
 	c := PhaseCPU{App: d(0, s.app, e.app), MariaDB: d(1, s.mariadb, e.mariadb), Slapd: d(2, s.slapd, e.slapd),
-		Tool: e.tool - s.tool, Machine: e.machine - s.machine, Cores: s.cores, MariaDBConns: -1}
+		Tool: e.tool - s.tool, Kernel: e.kernel - s.kernel, Machine: e.procs + e.kernel - s.procs - s.kernel, Cores: s.cores, MariaDBConns: -1}
 	if c.MariaDB >= 0 && len(s.conns)+len(e.conns) > 0 {
 		c.MariaDBConns = 0
 		seen := map[int]bool{}

@@ -118,8 +118,8 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	cfg := r.Config
 	p("school bench, %s, binary %s, %d cores\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Build, r.Rush.CPU.Cores)
 	p("data: %d students, prepared in %.1f s; the app: one `school serve` process; run took %.0f s\n\n", r.Students, r.Prepared.Seconds(), r.Took.Seconds())
-	p("| phase | clients | requests | timed | rate/s | p50 | p90 | p99 | max | app CPU/req | mariadbd CPU/req (bench's connections) | slapd CPU/req | load generator | other work | machine busy |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| phase | clients | requests | timed | rate/s | p50 | p90 | p99 | max | app CPU/req | mariadbd CPU/req (bench's connections) | slapd CPU/req | load generator | kernel irq+softirq | other processes | machine busy |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	row := func(label string, ph *Phase) {
 		c, secs := ph.CPU, ph.Elapsed.Seconds()
 		per := func(v float64) string {
@@ -129,9 +129,9 @@ func (r *BenchReport) WriteText(w io.Writer) {
 			return fmt.Sprintf("%.3f ms", 1000*v/float64(max(1, ph.Count)))
 		}
 		cores := func(v float64) string { return fmt.Sprintf("%.2f", v/secs) }
-		p("| %s | %d | %d | %.2f s | **%.0f** | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s of %d |\n",
+		p("| %s | %d | %d | %.2f s | **%.0f** | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s of %d |\n",
 			label, ph.Clients, ph.Count, secs, ph.Rate(), ms1(ph.Latency.P50), ms1(ph.Latency.P90), ms1(ph.Latency.P99), ms1(ph.Latency.Max),
-			per(c.App), per(c.MariaDB), per(c.MariaDBConns), per(c.Slapd), cores(c.Tool), cores(c.Others()), cores(c.Machine), c.Cores)
+			per(c.App), per(c.MariaDB), per(c.MariaDBConns), per(c.Slapd), cores(c.Tool), cores(c.Kernel), cores(c.Others()), cores(c.Machine), c.Cores)
 	}
 	rc := cfg.Rush
 	row(fmt.Sprintf("rush: %d students × %d of %d sections of %d, double click (keys: %s)", rc.Students, rc.Picks, rc.Sections, rc.Capacity, rc.Key), r.Rush)
@@ -140,8 +140,8 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	row("POST /login, distinct students", r.Login)
 	row(fmt.Sprintf("raw LDAP search+bind, two pools of %d", cfg.Dir.PoolSize), r.LDAP)
 	p("\nCPU per request (or transaction) of the phase, from /proc: the app process, mariadbd (in brackets: only its threads serving the bench's own connections, " +
-		"without other clients of the shared server and without InnoDB's background threads), slapd. Load generator (this process), other work (every other process) " +
-		"and machine busy in cores, over the timed phase.\n")
+		"without other clients of the shared server and without InnoDB's background threads), slapd. In cores over the timed phase: the load generator (this process), " +
+		"the kernel outside any process (irq and softirq, mostly the loopback traffic; steal), every other process (other people's work), the whole machine.\n")
 	p("same run: HTTP/bare **%.2f** · rush/bare **%.2f** · login/LDAP **%.2f**\n",
 		ratio(r.HTTP.Rate(), r.Bare.Rate()), ratio(r.Rush.Rate(), r.Bare.Rate()), ratio(r.Login.Rate(), r.LDAP.Rate()))
 	p("answers: rush %s; bare %s; HTTP %s; login %s; LDAP %s\n",
