@@ -23,30 +23,39 @@ const clockTicks = 100 // USER_HZ on Linux
 
 // machineBusy returns the seconds all cores spent busy since boot, and the core count.
 func machineBusy() (float64, int) {
+	procs, kernel, cores := machineTimes()
+	return procs + kernel, cores
+}
+
+// machineTimes splits the machine's busy seconds since boot into what processes ran
+// (user, nice, system: what their /proc/PID/stat times add up to) and what the kernel
+// spent outside any process (irq, softirq, such as loopback network traffic, and steal),
+// and counts the cores. Guest time is inside user already.
+func machineTimes() (procs, kernel float64, cores int) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	var busy float64
-	cores := 0
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 8 {
+		if len(f) < 9 {
 			continue
 		}
 		if f[0] == "cpu" {
-			for i, v := range f[1:] {
-				if i == 3 || i == 4 { // idle, iowait
-					continue
-				}
+			for i, v := range f[1:9] {
 				n, _ := strconv.ParseFloat(v, 64)
-				busy += n
+				switch i {
+				case 0, 1, 2: // user, nice, system
+					procs += n
+				case 5, 6, 7: // irq, softirq, steal
+					kernel += n
+				}
 			}
 		} else if strings.HasPrefix(f[0], "cpu") {
 			cores++
 		}
 	}
-	return busy / clockTicks, cores
+	return procs / clockTicks, kernel / clockTicks, cores
 }
 
 // processCPU returns the seconds of CPU a process has used (user + system).
@@ -55,8 +64,18 @@ func processCPU(pid int) float64 {
 	if err != nil {
 		return 0
 	}
+	return statCPU(b)
+}
+
+// statCPU reads user + system seconds from a /proc/…/stat line (of a process or a
+// thread).
+func statCPU(b []byte) float64 {
 	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
 	if len(f) < 13 {
 		return 0
 	}
@@ -66,12 +85,14 @@ func processCPU(pid int) float64 {
 }
 
 // mariaDBPid reads the stack's MariaDB pid file, next to the stack script's data.
-func mariaDBPid() int {
-	dir := os.Getenv("SCHOOL_STACK_DIR")
+func mariaDBPid() int { return stackPid(os.Getenv("SCHOOL_STACK_DIR"), "mariadb", "mysqld.pid") }
+
+// stackPid reads a pid file deploy/local/stack keeps under dir; 0 when there is none.
+func stackPid(dir string, path ...string) int {
 	if dir == "" {
 		return 0
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "mariadb", "mysqld.pid"))
+	b, err := os.ReadFile(filepath.Join(append([]string{dir}, path...)...))
 	if err != nil {
 		return 0
 	}

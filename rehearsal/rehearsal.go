@@ -5,6 +5,11 @@
 // kill an app instance. Afterwards the invariants are checked straight from the database:
 // no section oversold, counts equal rows, no duplicate, no rule broken, and every answer a
 // student got is what the database holds, no more, no less.
+//
+// The same machinery measures registration day's hot paths (RunBench, school bench): the
+// rush of double clicks on a few hot sections, HTTP registration against the bare
+// registration transaction, and sign-in against a raw directory loop, each beside its
+// ceiling measured in the same run, with the CPU every process spent per request.
 package rehearsal
 
 import (

@@ -261,14 +261,14 @@ func TestRunConfiguration(t *testing.T) {
 			args:   []string{"servee"},
 			env:    valid,
 			code:   2,
-			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed or rehearse)`},
+			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed, rehearse or bench)`},
 		},
 		{
 			name:   "help",
 			args:   []string{"help"},
 			env:    map[string]string{},
 			code:   0,
-			stdout: []string{"usage: school [serve|migrate|seed|rehearse]"},
+			stdout: []string{"usage: school [serve|migrate|seed|rehearse|bench]"},
 		},
 		{
 			name:      "migrate needs only the database",
@@ -319,6 +319,22 @@ func TestRunConfiguration(t *testing.T) {
 				"-waitlist between 0 and 1",
 			},
 			problems: 6,
+		},
+		{
+			name: "bench lists every problem at once, before it touches anything",
+			args: []string{"bench", "-rush-key", "twice", "-rush-picks", "9", "-clients", "0"},
+			env:  map[string]string{"SCHOOL_LDAP_URL": "ldap://127.0.0.1:1"},
+			code: 1,
+			stderr: []string{
+				"school bench: invalid configuration:",
+				"-db-dsn (SCHOOL_DB_DSN) is required",
+				"-ldap-admin-password (SCHOOL_LDAP_ADMIN_PASSWORD) is required",
+				`rush key "twice": want same, distinct or none`,
+				"no more picks than sections",
+				"at most 25 sections and 6 picks",
+				"clients, rounds and the pool size must be positive",
+			},
+			problems: 9,
 		},
 	}
 	for _, tc := range cases {

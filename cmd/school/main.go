@@ -4,6 +4,7 @@
 //	school migrate  bring the MySQL schema up to date
 //	school seed     build a demo dataset in MySQL and the directory
 //	school rehearse play a registration morning against the app, then check the database
+//	school bench    measure the registration rush, registration and sign-in against their ceilings
 //
 // Every flag can also be set from the environment: -db-dsn is SCHOOL_DB_DSN, and so on.
 package main
@@ -41,11 +42,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = seedCmd(ctx, args, getenv, stdout, stderr)
 	case "rehearse":
 		err = rehearse(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse] [flags]; school CMD -h lists the flags")
+		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench] [flags]; school CMD -h lists the flags")
 		return 0
 	default:
-		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed or rehearse)\n", cmd)
+		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse or bench)\n", cmd)
 		return 2
 	}
 	if err == errUsage {
