@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/schoolservice/school/db/dbtest"
+	"github.com/schoolservice/school/internal/testlog"
 	"github.com/schoolservice/school/web/ldaptest"
 )
 
@@ -19,7 +20,7 @@ func TestBenchHoldsOnATinyRush(t *testing.T) {
 	_, dsn := dbtest.New(t)
 	dir := ldaptest.New(t)
 	ports := freePorts(t, 2)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cfg := DefaultBench()
 	cfg.DSN, cfg.Command, cfg.Addr, cfg.OpsAddr, cfg.Log = dsn, []string{buildSchool(t), "serve"}, ports[0], ports[1], logs
 	cfg.Env = append(os.Environ(), "SCHOOL_LOG_LEVEL=warn")
