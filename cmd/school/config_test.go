@@ -426,6 +426,28 @@ func TestFlagUsageNamesEnvironment(t *testing.T) {
 	}
 }
 
+// TestFlagUsageHidesSecrets: the help shows where a setting comes from, never the
+// passwords the environment holds.
+func TestFlagUsageHidesSecrets(t *testing.T) {
+	var out bytes.Buffer
+	fs := newFlagSet("test", mapEnv(validServeEnv(3306)), &out)
+	var dbc dbFlags
+	var lc ldapFlags
+	dbc.register(fs)
+	lc.register(fs)
+	if err := fs.parse([]string{"-h"}, new(problems)); err != errUsage {
+		t.Fatalf("parse -h: %v, want errUsage", err)
+	}
+	for _, secret := range []string{"s3cret-dsn-pw", "s3cret-bind-pw"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("the help prints %q:\n%s", secret, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"school:…@tcp(127.0.0.1:3306)/school"`) {
+		t.Errorf("the help does not show the DSN without its password:\n%s", out.String())
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	for flag, want := range map[string]string{
 		"db-dsn":                   "SCHOOL_DB_DSN",

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,28 @@ type flagSet struct {
 func newFlagSet(name string, getenv func(string) string, out io.Writer) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage of %s:\n", name)
+		fs.VisitAll(redactDefault)
+		fs.PrintDefaults()
+	}
 	return &flagSet{FlagSet: fs, getenv: getenv, bad: map[string]string{}}
+}
+
+// dsnPassword is the password of a DSN, user:password@tcp(…).
+var dsnPassword = regexp.MustCompile(`^([^:@/]*):[^@]*@`)
+
+// redactDefault hides the secrets a default took from the environment before the help
+// prints it: a password flag's value, a DSN's password. (-h in a pod would otherwise
+// print the Secret to whoever looks at the terminal or the logs.)
+func redactDefault(fl *flag.Flag) {
+	switch {
+	case fl.DefValue == "":
+	case strings.HasSuffix(fl.Name, "password"):
+		fl.DefValue = "(set)"
+	case strings.HasSuffix(fl.Name, "dsn"):
+		fl.DefValue = dsnPassword.ReplaceAllString(fl.DefValue, "$1:…@")
+	}
 }
 
 func envName(flagName string) string {
