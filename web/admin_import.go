@@ -445,8 +445,14 @@ func (s *Server) applyImport(ctx context.Context, job db.GetImportJobRow, actor 
 			return err
 		}
 		summary = check.summary
-		return writeAudit(ctx, q, actor, change{Action: "import." + string(kind), Entity: "import_job", EntityID: id,
-			After: map[string]any{"file": job.FileName, "summary": check.summary}})
+		if err := writeAudit(ctx, q, actor, change{Action: "import." + string(kind), Entity: "import_job", EntityID: id,
+			After: map[string]any{"file": job.FileName, "summary": check.summary}}); err != nil {
+			return err
+		}
+		if kind == catalogcsv.Transcripts {
+			return nil // completed courses are read live, never from the catalog
+		}
+		return q.BumpCatalogVersion(ctx)
 	})
 	return summary, err
 }

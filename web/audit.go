@@ -34,6 +34,11 @@ type auditDetails struct {
 // fn may read the entity's old values inside the transaction for Before. When fn
 // returns an error nothing is written, and that error is returned as it is; a zero
 // change means fn found nothing to do, and nothing is recorded.
+//
+// Every staff change bumps the registration catalog's version in its transaction, so
+// every replica reloads what registration keeps in memory (most changes touch it: terms,
+// windows, courses, sections, meetings; a reload for the others costs less than a list
+// of which do).
 func (s *Server) audited(r *http.Request, fn func(q *db.Queries) (change, error)) error {
 	actor, _ := s.currentUser(r)
 	ctx := r.Context()
@@ -42,7 +47,10 @@ func (s *Server) audited(r *http.Request, fn func(q *db.Queries) (change, error)
 		if err != nil || c.Action == "" {
 			return err
 		}
-		return writeAudit(ctx, q, actor, c)
+		if err := writeAudit(ctx, q, actor, c); err != nil {
+			return err
+		}
+		return q.BumpCatalogVersion(ctx)
 	})
 }
 
