@@ -12,11 +12,23 @@ import (
 )
 
 // Promote hands the section's held seats to its waitlist in order. Each candidate is one
-// transaction that locks the candidate's row, then the section's, and checks every rule
-// again; a candidate who no longer passes is skipped with the reason kept. When nobody is
+// transaction that locks the candidate's row (reading their record with it), then the
+// section's, and checks every rule again, against the catalog; a candidate who no longer passes is skipped with the reason kept. When nobody is
 // left waiting, the remaining held seats are freed for everyone.
 func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 	q := db.New(s.db)
+	// The rules are checked against a catalog at least as new as this moment's.
+	v, err := q.CatalogVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog version: %w", err)
+	}
+	cat, err := s.catalog.atLeast(ctx, v)
+	if err != nil {
+		return err
+	}
+	if cat.sections[sectionID] == nil {
+		return fmt.Errorf("promote on section %d: not in the catalog", sectionID)
+	}
 	for {
 		cand, err := q.NextWaiting(ctx, sectionID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -28,8 +40,8 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 		done, result := false, ""
 		err = db.InTx(ctx, s.db, func(q *db.Queries) error {
 			done, result = false, ""
-			st, err := q.LockStudent(ctx, cand.UserID)
-			if err != nil {
+			req := &request{Request: Request{StudentID: cand.UserID, SectionID: sectionID}, cat: cat, sec: cat.sections[sectionID]}
+			if err := s.lockRecord(ctx, q, req); err != nil {
 				return fmt.Errorf("lock student %d: %w", cand.UserID, err)
 			}
 			locked, err := q.LockSection(ctx, sectionID)
@@ -47,14 +59,11 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 				}
 				return err
 			}
-			sec, err := q.GetSectionForRegistration(ctx, sectionID)
-			if err != nil {
-				return fmt.Errorf("load section: %w", err)
-			}
 			var out Outcome
-			if err := s.check(ctx, q, st, sec, &out); err != nil {
+			if err := check(ctx, q, req, &out); err != nil {
 				return err
 			}
+			sec := req.sec
 			switch out.Result {
 			case Enrolled: // took this very section meanwhile
 				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
@@ -67,8 +76,8 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 			if _, err := q.TakeHeldSeat(ctx, sectionID); err != nil {
 				return fmt.Errorf("take held seat: %w", err)
 			}
-			if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sectionID,
-				CourseID: sec.CourseID, TermID: sec.TermID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
+			if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sectionID,
+				CourseID: sec.courseID, TermID: sec.termID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
 				return fmt.Errorf("insert enrollment: %w", err)
 			}
 			result = "enrolled"

@@ -454,6 +454,9 @@ func (s *Server) applyImport(ctx context.Context, job db.GetImportJobRow, actor 
 		}
 		return q.BumpCatalogVersion(ctx)
 	})
+	if err == nil && kind != catalogcsv.Transcripts {
+		s.catalogChanged(ctx)
+	}
 	return summary, err
 }
 

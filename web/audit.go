@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/schoolservice/school/db"
@@ -38,11 +39,11 @@ type auditDetails struct {
 // Every staff change bumps the registration catalog's version in its transaction, so
 // every replica reloads what registration keeps in memory (most changes touch it: terms,
 // windows, courses, sections, meetings; a reload for the others costs less than a list
-// of which do).
+// of which do), and this replica reloads it at once.
 func (s *Server) audited(r *http.Request, fn func(q *db.Queries) (change, error)) error {
 	actor, _ := s.currentUser(r)
 	ctx := r.Context()
-	return db.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
 		c, err := fn(q)
 		if err != nil || c.Action == "" {
 			return err
@@ -52,6 +53,18 @@ func (s *Server) audited(r *http.Request, fn func(q *db.Queries) (change, error)
 		}
 		return q.BumpCatalogVersion(ctx)
 	})
+	if err == nil {
+		s.catalogChanged(ctx)
+	}
+	return err
+}
+
+// catalogChanged reloads this replica's registration catalog after a change made here;
+// should that fail, the poll (WatchCatalog) and the next request's check catch up.
+func (s *Server) catalogChanged(ctx context.Context) {
+	if err := s.reg.RefreshCatalog(ctx); err != nil {
+		s.log.WarnContext(ctx, "reload the registration catalog after a staff change", slog.Any("error", err))
+	}
 }
 
 // writeAudit records c inside the caller's transaction.

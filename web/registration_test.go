@@ -181,6 +181,7 @@ func TestRegistrationWindowClosed(t *testing.T) {
 	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	c := app.client(t)
 	app.login(t, c, alice)
 	status, result, body := app.regPost(t, c, "/registrations", sectionForm(f.Sections["MATH150-01"]))
