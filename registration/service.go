@@ -31,11 +31,13 @@ type Service struct {
 	lastWaits atomic.Int64
 	catalog   catalogCache
 	unwritten unwritten
+	// reads runs RegistrationGlance prepared (db.NewPrepared).
+	reads *db.Queries
 }
 
 // New returns a Service whose metrics are registered on reg.
 func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
-	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now}
+	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now, reads: db.NewPrepared(sqldb)}
 	s.catalog.db = sqldb
 	return s
 }
@@ -126,7 +128,7 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 // taken). Such an answer is true of the moment of the read. out.Result is empty when the
 // request needs its transaction.
 func (s *Service) glance(ctx context.Context, r Request, kind db.RegistrationRequestsAction) (*request, Outcome, error) {
-	g, err := db.New(s.db).RegistrationGlance(ctx, db.RegistrationGlanceParams{UserID: r.StudentID, SectionID: r.SectionID, RequestKey: r.Key})
+	g, err := s.reads.RegistrationGlance(ctx, db.RegistrationGlanceParams{UserID: r.StudentID, SectionID: r.SectionID, RequestKey: r.Key})
 	if err != nil {
 		return nil, Outcome{}, fmt.Errorf("glance: %w", err)
 	}
