@@ -178,6 +178,15 @@ func (c *catalogCache) reload(ctx context.Context, fresh func(*Catalog) bool) (*
 	return cat, nil
 }
 
+// freshCatalog is a catalog at least as new as the version it reads now.
+func (s *Service) freshCatalog(ctx context.Context) (*Catalog, error) {
+	v, err := db.New(s.db).CatalogVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog version: %w", err)
+	}
+	return s.catalog.atLeast(ctx, v)
+}
+
 // RefreshCatalog reads the catalog version and reloads this replica's catalog when the
 // version differs from the copy's, either way: WatchCatalog calls it every interval, and
 // the staff pages right after a change, so that the replica a change was made on shows

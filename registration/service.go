@@ -242,7 +242,9 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
 	if errors.Is(err, errKeyTaken) {
 		// Read again: the glance now finds the key, and where the student stands after it.
-		_, out, err = s.glance(ctx, req.Request, req.kind)
+		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {
+			err = fmt.Errorf("request key %q was taken but its answer is not there", req.Key)
+		}
 	}
 	return out, err
 }

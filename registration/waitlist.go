@@ -17,18 +17,7 @@ import (
 // left waiting, the remaining held seats are freed for everyone.
 func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 	q := db.New(s.db)
-	// The rules are checked against a catalog at least as new as this moment's.
-	v, err := q.CatalogVersion(ctx)
-	if err != nil {
-		return fmt.Errorf("catalog version: %w", err)
-	}
-	cat, err := s.catalog.atLeast(ctx, v)
-	if err != nil {
-		return err
-	}
-	if cat.sections[sectionID] == nil {
-		return fmt.Errorf("promote on section %d: not in the catalog", sectionID)
-	}
+	var cat *Catalog
 	for {
 		cand, err := q.NextWaiting(ctx, sectionID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -36,6 +25,16 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 		}
 		if err != nil {
 			return fmt.Errorf("next on the waitlist of section %d: %w", sectionID, err)
+		}
+		if cat == nil {
+			// The rules are checked against a catalog at least as new as this moment's;
+			// read only when someone waits, as after most drops nobody does.
+			if cat, err = s.freshCatalog(ctx); err != nil {
+				return fmt.Errorf("promote on section %d: %w", sectionID, err)
+			}
+			if cat.sections[sectionID] == nil {
+				return fmt.Errorf("promote on section %d: not in the catalog", sectionID)
+			}
 		}
 		done, result := false, ""
 		err = db.InTx(ctx, s.db, func(q *db.Queries) error {
