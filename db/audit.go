@@ -47,7 +47,14 @@ func Audited(ctx context.Context, sqldb *sql.DB, by Actor, fn func(q *Queries) (
 		if err != nil || c.Action == "" {
 			return err
 		}
-		return q.audit(ctx, by, c)
+		if err := q.audit(ctx, by, c); err != nil {
+			return err
+		}
+		// Every replica keeps the registration catalog in memory (registration/catalog):
+		// a staff change bumps its version, and each replica reloads within its poll.
+		// Most staff changes touch it (terms, windows, courses, sections, meetings); a
+		// reload for the others costs less than a list of which do.
+		return q.BumpCatalogVersion(ctx)
 	})
 }
 

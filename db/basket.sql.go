@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"strings"
 )
 
 const addToBasket = `-- name: AddToBasket :exec
@@ -22,49 +21,6 @@ type AddToBasketParams struct {
 func (q *Queries) AddToBasket(ctx context.Context, arg AddToBasketParams) error {
 	_, err := q.db.ExecContext(ctx, addToBasket, arg.UserID, arg.SectionID)
 	return err
-}
-
-const basketAmong = `-- name: BasketAmong :many
-SELECT section_id FROM basket_items WHERE user_id = ? AND section_id IN (/*SLICE:ids*/?)
-`
-
-type BasketAmongParams struct {
-	UserID int64
-	Ids    []int64
-}
-
-func (q *Queries) BasketAmong(ctx context.Context, arg BasketAmongParams) ([]int64, error) {
-	query := basketAmong
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.UserID)
-	if len(arg.Ids) > 0 {
-		for _, v := range arg.Ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	rows, err := q.db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var section_id int64
-		if err := rows.Scan(&section_id); err != nil {
-			return nil, err
-		}
-		items = append(items, section_id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const basketSectionIDs = `-- name: BasketSectionIDs :many

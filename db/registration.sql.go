@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,49 @@ type ClearOldWaitlistEntryParams struct {
 func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, arg ClearOldWaitlistEntryParams) error {
 	_, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, arg.UserID, arg.SectionID)
 	return err
+}
+
+const completedAmong = `-- name: CompletedAmong :many
+SELECT course_id FROM completed_courses WHERE user_id = ? AND course_id IN (/*SLICE:course_ids*/?)
+`
+
+type CompletedAmongParams struct {
+	UserID    int64
+	CourseIds []int64
+}
+
+func (q *Queries) CompletedAmong(ctx context.Context, arg CompletedAmongParams) ([]int64, error) {
+	query := completedAmong
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.UserID)
+	if len(arg.CourseIds) > 0 {
+		for _, v := range arg.CourseIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:course_ids*/?", strings.Repeat(",?", len(arg.CourseIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:course_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var course_id int64
+		if err := rows.Scan(&course_id); err != nil {
+			return nil, err
+		}
+		items = append(items, course_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const creditsEnrolled = `-- name: CreditsEnrolled :one
@@ -256,6 +300,52 @@ func (q *Queries) LockStudent(ctx context.Context, id int64) (LockStudentRow, er
 	return i, err
 }
 
+const lockStudentRecord = `-- name: LockStudentRecord :one
+SELECT u.id, u.role, u.class_year, u.credit_limit,
+       CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
+                      WHERE e.user_id = u.id AND e.term_id = ?), '') AS CHAR) AS held,
+       CAST(EXISTS (SELECT 1 FROM waitlist_entries w
+                    WHERE w.user_id = u.id AND w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting
+FROM users u WHERE u.id = ?
+FOR UPDATE
+`
+
+type LockStudentRecordParams struct {
+	TermID    int64
+	SectionID int64
+	ID        int64
+}
+
+type LockStudentRecordRow struct {
+	ID          int64
+	Role        UsersRole
+	ClassYear   sql.NullInt16
+	CreditLimit int16
+	Held        interface{}
+	Waiting     int64
+}
+
+// LockStudentRecord locks the student's row, the lock that serialises one student's
+// requests, and in the same round trip reads their record as the rules need it: the
+// sections they hold in the term (the catalog says when those meet and what they are
+// worth), and whether they wait for this section. The subqueries are plain reads that
+// refer to the locked row: they run once the lock is granted and see what the student's
+// other requests committed before it. They lock no enrollments; a JOIN would, and its
+// next-key locks would block other students' inserts until this commit.
+func (q *Queries) LockStudentRecord(ctx context.Context, arg LockStudentRecordParams) (LockStudentRecordRow, error) {
+	row := q.db.QueryRowContext(ctx, lockStudentRecord, arg.TermID, arg.SectionID, arg.ID)
+	var i LockStudentRecordRow
+	err := row.Scan(
+		&i.ID,
+		&i.Role,
+		&i.ClassYear,
+		&i.CreditLimit,
+		&i.Held,
+		&i.Waiting,
+	)
+	return i, err
+}
+
 const markWaitlistEnrolled = `-- name: MarkWaitlistEnrolled :exec
 UPDATE waitlist_entries SET status = 'enrolled', reason = '' WHERE user_id = ? AND section_id = ? AND status = 'waiting'
 `
@@ -287,36 +377,6 @@ func (q *Queries) NextWaiting(ctx context.Context, sectionID int64) (NextWaiting
 	var i NextWaitingRow
 	err := row.Scan(&i.ID, &i.UserID)
 	return i, err
-}
-
-const openWindowPhase = `-- name: OpenWindowPhase :one
-SELECT phase FROM registration_windows
-WHERE term_id = ?
-  AND (class_year IS NULL OR class_year = ?)
-  AND opens_at <= ? AND closes_at > ?
-  AND phase IN ('registration', 'add_drop')
-ORDER BY phase = 'registration' DESC
-LIMIT 1
-`
-
-type OpenWindowPhaseParams struct {
-	TermID    int64
-	ClassYear sql.NullInt16
-	Now       time.Time
-}
-
-// OpenWindowPhase is the phase open now for a student's class year; registration beats
-// add_drop when both are open.
-func (q *Queries) OpenWindowPhase(ctx context.Context, arg OpenWindowPhaseParams) (RegistrationWindowsPhase, error) {
-	row := q.db.QueryRowContext(ctx, openWindowPhase,
-		arg.TermID,
-		arg.ClassYear,
-		arg.Now,
-		arg.Now,
-	)
-	var phase RegistrationWindowsPhase
-	err := row.Scan(&phase)
-	return phase, err
 }
 
 const registrationFacts = `-- name: RegistrationFacts :one
@@ -358,8 +418,9 @@ type RegistrationFactsRow struct {
 	Credits       int64
 }
 
-// RegistrationFacts reads, in one round trip, what the rules need from the student's own
-// record: the section held in the course (if any), missing prerequisites, a section
+// RegistrationFacts reads, in one round trip, what the staff's enrollment rules need from
+// the student's own record (a student's own requests check the registration catalog
+// instead): the section held in the course (if any), missing prerequisites, a section
 // meeting at the same time, and the credits registered this term.
 func (q *Queries) RegistrationFacts(ctx context.Context, arg RegistrationFactsParams) (RegistrationFactsRow, error) {
 	row := q.db.QueryRowContext(ctx, registrationFacts,
@@ -384,6 +445,82 @@ func (q *Queries) RegistrationFacts(ctx context.Context, arg RegistrationFactsPa
 		&i.Missing,
 		&i.Conflict,
 		&i.Credits,
+	)
+	return i, err
+}
+
+const registrationGlance = `-- name: RegistrationGlance :one
+SELECT v.version,
+       u.role, u.class_year,
+       s.id AS section_id, s.capacity, s.enrolled, s.held,
+       r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
+       CAST(COALESCE((SELECT e.section_id FROM enrollments e
+                      WHERE e.user_id = ? AND e.course_id = s.course_id AND e.term_id = s.term_id), 0) AS SIGNED) AS held_section_id,
+       CAST(EXISTS (SELECT 1 FROM basket_items b WHERE b.user_id = ? AND b.section_id = s.id) AS SIGNED) AS in_basket,
+       CAST(CASE WHEN wl.id IS NULL THEN 0
+                 ELSE (SELECT COUNT(*) FROM waitlist_entries w
+                       WHERE w.section_id = s.id AND w.status = 'waiting' AND w.id <= wl.id) END AS SIGNED) AS position
+FROM catalog_version v
+LEFT JOIN users u ON u.id = ?
+LEFT JOIN sections s ON s.id = ?
+LEFT JOIN registration_requests r ON r.user_id = ? AND r.request_key = ?
+LEFT JOIN waitlist_entries wl ON wl.user_id = ? AND wl.section_id = s.id AND wl.status = 'waiting'
+WHERE v.id = 1
+`
+
+type RegistrationGlanceParams struct {
+	UserID     int64
+	SectionID  int64
+	RequestKey string
+}
+
+type RegistrationGlanceRow struct {
+	Version       int64
+	Role          NullUsersRole
+	ClassYear     sql.NullInt16
+	SectionID     sql.NullInt64
+	Capacity      sql.NullInt32
+	Enrolled      sql.NullInt32
+	Held          sql.NullInt32
+	KeyAction     NullRegistrationRequestsAction
+	KeySectionID  sql.NullInt64
+	KeyResult     sql.NullString
+	HeldSectionID int64
+	InBasket      int64
+	Position      int64
+}
+
+// RegistrationGlance is what a request reads before it locks anything, in one plain read:
+// the catalog version (so the rules are checked against a catalog at least that new), the
+// student's role and class year, the section's seats, the answer recorded under the
+// request key, and where the student stands with the section (the section held in its
+// course, a waiting entry and its place, the basket). On a full section it is the whole
+// of the request. The place in line is counted only for a student who is waiting.
+func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlanceParams) (RegistrationGlanceRow, error) {
+	row := q.db.QueryRowContext(ctx, registrationGlance,
+		arg.UserID,
+		arg.UserID,
+		arg.UserID,
+		arg.SectionID,
+		arg.UserID,
+		arg.RequestKey,
+		arg.UserID,
+	)
+	var i RegistrationGlanceRow
+	err := row.Scan(
+		&i.Version,
+		&i.Role,
+		&i.ClassYear,
+		&i.SectionID,
+		&i.Capacity,
+		&i.Enrolled,
+		&i.Held,
+		&i.KeyAction,
+		&i.KeySectionID,
+		&i.KeyResult,
+		&i.HeldSectionID,
+		&i.InBasket,
+		&i.Position,
 	)
 	return i, err
 }

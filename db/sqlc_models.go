@@ -381,6 +381,11 @@ type BasketItem struct {
 	CreatedAt time.Time
 }
 
+type CatalogVersion struct {
+	ID      int8
+	Version int64
+}
+
 type CompletedCourse struct {
 	UserID   int64
 	CourseID int64

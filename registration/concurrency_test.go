@@ -2,8 +2,10 @@ package registration_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/schoolservice/school/registration"
 )
@@ -178,5 +180,98 @@ func TestDropGoesToWaitlistNotWalkIn(t *testing.T) {
 	if err != nil || out.Position != 1 {
 		t.Errorf("last in line now at %d (%v), want 1", out.Position, err)
 	}
+	w.checkInvariants()
+}
+
+// `full` is never answered while a seat is free. Students register for a section of 3
+// seats and drop it again, at once, each registering again after a pause. Every
+// answer is timed from the outside: a request sent at s and answered at e read the seats
+// at some moment between. At any moment t, the seats taken are at most the registrations
+// sent before t that succeeded, less the drops answered before t; over [s, e] that is at
+// most taken(s, e) = successes sent before e - drops answered before s. A `full` answer
+// with taken(s, e) below the capacity came while a seat was certainly free, whatever
+// moment of [s, e] its read was made at. The bound uses only what the test saw, not what
+// the service says it read.
+func TestFullOnlyWithoutAFreeSeat(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// Few students, pausing a few milliseconds between requests, keep the bound tight:
+	// with more at once, the requests in flight during an answer loosen it. With these,
+	// answering full with one seat free is caught on every run, a few dozen times.
+	const capacity, rounds, pauses = 3, 60, 3 * time.Millisecond
+	sec := w.section(w.course("CS101", 3), "01", capacity, mon, hm(9, 0), hm(10, 0))
+	students := w.students(5, 18)
+	type answer struct {
+		result     registration.Result
+		sent, done time.Time
+	}
+	answers := make([][]answer, len(students))
+	ctx := context.Background()
+	var start, wg sync.WaitGroup
+	start.Add(1)
+	for i, st := range students {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start.Wait()
+			pause := func() { time.Sleep(rand.N(pauses)) }
+			ask := func(act func(context.Context, registration.Request) (registration.Outcome, error)) registration.Result {
+				sent := time.Now()
+				out, err := act(ctx, registration.Request{StudentID: st, SectionID: sec})
+				if err != nil {
+					t.Error(err)
+				}
+				answers[i] = append(answers[i], answer{out.Result, sent, time.Now()})
+				return out.Result
+			}
+			for range rounds {
+				if ask(w.svc.Register) == registration.Enrolled {
+					pause() // holding the seat
+					ask(w.svc.Drop)
+				}
+				pause()
+			}
+		}()
+	}
+	began := time.Now()
+	start.Done()
+	wg.Wait()
+
+	var enrolled, dropped, full []answer
+	for _, as := range answers {
+		for _, a := range as {
+			switch a.result {
+			case registration.Enrolled:
+				enrolled = append(enrolled, a)
+			case registration.Dropped:
+				dropped = append(dropped, a)
+			case registration.Full:
+				full = append(full, a)
+			default:
+				t.Fatalf("answer %s", a.result)
+			}
+		}
+	}
+	for _, f := range full {
+		taken := 0
+		for _, e := range enrolled {
+			if e.sent.Before(f.done) {
+				taken++
+			}
+		}
+		for _, d := range dropped {
+			if d.done.Before(f.sent) {
+				taken--
+			}
+		}
+		if taken < capacity {
+			t.Errorf("full answered while at most %d of %d seats were taken (sent %v, answered %v after the start)",
+				taken, capacity, f.sent.Sub(began), f.done.Sub(f.sent))
+		}
+	}
+	if len(full) == 0 || len(enrolled) == 0 {
+		t.Errorf("%d full and %d enrolled answers: the test needs both", len(full), len(enrolled))
+	}
+	t.Logf("%d enrolled, %d dropped, %d full answers checked", len(enrolled), len(dropped), len(full))
 	w.checkInvariants()
 }

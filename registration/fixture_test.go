@@ -49,11 +49,18 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// exec runs a statement as staff or the registrar's systems would: its change is in the
+// catalog the next request checks, because exec bumps the catalog version after it, as
+// every writer of the catalog does (for a statement that is not the catalog's, the bump
+// only costs a reload).
 func (w *world) exec(query string, args ...any) sql.Result {
 	w.t.Helper()
 	res, err := w.db.Exec(query, args...)
 	if err != nil {
 		w.t.Fatalf("%s: %v", query, err)
+	}
+	if err := w.q.BumpCatalogVersion(context.Background()); err != nil {
+		w.t.Fatal(err)
 	}
 	return res
 }

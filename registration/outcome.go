@@ -2,6 +2,9 @@
 // register, drop, join and leave a waitlist, and hand freed seats to the waitlist. Every
 // change is one MySQL transaction that locks the student's row first and the section's
 // second, so a seat is never oversold and one student's requests never race each other.
+// The rules are checked in Go against a catalog each replica keeps in memory (Catalog);
+// what the first plain read of a request can decide, a full section above all, is
+// answered from it without a lock or a write.
 package registration
 
 // Result is the answer to a registration request; its string is the HTTP contract's
@@ -53,14 +56,26 @@ type Outcome struct {
 	Position int
 	// NotInTerm: the section exists but belongs to another term.
 	NotInTerm bool
-	// SeatsLeft after the request as the transaction saw them; -1 when not known.
+	// SeatsLeft after the request as the request read them; -1 when not known.
 	SeatsLeft int
 	// Replayed: a request with this key was answered before; this is that answer.
 	Replayed bool
+	// Meetings of the section, from the catalog.
+	Meetings []Meeting
+	// Found is where the student stood with the section when the request read it, before
+	// it changed anything: for a replayed answer, where they stand now.
+	Found Standing
 }
 
-// Section is the section a request was about, as the transaction read it: enough to show
-// its row without asking the database again.
+// Standing is where a student stands with a section.
+type Standing struct {
+	Registered bool
+	Position   int // on the waitlist, 1 for first; 0 when not waiting
+	InBasket   bool
+}
+
+// Section is the section a request was about, from the catalog and with the capacity the
+// request read: enough to show its row without asking the database again.
 type Section struct {
 	ID         int64
 	CourseCode string

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,11 +29,17 @@ type Service struct {
 	latency latency
 	// lastWaits is the pool's wait count when Health last looked.
 	lastWaits atomic.Int64
+	catalog   catalogCache
+	unwritten unwritten
+	// reads runs RegistrationGlance prepared (db.NewPrepared).
+	reads *db.Queries
 }
 
 // New returns a Service whose metrics are registered on reg.
 func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
-	return &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now}
+	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now, reads: db.NewPrepared(sqldb)}
+	s.catalog.db = sqldb
+	return s
 }
 
 // SetClock replaces the clock the registration windows are checked against (tests).
@@ -39,7 +47,7 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Register takes a seat in the section if every rule allows it.
 func (s *Service) Register(ctx context.Context, r Request) (Outcome, error) {
-	return s.apply(ctx, r, db.RegistrationRequestsActionRegister, s.register)
+	return s.apply(ctx, r, db.RegistrationRequestsActionRegister, s.enroll)
 }
 
 // JoinWaitlist queues the student for a full section; when a seat is open it registers
@@ -65,50 +73,42 @@ func (s *Service) LeaveWaitlist(ctx context.Context, r Request) (Outcome, error)
 // MaxKeyLen is the longest request key the record holds (registration_requests.request_key).
 const MaxKeyLen = 64
 
-type action func(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error
+// request is one request on its way through apply: what its first read found and the
+// catalog it is checked against; under the lock, the student's row.
+type request struct {
+	Request
+	kind  db.RegistrationRequestsAction
+	found db.RegistrationGlanceRow
+	cat   *Catalog
+	sec   *catalogSection // nil when the catalog has no such section (leave only)
+	// Under the lock: the student's row, and for the requests whose rules read it, their
+	// record (lockRecord).
+	st  db.LockStudentRow
+	rec record
+}
 
-// apply runs one request as one transaction: lock the student, answer a replayed key from
-// the record, apply the action, record the answer under the key.
+type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
+
+// errKeyTaken: the request key was recorded by another request between this one's first
+// read and its commit (the other half of a double click).
+var errKeyTaken = errors.New("request key recorded meanwhile")
+
+// apply answers one request. The first statement is one plain read (glance), which alone
+// answers whatever it can decide: a replayed key, an unknown section, a closed window, a
+// section the student holds, and a full one. The rest is one transaction: lock the
+// student, apply the action, record the answer under the key.
 func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
-	var out Outcome
-	start := time.Now()
-	defer func() { s.latency.observe(time.Since(start)) }()
 	if len(r.Key) > MaxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
 	}
-	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
-		out = Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1}
-		st, err := q.LockStudent(ctx, r.StudentID)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && st.Role != db.UsersRoleStudent {
-			return ErrNotStudent
-		}
-		if err != nil {
-			return fmt.Errorf("lock student %d: %w", r.StudentID, err)
-		}
-		if r.Key != "" {
-			prev, err := q.GetRequestResult(ctx, db.GetRequestResultParams{UserID: r.StudentID, RequestKey: r.Key})
-			switch {
-			case err == nil && (prev.Action != kind || prev.SectionID != r.SectionID):
-				out.Result = Invalid // a key reused for another request
-				return nil
-			case err == nil:
-				out.Result, out.Replayed = Result(prev.Result), true
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("look up request key: %w", err)
-			}
-		}
-		if err := act(ctx, q, st, r, &out); err != nil {
-			return err
-		}
-		if r.Key != "" {
-			if err := q.SaveRequestResult(ctx, db.SaveRequestResultParams{UserID: r.StudentID, RequestKey: r.Key,
-				Action: kind, SectionID: r.SectionID, Result: string(out.Result)}); err != nil {
-				return fmt.Errorf("record request key: %w", err)
-			}
-		}
-		return nil
-	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
+	start := time.Now()
+	req, out, err := s.glance(ctx, r, kind)
+	if err == nil && out.Result == "" {
+		out, err = s.transact(ctx, req, out, act)
+		// Health follows the requests that took locks: answers from the glance alone are
+		// cheap whatever the load on the seats.
+		s.latency.observe(time.Since(start))
+	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s section %d for student %d: %w", kind, r.SectionID, r.StudentID, err)
 	}
@@ -116,61 +116,221 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	return out, nil
 }
 
-// section loads the section and checks it is open to this student now: it exists, it is
-// in the current term, and a registration window is open for the student's year.
-func (s *Service) section(ctx context.Context, q *db.Queries, st db.LockStudentRow, out *Outcome) (db.GetSectionForRegistrationRow, bool, error) {
-	sec, err := q.GetSectionForRegistration(ctx, out.Section.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		out.Result = NotFound
-		return sec, false, nil
-	}
+// glance reads RegistrationGlance and checks it against a catalog at least as new as the
+// version it read. It answers from that read alone, writing nothing and locking nothing,
+// what the read decides: a key answered before (by the record, or by this replica from a
+// read like this one), an unknown section or one of another term, a closed window, a
+// section the student holds or another section of its course, and for a registration, a
+// section with no seat left (enrolled + held >= capacity: a seat held for the waitlist is
+// taken). Such an answer is true of the moment of the read. out.Result is empty when the
+// request needs its transaction.
+func (s *Service) glance(ctx context.Context, r Request, kind db.RegistrationRequestsAction) (*request, Outcome, error) {
+	g, err := s.reads.RegistrationGlance(ctx, db.RegistrationGlanceParams{UserID: r.StudentID, SectionID: r.SectionID, RequestKey: r.Key})
 	if err != nil {
-		return sec, false, fmt.Errorf("load section: %w", err)
+		return nil, Outcome{}, fmt.Errorf("glance: %w", err)
 	}
-	describe(sec, out)
-	if !sec.IsCurrent {
-		out.Result, out.NotInTerm = NotFound, true
-		return sec, false, nil
+	if !g.Role.Valid || g.Role.UsersRole != db.UsersRoleStudent {
+		return nil, Outcome{}, ErrNotStudent
 	}
-	_, err = q.OpenWindowPhase(ctx, db.OpenWindowPhaseParams{TermID: sec.TermID, ClassYear: st.ClassYear, Now: s.now().UTC()})
-	if errors.Is(err, sql.ErrNoRows) {
-		out.Result = WindowClosed
-		return sec, false, nil
-	}
+	cat, err := s.catalog.atLeast(ctx, g.Version)
 	if err != nil {
-		return sec, false, fmt.Errorf("registration window: %w", err)
+		return nil, Outcome{}, err
 	}
-	return sec, true, nil
+	req := &request{Request: r, kind: kind, found: g, cat: cat}
+	out := Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1,
+		Found: Standing{Registered: g.SectionID.Valid && g.HeldSectionID == r.SectionID, Position: int(g.Position), InBasket: g.InBasket != 0}}
+	if sec := cat.sections[r.SectionID]; sec != nil && g.SectionID.Valid {
+		req.sec = sec
+		out.Section, out.Meetings = sec.Section, sec.meetings
+		out.Section.Capacity = int(g.Capacity.Int32)
+		out.SeatsLeft = max(0, int(g.Capacity.Int32-g.Enrolled.Int32-g.Held.Int32))
+	}
+	if g.KeyAction.Valid {
+		replay(&out, kind, r.SectionID, g.KeyAction.RegistrationRequestsAction, g.KeySectionID.Int64, Result(g.KeyResult.String))
+		return req, out, nil
+	}
+	if r.Key != "" {
+		if a, ok := s.unwritten.recall(r.StudentID, r.Key); ok {
+			replay(&out, kind, r.SectionID, a.action, a.section, a.result)
+			return req, out, nil
+		}
+	}
+	s.decide(req, &out)
+	if out.Result != "" && r.Key != "" {
+		s.unwritten.remember(r.StudentID, r.Key, unwrittenAnswer{action: kind, section: r.SectionID, result: out.Result}, time.Now())
+	}
+	return req, out, nil
 }
 
-// describe fills in the section the outcome is about, as the transaction read it.
+// replay gives the answer recorded under the request's key, or Invalid when the key was
+// used for another request.
+func replay(out *Outcome, kind db.RegistrationRequestsAction, section int64, prevKind db.RegistrationRequestsAction, prevSection int64, prev Result) {
+	if prevKind != kind || prevSection != section {
+		out.Result = Invalid
+		return
+	}
+	out.Result, out.Replayed = prev, true
+}
+
+// decide answers what the glance alone can (see glance), in the order a transaction
+// would: out.Result stays empty when the request needs the student's lock.
+func (s *Service) decide(req *request, out *Outcome) {
+	g, sec := req.found, req.sec
+	if req.kind == db.RegistrationRequestsActionLeave {
+		// Leaving looks only for a waitlist entry, in any term.
+		if g.Position == 0 {
+			out.Result = NotFound
+		}
+		return
+	}
+	switch {
+	case sec == nil:
+		out.Result = NotFound
+	case !sec.current:
+		out.Result, out.NotInTerm = NotFound, true
+	case !req.cat.windowOpen(sec.termID, int(g.ClassYear.Int16), s.now().UTC()):
+		out.Result = WindowClosed
+	case req.kind == db.RegistrationRequestsActionDrop:
+		if g.HeldSectionID != sec.ID {
+			out.Result = NotFound
+		}
+	case g.HeldSectionID == sec.ID:
+		out.Result = Enrolled
+	case g.HeldSectionID != 0:
+		out.Result, out.Other = Duplicate, req.cat.label(g.HeldSectionID)
+	case req.kind == db.RegistrationRequestsActionRegister && g.Enrolled.Int32+g.Held.Int32 >= g.Capacity.Int32:
+		out.Result, out.SeatsLeft = Full, 0
+	}
+}
+
+// transact runs the request's transaction from the outcome the glance began: lock the
+// student's row, apply the action, record the answer under the key. The key's UNIQUE
+// record is what makes a double click act once: the second request's transaction fails
+// on it, is rolled back whole, and answers with the first one's answer.
+func (s *Service) transact(ctx context.Context, req *request, base Outcome, act action) (Outcome, error) {
+	var out Outcome
+	lock := s.lockRecord
+	if req.kind == db.RegistrationRequestsActionDrop || req.kind == db.RegistrationRequestsActionLeave {
+		lock = lockStudent
+	}
+	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
+		out = base
+		err := lock(ctx, q, req)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && req.st.Role != db.UsersRoleStudent {
+			return ErrNotStudent
+		}
+		if err != nil {
+			return fmt.Errorf("lock student %d: %w", req.StudentID, err)
+		}
+		if err := act(ctx, q, req, &out); err != nil {
+			return err
+		}
+		if req.Key != "" {
+			err := q.SaveRequestResult(ctx, db.SaveRequestResultParams{UserID: req.StudentID, RequestKey: req.Key,
+				Action: req.kind, SectionID: req.SectionID, Result: string(out.Result)})
+			if db.IsDuplicate(err) {
+				return errKeyTaken
+			}
+			if err != nil {
+				return fmt.Errorf("record request key: %w", err)
+			}
+		}
+		return nil
+	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
+	if errors.Is(err, errKeyTaken) {
+		// Read again: the glance now finds the key, and where the student stands after it.
+		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {
+			err = fmt.Errorf("request key %q was taken but its answer is not there", req.Key)
+		}
+	}
+	return out, err
+}
+
+// describe fills in the section the outcome is about, as the staff's transaction read it.
 func describe(sec db.GetSectionForRegistrationRow, out *Outcome) {
 	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits),
 		Title: sec.Title, Department: sec.DepartmentCode, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
 	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held))
 }
 
-// check applies the rules that depend on the student's own record: one section per
-// course, prerequisites, time conflicts, the credit limit. It sets out.Result when one
-// refuses (Enrolled when the student already holds this very section).
-func (s *Service) check(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	f, err := facts(ctx, q, st, sec)
-	if err != nil || courseRules(f, sec, out) {
+// record is what the rules need of the student's own record, read under their lock.
+type record struct {
+	held    []*catalogSection // the sections held in the wanted section's term
+	waiting bool              // on the wanted section's waitlist
+}
+
+// lockStudent locks the student's row, the first lock of every transaction (the lock
+// order: student, then section), for the requests whose rules need no more of them.
+func lockStudent(ctx context.Context, q *db.Queries, req *request) error {
+	st, err := q.LockStudent(ctx, req.StudentID)
+	req.st = st
+	return err
+}
+
+// lockRecord locks the student's row and reads their record in the same statement
+// (LockStudentRecord); the catalog says what the sections held are and when they meet.
+func (s *Service) lockRecord(ctx context.Context, q *db.Queries, req *request) error {
+	row, err := q.LockStudentRecord(ctx, db.LockStudentRecordParams{TermID: req.sec.termID, SectionID: req.sec.ID, ID: req.StudentID})
+	if err != nil {
 		return err
 	}
-	if conflict := text(f.Conflict); conflict != "" {
-		out.Result, out.Other = TimeConflict, conflict
+	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
+	req.rec = record{waiting: row.Waiting != 0}
+	var ids []int64
+	for f := range strings.SplitSeq(text(row.Held), ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			continue // no section held: ""
+		}
+		ids = append(ids, id)
+		if req.cat.sections[id] != nil {
+			continue
+		}
+		// Held in a section added after this request's first read, by the student's other
+		// tab: the catalog that has it is loaded, under the student's lock, which is rare
+		// enough to afford.
+		cat, err := s.catalog.reload(ctx, func(c *Catalog) bool { return c.sections[id] != nil })
+		if err != nil {
+			return err
+		}
+		if cat.sections[id] == nil || cat.sections[req.sec.ID] == nil {
+			return fmt.Errorf("section %d is held but not in the catalog", id)
+		}
+		req.cat, req.sec = cat, cat.sections[req.sec.ID]
+	}
+	for _, id := range ids {
+		req.rec.held = append(req.rec.held, req.cat.sections[id])
+	}
+	return nil
+}
+
+// check applies the rules that depend on the student's own record, read under their
+// lock (lockRecord): one section per course, prerequisites, time conflicts, the credit
+// limit. It sets
+// out.Result when one refuses (Enrolled when the student already holds this very
+// section).
+func check(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	if decided, err := courseRules(ctx, q, req, out); err != nil || decided {
+		return err
+	}
+	if other := conflict(req.rec.held, req.sec); other != nil {
+		out.Result, out.Other = TimeConflict, other.Label()
 		return nil
 	}
-	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(f.Credits), int(st.CreditLimit), true
-	if int(f.Credits)+int(sec.Credits) > int(st.CreditLimit) {
+	used := 0
+	for _, h := range req.rec.held {
+		used += h.Credits
+	}
+	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = used, int(req.st.CreditLimit), true
+	if used+req.sec.Credits > int(req.st.CreditLimit) {
 		out.Result = CreditLimit
 	}
 	return nil
 }
 
-// facts reads what the rules need from the student's record in one round trip: this is
-// the registration transaction, where every round trip holds the student's lock longer.
+// facts reads what the staff's rules need from the student's record in one round trip.
+// Staff enroll in any term's section on the registrar's word; the students' own requests
+// use check, against the catalog.
 func facts(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow) (db.RegistrationFactsRow, error) {
 	f, err := q.RegistrationFacts(ctx, db.RegistrationFactsParams{UserID: st.ID, CourseID: sec.CourseID, TermID: sec.TermID, SectionID: sec.ID})
 	if err != nil {
@@ -180,19 +340,42 @@ func facts(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetS
 }
 
 // courseRules applies what waiting for a seat would not change: one section per course,
-// and the prerequisites. It reports whether a rule decided the outcome.
-func courseRules(f db.RegistrationFactsRow, sec db.GetSectionForRegistrationRow, out *Outcome) bool {
-	switch {
-	case f.HeldSectionID == sec.ID:
-		out.Result = Enrolled
-	case f.HeldSectionID != 0:
-		out.Result, out.Other = Duplicate, SectionLabel(sec.CourseCode, text(f.HeldNumber))
-	case text(f.Missing) != "":
-		out.Result, out.Missing = Prerequisite, strings.Split(text(f.Missing), ",")
-	default:
-		return false
+// and the prerequisites, whose completed courses are read only when the course has some.
+// It reports whether a rule decided the outcome.
+func courseRules(ctx context.Context, q *db.Queries, req *request, out *Outcome) (bool, error) {
+	for _, h := range req.rec.held {
+		switch {
+		case h.ID == req.sec.ID:
+			out.Result = Enrolled
+			return true, nil
+		case h.courseID == req.sec.courseID:
+			out.Result, out.Other = Duplicate, h.Label()
+			return true, nil
+		}
 	}
-	return true
+	pre := req.cat.prereqs[req.sec.courseID]
+	if len(pre) == 0 {
+		return false, nil
+	}
+	ids := make([]int64, len(pre))
+	for i, p := range pre {
+		ids[i] = p.courseID
+	}
+	done, err := q.CompletedAmong(ctx, db.CompletedAmongParams{UserID: req.st.ID, CourseIds: ids})
+	if err != nil {
+		return false, fmt.Errorf("completed courses: %w", err)
+	}
+	var missing []string
+	for _, p := range pre {
+		if !slices.Contains(done, p.courseID) {
+			missing = append(missing, p.code)
+		}
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	out.Result, out.Missing = Prerequisite, missing
+	return true, nil
 }
 
 // text reads a string column that sqlc could only type as interface{}.
@@ -206,20 +389,14 @@ func text(v any) string {
 	return ""
 }
 
-func (s *Service) register(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error {
-	sec, ok, err := s.section(ctx, q, st, out)
-	if err != nil || !ok {
-		return err
-	}
-	return s.enroll(ctx, q, st, sec, out)
-}
-
 // enroll checks the rules, then takes a seat: the conditional UPDATE is what makes
-// overselling impossible, whatever ran concurrently.
-func (s *Service) enroll(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	if err := s.check(ctx, q, st, sec, out); err != nil || out.Result != "" {
+// overselling impossible, whatever ran concurrently, and the UNIQUE keys of enrollments
+// stand behind it.
+func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	if err := check(ctx, q, req, out); err != nil || out.Result != "" {
 		return err
 	}
+	sec := req.sec
 	n, err := q.TakeSeat(ctx, sec.ID)
 	if err != nil {
 		return fmt.Errorf("take seat: %w", err)
@@ -228,51 +405,50 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, st db.LockStudentRo
 		out.Result, out.SeatsLeft = Full, 0
 		return nil
 	}
-	if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sec.ID, CourseID: sec.CourseID,
-		TermID: sec.TermID, Source: db.EnrollmentsSourceRegister}); err != nil {
+	if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
+		TermID: sec.termID, Source: db.EnrollmentsSourceRegister}); err != nil {
 		return fmt.Errorf("insert enrollment: %w", err)
 	}
-	if err := q.MarkWaitlistEnrolled(ctx, db.MarkWaitlistEnrolledParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
-		return fmt.Errorf("close waitlist entry: %w", err)
+	if req.rec.waiting {
+		if err := q.MarkWaitlistEnrolled(ctx, db.MarkWaitlistEnrolledParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
+			return fmt.Errorf("close waitlist entry: %w", err)
+		}
 	}
 	out.Result = Enrolled
-	out.CreditsUsed += int(sec.Credits)
+	out.CreditsUsed += sec.Credits
 	out.SeatsLeft = max(0, out.SeatsLeft-1)
 	return nil
 }
 
-func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error {
-	sec, ok, err := s.section(ctx, q, st, out)
-	if err != nil || !ok {
-		return err
-	}
+func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	sec := req.sec
 	// The section row is locked before the seat count is read, so a drop that frees a seat
 	// either sees this entry or comes after it.
 	locked, err := q.LockSection(ctx, sec.ID)
 	if err != nil {
 		return fmt.Errorf("lock section: %w", err)
 	}
+	out.Section.Capacity, out.SeatsLeft = int(locked.Capacity), max(0, int(locked.Capacity-locked.Enrolled-locked.Held))
 	if locked.Enrolled+locked.Held < locked.Capacity {
-		return s.enroll(ctx, q, st, sec, out)
+		return s.enroll(ctx, q, req, out)
 	}
-	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID})
+	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID})
 	switch {
 	case err == nil && entry.Status == db.WaitlistEntriesStatusWaiting:
 		// Already waiting: the same place, not a new one.
 	case err == nil || errors.Is(err, sql.ErrNoRows):
 		// Holding a seat in the course, or missing a prerequisite, makes waiting pointless;
 		// conflicts and credits are checked when a seat frees.
-		f, err := facts(ctx, q, st, sec)
-		if err != nil || courseRules(f, sec, out) {
+		if decided, err := courseRules(ctx, q, req, out); err != nil || decided {
 			return err
 		}
-		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
+		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("clear old waitlist entry: %w", err)
 		}
-		if err := q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
+		if err := q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("join waitlist: %w", err)
 		}
-		if entry, err = q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
+		if entry, err = q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("read waitlist entry: %w", err)
 		}
 	default:
@@ -286,21 +462,22 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, st db.LockStu
 	return nil
 }
 
-func (s *Service) drop(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error {
-	sec, ok, err := s.section(ctx, q, st, out)
-	if err != nil || !ok {
-		return err
-	}
-	return giveUpSeat(ctx, q, st, sec, out)
+func (s *Service) drop(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	return freeSeat(ctx, q, req.st, req.sec.ID, req.sec.termID, out)
 }
 
-// giveUpSeat deletes the student's enrollment in the section and frees the seat, or
-// holds it for the first waiting student; the caller runs Promote after the commit.
+// giveUpSeat is freeSeat for the staff's drop, which loads the section in SQL.
 func giveUpSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	if _, err := q.LockSection(ctx, sec.ID); err != nil {
+	return freeSeat(ctx, q, st, sec.ID, sec.TermID, out)
+}
+
+// freeSeat deletes the student's enrollment in the section and frees the seat, or holds
+// it for the first waiting student; the caller runs Promote after the commit.
+func freeSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sectionID, termID int64, out *Outcome) error {
+	if _, err := q.LockSection(ctx, sectionID); err != nil {
 		return fmt.Errorf("lock section: %w", err)
 	}
-	n, err := q.DeleteEnrollment(ctx, db.DeleteEnrollmentParams{UserID: st.ID, SectionID: sec.ID})
+	n, err := q.DeleteEnrollment(ctx, db.DeleteEnrollmentParams{UserID: st.ID, SectionID: sectionID})
 	if err != nil {
 		return fmt.Errorf("delete enrollment: %w", err)
 	}
@@ -310,16 +487,16 @@ func giveUpSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db
 	}
 	// With students waiting, the seat is held for them rather than freed for anyone.
 	var hold int32
-	switch _, err := q.NextWaiting(ctx, sec.ID); {
+	switch _, err := q.NextWaiting(ctx, sectionID); {
 	case err == nil:
 		hold = 1
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("waitlist: %w", err)
 	}
-	if err := q.FreeSeat(ctx, db.FreeSeatParams{Hold: hold, ID: sec.ID}); err != nil {
+	if err := q.FreeSeat(ctx, db.FreeSeatParams{Hold: hold, ID: sectionID}); err != nil {
 		return fmt.Errorf("free seat: %w", err)
 	}
-	used, err := q.CreditsEnrolled(ctx, db.CreditsEnrolledParams{UserID: st.ID, TermID: sec.TermID})
+	used, err := q.CreditsEnrolled(ctx, db.CreditsEnrolledParams{UserID: st.ID, TermID: termID})
 	if err != nil {
 		return fmt.Errorf("credits: %w", err)
 	}
@@ -331,8 +508,8 @@ func giveUpSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db
 	return nil
 }
 
-func (s *Service) leaveWaitlist(ctx context.Context, q *db.Queries, st db.LockStudentRow, r Request, out *Outcome) error {
-	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: st.ID, SectionID: r.SectionID})
+func (s *Service) leaveWaitlist(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: req.SectionID})
 	if errors.Is(err, sql.ErrNoRows) || err == nil && entry.Status != db.WaitlistEntriesStatusWaiting {
 		out.Result = NotFound
 		return nil

@@ -12,11 +12,12 @@ import (
 )
 
 // Promote hands the section's held seats to its waitlist in order. Each candidate is one
-// transaction that locks the candidate's row, then the section's, and checks every rule
-// again; a candidate who no longer passes is skipped with the reason kept. When nobody is
+// transaction that locks the candidate's row (reading their record with it), then the
+// section's, and checks every rule again, against the catalog; a candidate who no longer passes is skipped with the reason kept. When nobody is
 // left waiting, the remaining held seats are freed for everyone.
 func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 	q := db.New(s.db)
+	var cat *Catalog
 	for {
 		cand, err := q.NextWaiting(ctx, sectionID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -25,11 +26,21 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 		if err != nil {
 			return fmt.Errorf("next on the waitlist of section %d: %w", sectionID, err)
 		}
+		if cat == nil {
+			// The rules are checked against a catalog at least as new as this moment's;
+			// read only when someone waits, as after most drops nobody does.
+			if cat, err = s.freshCatalog(ctx); err != nil {
+				return fmt.Errorf("promote on section %d: %w", sectionID, err)
+			}
+			if cat.sections[sectionID] == nil {
+				return fmt.Errorf("promote on section %d: not in the catalog", sectionID)
+			}
+		}
 		done, result := false, ""
 		err = db.InTx(ctx, s.db, func(q *db.Queries) error {
 			done, result = false, ""
-			st, err := q.LockStudent(ctx, cand.UserID)
-			if err != nil {
+			req := &request{Request: Request{StudentID: cand.UserID, SectionID: sectionID}, cat: cat, sec: cat.sections[sectionID]}
+			if err := s.lockRecord(ctx, q, req); err != nil {
 				return fmt.Errorf("lock student %d: %w", cand.UserID, err)
 			}
 			locked, err := q.LockSection(ctx, sectionID)
@@ -47,14 +58,11 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 				}
 				return err
 			}
-			sec, err := q.GetSectionForRegistration(ctx, sectionID)
-			if err != nil {
-				return fmt.Errorf("load section: %w", err)
-			}
 			var out Outcome
-			if err := s.check(ctx, q, st, sec, &out); err != nil {
+			if err := check(ctx, q, req, &out); err != nil {
 				return err
 			}
+			sec := req.sec
 			switch out.Result {
 			case Enrolled: // took this very section meanwhile
 				return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
@@ -67,8 +75,8 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 			if _, err := q.TakeHeldSeat(ctx, sectionID); err != nil {
 				return fmt.Errorf("take held seat: %w", err)
 			}
-			if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sectionID,
-				CourseID: sec.CourseID, TermID: sec.TermID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
+			if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sectionID,
+				CourseID: sec.courseID, TermID: sec.termID, Source: db.EnrollmentsSourceWaitlist}); err != nil {
 				return fmt.Errorf("insert enrollment: %w", err)
 			}
 			result = "enrolled"

@@ -196,7 +196,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			ClosesAt: now.Add(13 * time.Hour), PrequeueOpensAt: sql.NullTime{Time: now, Valid: true},
 			MaxActive: int32(cfg.MaxActive), AdmitPerSecond: cfg.AdmitPerSecond,
 			PassSeconds: 1200, IdleSeconds: 300, GraceSeconds: 60})
-		return err
+		if err != nil {
+			return err
+		}
+		// Instances already running (URLs given) register against their catalog: the
+		// version tells them the windows changed.
+		return q.BumpCatalogVersion(ctx)
 	}); err != nil {
 		return nil, fmt.Errorf("prepare the registration window: %w", err)
 	}
@@ -231,8 +236,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// replicas see the new opening within a second, long before anyone may register.
 	start := time.Now()
 	opens := start.Add(cfg.Lead)
-	if err := r.q.RehearsalSetOpening(ctx, db.RehearsalSetOpeningParams{OpensAt: opens.UTC(),
-		PrequeueOpensAt: sql.NullTime{Time: start.UTC(), Valid: true}, ID: window}); err != nil {
+	if err := db.InTx(ctx, sqldb, func(q *db.Queries) error {
+		if err := q.RehearsalSetOpening(ctx, db.RehearsalSetOpeningParams{OpensAt: opens.UTC(),
+			PrequeueOpensAt: sql.NullTime{Time: start.UTC(), Valid: true}, ID: window}); err != nil {
+			return err
+		}
+		return q.BumpCatalogVersion(ctx)
+	}); err != nil {
 		return nil, fmt.Errorf("set the opening: %w", err)
 	}
 	r.rec = newRecorder(start)

@@ -111,7 +111,7 @@ func TestRehearsalHoldsWhenAnInstanceIsKilled(t *testing.T) {
 		Think:     100 * time.Millisecond,
 		Faults:    []Fault{{Kind: FaultInstance, At: 2 * time.Second, For: 2 * time.Second}},
 		Seed:      3,
-		Impatient: 0.2, AbandonAfter: 200 * time.Millisecond,
+		Impatient: 0.2, AbandonAfter: 2 * time.Millisecond, // shorter than most answers: some are abandoned and sent again
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {

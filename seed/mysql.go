@@ -145,6 +145,10 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		if err := q.BulkInsert(ctx, "completed_courses", []string{"user_id", "course_id", "term_code", "grade"}, rows); err != nil {
 			return err
 		}
-		return writeEventsAndNotices(ctx, q, now)
+		if err := writeEventsAndNotices(ctx, q, now); err != nil {
+			return err
+		}
+		// Running replicas reload the catalog they register against.
+		return q.BumpCatalogVersion(ctx)
 	})
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,9 +75,19 @@ const (
 
 // saved ends a change that worked: the next page says so.
 func (s *Server) saved(w http.ResponseWriter, r *http.Request, path string, key, arg string) {
+	s.catalogChanged(r.Context())
 	s.sessions.Put(r.Context(), sessFlash, key)
 	s.sessions.Put(r.Context(), sessFlashArg, arg)
 	seeOther(w, r, path)
+}
+
+// catalogChanged reloads this replica's registration catalog after a staff change made
+// here, so staff see its effect at once on the replica they used; other replicas follow
+// within the poll (registration.WatchCatalog), and so does this one should this fail.
+func (s *Server) catalogChanged(ctx context.Context) {
+	if err := s.reg.RefreshCatalog(ctx); err != nil {
+		s.log.WarnContext(ctx, "reload the registration catalog after a staff change", slog.Any("error", err))
+	}
 }
 
 // seeOther sends the browser on to path after a form: an HTMX one by HX-Redirect (a

@@ -163,6 +163,7 @@ func (s *Server) importRun(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			defer s.bg.Done()
 			s.staffCatalog.RunImport(s.bgctx, id, by)
+			s.catalogChanged(s.bgctx)
 		}()
 	}
 	s.renderImportJob(w, r, id)

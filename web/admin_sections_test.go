@@ -133,6 +133,7 @@ func TestAdminRoster(t *testing.T) {
 	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	ids := students(t, app, "s1", "s2", "s3")
 	staff := app.client(t)
 	app.login(t, staff, sam)

@@ -21,6 +21,7 @@ func TestBrowserStaffRunsRegistration(t *testing.T) {
 	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	cs := itoa(int64(app.count(t, "SELECT id FROM departments WHERE code = 'CS'")))
 	b := newBrowser(t)
 	b.signIn(app, sam)

@@ -267,7 +267,17 @@ func seedCatalog(t testing.TB, sqldb *sql.DB) catalogFixture {
 		term, time.Now().UTC().Add(-time.Hour), time.Now().UTC().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, sqldb)
 	return f
+}
+
+// catalogChanged bumps the catalog version after a test wrote the catalog's tables
+// directly, as every writer of them does, so the replicas register against the change.
+func catalogChanged(t testing.TB, sqldb *sql.DB) {
+	t.Helper()
+	if err := db.New(sqldb).BumpCatalogVersion(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // doc parses an HTML body for goquery assertions.
@@ -304,6 +314,7 @@ func bulk(t testing.TB, app *testApp, table string, columns []string, rows [][]a
 	if err := db.New(app.DB).BulkInsert(context.Background(), table, columns, rows); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 }
 
 func (a *testApp) count(t testing.TB, query string, args ...any) int {

@@ -42,6 +42,7 @@ func TestBasket(t *testing.T) {
 		WHERE section_id IN (?, ?)`, f.Sections["CS101-01"], f.Sections["MATH150-01"]); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	_, body = app.get(t, c, "/basket")
 	d := doc(t, body)
 	for key, other := range map[string]string{"CS101-01": "MATH150-01", "MATH150-01": "CS101-01"} {

@@ -29,6 +29,7 @@ func TestHomePage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	catalogChanged(t, app.DB)
 	c := app.client(t)
 	app.login(t, c, alice)
 	if res, body := app.post(t, c, "/registrations", url.Values{"section_id": {itoa(f.Sections["CS101-01"])}}); res.StatusCode != http.StatusOK {

@@ -254,6 +254,7 @@ func TestWaitingRoomBannerAndNextWindowMetric(t *testing.T) {
 		f.TermID, opens, opens.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	queueWindow(t, app, " WHERE phase = 'registration'")
 	c := app.client(t)
 	app.login(t, c, alice)

@@ -72,7 +72,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	}
 	answerResult(w, r, out.Result)
 
-	row, err := s.resultRow(r, u, out)
+	row, err := s.resultRow(r, out)
 	if errors.Is(err, errNoSection) {
 		s.errorPage(w, r, resultStatus(out.Result), "error.not_found", views.Msg("result.not_found"))
 		return
@@ -92,11 +92,12 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 var errNoSection = errors.New("no such section")
 
 // resultRow is the section's row after the request. On registration day this answer is
-// the hot path, so it is built from what the transaction already read, plus the meeting
-// times; only answers that carry no section (a replayed key, an unknown section) load it.
-func (s *Server) resultRow(r *http.Request, u sessionUser, out registration.Outcome) (views.SectionRow, error) {
+// the hot path, so it is built from what the request read and the catalog it was checked
+// against, without a query; only a section the catalog does not have is loaded (a
+// request about nothing gets errNoSection).
+func (s *Server) resultRow(r *http.Request, out registration.Outcome) (views.SectionRow, error) {
 	sec := out.Section
-	if sec.CourseCode == "" || out.Replayed {
+	if sec.CourseCode == "" {
 		rows, err := s.sectionsByID(r, []int64{sec.ID})
 		if err != nil {
 			return views.SectionRow{}, err
@@ -107,24 +108,23 @@ func (s *Server) resultRow(r *http.Request, u sessionUser, out registration.Outc
 		return rows[0], nil
 	}
 	var st standing
-	switch out.Result {
-	case registration.Enrolled:
+	switch {
+	case out.Replayed || out.Result == registration.Invalid:
+		// Nothing changed now: the row shows where the student stands.
+		st = standing{registered: out.Found.Registered, position: out.Found.Position, inBasket: out.Found.InBasket}
+	case out.Result == registration.Enrolled:
 		st.registered = true
-	case registration.Waitlisted:
+	case out.Result == registration.Waitlisted:
 		st.position = out.Position
 	default:
 		// The buttons of a section not held depend on the basket.
-		in, err := s.q.BasketAmong(r.Context(), db.BasketAmongParams{UserID: u.ID, Ids: []int64{sec.ID}})
-		if err != nil {
-			return views.SectionRow{}, fmt.Errorf("basket: %w", err)
-		}
-		st.inBasket = len(in) > 0
+		st.inBasket = out.Found.InBasket
 	}
-	ms, err := s.q.MeetingsForSections(r.Context(), []int64{sec.ID})
-	if err != nil {
-		return views.SectionRow{}, fmt.Errorf("meetings of section %d: %w", sec.ID, err)
+	meetings := make([]views.Meeting, len(out.Meetings))
+	for i, m := range out.Meetings {
+		meetings[i] = views.Meeting(m)
 	}
-	return sectionRow(sec, out.SeatsLeft, meetingViews(ms)[sec.ID], true, st), nil
+	return sectionRow(sec, out.SeatsLeft, meetings, true, st), nil
 }
 
 // resultStatus is the HTTP status of a result: 200 for a change made, 409 for a rule's

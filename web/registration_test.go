@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 const hx = "HX-Request"
@@ -187,6 +189,7 @@ func TestRegistrationWindowClosed(t *testing.T) {
 	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
 		t.Fatal(err)
 	}
+	catalogChanged(t, app.DB)
 	c := app.client(t)
 	app.login(t, c, alice)
 	status, result, body := app.regPost(t, c, "/registrations", sectionForm(f.Sections["MATH150-01"]))
@@ -252,4 +255,60 @@ func TestCatalogButtonsFollowStanding(t *testing.T) {
 	if doc(t, body).Find(`form[action="/registrations"]`).Length() != 0 {
 		t.Error("staff get registration buttons")
 	}
+}
+
+// A staff change made on one replica reaches another replica's registration rules at
+// that replica's next request: a request reads the catalog version in its first
+// statement and checks its rules against a catalog at least that new, so the bound is
+// the request itself, with no poll to wait for.
+func TestStaffChangeReachesTheRules(t *testing.T) {
+	app := newTestApp(t, insecureCookies)
+	f := seedCatalog(t, app.DB)
+	other := app.replica(t)
+	staff := app.client(t)
+	app.login(t, staff, sam)
+	stu := other.client(t)
+	other.login(t, stu, alice)
+	register := func(what, section string, want string) string {
+		t.Helper()
+		status, result, body := other.regPost(t, stu, "/registrations", sectionForm(f.Sections[section]))
+		if result != want {
+			t.Fatalf("%s: %d %q, want %q\n%s", what, status, result, want, body)
+		}
+		return body
+	}
+	// The other replica has its catalog, loaded before the changes.
+	register("CS101-01", "CS101-01", "enrolled")
+
+	// Staff move MATH150-01 onto CS101-01's time.
+	var day, start, end int
+	if err := app.DB.QueryRow("SELECT weekday, start_minute, end_minute FROM section_meetings WHERE section_id = ?",
+		f.Sections["CS101-01"]).Scan(&day, &start, &end); err != nil {
+		t.Fatal(err)
+	}
+	clash := fmt.Sprintf("%s %02d:%02d-%02d:%02d", []string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}[day], start/60, start%60, end/60, end%60)
+	res, body := app.post(t, staff, "/admin/sections/"+itoa(f.Sections["MATH150-01"]), adminSectionForm("capacity", "20", "meetings", clash))
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("move MATH150-01: %d\n%s", res.StatusCode, body)
+	}
+	body = register("MATH150-01 at CS101-01's time", "MATH150-01", "time_conflict")
+	if !strings.Contains(testid(t, body, "row-result"), "CS101-01") {
+		t.Errorf("time conflict message %q", testid(t, body, "row-result"))
+	}
+
+	// Staff close the registration window, then open it again.
+	window := itoa(int64(app.count(t, "SELECT id FROM registration_windows")))
+	setWindow := func(opens, closes time.Duration) {
+		t.Helper()
+		now := time.Now()
+		res, body := app.post(t, staff, "/admin/windows/"+window, url.Values{"class_year": {""}, "phase": {"registration"},
+			"opens_at": {now.Add(opens).Format("2006-01-02T15:04")}, "closes_at": {now.Add(closes).Format("2006-01-02T15:04")}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("window: %d\n%s", res.StatusCode, body)
+		}
+	}
+	setWindow(-2*time.Hour, -time.Hour)
+	register("MATH101-02 with the window closed", "MATH101-02", "window_closed")
+	setWindow(-time.Hour, time.Hour)
+	register("MATH101-02 with the window open again", "MATH101-02", "enrolled")
 }

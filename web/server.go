@@ -202,20 +202,32 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("waiting room: %w", err)
 	}
 	s.room = room
+	// Load the registration catalog before the first request, which would otherwise wait
+	// for it.
+	if err := s.reg.RefreshCatalog(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("registration catalog: %w", err)
+	}
 	s.bgctx, s.stop = ctx, cancel
 	s.stats = newDashboardStats(o.DB, o.Logger, o.Now)
 	s.lastLogins = newLastLogins(s.q, o.Logger, o.Now)
-	s.bg.Add(5)
+	s.bg.Add(6)
 	go func() { defer s.bg.Done(); s.lastLogins.run(ctx, lastLoginEvery) }()
 	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
 	go func() { defer s.bg.Done(); s.sweep(ctx, 10*time.Minute) }()
 	// Seats a drop held for the waitlist are handed on at once; this catches the ones a
 	// stopped replica left behind.
 	go func() { defer s.bg.Done(); s.reg.Run(ctx, 5*time.Second) }()
+	// Another replica's staff change reaches this one's catalog within a second (requests
+	// check the version themselves; the poll loads the change before they ask).
+	go func() { defer s.bg.Done(); s.reg.WatchCatalog(ctx, catalogPoll) }()
 	// Flushes its last counts when ctx ends: Close comes after the last request.
 	go func() { defer s.bg.Done(); s.stats.run(ctx, statsFlushEvery) }()
 	return s, nil
 }
+
+// catalogPoll is how often each replica reads the registration catalog's version.
+const catalogPoll = time.Second
 
 // Close stops the server's background work.
 func (s *Server) Close() {

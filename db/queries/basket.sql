@@ -11,8 +11,5 @@ JOIN terms t ON t.id = s.term_id
 WHERE b.user_id = ? AND t.is_current
 ORDER BY b.created_at, b.section_id;
 
--- name: BasketAmong :many
-SELECT section_id FROM basket_items WHERE user_id = sqlc.arg(user_id) AND section_id IN (sqlc.slice(ids));
-
 -- name: SectionInCurrentTerm :one
 SELECT t.is_current FROM sections s JOIN terms t ON t.id = s.term_id WHERE s.id = ?;

@@ -4,6 +4,49 @@
 -- name: LockStudent :one
 SELECT id, role, class_year, credit_limit FROM users WHERE id = ? FOR UPDATE;
 
+-- RegistrationGlance is what a request reads before it locks anything, in one plain read:
+-- the catalog version (so the rules are checked against a catalog at least that new), the
+-- student's role and class year, the section's seats, the answer recorded under the
+-- request key, and where the student stands with the section (the section held in its
+-- course, a waiting entry and its place, the basket). On a full section it is the whole
+-- of the request. The place in line is counted only for a student who is waiting.
+-- name: RegistrationGlance :one
+SELECT v.version,
+       u.role, u.class_year,
+       s.id AS section_id, s.capacity, s.enrolled, s.held,
+       r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
+       CAST(COALESCE((SELECT e.section_id FROM enrollments e
+                      WHERE e.user_id = sqlc.arg(user_id) AND e.course_id = s.course_id AND e.term_id = s.term_id), 0) AS SIGNED) AS held_section_id,
+       CAST(EXISTS (SELECT 1 FROM basket_items b WHERE b.user_id = sqlc.arg(user_id) AND b.section_id = s.id) AS SIGNED) AS in_basket,
+       CAST(CASE WHEN wl.id IS NULL THEN 0
+                 ELSE (SELECT COUNT(*) FROM waitlist_entries w
+                       WHERE w.section_id = s.id AND w.status = 'waiting' AND w.id <= wl.id) END AS SIGNED) AS position
+FROM catalog_version v
+LEFT JOIN users u ON u.id = sqlc.arg(user_id)
+LEFT JOIN sections s ON s.id = sqlc.arg(section_id)
+LEFT JOIN registration_requests r ON r.user_id = sqlc.arg(user_id) AND r.request_key = sqlc.arg(request_key)
+LEFT JOIN waitlist_entries wl ON wl.user_id = sqlc.arg(user_id) AND wl.section_id = s.id AND wl.status = 'waiting'
+WHERE v.id = 1;
+
+-- LockStudentRecord locks the student's row, the lock that serialises one student's
+-- requests, and in the same round trip reads their record as the rules need it: the
+-- sections they hold in the term (the catalog says when those meet and what they are
+-- worth), and whether they wait for this section. The subqueries are plain reads that
+-- refer to the locked row: they run once the lock is granted and see what the student's
+-- other requests committed before it. They lock no enrollments; a JOIN would, and its
+-- next-key locks would block other students' inserts until this commit.
+-- name: LockStudentRecord :one
+SELECT u.id, u.role, u.class_year, u.credit_limit,
+       CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
+                      WHERE e.user_id = u.id AND e.term_id = sqlc.arg(term_id)), '') AS CHAR) AS held,
+       CAST(EXISTS (SELECT 1 FROM waitlist_entries w
+                    WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id) AND w.status = 'waiting') AS SIGNED) AS waiting
+FROM users u WHERE u.id = sqlc.arg(id)
+FOR UPDATE;
+
+-- name: CompletedAmong :many
+SELECT course_id FROM completed_courses WHERE user_id = ? AND course_id IN (sqlc.slice(course_ids));
+
 -- name: GetRequestResult :one
 SELECT action, section_id, result FROM registration_requests WHERE user_id = ? AND request_key = ?;
 
@@ -22,17 +65,6 @@ WHERE s.id = ?;
 
 -- name: LockSection :one
 SELECT id, capacity, enrolled, held FROM sections WHERE id = ? FOR UPDATE;
-
--- OpenWindowPhase is the phase open now for a student's class year; registration beats
--- add_drop when both are open.
--- name: OpenWindowPhase :one
-SELECT phase FROM registration_windows
-WHERE term_id = sqlc.arg(term_id)
-  AND (class_year IS NULL OR class_year = sqlc.arg(class_year))
-  AND opens_at <= sqlc.arg(now) AND closes_at > sqlc.arg(now)
-  AND phase IN ('registration', 'add_drop')
-ORDER BY phase = 'registration' DESC
-LIMIT 1;
 
 -- name: CreditsEnrolled :one
 SELECT CAST(COALESCE(SUM(c.credits), 0) AS SIGNED) AS credits
@@ -88,8 +120,9 @@ LIMIT 1;
 -- name: SectionsWithHeldSeats :many
 SELECT id FROM sections WHERE held > 0;
 
--- RegistrationFacts reads, in one round trip, what the rules need from the student's own
--- record: the section held in the course (if any), missing prerequisites, a section
+-- RegistrationFacts reads, in one round trip, what the staff's enrollment rules need from
+-- the student's own record (a student's own requests check the registration catalog
+-- instead): the section held in the course (if any), missing prerequisites, a section
 -- meeting at the same time, and the credits registered this term.
 -- name: RegistrationFacts :one
 SELECT

@@ -1,0 +1,327 @@
+package web_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/web"
+	"github.com/schoolservice/school/web/ldaptest"
+)
+
+// BenchmarkRegistrationStatements shows what one registration request costs the
+// database, by kind of answer: the statements the app sends (each one round trip, the
+// session read and BEGIN and COMMIT included), and the CPU mariadbd's thread spends on
+// each, from the thread's schedstat (MariaDB names a connection's thread in
+// information_schema.processlist.TID; the database must run on this machine). Requests
+// are sent one at a time by distinct students over HTMX, so each statement's CPU is its
+// own. The whole run happens once whatever b.N is: run it with -benchtime 1x.
+func BenchmarkRegistrationStatements(b *testing.B) {
+	b.StopTimer()
+	var counter *stmtCounter
+	app := newTestApp(b, insecureCookies, func(o *web.Options) { counter = newStmtCounter(b, o) })
+	f := seedCatalog(b, app.DB)
+	// Only the statements of the requests are counted, not the replica's background work.
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app.server.Handler().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), countedRequest{}, true)))
+	}))
+	b.Cleanup(ts.Close)
+	countedApp := *app
+	countedApp.URL = ts.URL
+	const students, fullRounds = 50, 4
+	users := make([]ldaptest.User, students)
+	for i := range users {
+		name := fmt.Sprintf("st%03d", i)
+		users[i] = ldaptest.User{Username: name, Password: name + "-secret-1", Name: name, ClassYear: 2, Groups: []string{"students"}}
+	}
+	app.Dir.AddUsers(b, users...)
+	clients := make([]*http.Client, students)
+	for i, u := range users {
+		clients[i] = app.client(b)
+		app.login(b, clients[i], u)
+	}
+	kinds := []struct {
+		name    string
+		section int64
+		want    string
+		rounds  int
+	}{
+		{"enrolled", f.Sections["MATH101-02"], "enrolled", 1}, // 50 free seats, one each
+		{"full", f.Sections["CS101-02"], "full", fullRounds},  // 30 of 30 taken
+	}
+	// One request first, so that loading the catalog after the fixture's change is not
+	// counted as the requests' own.
+	if res, _ := app.post(b, clients[0], "/registrations", url.Values{"section_id": {itoa(f.Sections["MATH150-01"])}}, "HX-Request", "true"); res.StatusCode != http.StatusOK {
+		b.Fatalf("warm-up registration: %d", res.StatusCode)
+	}
+	for _, k := range kinds {
+		counter.reset()
+		for round := range k.rounds {
+			for i, c := range clients {
+				form := url.Values{"section_id": {itoa(k.section)}, "request_key": {fmt.Sprintf("%s-%d-%d", k.name, round, i)}}
+				res, body := countedApp.post(b, c, "/registrations", form, "HX-Request", "true")
+				if got := res.Header.Get("X-Registration-Result"); got != k.want {
+					b.Fatalf("%s: %q, want %q\n%s", k.name, got, k.want, body)
+				}
+			}
+		}
+		counter.report(b, k.name, k.rounds*students)
+	}
+}
+
+// countedRequest marks the context of a request whose statements are counted.
+type countedRequest struct{}
+
+func counted(ctx context.Context) bool { return ctx.Value(countedRequest{}) != nil }
+
+// stmtCounter counts, and times on the server's thread, the statements sent through the
+// connections it made.
+type stmtCounter struct {
+	pid   int
+	mu    sync.Mutex
+	stats map[string]*stmtStat
+	order []string
+}
+
+type stmtStat struct {
+	n     int
+	cpuNS int64
+}
+
+// newStmtCounter points o.DB at the same database through a counting connector.
+func newStmtCounter(b *testing.B, o *web.Options) *stmtCounter {
+	b.Helper()
+	var name, pidFile string
+	if err := o.DB.QueryRow("SELECT DATABASE(), @@pid_file").Scan(&name, &pidFile); err != nil {
+		b.Fatal(err)
+	}
+	c := &stmtCounter{stats: map[string]*stmtStat{}}
+	if raw, err := os.ReadFile(pidFile); err == nil {
+		c.pid, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
+	} else {
+		b.Logf("no server CPU figures: %v", err)
+	}
+	cfg, err := db.Config(os.Getenv("SCHOOL_DB_DSN"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.DBName = name
+	inner, err := mysql.NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	counted := sql.OpenDB(&countingConnector{inner: inner, c: c})
+	counted.SetMaxOpenConns(o.DB.Stats().MaxOpenConnections)
+	b.Cleanup(func() { counted.Close() })
+	o.DB = counted
+	return c
+}
+
+func (c *stmtCounter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats, c.order = map[string]*stmtStat{}, nil
+}
+
+func (c *stmtCounter) add(name string, cpu int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats[name]
+	if s == nil {
+		s = &stmtStat{}
+		c.stats[name] = s
+		c.order = append(c.order, name)
+	}
+	s.n++
+	s.cpuNS += cpu
+}
+
+// report prints the statements of the requests since reset, in the order first sent,
+// with their count and server CPU per request.
+func (c *stmtCounter) report(b *testing.B, kind string, requests int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var total, cpu float64
+	var lines []string
+	for _, name := range c.order {
+		s := c.stats[name]
+		per := float64(s.n) / float64(requests)
+		total += per
+		cpu += float64(s.cpuNS) / 1e3 / float64(requests)
+		lines = append(lines, fmt.Sprintf("  %-28s %5.2f per request  %7.1f µs each", name, per, float64(s.cpuNS)/1e3/float64(s.n)))
+	}
+	b.Logf("figures: %s answer: %.2f statements (round trips) per request, mariadbd thread CPU %.0f µs per request\n%s",
+		kind, total, cpu, strings.Join(lines, "\n"))
+	b.ReportMetric(total, kind+"_statements/req")
+	b.ReportMetric(cpu, kind+"_db_cpu_us/req")
+}
+
+// statementName is the sqlc query name ("-- name: LockStudent :one"), or the statement's
+// first words (the session store's, START TRANSACTION, COMMIT).
+func statementName(query string) string {
+	if rest, ok := strings.CutPrefix(query, "-- name: "); ok {
+		return strings.Fields(rest)[0]
+	}
+	f := strings.Fields(query)
+	return strings.Join(f[:min(len(f), 3)], " ")
+}
+
+type countingConnector struct {
+	inner driver.Connector
+	c     *stmtCounter
+}
+
+func (cc *countingConnector) Driver() driver.Driver { return cc.inner.Driver() }
+
+func (cc *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := cc.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cn := &countingConn{Conn: conn, c: cc.c}
+	// The server thread serving this connection, read before counting starts.
+	rows, err := conn.(driver.QueryerContext).QueryContext(ctx, "SELECT tid FROM information_schema.processlist WHERE id = CONNECTION_ID()", nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	v := make([]driver.Value, 1)
+	if rows.Next(v) == nil {
+		cn.tid, _ = v[0].(int64)
+	}
+	rows.Close()
+	return cn, nil
+}
+
+// countingConn forwards to the MySQL driver's connection what database/sql uses of it.
+type countingConn struct {
+	driver.Conn
+	c   *stmtCounter
+	tid int64
+}
+
+func (cn *countingConn) cpu() int64 {
+	if cn.c.pid == 0 || cn.tid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", cn.c.pid, cn.tid))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.Fields(string(raw))[0], 10, 64)
+	return n
+}
+
+func (cn *countingConn) count(ctx context.Context, name string, do func() error) error {
+	// The session store reads without the request's context; nothing else reads sessions.
+	if !counted(ctx) && name != "SELECT data FROM" {
+		return do()
+	}
+	before := cn.cpu()
+	err := do()
+	cn.c.add(name, cn.cpu()-before)
+	return err
+}
+
+func (cn *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (res driver.Result, err error) {
+	err = cn.count(ctx, statementName(query), func() error {
+		res, err = cn.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+		return err
+	})
+	return res, err
+}
+
+func (cn *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (rows driver.Rows, err error) {
+	err = cn.count(ctx, statementName(query), func() error {
+		rows, err = cn.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+		return err
+	})
+	return rows, err
+}
+
+func (cn *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (tx driver.Tx, err error) {
+	name := "START TRANSACTION"
+	if opts.Isolation != 0 {
+		name += " (isolation)" // the driver sends SET TRANSACTION first: two round trips
+	}
+	err = cn.count(ctx, name, func() error {
+		tx, err = cn.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{tx: tx, cn: cn, ctx: ctx}, nil
+}
+
+func (cn *countingConn) PrepareContext(ctx context.Context, query string) (st driver.Stmt, err error) {
+	name := statementName(query)
+	err = cn.count(ctx, "PREPARE "+name, func() error {
+		st, err = cn.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, cn: cn, name: name + " (prepared)"}, nil
+}
+
+// countingStmt counts the executions of a server-side prepared statement.
+type countingStmt struct {
+	driver.Stmt
+	cn   *countingConn
+	name string
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (rows driver.Rows, err error) {
+	err = s.cn.count(ctx, s.name, func() error {
+		rows, err = s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+		return err
+	})
+	return rows, err
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (res driver.Result, err error) {
+	err = s.cn.count(ctx, s.name, func() error {
+		res, err = s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+		return err
+	})
+	return res, err
+}
+
+func (s *countingStmt) CheckNamedValue(v *driver.NamedValue) error {
+	return s.Stmt.(driver.NamedValueChecker).CheckNamedValue(v)
+}
+
+func (cn *countingConn) Ping(ctx context.Context) error { return cn.Conn.(driver.Pinger).Ping(ctx) }
+
+func (cn *countingConn) ResetSession(ctx context.Context) error {
+	return cn.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (cn *countingConn) IsValid() bool { return cn.Conn.(driver.Validator).IsValid() }
+
+func (cn *countingConn) CheckNamedValue(v *driver.NamedValue) error {
+	return cn.Conn.(driver.NamedValueChecker).CheckNamedValue(v)
+}
+
+type countingTx struct {
+	tx  driver.Tx
+	cn  *countingConn
+	ctx context.Context // the one it began with: commit and rollback have none
+}
+
+func (t *countingTx) Commit() error   { return t.cn.count(t.ctx, "COMMIT", t.tx.Commit) }
+func (t *countingTx) Rollback() error { return t.cn.count(t.ctx, "ROLLBACK", t.tx.Rollback) }
