@@ -307,6 +307,10 @@ func insertSection(t *testing.T, pdb *sql.DB, course, term int64, number string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A writer of the catalog bumps its version, so the app's rules see the section.
+	if err := db.New(pdb).BumpCatalogVersion(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 
