@@ -21,7 +21,11 @@ type Meeting struct {
 // page's language, so the text reads back the same: "Mon 09:00-10:15".
 func (m Meeting) String() string {
 	days := []string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
-	return fmt.Sprintf("%s %02d:%02d-%02d:%02d", days[m.Weekday], m.Start/60, m.Start%60, m.End/60, m.End%60)
+	day := fmt.Sprint(m.Weekday) // a weekday the schema's CHECK would refuse still prints
+	if m.Weekday >= 1 && m.Weekday < len(days) {
+		day = days[m.Weekday]
+	}
+	return fmt.Sprintf("%s %02d:%02d-%02d:%02d", day, m.Start/60, m.Start%60, m.End/60, m.End%60)
 }
 
 // Section is what staff write about a section of a course in a term.
@@ -166,13 +170,11 @@ func replaceMeetings(ctx context.Context, q *db.Queries, id int64, meetings []Me
 	if err := q.DeleteSectionMeetings(ctx, id); err != nil {
 		return err
 	}
-	for _, m := range meetings {
-		if err := q.InsertSectionMeeting(ctx, db.InsertSectionMeetingParams{SectionID: id, Weekday: int8(m.Weekday),
-			StartMinute: int16(m.Start), EndMinute: int16(m.End)}); err != nil {
-			return err
-		}
+	rows := make([]db.InsertSectionMeetingParams, len(meetings))
+	for i, m := range meetings {
+		rows[i] = db.InsertSectionMeetingParams{SectionID: id, Weekday: int8(m.Weekday), StartMinute: int16(m.Start), EndMinute: int16(m.End)}
 	}
-	return nil
+	return q.InsertSectionMeetings(ctx, rows) // one statement for them all
 }
 
 // sectionRecordOf reads section id as the audit log keeps it.

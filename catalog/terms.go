@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/schoolservice/school/db"
@@ -77,13 +79,19 @@ func (s *Service) UpdateTerm(ctx context.Context, by db.Actor, id int64, t Term)
 func (s *Service) SetCurrentTerm(ctx context.Context, by db.Actor, id int64) (code string, err error) {
 	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetTermForUpdate(ctx, id)
-		code = old.Code
-		if err != nil || old.IsCurrent {
+		if err != nil {
 			return db.Change{}, err
 		}
+		code = old.Code
+		if old.IsCurrent {
+			return db.Change{}, nil
+		}
 		var before any
-		if cur, err := q.CurrentTerm(ctx); err == nil {
+		switch cur, err := q.CurrentTerm(ctx); {
+		case err == nil:
 			before = map[string]string{"current": cur.Code}
+		case !errors.Is(err, sql.ErrNoRows): // no term was current: nothing before
+			return db.Change{}, err
 		}
 		if err := q.SetCurrentTerm(ctx, db.SetCurrentTermParams{ID: id}); err != nil {
 			return db.Change{}, err

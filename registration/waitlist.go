@@ -96,8 +96,11 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 
 // PromoteNow hands the section's held seats to its waitlist after a change that held
 // them committed; when that fails the seats stay held, and the sweeper (Run) hands them
-// on later.
+// on later. It runs on its own, even when the request that made the change was
+// abandoned: the change is kept, and the students waiting are owed their seats now.
 func (s *Service) PromoteNow(ctx context.Context, sectionID int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := s.Promote(ctx, sectionID); err != nil {
 		s.log.ErrorContext(ctx, "promote from waitlist after a change", slog.Int64("section", sectionID), slog.Any("error", err))
 	}

@@ -18,7 +18,7 @@ const maxLogLinesPerRequest = 3
 // may log one request over and over.
 type Health struct {
 	Watched bool // the tool started the instances and read their logs
-	// Exits are instances that ended without the tool asking (the instance drill's kill
+	// Exits are instances that failed without the tool asking (the instance drill's kill
 	// is asked for).
 	Exits int
 	// LoggedRequests had at least one log line; Noisiest had the most, Lines of them.

@@ -33,7 +33,9 @@ type appProcess struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	// asked is set before the tool ends the process; an exit without it is a crash.
+	// asked is set before the tool ends the process; a failed exit without it is a crash.
+	// (A clean exit the tool did not ask for is a shutdown someone else signalled, such as
+	// an operator's interrupt reaching the whole process group: no crash.)
 	asked atomic.Bool
 	exits atomic.Int64
 	log   io.Writer // the process's own line writer into the shared logCounter
@@ -55,8 +57,8 @@ func (p *appProcess) start(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		cmd.Wait()
-		if !p.asked.Load() {
+		err := cmd.Wait()
+		if !p.asked.Load() && err != nil {
 			p.exits.Add(1)
 		}
 		close(done)

@@ -87,7 +87,7 @@ func freePorts(t *testing.T, n int) []string {
 
 // A small registration morning on two app instances, one of which is killed (SIGKILL)
 // a moment after the opening and started again, with impatient students who abandon a
-// fifth of their requests after 200 ms and reload: every student gets through, nothing is
+// fifth of their requests after 2 ms (shorter than a sign-in) and reload: every student gets through, nothing is
 // oversold, lost or duplicated, the database holds exactly what the students were told,
 // and no instance dies or logs a request over and over.
 // (Not the MariaDB drill: other packages' tests share the stack's MariaDB.)
