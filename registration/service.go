@@ -27,7 +27,8 @@ type Service struct {
 	metrics *metrics
 	now     func() time.Time
 	latency latency
-	// lastWaits is the pool's wait count when Health last looked.
+	pace    pacer
+	// lastWaits is the pool's wait count when AdmitRate last looked.
 	lastWaits atomic.Int64
 	catalog   catalogCache
 	unwritten unwritten
@@ -105,7 +106,7 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	req, out, err := s.glance(ctx, r, kind)
 	if err == nil && out.Result == "" {
 		out, err = s.transact(ctx, req, out, act)
-		// Health follows the requests that took locks: answers from the glance alone are
+		// The pace follows the requests that took locks: answers from the glance alone are
 		// cheap whatever the load on the seats.
 		s.latency.observe(time.Since(start))
 	}

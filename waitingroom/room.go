@@ -2,7 +2,7 @@
 // has one place per registration window, whatever tabs or devices they use. Students who
 // arrive during the pre-queue are ordered at opening by a shuffle from a seed committed in
 // advance; later arrivals queue in arrival order. Admission is paced by a rate, capped by
-// how many students may be active at once, and slowed when the backend is unhealthy. All
+// how many students may be active at once, and kept to what the backend sustains. All
 // of it lives in MySQL, shared by every replica; a poll reads only the replica's cache.
 package waitingroom
 
@@ -32,7 +32,7 @@ type Room struct {
 	log     *slog.Logger
 	signer  signer
 	now     func() time.Time
-	health  func() float64
+	pace    func(set float64) float64
 	metrics *metrics
 
 	mu      sync.RWMutex
@@ -68,10 +68,10 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
-	// Health says how much of the configured admission rate the backend can take now,
-	// from 0 to 1; nil means always 1.
-	Health func() float64
-	Now    func() time.Time
+	// Pace says how many students a second the backend can take now, at most the
+	// window's set rate (its argument); nil admits at the set rate.
+	Pace func(set float64) float64
+	Now  func() time.Time
 }
 
 // New loads (or makes, once for all replicas) the key that signs places and passes.
@@ -89,14 +89,14 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Health == nil {
-		o.Health = func() float64 { return 1 }
+	if o.Pace == nil {
+		o.Pace = func(set float64) float64 { return set }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Room{
-		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
+		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, pace: o.Pace,
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
 	}
 	r.metrics = newMetrics(o.Registry, r)

@@ -505,12 +505,13 @@ func TestAdmissionRate(t *testing.T) {
 	}
 }
 
-// TestHealth: a backend at half health halves admission over the same fake time.
-func TestHealth(t *testing.T) {
+// TestPace: a backend that takes half the set rate halves admission over the same fake
+// time.
+func TestPace(t *testing.T) {
 	f := newFixture(t)
 	full, half := f.window(windowSpec{rate: 10}), f.window(windowSpec{rate: 10})
 	rFull := f.room()
-	rHalf := f.room(func(o *waitingroom.Options) { o.Health = func() float64 { return 0.5 } })
+	rHalf := f.room(func(o *waitingroom.Options) { o.Pace = func(set float64) float64 { return set / 2 } })
 	f.clock.Set(opens.Add(time.Second))
 	f.open(rFull, full)
 	f.open(rHalf, half)
@@ -526,10 +527,10 @@ func TestHealth(t *testing.T) {
 	}
 	nFull, nHalf := f.admittedEver(full)-fullBefore, f.admittedEver(half)-halfBefore
 	if nFull < 198 || nFull > 202 {
-		t.Errorf("full health: %d admitted in 20 s, want 200 ± 2", nFull)
+		t.Errorf("full pace: %d admitted in 20 s, want 200 ± 2", nFull)
 	}
 	if nHalf < 98 || nHalf > 102 {
-		t.Errorf("half health: %d admitted in 20 s, want 100 ± 2 (full health: %d)", nHalf, nFull)
+		t.Errorf("half pace: %d admitted in 20 s, want 100 ± 2 (full pace: %d)", nHalf, nFull)
 	}
 }
 

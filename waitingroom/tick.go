@@ -75,7 +75,7 @@ func (r *Room) windowIDs() []int64 {
 // state row lock: replicas take turns, and the active count they check is the one they
 // change. It orders the pre-queue at opening (the shuffle) and arrivals since, drops
 // places whose students stopped polling, frees the slots of idle or finished students,
-// and admits as many as the rate (scaled by backend health) and the active limit allow.
+// and admits as many as the rate (paced by what the backend sustains) and the active limit allow.
 func (r *Room) Tick(ctx context.Context, windowID int64) error {
 	r.mu.RLock()
 	w := r.windows[windowID]
@@ -127,7 +127,8 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), 2)
 			// The credit never banks more than a second's worth, so a pause or a stalled
 			// replica does not end in a burst.
-			credit = min(credit+w.AdmitPerSecond*r.health()*max(0, elapsed), math.Max(1, w.AdmitPerSecond))
+			rate := r.pace(w.AdmitPerSecond)
+			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate))
 			active, err := q.CountActive(ctx, windowID)
 			if err != nil {
 				return fmt.Errorf("count active: %w", err)
