@@ -96,7 +96,9 @@ func (p *pacer) next(now time.Time, ceiling float64, l load) float64 {
 // AdmitRate is how many students a second the waiting room may admit now, at most
 // ceiling (the window's set rate).
 func (s *Service) AdmitRate(ceiling float64) float64 {
-	return s.pace.next(time.Now(), ceiling, s.load())
+	r := s.pace.next(time.Now(), ceiling, s.load())
+	s.metrics.pace.Set(r)
+	return r
 }
 
 // load reads the signals: the transactions' moving average and the connection pool.
