@@ -38,8 +38,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Waitlisted students given a freed seat, or skipped with the rule that refused them.",
 		}, []string{"result"}),
 		pace: f.NewGauge(prometheus.GaugeOpts{
-			Namespace: "school", Name: "admission_pace_per_second",
-			Help: "Students a second this replica's waiting-room ticks admit at now (the set rate is its ceiling).",
+			Namespace: "school", Name: "admission_active_limit",
+			Help: "Students this replica's waiting-room ticks let be active at once now (the staff's limit is its ceiling).",
 		}),
 		hot: &hotCollector{sections: map[int64]*hotSection{}, desc: prometheus.NewDesc(
 			"school_section_seats_left", "Seats left in the most requested sections.", []string{"section"}, nil)},

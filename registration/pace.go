@@ -6,29 +6,37 @@ import (
 	"time"
 )
 
-// The waiting room asks AdmitRate, every tick, how many students a second to let in. Staff
-// set a ceiling; below it this replica finds what the backend sustains from what
-// registrations cost right now, so that nobody has to guess a rate that the machine holds
-// (issue 15): set the ceiling high and the pace settles where registrations stay fast.
+// The waiting room asks Pace, every tick, how fast and how many students to let in.
+// Staff set a rate and an active limit; below them this replica finds what the backend
+// sustains from what registrations cost right now, so that nobody has to guess figures
+// the machine holds (issue 15): set both high and the pace settles where registrations
+// stay fast.
+//
+// What the pacer adjusts is how many students may be active at once, not the rate:
+// load is what the active students click, and an admitted student's clicks come seconds
+// after the admission (the catalog first), so a rate steered by latency overshoots by
+// everyone admitted before the latency moved, then starves the room while they finish. A
+// limit on the active students counts them from the moment they are let in.
 //
 // The signal is the moving average of registration transactions (the requests that took
 // locks: they wait for the database's locks and CPU and for the app's CPU alike) and
-// requests queueing for a database connection. The pace grows by a quarter a second
-// while that average is under fastLatency or while nobody registers; holds between;
-// falls by 30% a second over slowLatency or while requests wait for a connection. An
-// admitted student's clicks come seconds after their admission, so the pace must not
-// begin at the ceiling: every opening (a pace not asked for in idleReset) starts at
-// startRate, and climbs while the students it let in register fast.
+// requests queueing for a database connection. Under fastLatency, or while nobody
+// registers, the limit grows by a fifth a second, but only while the students active
+// fill most of it (growth needs evidence); between the thresholds it holds; over
+// slowLatency or while requests wait for a connection it falls by a fifth a second. Every
+// opening (no tick asked in idleReset) starts the limit at startActive.
 const (
 	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
 	// staleAfter: an average this old (nobody registering) says nothing about now.
 	staleAfter = 5 * time.Second
 
-	startRate = 20.0 // students a second at an opening
-	minRate   = 1.0  // however strained: a crowd that never moves is no answer either
-	growth    = 1.25 // per second, while fast
-	shrink    = 0.7  // per second, while strained
+	startActive = 50.0
+	minActive   = 10.0 // however strained: a crowd that never moves is no answer either
+	growth      = 1.2  // per second, while fast and full
+	shrink      = 0.8  // per second, while strained
+	// full: the share of the limit the active students must fill for it to grow.
+	full      = 0.8
 	idleReset = 30 * time.Second
 )
 
@@ -65,40 +73,41 @@ const (
 
 // pacer is the admission pace of one replica.
 type pacer struct {
-	mu   sync.Mutex
-	rate float64 // students a second; 0 before the first opening
-	at   time.Time
+	mu    sync.Mutex
+	limit float64 // students active at once; 0 before the first opening
+	at    time.Time
 }
 
-// next moves the pace by what load says for the time since the last call and returns
-// it, never above ceiling.
-func (p *pacer) next(now time.Time, ceiling float64, l load) float64 {
+// next moves the limit by what load says for the time since the last call, with active
+// students active now, and returns it, never above ceiling (the staff's limit).
+func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at.IsZero() || now.Sub(p.at) > idleReset {
-		p.rate, p.at = startRate, now
-		return min(p.rate, ceiling)
+		p.limit, p.at = startActive, now
+		return min(int64(p.limit), ceiling)
 	}
-	// A tick that stalled for long moves the pace as if a second had passed, no more.
+	// A tick that stalled for long moves the limit as if a second had passed, no more.
 	dt := min(now.Sub(p.at).Seconds(), 1)
 	p.at = now
-	switch l {
-	case light:
-		p.rate *= math.Pow(growth, dt)
-	case strained:
-		p.rate = max(minRate, p.rate*math.Pow(shrink, dt))
+	switch {
+	case l == light && float64(active) >= full*p.limit:
+		p.limit *= math.Pow(growth, dt)
+	case l == strained:
+		p.limit = max(minActive, p.limit*math.Pow(shrink, dt))
 	}
-	// The pace never banks more than the ceiling: lowering the ceiling takes effect at once.
-	p.rate = min(p.rate, max(ceiling, minRate))
-	return min(p.rate, ceiling)
+	// The limit never banks more than the ceiling: lowering it takes effect at once.
+	p.limit = min(p.limit, max(float64(ceiling), minActive))
+	return min(int64(p.limit), ceiling)
 }
 
-// AdmitRate is how many students a second the waiting room may admit now, at most
-// ceiling (the window's set rate).
-func (s *Service) AdmitRate(ceiling float64) float64 {
-	r := s.pace.next(time.Now(), ceiling, s.load())
-	s.metrics.pace.Set(r)
-	return r
+// Pace is the waiting room's admission for a window now: its set rate, and at most
+// maxActive (the staff's limit) students active at once, fewer when the backend does not
+// sustain that many; active is how many are active now.
+func (s *Service) Pace(rate float64, maxActive, active int64) (float64, int64) {
+	limit := s.pace.next(time.Now(), maxActive, active, s.load())
+	s.metrics.pace.Set(float64(limit))
+	return rate, limit
 }
 
 // load reads the signals: the transactions' moving average and the connection pool.

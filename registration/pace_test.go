@@ -11,55 +11,58 @@ import (
 	"github.com/schoolservice/school/db/dbtest"
 )
 
-// TestPacer: an opening starts slow, the pace climbs while registrations are fast, holds
-// while busy, falls while strained (never below its floor nor above the set rate), and
-// starts slow again at the next opening.
+// TestPacer: an opening starts with a small active limit, which grows while
+// registrations are fast and the students fill it, holds while busy or while they do
+// not fill it, falls while strained (never below its floor nor above the staff's limit),
+// and starts small again at the next opening.
 func TestPacer(t *testing.T) {
 	var p pacer
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	step := func(seconds float64, ceiling float64, l load) float64 {
-		var r float64
+	step := func(seconds float64, ceiling int64, activeShare float64, l load) int64 {
+		var n int64
 		for range int(seconds * 4) {
 			now = now.Add(250 * time.Millisecond)
-			r = p.next(now, ceiling, l)
+			n = p.next(now, ceiling, int64(activeShare*p.limit), l)
 		}
-		return r
+		return n
 	}
-	if r := p.next(now, 1000, light); r != startRate {
-		t.Fatalf("opening pace %.1f, want %v", r, startRate)
+	if n := p.next(now, 20000, 0, light); n != startActive {
+		t.Fatalf("opening limit %d, want %v", n, startActive)
 	}
-	if r := p.next(now, 5, light); r != 5 {
-		t.Errorf("pace %.1f above a set rate of 5", r)
+	if n := p.next(now, 30, 0, light); n != 30 {
+		t.Errorf("limit %d above a staff limit of 30", n)
 	}
-	// The set rate raised again: the pace climbs from where the lower one held it.
-	want := 5 * math.Pow(growth, 10)
-	if r := step(10, 1000, light); math.Abs(r-want) > 1 {
-		t.Errorf("after 10 s fast: %.1f a second, want %.1f", r, want)
+	if n := step(10, 20000, 0.5, light); n != 30 {
+		t.Errorf("fast but half full for 10 s: limit %d, want it held at 30", n)
 	}
-	held := p.rate
-	if r := step(5, 1000, busy); r != held {
-		t.Errorf("busy for 5 s moved the pace from %.1f to %.1f", held, r)
+	want := 30 * math.Pow(growth, 10)
+	if n := step(10, 20000, 1, light); math.Abs(float64(n)-want) > 2 {
+		t.Errorf("fast and full for 10 s: %d, want %.0f", n, want)
 	}
-	if r := step(3, 1000, strained); math.Abs(r-held*math.Pow(shrink, 3)) > 1 {
-		t.Errorf("strained for 3 s: %.1f, want %.1f", r, held*math.Pow(shrink, 3))
+	held := p.limit
+	if step(5, 20000, 1, busy); p.limit != held {
+		t.Errorf("busy for 5 s moved the limit from %.1f to %.1f", held, p.limit)
 	}
-	if r := step(60, 1000, strained); r != minRate {
-		t.Errorf("strained for a minute: %.2f, want the floor %v", r, minRate)
+	if n := step(3, 20000, 1, strained); math.Abs(float64(n)-held*math.Pow(shrink, 3)) > 2 {
+		t.Errorf("strained for 3 s: %d, want %.0f", n, held*math.Pow(shrink, 3))
 	}
-	if r := step(60, 1000, light); r != 1000 {
-		t.Errorf("fast for a minute: %.1f, want the set rate", r)
+	if n := step(60, 20000, 1, strained); n != minActive {
+		t.Errorf("strained for a minute: %d, want the floor %v", n, minActive)
 	}
-	if r := step(1, 40, light); r != 40 {
-		t.Errorf("set rate lowered to 40: pace %.1f", r)
+	if n := step(60, 20000, 1, light); n != 20000 {
+		t.Errorf("fast and full for a minute: %d, want the staff's limit", n)
 	}
-	// A tick that stalled for 10 s moves the pace by one second's worth.
+	if n := step(1, 400, 1, light); n != 400 {
+		t.Errorf("staff limit lowered to 400: limit %d", n)
+	}
+	// A tick that stalled for 10 s moves the limit by one second's worth.
 	now = now.Add(10 * time.Second)
-	if r := p.next(now, 1000, strained); math.Abs(r-40*shrink) > 0.01 {
-		t.Errorf("after a 10 s stall, strained: %.2f, want %.2f", r, 40*shrink)
+	if n := p.next(now, 20000, 400, strained); math.Abs(float64(n)-400*shrink) > 1 {
+		t.Errorf("after a 10 s stall, strained: %d, want %.0f", n, 400*shrink)
 	}
 	now = now.Add(idleReset + time.Second)
-	if r := p.next(now, 1000, light); r != startRate {
-		t.Errorf("next opening starts at %.1f, want %v", r, startRate)
+	if n := p.next(now, 20000, 0, light); n != startActive {
+		t.Errorf("next opening starts at %d, want %v", n, startActive)
 	}
 }
 

@@ -32,7 +32,7 @@ type Room struct {
 	log     *slog.Logger
 	signer  signer
 	now     func() time.Time
-	pace    func(set float64) float64
+	pace    func(rate float64, maxActive, active int64) (float64, int64)
 	metrics *metrics
 
 	mu      sync.RWMutex
@@ -68,9 +68,10 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
-	// Pace says how many students a second the backend can take now, at most the
-	// window's set rate (its argument); nil admits at the set rate.
-	Pace func(set float64) float64
+	// Pace says how fast and how many the backend can take now, given the window's set
+	// rate and active limit and how many students are active: at most those set; nil
+	// admits by the set figures.
+	Pace func(rate float64, maxActive, active int64) (float64, int64)
 	Now  func() time.Time
 }
 
@@ -90,7 +91,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		o.Now = time.Now
 	}
 	if o.Pace == nil {
-		o.Pace = func(set float64) float64 { return set }
+		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate, maxActive }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -511,7 +511,7 @@ func TestPace(t *testing.T) {
 	f := newFixture(t)
 	full, half := f.window(windowSpec{rate: 10}), f.window(windowSpec{rate: 10})
 	rFull := f.room()
-	rHalf := f.room(func(o *waitingroom.Options) { o.Pace = func(set float64) float64 { return set / 2 } })
+	rHalf := f.room(func(o *waitingroom.Options) { o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive } })
 	f.clock.Set(opens.Add(time.Second))
 	f.open(rFull, full)
 	f.open(rHalf, half)
@@ -531,6 +531,33 @@ func TestPace(t *testing.T) {
 	}
 	if nHalf < 98 || nHalf > 102 {
 		t.Errorf("half pace: %d admitted in 20 s, want 100 ± 2 (full pace: %d)", nHalf, nFull)
+	}
+}
+
+// TestPaceLimitsActive: the pace's active limit holds admission below the staff's, and
+// the pace is told how many are active.
+func TestPaceLimitsActive(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{maxActive: 1000, rate: 100})
+	var told []int64
+	r := f.room(func(o *waitingroom.Options) {
+		o.Pace = func(rate float64, maxActive, active int64) (float64, int64) {
+			told = append(told, active)
+			return rate, min(maxActive, 7)
+		}
+	})
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	f.queue(r, w, 50)
+	for range 20 {
+		f.clock.Advance(250 * time.Millisecond)
+		f.tick(r, w)
+	}
+	if n := f.active(w); n != 7 {
+		t.Errorf("%d active, want the pace's limit of 7", n)
+	}
+	if len(told) == 0 || told[len(told)-1] != 7 {
+		t.Errorf("the pace was told active counts %v, want the last to be 7", told)
 	}
 }
 

@@ -75,7 +75,8 @@ func (r *Room) windowIDs() []int64 {
 // state row lock: replicas take turns, and the active count they check is the one they
 // change. It orders the pre-queue at opening (the shuffle) and arrivals since, drops
 // places whose students stopped polling, frees the slots of idle or finished students,
-// and admits as many as the rate (paced by what the backend sustains) and the active limit allow.
+// and admits as many as the rate and the active limit allow (Options.Pace keeps both to
+// what the backend sustains).
 func (r *Room) Tick(ctx context.Context, windowID int64) error {
 	r.mu.RLock()
 	w := r.windows[windowID]
@@ -127,13 +128,13 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), 2)
 			// The credit never banks more than a second's worth, so a pause or a stalled
 			// replica does not end in a burst.
-			rate := r.pace(w.AdmitPerSecond)
-			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate))
 			active, err := q.CountActive(ctx, windowID)
 			if err != nil {
 				return fmt.Errorf("count active: %w", err)
 			}
-			if n := min(int64(credit), int64(w.MaxActive)-active); n > 0 {
+			rate, maxActive := r.pace(w.AdmitPerSecond, int64(w.MaxActive), active)
+			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate))
+			if n := min(int64(credit), maxActive-active); n > 0 {
 				admitted, err = q.AdmitNext(ctx, db.AdmitNextParams{
 					AdmittedAt:    sql.NullTime{Time: now, Valid: true},
 					PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},

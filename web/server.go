@@ -190,7 +190,7 @@ func New(o Options) (*Server, error) {
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.AdmitRate, Now: o.Now})
+	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now})
 	if err != nil {
 		cancel()
 		return nil, err
