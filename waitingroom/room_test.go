@@ -511,7 +511,9 @@ func TestPace(t *testing.T) {
 	f := newFixture(t)
 	full, half := f.window(windowSpec{rate: 10}), f.window(windowSpec{rate: 10})
 	rFull := f.room()
-	rHalf := f.room(func(o *waitingroom.Options) { o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive } })
+	rHalf := f.room(func(o *waitingroom.Options) {
+		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive }
+	})
 	f.clock.Set(opens.Add(time.Second))
 	f.open(rFull, full)
 	f.open(rHalf, half)
