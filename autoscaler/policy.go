@@ -56,8 +56,16 @@ import (
 //     under the floor, and while the floor is still being raised there is no
 //     load-driven scale-down at all (the action is the floor's, an "up").
 //   - Min/max clamps (OnPrem and EKSApp replicas, EKS nodes) are applied to Want always,
-//     last, regardless of cooldown and signals: Want is always within the config. A
-//     Current outside them (the config changed) is brought back in.
+//     last, regardless of cooldown and signals: Want is always within the config and
+//     within obs.Limits, what the targets allow now (the node group's own min/max, the
+//     replicas its ready nodes hold, a failing tier held at its size). A Current outside
+//     them is brought back in.
+//   - Pending: when st.Pending is set (an action some target has not taken all of), the
+//     evaluation starts from it instead of Current, so it is carried through whatever
+//     the cooldown, and only a change beyond it is a new action (Decision.Next).
+//   - Fill: unless the load is giving capacity back, the EKS replicas are raised to
+//     fill the nodes asked for (nodes×ReplicasPerNode, within the limits and the step),
+//     whatever the cooldown; this alone is no new action.
 //
 // Direction is "up" when any size grows, else "down" when any shrinks, else "hold"
 // (a clamp that shrinks one size while the load grows another is "up"; the Reason
@@ -84,12 +92,20 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		(window.IsZero() || window.After(st.FloorWindow)) {
 		window = st.FloorWindow
 	}
-	bounds := c.bounds()
-	fl := scheduleFloor(p, bounds, window, now)
+	fl := scheduleFloor(p, c.bounds(), window, now)
 	next.FloorWindow = fl.Window
+	bounds := c.bounds()
+	if obs.Limits != nil {
+		bounds = bounds.within(*obs.Limits)
+	}
 
-	r := Reason{At: now, From: st.Current, Bounds: fl.raise(bounds), Utilisation: u, CooldownLeft: cooldownLeft, Floor: fl}
-	base := bounds.clamp(st.Current)
+	r := Reason{At: now, From: st.Current, Bounds: fl.raise(bounds), Utilisation: u, CooldownLeft: cooldownLeft, Floor: fl,
+		Limits: obs.LimitNotes}
+	start := st.Current
+	if st.Pending != nil {
+		start, r.Completing = *st.Pending, st.LastAction
+	}
+	base := bounds.clamp(start)
 	want := base
 	switch {
 	case cooldownLeft > 0 || !sustained:
@@ -118,20 +134,35 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 
 	floored := fl.apply(want)
 	r.Floor.Raised = floored != want
-	r.Want = bounds.clamp(floored)
-	r.Clamped = base != st.Current
+	floored = bounds.clamp(floored)
+	// Filling the nodes below only carries out what was decided before: no new cooldown.
+	fresh := floored != base || (st.Pending == nil && floored != st.Current)
+	// Nodes without the app are paid for and serve nothing: the EKS replicas fill the
+	// nodes asked for, as far as the ready ones hold them, whatever the cooldown, unless
+	// the load is giving capacity back. This also finishes an up the daemon stopped in
+	// the middle of. It keeps to the step limit.
+	if r.GiveBack == 0 {
+		f := clamp(floored.EKSNodes*p.ReplicasPerNode, bounds.Min.EKSReplicas, bounds.Max.EKSReplicas)
+		if f = min(f, base.EKSReplicas+p.MaxStepReplicas); f > floored.EKSReplicas {
+			floored.EKSReplicas, r.Filled = f, true
+		}
+	}
+	r.Want = floored
+	r.Clamped = base != start
 	r.Direction = sizesDirection(st.Current, r.Want)
-	return Decision{Reason: r, next: next}
+	return Decision{Reason: r, next: next, fresh: fresh}
 }
 
 // Next is the state to remember for the next evaluation: the timers and the floor window
-// as this evaluation left them, Current as given (the caller sets what the targets then
-// hold) and, when sent and Want changes a size, this evaluation as the last action. sent
-// is whether the change was carried out; one a target did not take starts no cooldown,
-// so the next evaluation tries again.
+// as this evaluation left them, Current and Pending as given (the caller sets what the
+// targets then hold and what is left to do) and, when sent and Want is a new action (not
+// only the pending one carried through), this evaluation as the last action. sent is
+// whether the change was asked for: the loop counts an action a target refused as busy
+// as sent, so the cooldown starts and the pending part is carried through instead of the
+// load asking again.
 func (d Decision) Next(sent bool) State {
 	s := d.next
-	if sent && d.Want != s.Current {
+	if sent && d.fresh {
 		s.LastAction, s.LastDirection = d.At, d.Direction
 	}
 	return s

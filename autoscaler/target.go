@@ -17,6 +17,26 @@ type Target interface {
 	Resize(ctx context.Context, n int) error
 }
 
+// TargetInfo is what a target says of itself beyond its size.
+type TargetInfo struct {
+	Size int
+	// Limited says Min and Max are the target's own limits on its size (an EKS node
+	// group's minSize and maxSize), which the policy keeps within.
+	Limited  bool
+	Min, Max int
+	// Busy says the target is in the middle of a change (a node group UPDATING).
+	Busy bool
+	// Issue, when not empty, is why the target should not grow now (a DEGRADED node
+	// group, health issues): it may still shrink.
+	Issue string
+}
+
+// Describer is a Target that reports its limits and health; the loop reads it with
+// Describe instead of Size.
+type Describer interface {
+	Describe(ctx context.Context) (TargetInfo, error)
+}
+
 // ErrBusy means the target is in the middle of a change and takes no other now.
 var ErrBusy = errors.New("target busy with another change")
 

@@ -70,21 +70,25 @@ func serve(ctx context.Context, configPath string, dryRun bool, listen string, l
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	onprem, err := autoscaler.NewArgoApp(cfg.OnPrem, client)
+	onprem, err := autoscaler.NewArgoAppFromConfig(cfg.OnPrem)
 	if err != nil {
 		return fmt.Errorf("on-prem Argo CD application: %w", err)
 	}
-	eksApp, err := autoscaler.NewArgoApp(cfg.EKSApp, client)
+	eksApp, err := autoscaler.NewArgoAppFromConfig(cfg.EKSApp)
 	if err != nil {
 		return fmt.Errorf("EKS Argo CD application: %w", err)
 	}
 	targets := autoscaler.Targets{OnPrem: onprem, Nodes: autoscaler.NewEKSNodegroup(cfg.EKS, awsCfg), EKSApp: eksApp}
 	ctl := autoscaler.NewController(cfg, src, targets, dryRun, log, reg)
+	if err := ctl.LoadState(); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", healthHandler(ctl))
+	// Alive as long as the process serves: restarting does not mend a failing cloud API.
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /status", statusHandler(ctl))
 	hs := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -119,6 +123,20 @@ func statusHandler(ctl *autoscaler.Controller) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s) // an error is the client gone: no one left to tell
+	}
+}
+
+// healthHandler answers 503 with the failing targets once one has failed
+// unhealthy_after evaluations in a row, so an operator (and the readiness probe and the
+// alert on it) sees a tier that has stopped, instead of a daemon that says ok.
+func healthHandler(ctl *autoscaler.Controller) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := ctl.Healthy(); err != nil {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
 	}
 }
 
