@@ -54,9 +54,14 @@ type PrometheusConfig struct {
 	NextWindowQuery  string `yaml:"next_window_query"`
 	// ReadyNodesQuery counts the EKS nodes that are Ready: the EKS replicas never go
 	// beyond what they hold, and nodes that do not join in time are given up.
-	ReadyNodesQuery string   `yaml:"ready_nodes_query"`
-	Staleness       Duration `yaml:"staleness"` // a sample older than this is unknown
-	Timeout         Duration `yaml:"timeout"`
+	ReadyNodesQuery string `yaml:"ready_nodes_query"`
+	// InFlightQuery is the requests nginx has in flight to the app (every tier);
+	// ArrivalRateQuery the students joining the waiting room per second. Both are fast
+	// signals (see Policy.InFlightPerReplica).
+	InFlightQuery    string   `yaml:"inflight_query"`
+	ArrivalRateQuery string   `yaml:"arrival_rate_query"`
+	Staleness        Duration `yaml:"staleness"` // a sample older than this is unknown
+	Timeout          Duration `yaml:"timeout"`
 }
 
 // Policy is the decision's tuning.
@@ -84,6 +89,17 @@ type Policy struct {
 	// the node group is brought back to its ready nodes and not grown for the backoff
 	// (as Cluster Autoscaler's max-node-provision-time).
 	ProvisionTimeout Duration `yaml:"provision_timeout"`
+	// The fast signals. InFlightPerReplica is the requests one replica takes at once,
+	// the max_conns nginx routes on (0 turns the fast signals off). The on-prem demand is
+	// then the requests in flight, plus WaitingPerSlot waiting students and
+	// ArrivalSlotSeconds of arrivals as one more request each (Little's law), less what
+	// the ready EKS replicas take, over the on-prem replicas' slots. Above UpThreshold
+	// for FastSustain it scales up, sized from how far past capacity it is (not capped
+	// at 1 as a CPU rate is).
+	InFlightPerReplica int      `yaml:"inflight_per_replica"`
+	WaitingPerSlot     float64  `yaml:"waiting_per_slot"`
+	ArrivalSlotSeconds float64  `yaml:"arrival_slot_seconds"`
+	FastSustain        Duration `yaml:"fast_sustain"`
 	// ErrorBackoff is how long a target that failed is left alone, doubling with each
 	// failure in a row up to MaxErrorBackoff.
 	ErrorBackoff    Duration `yaml:"error_backoff"`
@@ -137,6 +153,7 @@ func Defaults() Config {
 			RequestRateQuery: `sum(rate(school_http_request_duration_seconds_count{site="onprem"}[1m]))`,
 			NextWindowQuery:  `max(school_registration_next_window_open_timestamp_seconds)`,
 			ReadyNodesQuery:  `sum(kube_node_status_condition{site="eks",condition="Ready",status="true"})`,
+			InFlightQuery:    `sum(nginx_connections_writing{site="onprem"})`,
 			Staleness:        Duration(2 * time.Minute),
 			Timeout:          Duration(10 * time.Second),
 		},
@@ -146,8 +163,9 @@ func Defaults() Config {
 			Cooldown: Duration(5 * time.Minute), MaxStepNodes: 3, MaxStepReplicas: 6,
 			LeadTime: Duration(20 * time.Minute), HoldAfterOpen: Duration(60 * time.Minute), FloorNodes: 2,
 			ReplicasPerNode: 2, OnPremReplicaShare: 0.10, EKSNodeShare: 0.15,
-			ProvisionTimeout: Duration(15 * time.Minute),
-			ErrorBackoff:     Duration(30 * time.Second), MaxErrorBackoff: Duration(10 * time.Minute),
+			ProvisionTimeout:   Duration(15 * time.Minute),
+			InFlightPerReplica: 64, WaitingPerSlot: 20, ArrivalSlotSeconds: 0.5, FastSustain: Duration(10 * time.Second),
+			ErrorBackoff: Duration(30 * time.Second), MaxErrorBackoff: Duration(10 * time.Minute),
 		},
 		UnhealthyAfter: 3,
 		OnPrem:         ArgoCDConfig{Source: "kustomize"},
@@ -207,6 +225,9 @@ func (c Config) Validate() error {
 	}
 	if pol.ProvisionTimeout.D() <= 0 || pol.ErrorBackoff.D() <= 0 || pol.MaxErrorBackoff.D() < pol.ErrorBackoff.D() {
 		add("policy: want provision_timeout > 0 and 0 < error_backoff (%s) <= max_error_backoff (%s)", pol.ErrorBackoff.D(), pol.MaxErrorBackoff.D())
+	}
+	if pol.InFlightPerReplica < 0 || pol.WaitingPerSlot < 0 || pol.ArrivalSlotSeconds < 0 || pol.FastSustain.D() < 0 {
+		add("policy: inflight_per_replica, waiting_per_slot, arrival_slot_seconds and fast_sustain cannot be negative")
 	}
 	if c.UnhealthyAfter < 1 {
 		add("unhealthy_after must be at least 1")

@@ -36,7 +36,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) observe(o Observations, s Sizes) {
-	for name, sig := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom, "request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes} {
+	for name, sig := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom, "request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes,
+		"in_flight": o.InFlight, "arrival_rate": o.ArrivalRate} {
 		if sig.Known {
 			m.signal.WithLabelValues(name).Set(sig.Value)
 		} else {

@@ -24,6 +24,12 @@ type Observations struct {
 	Memory      Signal // on-prem node memory utilisation, 0 to 1
 	WaitingRoom Signal // students waiting in the app's waiting room
 	RequestRate Signal // the app's requests per second
+	// InFlight is the requests nginx has in flight to the app, every tier together;
+	// ArrivalRate the students joining the waiting room per second. With WaitingRoom
+	// they are the fast signals: they move within seconds of a rush, where CPU rates lag
+	// by their window and stop at 1.
+	InFlight    Signal
+	ArrivalRate Signal
 	// NextWindow is when the next registration window opens (the app's gauge); zero
 	// when unknown or none is planned.
 	NextWindow time.Time
@@ -113,7 +119,7 @@ type Decision struct {
 func (o Observations) signals() map[string]any {
 	m := map[string]any{}
 	for name, s := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom,
-		"request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes} {
+		"request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes, "in_flight": o.InFlight, "arrival_rate": o.ArrivalRate} {
 		if s.Known {
 			m[name] = s.Value
 		} else {

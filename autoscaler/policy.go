@@ -76,7 +76,7 @@ import (
 func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	p := c.Policy
 	next := st
-	u := readUtil(p, obs)
+	u := readUtil(p, obs, st.Current)
 	u.For = next.track(u.Level, now)
 	sustained := (u.Level == LevelAbove || u.Level == LevelBelow) && u.For >= u.Sustain
 
@@ -171,8 +171,60 @@ func (d Decision) Next(sent bool) State {
 // policyEps absorbs float rounding when shares divide a shed: 0.20/0.10 is 2 units, not 3.
 const policyEps = 1e-9
 
+// fastDemand is the on-prem demand from the fast signals, as a utilisation of the
+// on-prem replicas' slots (see Policy.InFlightPerReplica); ok is false when they are off
+// or the requests in flight are unknown.
+func fastDemand(p Policy, obs Observations, cur Sizes) (u float64, ok bool) {
+	if p.InFlightPerReplica <= 0 || !obs.InFlight.Known || cur.OnPremReplicas <= 0 {
+		return 0, false
+	}
+	demand := obs.InFlight.Value
+	if obs.WaitingRoom.Known && p.WaitingPerSlot > 0 {
+		demand += obs.WaitingRoom.Value / p.WaitingPerSlot
+	}
+	if obs.ArrivalRate.Known {
+		demand += obs.ArrivalRate.Value * p.ArrivalSlotSeconds
+	}
+	eks := cur.EKSReplicas
+	if obs.ReadyNodes.Known {
+		eks = min(eks, int(obs.ReadyNodes.Value)*p.ReplicasPerNode)
+	} else {
+		eks = 0 // no EKS replica is known to serve
+	}
+	slots := float64(p.InFlightPerReplica)
+	return max(demand-float64(eks)*slots, 0) / (float64(cur.OnPremReplicas) * slots), true
+}
+
 // readUtil reads u from the signals; For is left to the caller, which keeps the timers.
-func readUtil(p Policy, obs Observations) Utilisation {
+func readUtil(p Policy, obs Observations, cur Sizes) Utilisation {
+	u := readSlowUtil(p, obs)
+	f, ok := fastDemand(p, obs, cur)
+	// The fast demand only ever raises u: it calls for capacity sooner and sizes the
+	// step, but a scale-down still waits for CPU and memory, and unknown demand holds
+	// nothing back.
+	if !ok || (u.Signal != "" && f <= u.Value) || (u.Level == LevelUnknown && f <= p.UpThreshold) {
+		return u
+	}
+	slow := u
+	u = Utilisation{Level: LevelBetween, Signal: "demand", Value: f, Fast: true, Up: p.UpThreshold, Down: p.DownThreshold,
+		Other: "cpu/memory", OtherValue: Known(slow.Value)}
+	if slow.Signal != "" {
+		u.Other = slow.Signal
+	}
+	if slow.Signal == "" || slow.Level == LevelUnknown {
+		u.OtherValue = Signal{}
+	}
+	switch {
+	case f > p.UpThreshold:
+		u.Level, u.Sustain = LevelAbove, p.FastSustain.D()
+	case f < p.DownThreshold && slow.Level == LevelBelow:
+		u.Level, u.Sustain = LevelBelow, p.DownSustain.D()
+	}
+	return u
+}
+
+// readSlowUtil reads u from CPU and memory.
+func readSlowUtil(p Policy, obs Observations) Utilisation {
 	cpu, mem := obs.CPU, obs.Memory
 	u := Utilisation{Level: LevelUnknown, Up: p.UpThreshold, Down: p.DownThreshold}
 	switch {

@@ -50,6 +50,9 @@ type Utilisation struct {
 	Other  string  // the other signal's name; empty when both are unknown
 	// OtherValue is the other signal, unknown when it was.
 	OtherValue Signal
+	// Fast says u is the on-prem demand from the fast signals (Signal "demand"), above
+	// CPU and memory, which then are Other.
+	Fast bool
 	// For is how long u has been at Level (above or below; 0 otherwise), Sustain how long
 	// it must stay there for the load to act.
 	For, Sustain time.Duration

@@ -3,7 +3,7 @@
 // replicas on EKS, when on-prem capacity runs out; it shrinks them when load falls.
 //
 //	autoscaler -config autoscaler.yaml [-dry-run] [-listen :9102]
-//	autoscaler simulate -config autoscaler.yaml -trace day.csv [-startup 3m]
+//	autoscaler simulate -config autoscaler.yaml -trace day.csv [-startup 3m] [-cpu-window 2m]
 package main
 
 import (
@@ -43,7 +43,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
 	dryRun := fs.Bool("dry-run", false, "log every decision with its reason; change nothing")
 	listen := fs.String("listen", ":9102", "address of /metrics, /healthz and /status")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage:
+  autoscaler [flags]             run the daemon (/metrics, /healthz, /livez, /status on -listen)
+  autoscaler simulate [flags]    replay a trace through the policy, beside the old policy's figures
+                                 (autoscaler simulate -h for its flags)
+
+Flags of the daemon:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -147,7 +160,11 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
 	tracePath := fs.String("trace", "", "CSV trace: time,utilisation rows and window,time rows")
 	startup := fs.Duration("startup", 3*time.Minute, "how long a new EKS node takes to be ready")
+	cpuWindow := fs.Duration("cpu-window", 2*time.Minute, "range of the CPU rate the slow signals are read over")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	cfg, err := autoscaler.Load(*configPath)
@@ -166,6 +183,10 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "autoscaler simulate: %v\n", err)
 		return 1
 	}
-	autoscaler.Simulate(cfg, tr, *startup).Print(stdout)
+	o := autoscaler.SimOptions{Startup: *startup, CPUWindow: *cpuWindow}
+	autoscaler.Simulate(cfg, tr, o).Print(stdout)
+	o.Old = true
+	fmt.Fprintf(stdout, "old policy (30s interval, 2m sustain, 5m cooldown, steps of 3 nodes, CPU and memory only): %s\n",
+		autoscaler.Simulate(autoscaler.OldPolicy(cfg), tr, o).Summary())
 	return 0
 }

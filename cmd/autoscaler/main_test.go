@@ -24,8 +24,17 @@ func TestSimulateCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "summary:") || !strings.Contains(out.String(), "before opening") {
+	if !strings.Contains(out.String(), "summary:") || !strings.Contains(out.String(), "before opening") ||
+		!strings.Contains(out.String(), "old policy (") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"-h"}, &out, &errb); code != 0 ||
+		!strings.Contains(errb.String(), "autoscaler simulate [flags]") || !strings.Contains(errb.String(), "-dry-run") {
+		t.Errorf("exit %d:\n%s", code, errb.String())
 	}
 }
 

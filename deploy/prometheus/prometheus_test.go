@@ -114,7 +114,8 @@ func TestAutoscalerQueries(t *testing.T) {
 	}
 	p := cfg.Prometheus
 	queries := map[string]string{"cpu": p.CPUQuery, "memory": p.MemoryQuery, "waiting_room": p.WaitingRoomQuery,
-		"request_rate": p.RequestRateQuery, "next_window": p.NextWindowQuery}
+		"request_rate": p.RequestRateQuery, "next_window": p.NextWindowQuery, "ready_nodes": p.ReadyNodesQuery,
+		"in_flight": p.InFlightQuery, "arrival_rate": p.ArrivalRateQuery}
 	rec := recorded(t)
 	var exprs []string
 	for signal, q := range queries {
@@ -172,8 +173,13 @@ func dashboardExprs(t *testing.T) []string {
 	return exprs
 }
 
-// nodeExporter are the node_exporter series the files use; `up` is Prometheus's own.
-var nodeExporter = []string{"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "up"}
+// nodeExporter are the exporters' series the files use: node_exporter's, nginx's
+// (prometheus-nginx-exporter, Debian), kube-state-metrics' on EKS; `up` and the
+// prometheus_*/alertmanager_* self-metrics are Prometheus's and Alertmanager's own.
+var nodeExporter = []string{"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "up",
+	"nginx_connections_writing", "nginx_connections_active", "nginx_up", "kube_node_status_condition",
+	"prometheus_config_last_reload_successful", "prometheus_rule_evaluation_failures_total",
+	"prometheus_notifications_dropped_total", "prometheus_tsdb_compactions_failed_total"}
 
 // TestSeriesExist: every series named in the rules and the dashboard is registered by
 // the code (read from its metric definitions), node_exporter's, or recorded.
