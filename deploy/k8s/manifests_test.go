@@ -515,6 +515,11 @@ func TestOverlayDifferences(t *testing.T) {
 	} else if j := migrate.jobs["school-migrate"]; j.Annotations["argocd.argoproj.io/hook"] != "" || j.Spec.TTLSecondsAfterFinished != nil {
 		t.Error("the migration Job is a plain resource kept after it finishes (a hook or a TTL would rerun or drop it)")
 	}
+	if a := onprem.deployments["school"].Spec.Template.Spec.Affinity; a == nil || a.PodAntiAffinity == nil ||
+		len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) != 1 ||
+		a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey != "kubernetes.io/hostname" {
+		t.Error("on-prem, one replica per node: the on-prem tier is the nodes nginx lists (deploy/nginx/upstream.conf)")
+	}
 	if s := onprem.services["school"]; s == nil || s.Spec.Type != corev1.ServiceTypeNodePort || s.Spec.Ports[0].NodePort != 30080 {
 		t.Error("on-prem, the app is NodePort 30080: the port deploy/nginx/upstream.conf sends to")
 	}
