@@ -175,6 +175,11 @@ func TestOverflowToEKS(t *testing.T) {
 		for _, b := range backends {
 			held[b.name] = b.count()
 		}
+		// stub_status's Writing, the autoscaler's in-flight signal, is every request held
+		// upstream, and the status request itself.
+		if w := stubWriting(t, site); w != n+1 {
+			t.Errorf("stub_status Writing %d with %d requests in flight, want %d", w, n, n+1)
+		}
 		for _, b := range backends {
 			b.open()
 		}
@@ -260,4 +265,24 @@ func TestOverflowToEKS(t *testing.T) {
 			t.Errorf("the app saw %s %q, want %q", name, got, want)
 		}
 	}
+}
+
+// stubWriting reads the Writing count of nginx's stub_status on the site's status listener.
+func stubWriting(t *testing.T, s *site) int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stub_status", s.statusPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var reading, writing, waiting int
+	i := strings.Index(string(body), "Reading:")
+	if resp.StatusCode != http.StatusOK || i < 0 {
+		t.Fatalf("stub_status: %d %s", resp.StatusCode, body)
+	}
+	if _, err := fmt.Sscanf(string(body[i:]), "Reading: %d Writing: %d Waiting: %d", &reading, &writing, &waiting); err != nil {
+		t.Fatalf("stub_status %q: %v", body, err)
+	}
+	return writing
 }
