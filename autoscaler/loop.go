@@ -161,7 +161,7 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 	c.metrics.decided(d)
 	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason.String()),
 		slog.Int("onprem_replicas", d.Want.OnPremReplicas), slog.Int("eks_nodes", d.Want.EKSNodes),
-		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Bool("dry_run", c.dryRun))
+		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Any("limits", k.notes), slog.Bool("dry_run", c.dryRun))
 
 	// An action counts as sent whether or not every target took it (a busy Argo CD may
 	// refuse the sync after the patch landed): the cooldown starts, and what is left is
