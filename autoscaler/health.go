@@ -7,33 +7,6 @@ import (
 	"time"
 )
 
-// The targets' names in the metrics, the logs, /status and the state file, in the order
-// of tierOf; "prometheus" is the source.
-const (
-	nameOnPrem     = "onprem"
-	nameNodes      = "eks_nodes"
-	nameReplicas   = "eks_replicas"
-	namePrometheus = "prometheus"
-)
-
-var tierNames = [3]string{nameOnPrem, nameNodes, nameReplicas}
-
-// tierOf and setTier read and write a size by its tier's index in tierNames.
-func tierOf(s Sizes, i int) int {
-	return [3]int{s.OnPremReplicas, s.EKSNodes, s.EKSReplicas}[i]
-}
-
-func setTier(s *Sizes, i, n int) {
-	switch i {
-	case 0:
-		s.OnPremReplicas = n
-	case 1:
-		s.EKSNodes = n
-	case 2:
-		s.EKSReplicas = n
-	}
-}
-
 // TargetHealth is what the loop remembers of one target's failures (kept in the state
 // file, so a restart does not hammer a failing cloud API).
 type TargetHealth struct {
