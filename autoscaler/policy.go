@@ -13,6 +13,11 @@ import (
 //
 // The rules, in the order they are applied:
 //
+//   - Fast demand: with InFlightPerReplica set and obs.InFlight known, the on-prem demand
+//     (in flight, plus the waiting room and its arrivals, less what the ready EKS
+//     replicas take, over the on-prem slots; see fastDemand) replaces u when it is
+//     higher, uncapped, with FastSustain as its up-sustain. It never makes u lower and
+//     never makes it "below" on its own: a scale-down still waits for CPU and memory.
 //   - Utilisation u is max(CPU, Memory). When one of them is unknown (empty, NaN or
 //     stale: the Source marks it), u is known only to be at least the known one. So
 //     the known one alone may call for a scale-up when it is above UpThreshold (the

@@ -12,8 +12,9 @@ type Target interface {
 	// the target itself so a restarted daemon knows where it stands.
 	Size(ctx context.Context) (int, error)
 	// Resize asks for n. It returns ErrBusy when the target cannot take a change now (a
-	// node group UPDATING, an Argo CD operation in progress): the next evaluation tries
-	// again. Other errors are retried inside with backoff before they are returned.
+	// node group UPDATING, an Argo CD operation in progress): the loop keeps the change
+	// pending and asks again at the next evaluation. Other errors are retried inside
+	// with backoff before they are returned; the loop then backs the target off.
 	Resize(ctx context.Context, n int) error
 }
 
