@@ -508,6 +508,10 @@ func TestOverlayDifferences(t *testing.T) {
 	if onprem.deployments["autoscaler"] == nil || eks.deployments["autoscaler"] != nil {
 		t.Error("the autoscaler runs on-prem, once, and not on EKS")
 	}
+	// Unready (a target failing) is not unscraped: its metrics carry the alert.
+	if s := onprem.services["autoscaler"]; s == nil || !s.Spec.PublishNotReadyAddresses {
+		t.Error("the autoscaler's Service must publish the pod while /healthz fails, so Prometheus still scrapes it")
+	}
 	// The migration is its own Application (on-prem, next to the primary), no hook of the
 	// app's: the autoscaler's resizes sync the app and must never wait on it.
 	if migrate := render(t, "migrate"); migrate.jobs["school-migrate"] == nil || len(onprem.jobs) != 0 || len(eks.jobs) != 0 {
