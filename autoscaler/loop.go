@@ -105,6 +105,13 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 
 	st := c.state
 	st.Current = k.current
+	// An action some target has refused for longer than nodes may take to join is stale:
+	// the load decides afresh rather than finishing what it asked for then.
+	if st.Pending != nil && k.now.Sub(st.LastAction) > c.cfg.Policy.ProvisionTimeout.D() {
+		c.log.WarnContext(ctx, "dropping an action not carried through within the provision timeout",
+			slog.Time("decided", st.LastAction), slog.Any("pending", *st.Pending))
+		st.Pending = nil
+	}
 	d := Decide(c.cfg, obs, st, k.now)
 	c.metrics.decided(d)
 	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason.String()),

@@ -413,3 +413,27 @@ func gaugeValues(t *testing.T, reg *prometheus.Registry, name string) map[string
 	}
 	return out
 }
+
+// A change a target refuses for longer than the provision timeout is dropped, and the load
+// decides afresh.
+func TestLoopDropsAStalePendingAction(t *testing.T) {
+	cfg := policyConfig(func(c *Config) {
+		c.Policy.UpSustain, c.Policy.ProvisionTimeout = 0, Duration(3*time.Minute)
+	})
+	onprem := &memTarget{n: 2, busy: true}
+	src := &fixedSource{u: 0.85, ready: func() int { return 0 }}
+	clock := newLoopClock(t)
+	ctl := clock.controller(cfg, src, Targets{OnPrem: onprem, Nodes: &memTarget{}, EKSApp: &memTarget{}}, prometheus.NewRegistry())
+	for range 3 {
+		clock.step(ctl)
+	}
+	if s, _ := ctl.Status(); s.Pending == nil || s.Pending.OnPremReplicas != 4 {
+		t.Fatalf("pending %v while the target is busy, want on-prem 4", s.Pending)
+	}
+	src.u = 0.60 // the rush is over
+	clock.step(ctl)
+	d, _ := clock.step(ctl)
+	if s, _ := ctl.Status(); s.Pending != nil || d.Direction != "hold" {
+		t.Errorf("after the provision timeout: pending %v, %s; want it dropped and a hold", s.Pending, d.Reason)
+	}
+}
