@@ -621,25 +621,24 @@ UPDATE waiting_room_tickets
 SET state = 'waiting', position = NULL, prequeue = ?, joined_at = ?,
     last_seen_at = ?, changed_at = ?, admitted_at = NULL, pass_expires_at = NULL,
     arrival = NEXTVAL(waiting_room_arrivals)
-WHERE window_id = ? AND user_id = ? AND state IN ('expired', 'done')
+WHERE id = ? AND state IN ('expired', 'done')
 `
 
 type RequeueTicketParams struct {
 	Prequeue bool
 	Now      time.Time
-	WindowID int64
-	UserID   int64
+	ID       int64
 }
 
-// A student whose place expired, or whose pass ended, queues again at the back.
+// A student whose place expired, or whose pass ended, queues again at the back. By id:
+// a search by student could range-lock the end of an index where new places go.
 func (q *Queries) RequeueTicket(ctx context.Context, arg RequeueTicketParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, requeueTicket,
 		arg.Prequeue,
 		arg.Now,
 		arg.Now,
 		arg.Now,
-		arg.WindowID,
-		arg.UserID,
+		arg.ID,
 	)
 	if err != nil {
 		return 0, err

@@ -214,15 +214,20 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 		if err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
 			return fmt.Errorf("join waiting room: %w", err)
 		}
-		if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
-			return fmt.Errorf("requeue: %w", err)
-		}
-		if r.beforeJoinCommit != nil {
-			r.beforeJoinCommit()
-		}
 		var err error
 		if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
 			return fmt.Errorf("read place: %w", err)
+		}
+		if t.State == db.WaitingRoomTicketsStateExpired || t.State == db.WaitingRoomTicketsStateDone {
+			if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, ID: t.ID}); err != nil {
+				return fmt.Errorf("requeue: %w", err)
+			}
+			if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
+				return fmt.Errorf("read place: %w", err)
+			}
+		}
+		if r.beforeJoinCommit != nil {
+			r.beforeJoinCommit()
 		}
 		return nil
 	}, db.Attempts(15), r.metrics.retry("join"))

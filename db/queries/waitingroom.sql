@@ -39,13 +39,14 @@ INSERT IGNORE INTO waiting_room_tickets (window_id, user_id, prequeue, joined_at
 VALUES (sqlc.arg(window_id), sqlc.arg(user_id), sqlc.arg(prequeue), sqlc.arg(now), sqlc.arg(now), sqlc.arg(now),
         NEXTVAL(waiting_room_arrivals));
 
--- A student whose place expired, or whose pass ended, queues again at the back.
+-- A student whose place expired, or whose pass ended, queues again at the back. By id:
+-- a search by student could range-lock the end of an index where new places go.
 -- name: RequeueTicket :execrows
 UPDATE waiting_room_tickets
 SET state = 'waiting', position = NULL, prequeue = sqlc.arg(prequeue), joined_at = sqlc.arg(now),
     last_seen_at = sqlc.arg(now), changed_at = sqlc.arg(now), admitted_at = NULL, pass_expires_at = NULL,
     arrival = NEXTVAL(waiting_room_arrivals)
-WHERE window_id = sqlc.arg(window_id) AND user_id = sqlc.arg(user_id) AND state IN ('expired', 'done');
+WHERE id = sqlc.arg(id) AND state IN ('expired', 'done');
 
 -- name: GetTicket :one
 SELECT id, prequeue, position, state, pass_expires_at, shuffle_position
