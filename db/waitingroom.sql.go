@@ -550,11 +550,12 @@ func (q *Queries) PutSecretIfMissing(ctx context.Context, arg PutSecretIfMissing
 
 const queuedWindows = `-- name: QueuedWindows :many
 
-SELECT id, term_id, class_year, opens_at, closes_at, prequeue_opens_at, max_active,
-       admit_per_second, pass_seconds, idle_seconds, grace_seconds, paused
-FROM registration_windows
-WHERE queue_enabled AND closes_at > ?
-  AND COALESCE(prequeue_opens_at, opens_at) <= ?
+SELECT w.id, w.term_id, w.class_year, w.opens_at, w.closes_at, w.prequeue_opens_at, w.max_active,
+       w.admit_per_second, w.pass_seconds, w.idle_seconds, w.grace_seconds, w.paused,
+       COALESCE(s.shuffle_commitment, '') AS shuffle_commitment, s.shuffled_at
+FROM registration_windows w LEFT JOIN waiting_room_state s ON s.window_id = w.id
+WHERE w.queue_enabled AND w.closes_at > ?
+  AND COALESCE(w.prequeue_opens_at, w.opens_at) <= ?
 `
 
 type QueuedWindowsParams struct {
@@ -563,18 +564,20 @@ type QueuedWindowsParams struct {
 }
 
 type QueuedWindowsRow struct {
-	ID              int64
-	TermID          int64
-	ClassYear       sql.NullInt16
-	OpensAt         time.Time
-	ClosesAt        time.Time
-	PrequeueOpensAt sql.NullTime
-	MaxActive       int32
-	AdmitPerSecond  float64
-	PassSeconds     int32
-	IdleSeconds     int32
-	GraceSeconds    int32
-	Paused          bool
+	ID                int64
+	TermID            int64
+	ClassYear         sql.NullInt16
+	OpensAt           time.Time
+	ClosesAt          time.Time
+	PrequeueOpensAt   sql.NullTime
+	MaxActive         int32
+	AdmitPerSecond    float64
+	PassSeconds       int32
+	IdleSeconds       int32
+	GraceSeconds      int32
+	Paused            bool
+	ShuffleCommitment string
+	ShuffledAt        sql.NullTime
 }
 
 // The waiting room. Joining is one INSERT; polling reads nothing (each replica caches
@@ -602,6 +605,8 @@ func (q *Queries) QueuedWindows(ctx context.Context, arg QueuedWindowsParams) ([
 			&i.IdleSeconds,
 			&i.GraceSeconds,
 			&i.Paused,
+			&i.ShuffleCommitment,
+			&i.ShuffledAt,
 		); err != nil {
 			return nil, err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // Room is one replica's view of every waiting room.
@@ -81,6 +82,35 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 		}
 	}
 	return out
+}
+
+// SeatsNow is Seats for a page that may read the database: sections no waiting page
+// asked for lately are read at once (and refreshed from then on) instead of showing at
+// the next refresh.
+func (r *Room) SeatsNow(ctx context.Context, ids []int64) ([]SectionSeats, error) {
+	r.mu.RLock()
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := r.seats[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	r.mu.RUnlock()
+	if len(missing) > 0 {
+		list, err := r.q.SeatsLeftOf(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("seats left: %w", err)
+		}
+		r.mu.Lock()
+		if r.seats == nil {
+			r.seats = map[int64]SectionSeats{}
+		}
+		for _, s := range list {
+			r.seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+		}
+		r.mu.Unlock()
+	}
+	return r.Seats(ids), nil
 }
 
 // Options configure a Room.
@@ -310,6 +340,10 @@ type Status struct {
 	Opens    time.Time
 	Wait     time.Duration // estimated from the measured admission rate; 0 when unknown
 	Paused   bool
+	// Commitment is the SHA-256 of the pre-queue shuffle's seed, published before the
+	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
+	Commitment string
+	Shuffled   bool
 }
 
 // Status reports a place from the cache and notes the student is still there. It reads
@@ -322,7 +356,7 @@ func (r *Room) Status(p Place) Status {
 	if w == nil || t == nil || t.user != p.User {
 		return Status{}
 	}
-	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused}
+	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid}
 	switch {
 	case t.state == db.WaitingRoomTicketsStateAdmitted:
 		st.State = Admitted

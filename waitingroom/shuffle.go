@@ -1,6 +1,7 @@
 package waitingroom
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
@@ -8,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The pre-queue shuffle, verifiable by anyone.
@@ -78,7 +81,7 @@ func (s Shuffle) Verify() error {
 		return errors.New("the seed is not revealed yet")
 	}
 	if got := Commitment(s.Seed); got != s.Commitment {
-		return fmt.Errorf("SHA-256 of the seed is %s, the commitment %s", got, s.Commitment)
+		return fmt.Errorf("SHA-256 of the seed is %s, which is not the commitment %s", got, s.Commitment)
 	}
 	want := ShuffleOrder(s.Seed, s.Order)
 	for i := range want {
@@ -102,4 +105,58 @@ func newNonce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// WriteReveal writes the shuffle in the text form the app publishes and
+// `school verify-shuffle` reads: comment lines start with #, then "commitment HEX",
+// then, once revealed, "seed HEX" and one "PLACE TICKET" line per place, first first.
+func (s Shuffle) WriteReveal(w io.Writer, windowID int64) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "# School Service: the pre-queue shuffle of registration window %d.\n", windowID)
+	fmt.Fprintf(b, "# Check: SHA-256(seed) = commitment; the places are the ticket ids in ascending order of\n")
+	fmt.Fprintf(b, "# SHA-256(seed \":\" ticket id) in hex. Or run: school verify-shuffle -url <this address>\n")
+	fmt.Fprintf(b, "commitment %s\n", s.Commitment)
+	if s.Revealed() {
+		fmt.Fprintf(b, "seed %s\n", s.Seed)
+		for i, id := range s.Order {
+			fmt.Fprintf(b, "%d %d\n", i+1, id)
+		}
+	}
+	return b.Flush()
+}
+
+// ReadReveal reads what WriteReveal wrote. Places must come in order, 1, 2, 3, ….
+func ReadReveal(r io.Reader) (Shuffle, error) {
+	var s Shuffle
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, val, _ := strings.Cut(line, " ")
+		switch key {
+		case "commitment":
+			s.Commitment = val
+		case "seed":
+			s.Seed = val
+		default:
+			place, err1 := strconv.Atoi(key)
+			id, err2 := strconv.ParseInt(val, 10, 64)
+			if err1 != nil || err2 != nil {
+				return Shuffle{}, fmt.Errorf("line %d: %q is neither commitment, seed nor \"PLACE TICKET\"", n, line)
+			}
+			if place != len(s.Order)+1 {
+				return Shuffle{}, fmt.Errorf("line %d: place %d after place %d", n, place, len(s.Order))
+			}
+			s.Order = append(s.Order, id)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Shuffle{}, err
+	}
+	if s.Commitment == "" {
+		return Shuffle{}, errors.New("no commitment line")
+	}
+	return s, nil
 }

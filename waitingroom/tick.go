@@ -318,10 +318,6 @@ func (r *Room) sweep(ctx context.Context, w *window) error {
 // two small reads per window, whatever the number of students polling.
 func (r *Room) Refresh(ctx context.Context) error {
 	now := r.now().UTC()
-	rows, err := r.q.QueuedWindows(ctx, db.QueuedWindowsParams{Now: now, StartedBy: sql.NullTime{Time: now, Valid: true}})
-	if err != nil {
-		return fmt.Errorf("queued windows: %w", err)
-	}
 	// Commit to the shuffle of every enabled room as soon as it is enabled: before its
 	// pre-queue opens, so the commitment is public before anyone arrives.
 	awaiting, err := r.q.WindowsAwaitingCommitment(ctx, now)
@@ -332,6 +328,10 @@ func (r *Room) Refresh(ctx context.Context) error {
 		if err := r.ensureState(ctx, id); err != nil {
 			return err
 		}
+	}
+	rows, err := r.q.QueuedWindows(ctx, db.QueuedWindowsParams{Now: now, StartedBy: sql.NullTime{Time: now, Valid: true}})
+	if err != nil {
+		return fmt.Errorf("queued windows: %w", err)
 	}
 	r.mu.RLock()
 	old := r.windows

@@ -3,11 +3,12 @@
 -- lock, so replicas together never admit past the active limit.
 
 -- name: QueuedWindows :many
-SELECT id, term_id, class_year, opens_at, closes_at, prequeue_opens_at, max_active,
-       admit_per_second, pass_seconds, idle_seconds, grace_seconds, paused
-FROM registration_windows
-WHERE queue_enabled AND closes_at > sqlc.arg(now)
-  AND COALESCE(prequeue_opens_at, opens_at) <= sqlc.arg(started_by);
+SELECT w.id, w.term_id, w.class_year, w.opens_at, w.closes_at, w.prequeue_opens_at, w.max_active,
+       w.admit_per_second, w.pass_seconds, w.idle_seconds, w.grace_seconds, w.paused,
+       COALESCE(s.shuffle_commitment, '') AS shuffle_commitment, s.shuffled_at
+FROM registration_windows w LEFT JOIN waiting_room_state s ON s.window_id = w.id
+WHERE w.queue_enabled AND w.closes_at > sqlc.arg(now)
+  AND COALESCE(w.prequeue_opens_at, w.opens_at) <= sqlc.arg(started_by);
 
 -- name: GetSecret :one
 SELECT value FROM app_secrets WHERE name = ?;
