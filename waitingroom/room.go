@@ -45,7 +45,10 @@ type Room struct {
 	// behind each other for the cache's lock.
 	seenMu sync.Mutex
 	seen   map[int64]struct{}
-	seats  map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
+	// written is when each place was last written back (flushMu guards it).
+	flushMu sync.Mutex
+	written map[int64]time.Time
+	seats   map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
 	// wanted are the sections waiting pages asked for, and when last: the refresh reads
 	// the seats of those only.
 	wantedMu sync.Mutex
@@ -158,7 +161,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
-		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{},
+		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil

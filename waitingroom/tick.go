@@ -480,14 +480,49 @@ func (r *Room) flush(ctx context.Context) error {
 	r.seenMu.Unlock()
 	slices.Sort(ids)
 	now := r.now().UTC()
+
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	// A place written back lately is left alone: its last_seen_at is fresh enough for the
+	// sweep (touchEvery), and every write moves it in the liveness index.
+	due := ids[:0]
+	r.mu.RLock()
+	for _, id := range ids {
+		if at, ok := r.written[id]; ok {
+			if t := r.tickets[id]; t != nil {
+				if w := r.windows[t.window]; w != nil && now.Sub(at) < touchEvery(w) {
+					continue
+				}
+			}
+		}
+		due = append(due, id)
+	}
+	r.mu.RUnlock()
+	for id, at := range r.written {
+		if now.Sub(at) > 10*time.Minute { // the student left, or the window closed
+			delete(r.written, id)
+		}
+	}
 	var errs []error
-	for start := 0; start < len(ids); start += 1000 {
-		part := ids[start:min(start+1000, len(ids))]
+	for start := 0; start < len(due); start += 1000 {
+		part := due[start:min(start+1000, len(due))]
 		if err := db.InTx(ctx, r.db, func(q *db.Queries) error {
 			return q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part})
 		}, r.metrics.retry("flush")); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		for _, id := range part {
+			r.written[id] = now
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// touchEvery is how often a place seen polling is written back: a quarter of the time
+// without a poll after which it is given up (grace for the waiting, idle for the
+// admitted), so a student who keeps polling is never more than that, plus a write-back
+// period, behind in the database. With the default grace of 60 s: every 15 s, not 5.
+func touchEvery(w *window) time.Duration {
+	return time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second / 4
 }
