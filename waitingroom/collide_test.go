@@ -180,3 +180,29 @@ func TestTicksAndWriteBacksDoNotCollide(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedTickCounted: a tick that fails is counted in /metrics and, for the staff
+// page of any replica, in the window's state row.
+func TestFailedTickCounted(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{rate: 0.001})
+	reg := prometheus.NewRegistry()
+	r := f.room(func(o *waitingroom.Options) { o.Registry = reg })
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	f.queue(r, w, 2)
+	f.join(r, w, f.students(1)[0])
+	// Break the numbering: the position the next arrival is due is taken already.
+	f.exec("UPDATE waiting_room_tickets SET position = 3 WHERE window_id = ? AND position = 2", w)
+	if err := r.Tick(f.ctx, w); err == nil {
+		t.Fatal("the tick succeeded against a taken position")
+	}
+	if v, _ := metric(t, reg, "school_waiting_room_tick_errors_total", nil); v != 1 {
+		t.Errorf("tick errors %v, want 1", v)
+	}
+	var failed int
+	var at time.Time
+	if err := f.db.QueryRow("SELECT failed_ticks, last_failed_tick_at FROM waiting_room_state WHERE window_id = ?", w).Scan(&failed, &at); err != nil || failed != 1 || !at.Equal(f.clock.Now()) {
+		t.Errorf("failed_ticks %d at %v (%v), want 1 at %v", failed, at, err, f.clock.Now())
+	}
+}
