@@ -43,8 +43,10 @@ type Room struct {
 	tickets map[int64]*ticket // every place in those windows, by ticket id
 	// seen has a lock of its own: every poll writes to it, and polls must not queue
 	// behind each other for the cache's lock.
-	seenMu sync.Mutex
-	seen   map[int64]struct{}
+	seenMu  sync.Mutex
+	seen    map[int64]struct{}
+	sweptMu sync.Mutex
+	swept   map[int64]time.Time // when each window was last swept
 	// written is when each place was last written back (flushMu guards it).
 	flushMu sync.Mutex
 	written map[int64]time.Time
@@ -161,7 +163,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
-		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{},
+		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil
