@@ -118,8 +118,9 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 	}
 	var admitted []db.NextInLineRow
 	var admittedAt time.Time
+	shuffled := 0
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
-		admitted = nil
+		admitted, shuffled = nil, 0
 		st, err := q.LockRoomState(ctx, windowID)
 		if err != nil {
 			return fmt.Errorf("lock room state: %w", err)
@@ -153,7 +154,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 				if err := numberTickets(ctx, q, now, ShuffleOrder(seed, pre), 1, true); err != nil {
 					return fmt.Errorf("shuffle the pre-queue: %w", err)
 				}
-				last = int64(len(pre))
+				last, shuffled = int64(len(pre)), len(pre)
 				shuffledAt = sql.NullTime{Time: now, Valid: true}
 				revealed = sql.NullString{String: seed, Valid: true}
 			}
@@ -206,6 +207,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 	if err != nil {
 		return fmt.Errorf("window %d: %w", windowID, err)
 	}
+	r.metrics.shuffled.Add(float64(shuffled))
 	r.metrics.admitted.Add(float64(len(admitted)))
 	for _, t := range admitted {
 		// How long they waited, counted from the opening for the pre-queue.
