@@ -154,6 +154,14 @@ func TestTicksAndWriteBacksDoNotCollide(t *testing.T) {
 	if n := f.count("SELECT COUNT(*) FROM waiting_room_tickets WHERE window_id = ? AND shuffle_position IS NOT NULL", w); n != len(places) {
 		t.Errorf("%d places shuffled, want the %d of the pre-queue", n, len(places))
 	}
+	var shuffled float64
+	for _, reg := range regs {
+		v, _ := metric(t, reg, "school_waiting_room_prequeue_shuffled_total", nil)
+		shuffled += v
+	}
+	if int(shuffled) != len(places) {
+		t.Errorf("the replicas counted %v places shuffled, want %d", shuffled, len(places))
+	}
 	for i, reg := range regs {
 		for _, name := range []string{"school_waiting_room_tick_errors_total", "school_waiting_room_flush_errors_total"} {
 			if v, ok := metric(t, reg, name, nil); !ok || v != 0 {
