@@ -595,12 +595,19 @@ func TestPause(t *testing.T) {
 	if n := f.admittedEver(w) - before; n > 3 {
 		t.Errorf("first tick after a 10 s pause admitted %d, want a quarter second's worth (2 or 3)", n)
 	}
-	// A replica that then stalls for ten seconds gets at most a second's worth.
+	// A replica that then stalls for ten seconds catches up at most three seconds' worth
+	// (maxCreditSeconds); one that stalls for two catches all of it up.
 	mark := f.admittedEver(w)
 	f.clock.Advance(10 * time.Second)
 	f.tick(r, w)
-	if n := f.admittedEver(w) - mark; n < 1 || n > 10 {
-		t.Errorf("a tick after a 10 s stall admitted %d, want 1 to 10 (a second's worth)", n)
+	if n := f.admittedEver(w) - mark; n < 28 || n > 30 {
+		t.Errorf("a tick after a 10 s stall admitted %d, want 28 to 30 (three seconds' worth)", n)
+	}
+	mark = f.admittedEver(w)
+	f.clock.Advance(2 * time.Second)
+	f.tick(r, w)
+	if n := f.admittedEver(w) - mark; n < 19 || n > 20 {
+		t.Errorf("a tick after a 2 s stall admitted %d, want 19 or 20 (all of it)", n)
 	}
 	mark = f.admittedEver(w)
 	for range 16 {

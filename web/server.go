@@ -65,7 +65,10 @@ type Options struct {
 	RequestLimit RequestLimit
 	// QueuePoll is how often a waiting page polls, give or take a fifth (default 5 s).
 	QueuePoll time.Duration
-	Now       func() time.Time
+	// ShuffleSecret derives the waiting room's pre-queue shuffle seeds: the same on every
+	// replica, never in the database (waitingroom.Options).
+	ShuffleSecret []byte
+	Now           func() time.Time
 }
 
 // RequestLimit is a token bucket: Burst requests at once, PerSecond after that.
@@ -190,7 +193,7 @@ func New(o Options) (*Server, error) {
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now})
+	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now, ShuffleSecret: o.ShuffleSecret})
 	if err != nil {
 		cancel()
 		return nil, err
