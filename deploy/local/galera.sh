@@ -84,6 +84,7 @@ galera_recover() {
 	n=$(galera_node_dir "$i")
 	log=$n/recover.log
 	: >"$log"
+	chown "$(galera_user)" "$log"
 	mapfile -t args < <(galera_args "$i")
 	mariadbd "${args[@]}" --log-error="$log" --wsrep-recover >/dev/null 2>&1 || true
 	sed -n 's/.*WSREP: Recovered position: *//p' "$log" | tail -1
@@ -211,6 +212,8 @@ CFG
 
 galera_up() {
 	local i boot="" fresh=""
+	# The nodes' user (mysql) must reach their folders, whatever umask made secrets.env.
+	umask 022
 	mkdir -p "$galera_dir"
 	for i in $galera_nodes; do alive "$(galera_pid "$i")" && boot=$i; done
 	if [ -z "$boot" ]; then
