@@ -188,7 +188,7 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 			return fmt.Errorf("read place: %w", err)
 		}
 		return nil
-	}, db.Attempts(15))
+	}, db.Attempts(15), db.Idempotent()) // a second run finds the place the first one made
 	if err != nil {
 		return Place{}, "", err
 	}
