@@ -190,7 +190,7 @@ listen galera
 	bind 127.0.0.1:$galera_port
 	option external-check
 	external-check path "/usr/bin:/bin"
-	external-check command $here/galera-check
+	external-check command $root/deploy/galera/galera-check
 	# One writer, no failback: the one entry remembers the server chosen last.
 	stick-table type ip size 1
 	stick on dst
