@@ -236,9 +236,13 @@ galera_up() {
 		galera_start "$i" --wsrep-sst-donor="n$boot,"
 	done
 	galera_haproxy
+	# wsrep_sync_wait=1: a transaction's reads wait until the node has applied what the
+	# cluster committed before they began. On the writer that is nothing to wait for;
+	# on a backup that just took over, it is the old writer's last transactions, which
+	# the rules (a student's credits, their sections) must see.
 	umask 077
 	cat >"$dir/galera.env" <<ENV
-SCHOOL_DB_DSN='school:$db_password@tcp(127.0.0.1:$galera_port)/school'
+SCHOOL_DB_DSN='school:$db_password@tcp(127.0.0.1:$galera_port)/school?wsrep_sync_wait=1'
 SCHOOL_STACK_GALERA_PORT='$galera_port'
 SCHOOL_STACK_GALERA_GCOMM_PORT='$gcomm_port'
 SCHOOL_STACK_DIR='$dir'
