@@ -235,3 +235,61 @@ func TestInTxGivesUpOnAnAbsentDatabase(t *testing.T) {
 		})
 	}
 }
+
+// A read whose connection is killed while it runs (a Galera writer dying under it) is
+// run again on another connection by database/sql: the caller gets the answer, not the
+// dropped connection.
+func TestReadRidesThroughAKilledConnection(t *testing.T) {
+	t.Parallel()
+	admin, dsn := dbtest.New(t)
+	app, user := appPool(t, dsn, db.PoolOptions{MaxOpen: 2})
+	ctx := context.Background()
+	killed := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			var id int64
+			err := admin.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE 'SELECT%SLEEP%'", user).Scan(&id)
+			if err == nil {
+				_, err = admin.Exec("KILL CONNECTION ?", id)
+				killed <- err
+				return
+			}
+			if i == 500 {
+				killed <- errors.New("the query never showed in the process list")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	var answer, slept int
+	if err := app.QueryRowContext(ctx, "SELECT 42, SLEEP(1)").Scan(&answer, &slept); err != nil || answer != 42 {
+		t.Fatalf("read across a killed connection: %d, %v", answer, err)
+	}
+	if err := <-killed; err != nil {
+		t.Fatalf("kill the read's connection: %v", err)
+	}
+	// The same through a prepared statement, as the registration's first read is.
+	stmt, err := app.PrepareContext(ctx, "SELECT 43, SLEEP(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	go func() {
+		for i := 0; i < 500; i++ {
+			var id int64
+			if admin.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE 'SELECT%SLEEP%'", user).Scan(&id) == nil {
+				_, err := admin.Exec("KILL CONNECTION ?", id)
+				killed <- err
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		killed <- errors.New("the prepared query never showed in the process list")
+	}()
+	if err := stmt.QueryRowContext(ctx).Scan(&answer, &slept); err != nil || answer != 43 {
+		t.Fatalf("prepared read across a killed connection: %d, %v", answer, err)
+	}
+	if err := <-killed; err != nil {
+		t.Fatalf("kill the prepared read's connection: %v", err)
+	}
+}

@@ -67,7 +67,7 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql connector: %w", err)
 	}
-	sqldb := sql.OpenDB(connector)
+	sqldb := sql.OpenDB(retryReads{connector})
 	if pool.MaxOpen > 0 {
 		sqldb.SetMaxOpenConns(pool.MaxOpen)
 	}
