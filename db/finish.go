@@ -7,7 +7,8 @@ import (
 )
 
 // finishingConnector hands the MySQL driver contexts that are never cancelled, so a
-// statement the server has started runs to its end even when its request is abandoned.
+// statement the server has started runs to its end even when its request is abandoned;
+// and it lets database/sql run a read again whose connection dropped (reconnect.go).
 //
 // Why: on cancellation go-sql-driver/mysql closes the connection mid-statement, but the
 // server's thread goes on executing it, and the pool dials a replacement at once. Under a
@@ -62,7 +63,8 @@ func (c finishingConn) ExecContext(ctx context.Context, query string, args []dri
 }
 
 func (c finishingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.mysqlConn.QueryContext(context.WithoutCancel(ctx), query, args)
+	rows, err := c.mysqlConn.QueryContext(context.WithoutCancel(ctx), query, args)
+	return rows, retryableRead(ctx, err)
 }
 
 func (c finishingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -96,5 +98,6 @@ func (s finishingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 }
 
 func (s finishingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return s.mysqlStmt.QueryContext(context.WithoutCancel(ctx), args)
+	rows, err := s.mysqlStmt.QueryContext(context.WithoutCancel(ctx), args)
+	return rows, retryableRead(ctx, err)
 }

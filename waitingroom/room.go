@@ -267,7 +267,7 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 			r.beforeJoinCommit()
 		}
 		return nil
-	}, db.Attempts(15), r.metrics.retry("join"))
+	}, db.Attempts(15), r.metrics.retry("join"), db.Idempotent()) // a second run finds the place the first one made
 	if err != nil {
 		return Place{}, "", err
 	}

@@ -313,7 +313,7 @@ func TestRunConfiguration(t *testing.T) {
 				"school rehearse: invalid configuration:",
 				"-db-dsn (SCHOOL_DB_DSN) is required",
 				`"soon" is not a duration`,
-				`fault "flood": want mariadb, ldap or instance`,
+				`fault "flood": want mariadb, ldap, instance or db-writer`,
 				"-lead must be at least 2s",
 				"-choices at least -want",
 				"-waitlist between 0 and 1",
