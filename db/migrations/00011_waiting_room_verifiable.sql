@@ -3,7 +3,10 @@
 -- retakes a place (NEXTVAL of one sequence: monotonic whatever the replica or its clock),
 -- not a time the app took before its transaction. The default cache keeps NEXTVAL off the
 -- disk; a restart skips the cached numbers, which leaves gaps, never a reordering.
-CREATE SEQUENCE waiting_room_arrivals;
+-- INCREMENT BY 0 steps by auto_increment_increment (1 on one server): Galera refuses a
+-- cached sequence otherwise, and a node taking over the writes continues after the range
+-- the old writer had reserved, so the order holds across a failover too.
+CREATE SEQUENCE waiting_room_arrivals INCREMENT BY 0;
 
 -- The shuffle seed is no longer stored before the opening: the app derives it from a
 -- secret only the app holds (HMAC over the window and shuffle_nonce), publishes its
