@@ -891,7 +891,8 @@ func TestPrometheusScrapesOpsPort(t *testing.T) {
 // TestPodsMountCAAndTmp: in every rendered overlay the app's pods trust the internal CA
 // through a mounted Secret at the file SCHOOL_LDAP_CA_FILE names, and have a writable
 // /tmp (an emptyDir: the root filesystem is read-only, and a multipart upload over
-// memory spills there); the autoscaler mounts the CA at its ca_file and a writable
+// memory spills there), and read the waiting room's shuffle secret from a mounted Secret;
+// the autoscaler mounts the CA at its ca_file and a writable
 // volume at its state_file's folder. Removing any of these mounts fails here.
 func TestPodsMountCAAndTmp(t *testing.T) {
 	for _, dir := range []string{"overlays/onprem", "overlays/onprem-harbor", "overlays/eks"} {
@@ -913,6 +914,13 @@ func TestPodsMountCAAndTmp(t *testing.T) {
 		pod := &d.Spec.Template.Spec
 		checkMount(t, dir+" school", pod, "school", caFile, true)
 		checkMount(t, dir+" school", pod, "school", "/tmp/", false)
+		// Every replica must derive the same shuffle seeds, from a secret outside the
+		// database (the waiting room's commitment).
+		if f := env["SCHOOL_SHUFFLE_SECRET_FILE"]; f == "" {
+			t.Errorf("%s: no SCHOOL_SHUFFLE_SECRET_FILE: each replica would shuffle with its own random secret", dir)
+		} else {
+			checkMount(t, dir+" school", pod, "school", f, true)
+		}
 		if dir != "overlays/eks" {
 			a := r.deployments["autoscaler"]
 			cfg := autoscalerConfig(t, r)
