@@ -294,7 +294,7 @@ var messages = map[string]struct{ en, ko string }{
 	"admin.windows.class_year":   {"Class year", "학년"},
 	"admin.windows.opens_at":     {"Opens", "시작"},
 	"admin.windows.closes_at":    {"Closes", "종료"},
-	"admin.windows.time_zone":    {"Times are in the school's time zone.", "시각은 학교 시간대 기준입니다."},
+	"admin.windows.time_zone":    {"Times are on the school's clock: %s.", "시각은 학교 시간대(%s) 기준입니다."},
 	"admin.windows.choose_phase": {"Choose the phase.", "단계를 선택하세요."},
 	"admin.windows.order":        {"The window must close after it opens.", "종료 시각은 시작 시각보다 뒤여야 합니다."},
 	"admin.windows.saved":        {"Saved the registration window.", "수강신청 기간을 저장했습니다."},

@@ -58,6 +58,13 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// timeZone gives every view and form the school's clock.
+func (s *Server) timeZone(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(views.WithZone(r.Context(), s.zone)))
+	})
+}
+
 const langCookie = "lang"
 
 // locale picks the UI language: the user's own choice (a cookie), else the browser's

@@ -9,14 +9,14 @@ import (
 )
 
 // Handler returns every public route of the app. Middleware runs top to bottom: request
-// id, panic recovery, metrics, security headers, cross-origin refusal, language, input
+// id, panic recovery, metrics, security headers, cross-origin refusal, language, the school's time zone, input
 // limits and checks; then, for
 // pages, the session, who signed in (read once) and the page context; then, for signed-in
 // pages, the login check, and the role checks of the student's and the staff's groups.
 // /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.checkInput)
+	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.timeZone, s.checkInput)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
