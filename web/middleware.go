@@ -81,6 +81,16 @@ func locale(next http.Handler) http.Handler {
 	})
 }
 
+// noStore keeps every page behind the session out of every cache, the browser's back-
+// forward cache included: on a shared lab PC, Back after sign-out must not show the last
+// student's registrations. The sign-in page is included: it is where Back lands then.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // pageContext gives the layout who is signed in and where the page is.
 func (s *Server) pageContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,10 +9,10 @@ import (
 )
 
 // Handler returns every public route of the app. Middleware runs top to bottom: request
-// id, panic recovery, metrics, security headers, cross-origin refusal, language, the school's time zone, input
-// limits and checks; then, for
-// pages, the session, who signed in (read once) and the page context; then, for signed-in
-// pages, the login check, and the role checks of the student's and the staff's groups.
+// id, panic recovery, metrics, security headers, cross-origin refusal, language, the
+// school's time zone, input limits and checks; then, for pages, no caching, the session,
+// who signed in (read once) and the page context; then, for signed-in pages, the login
+// check, and the role checks of the student's and the staff's groups.
 // /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
@@ -23,10 +23,10 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 	// Waiting pages poll here: answered from memory, without loading the session.
-	r.Get("/queue/status", s.queueStatus)
+	r.With(noStore).Get("/queue/status", s.queueStatus)
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
+		r.Use(noStore, s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)
 		r.Post("/logout", s.logout)
