@@ -94,7 +94,7 @@ func noStore(next http.Handler) http.Handler {
 // pageContext gives the layout who is signed in and where the page is.
 func (s *Server) pageContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := views.Chrome{Path: r.URL.RequestURI()}
+		c := views.Chrome{Path: pagePath(r)}
 		if u, ok := s.currentUser(r); ok {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
 			// Fragments do not show the header; only whole pages pay for the query.
@@ -109,6 +109,19 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
 	})
+}
+
+// pagePath is where the language switch returns to: the page itself, or for the answer
+// to a form (a POST has no page to load again: a 405) the page the form was on.
+func pagePath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return "/"
+	}
+	return localPath(ref.RequestURI())
 }
 
 // requireLogin sends anonymous visitors to the sign-in page, and answers 401 to requests
