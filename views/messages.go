@@ -12,6 +12,14 @@ var messages = map[string]struct{ en, ko string }{
 	"nav.logout":  {"Sign out", "로그아웃"},
 	"nav.menu":    {"Menu", "메뉴"},
 
+	"queue.banner":                  {"Registration is in the waiting room now: registering takes your turn in line.", "지금 수강신청은 대기실을 거칩니다. 차례가 되어야 신청할 수 있습니다."},
+	"queue.banner_link":             {"Go to the waiting room", "대기실로 가기"},
+	"queue.intent_kept":             {"Your click is kept: when your turn comes you go back to where you were, with the section ready.", "누른 신청은 보관되어 있습니다. 차례가 되면 보던 화면의 그 분반으로 돌아갑니다."},
+	"queue.intent_back.register":    {"Your turn has come. Press Register again in the highlighted row.", "차례가 되었습니다. 표시된 분반에서 신청을 다시 누르세요."},
+	"queue.intent_back.waitlist":    {"Your turn has come. Press Join waitlist again in the highlighted row.", "차례가 되었습니다. 표시된 분반에서 대기 신청을 다시 누르세요."},
+	"queue.intent_back.basket":      {"Your turn has come. Press Register all again to register your basket.", "차례가 되었습니다. 장바구니 전체 신청을 다시 누르세요."},
+	"queue.intent_row":              {"Go to the section", "분반으로 가기"},
+
 	"login.title":           {"Sign in", "로그인"},
 	"login.intro":           {"Use your school account, the same one as for e-mail and the library.", "메일·도서관과 같은 학교 계정으로 로그인하세요."},
 	"login.username":        {"Username", "아이디"},

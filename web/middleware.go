@@ -99,6 +99,11 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
 			// Fragments do not show the header; only whole pages pay for the query.
 			if !wantsFragment(r) {
+				c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
+				c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(r.Context(), sessIntent)
+				if r.Method == http.MethodGet {
+					c.Intent = s.intentBack(r)
+				}
 				credits, err := s.credits(r)
 				if err != nil {
 					s.serverError(w, r, err)
