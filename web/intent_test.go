@@ -54,7 +54,7 @@ func TestQueuedIntentHTTP(t *testing.T) {
 	if got := testid(t, body, "intent-banner"); !strings.Contains(got, "Press Register again") || testid(t, body, "queued-banner") != "" {
 		t.Errorf("after admission: intent banner %q, queued banner %q", got, testid(t, body, "queued-banner"))
 	}
-	if doc(t, body).Find(`#section-` + sec + ` [data-testid="register"]`).Length() != 1 {
+	if doc(t, body).Find(`#section-`+sec+` [data-testid="register"]`).Length() != 1 {
 		t.Error("the section's row does not offer Register")
 	}
 	if _, body = app.get(t, c, "/courses"); testid(t, body, "intent-banner") != "" {
