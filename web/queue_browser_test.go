@@ -104,7 +104,7 @@ func TestBrowserQueueWithoutJavaScript(t *testing.T) {
 	b.do("open the catalog", chromedp.Navigate(app.URL+"/courses?dept=MATH"))
 	b.waitFor("the catalog", `document.readyState === "complete" && document.querySelector('[data-testid="section-row"]') !== null`)
 	b.click("register for "+label, f.button(t, label, "register"))
-	b.waitFor("the answer with the banner", `document.readyState === "complete" && document.querySelector('[data-testid="queued-banner"] a') !== null`)
+	b.waitFor("the answer with the banner", `location.pathname === "/registrations" && document.readyState === "complete" && document.querySelector('[data-testid="queued-banner"] a') !== null`)
 	b.click("go to the waiting room", `[data-testid="queued-banner"] a`)
 	b.waitFor("the join button", `location.pathname === "/queue" && document.querySelector('[data-testid="queue-join"] button') !== null`)
 	b.click("take a place", `[data-testid="queue-join"] button`)
