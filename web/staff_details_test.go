@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,31 @@ func TestStaffDetails(t *testing.T) {
 	heads := doc(t, body).Find("thead th").Text()
 	if !strings.Contains(heads, "작업") || strings.Contains(heads, "신청") {
 		t.Errorf("the Korean notices table heads %q, want 작업 for its buttons", heads)
+	}
+}
+
+// TestSeatButtonNames: a free seat's button is named with its visible number as a word
+// of its own ("Row B, seat 7, free"), in both languages, so speech input that says the
+// label finds the button (axe-core's label-content-name-mismatch matches substrings, and
+// passed "Seat B7, free" for "7").
+func TestSeatButtonNames(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies)
+	event := openEvent(t, app, 2, 12)
+	c := app.client(t)
+	app.login(t, c, alice)
+	for _, lang := range []string{"en", "ko"} {
+		_, body := app.get(t, c, "/events/"+itoa(event), "Accept-Language", lang)
+		buttons := doc(t, body).Find(`button.seat`)
+		if buttons.Length() != 24 {
+			t.Fatalf("%s: %d seat buttons, want 24", lang, buttons.Length())
+		}
+		buttons.Each(func(_ int, b *goquerySelection) {
+			name, visible := b.AttrOr("aria-label", ""), strings.TrimSpace(b.Text())
+			words := strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == ',' })
+			if !slices.Contains(words, visible) || !strings.Contains(name, b.AttrOr("data-seat", "?")[:1]) {
+				t.Errorf("%s: seat %s named %q: its visible %q is not a word of the name", lang, b.AttrOr("data-seat", ""), name, visible)
+			}
+		})
 	}
 }
