@@ -378,10 +378,17 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("register: %q", res.Header.Get("X-Registration-Result"))
 	}
 	app.post(t, stu, "/basket", url.Values{"section_id": {itoa(f.Sections["MATH101-02"])}})
+	// Registration goes through the waiting room from here: the waiting page is a page
+	// too, and every other page carries the waiting room's banner.
+	queueWindow(t, app, ", paused = TRUE")
+	eventually(t, "the waiting page", func() bool {
+		res, _ := app.get(t, stu, "/queue")
+		return res.StatusCode == http.StatusOK
+	})
 	id := func(query string) string { return itoa(int64(app.count(t, query))) }
 	pages := map[string][]string{
 		"student": {"/", "/courses", "/courses?dept=MATH&open=1", "/basket", "/registrations", "/timetable", "/events",
-			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/")},
+			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/queue"},
 		"staff": {"/admin", "/admin/audit", "/admin/terms", "/admin/terms/" + itoa(f.TermID), "/admin/departments",
 			"/admin/departments/" + id("SELECT MIN(id) FROM departments"), "/admin/courses", "/admin/courses/" + id("SELECT MIN(id) FROM courses"),
 			"/admin/sections", "/admin/sections/" + itoa(f.Sections["MATH150-01"]), "/admin/windows",
