@@ -29,7 +29,7 @@ TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
 # fonts-nanum: without a Korean font chromium draws Korean as boxes, and the browser tests
 # would measure the Korean pages' layout with those.
 test: assets stack-up
-	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx \
+	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx mariadb-backup=mariadb-backup amtool=prometheus-alertmanager haproxy=haproxy keepalived=keepalived \
 		/usr/share/fonts/truetype/nanum/NanumGothic.ttf=fonts-nanum
 	set -a && source $(STACK_ENV) && set +a && \
 	{ go test -race -count=1 -p 2 -parallel 4 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \

@@ -3,6 +3,8 @@ package autoscaler
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +71,30 @@ func NewArgoApp(cfg ArgoCDConfig, client *http.Client) (*ArgoApp, error) {
 	}
 	u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(u.RawPath, "/")
 	return &ArgoApp{cfg: cfg, base: u, client: client}, nil
+}
+
+// NewArgoAppFromConfig returns the target for cfg's Application on a client with a 30s
+// timeout that trusts cfg.CAFile's CAs (an internal CA signing Argo CD's certificate)
+// on top of the system's roots.
+func NewArgoAppFromConfig(cfg ArgoCDConfig) (*ArgoApp, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("argocd: ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("argocd: ca_file %s holds no PEM certificate", cfg.CAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		client.Transport = tr
+	}
+	return NewArgoApp(cfg, client)
 }
 
 // Size returns the replicas in the Application's spec.

@@ -3,7 +3,9 @@ package autoscaler
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -418,5 +420,38 @@ func TestNewArgoAppValidates(t *testing.T) {
 		if _, err := NewArgoApp(c, nil); err == nil {
 			t.Errorf("NewArgoApp(%+v) accepted", c)
 		}
+	}
+}
+
+// Argo CD behind a certificate of an internal CA: trusted with ca_file, refused without.
+func TestArgoCAFile(t *testing.T) {
+	f := newArgoFake(t, "school", kustomizeSource)
+	ts := httptest.NewTLSServer(f.srv.Config.Handler)
+	t.Cleanup(ts.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := ArgoCDConfig{URL: ts.URL, TokenFile: writeArgoToken(t, f.token), Application: "school",
+		MinReplicas: 1, MaxReplicas: 10, Source: "kustomize"}
+	a, err := NewArgoAppFromConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Backoff = Backoff{Attempts: 1}
+	if _, err := a.Size(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without ca_file: %v, want a certificate error", err)
+	}
+	cfg.CAFile = caFile
+	if a, err = NewArgoAppFromConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Size(t.Context()); err != nil || n != 2 {
+		t.Errorf("with ca_file: %d, %v", n, err)
+	}
+	cfg.CAFile = writeArgoToken(t, "not a certificate")
+	if _, err := NewArgoAppFromConfig(cfg); err == nil {
+		t.Error("a ca_file without a certificate was accepted")
 	}
 }

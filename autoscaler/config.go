@@ -36,16 +36,30 @@ type Config struct {
 	OnPrem     ArgoCDConfig     `yaml:"onprem"`
 	EKS        EKSConfig        `yaml:"eks"`
 	EKSApp     ArgoCDConfig     `yaml:"eks_app"`
+	// StateFile keeps the cooldown, the timers, the schedule floor, an unfinished action
+	// and each target's backoff across a restart; empty keeps them in memory only.
+	StateFile string `yaml:"state_file"`
+	// UnhealthyAfter is how many evaluations in a row a target (or Prometheus) may fail
+	// before /healthz answers 503.
+	UnhealthyAfter int `yaml:"unhealthy_after"`
 }
 
 // PrometheusConfig says where the signals come from. Queries return one sample each.
 type PrometheusConfig struct {
-	URL              string   `yaml:"url"`
-	CPUQuery         string   `yaml:"cpu_query"`
-	MemoryQuery      string   `yaml:"memory_query"`
-	WaitingRoomQuery string   `yaml:"waiting_room_query"`
-	RequestRateQuery string   `yaml:"request_rate_query"`
-	NextWindowQuery  string   `yaml:"next_window_query"`
+	URL              string `yaml:"url"`
+	CPUQuery         string `yaml:"cpu_query"`
+	MemoryQuery      string `yaml:"memory_query"`
+	WaitingRoomQuery string `yaml:"waiting_room_query"`
+	RequestRateQuery string `yaml:"request_rate_query"`
+	NextWindowQuery  string `yaml:"next_window_query"`
+	// ReadyNodesQuery counts the EKS nodes that are Ready: the EKS replicas never go
+	// beyond what they hold, and nodes that do not join in time are given up.
+	ReadyNodesQuery string `yaml:"ready_nodes_query"`
+	// InFlightQuery is the requests nginx has in flight to the app (every tier);
+	// ArrivalRateQuery the students joining the waiting room per second. Both are fast
+	// signals (see Policy.InFlightPerReplica).
+	InFlightQuery    string   `yaml:"inflight_query"`
+	ArrivalRateQuery string   `yaml:"arrival_rate_query"`
 	Staleness        Duration `yaml:"staleness"` // a sample older than this is unknown
 	Timeout          Duration `yaml:"timeout"`
 }
@@ -71,6 +85,25 @@ type Policy struct {
 	// and EKSNodeShare what one EKS node takes off: they size a burst.
 	OnPremReplicaShare float64 `yaml:"onprem_replica_share"`
 	EKSNodeShare       float64 `yaml:"eks_node_share"`
+	// ProvisionTimeout is how long asked-for EKS nodes may take to become Ready; past it
+	// the node group is brought back to its ready nodes and not grown for the backoff
+	// (as Cluster Autoscaler's max-node-provision-time).
+	ProvisionTimeout Duration `yaml:"provision_timeout"`
+	// The fast signals. InFlightPerReplica is the requests one replica takes at once,
+	// the max_conns nginx routes on (0 turns the fast signals off). The on-prem demand is
+	// then the requests in flight, plus WaitingPerSlot waiting students and
+	// ArrivalSlotSeconds of arrivals as one more request each (Little's law), less what
+	// the ready EKS replicas take, over the on-prem replicas' slots. Above UpThreshold
+	// for FastSustain it scales up, sized from how far past capacity it is (not capped
+	// at 1 as a CPU rate is).
+	InFlightPerReplica int      `yaml:"inflight_per_replica"`
+	WaitingPerSlot     float64  `yaml:"waiting_per_slot"`
+	ArrivalSlotSeconds float64  `yaml:"arrival_slot_seconds"`
+	FastSustain        Duration `yaml:"fast_sustain"`
+	// ErrorBackoff is how long a target that failed is left alone, doubling with each
+	// failure in a row up to MaxErrorBackoff.
+	ErrorBackoff    Duration `yaml:"error_backoff"`
+	MaxErrorBackoff Duration `yaml:"max_error_backoff"`
 }
 
 // ArgoCDConfig names an Argo CD Application whose replicas the daemon sets.
@@ -84,6 +117,9 @@ type ArgoCDConfig struct {
 	// "helm" (a value in spec.source.helm.valuesObject, at HelmValue).
 	Source    string `yaml:"source"`
 	HelmValue string `yaml:"helm_value"`
+	// CAFile is a PEM bundle of the CAs that sign the Argo CD server's certificate (an
+	// internal CA); empty trusts the system's roots.
+	CAFile string `yaml:"ca_file"`
 }
 
 // EKSConfig names the managed node group.
@@ -116,6 +152,8 @@ func Defaults() Config {
 			WaitingRoomQuery: `max(school_waiting_room_waiting{site="onprem"})`,
 			RequestRateQuery: `sum(rate(school_http_request_duration_seconds_count{site="onprem"}[1m]))`,
 			NextWindowQuery:  `max(school_registration_next_window_open_timestamp_seconds)`,
+			ReadyNodesQuery:  `sum(kube_node_status_condition{site="eks",condition="Ready",status="true"})`,
+			InFlightQuery:    `sum(nginx_connections_writing{site="onprem"})`,
 			Staleness:        Duration(2 * time.Minute),
 			Timeout:          Duration(10 * time.Second),
 		},
@@ -125,9 +163,13 @@ func Defaults() Config {
 			Cooldown: Duration(5 * time.Minute), MaxStepNodes: 3, MaxStepReplicas: 6,
 			LeadTime: Duration(20 * time.Minute), HoldAfterOpen: Duration(60 * time.Minute), FloorNodes: 2,
 			ReplicasPerNode: 2, OnPremReplicaShare: 0.10, EKSNodeShare: 0.15,
+			ProvisionTimeout:   Duration(15 * time.Minute),
+			InFlightPerReplica: 64, WaitingPerSlot: 20, ArrivalSlotSeconds: 0.5, FastSustain: Duration(10 * time.Second),
+			ErrorBackoff: Duration(30 * time.Second), MaxErrorBackoff: Duration(10 * time.Minute),
 		},
-		OnPrem: ArgoCDConfig{Source: "kustomize"},
-		EKSApp: ArgoCDConfig{Source: "kustomize"},
+		UnhealthyAfter: 3,
+		OnPrem:         ArgoCDConfig{Source: "kustomize"},
+		EKSApp:         ArgoCDConfig{Source: "kustomize"},
 	}
 }
 
@@ -180,6 +222,15 @@ func (c Config) Validate() error {
 	}
 	if pol.OnPremReplicaShare <= 0 || pol.EKSNodeShare <= 0 {
 		add("policy: onprem_replica_share and eks_node_share must be positive")
+	}
+	if pol.ProvisionTimeout.D() <= 0 || pol.ErrorBackoff.D() <= 0 || pol.MaxErrorBackoff.D() < pol.ErrorBackoff.D() {
+		add("policy: want provision_timeout > 0 and 0 < error_backoff (%s) <= max_error_backoff (%s)", pol.ErrorBackoff.D(), pol.MaxErrorBackoff.D())
+	}
+	if pol.InFlightPerReplica < 0 || pol.WaitingPerSlot < 0 || pol.ArrivalSlotSeconds < 0 || pol.FastSustain.D() < 0 {
+		add("policy: inflight_per_replica, waiting_per_slot, arrival_slot_seconds and fast_sustain cannot be negative")
+	}
+	if c.UnhealthyAfter < 1 {
+		add("unhealthy_after must be at least 1")
 	}
 	if c.EKS.Cluster == "" || c.EKS.Nodegroup == "" || c.EKS.Region == "" {
 		add("eks: region, cluster and nodegroup are required")

@@ -21,6 +21,11 @@ func TestLoadValid(t *testing.T) {
 	if c.EKSApp.Source != "helm" || c.EKSApp.HelmValue != "replicaCount" {
 		t.Errorf("eks_app: %+v", c.EKSApp)
 	}
+	if c.StateFile != "/var/lib/autoscaler/state.json" || c.UnhealthyAfter != 4 || c.OnPrem.CAFile != "/etc/ssl/school/ca.crt" ||
+		c.Policy.InFlightPerReplica != 64 || c.Policy.FastSustain.D() != 5*time.Second || c.Policy.ProvisionTimeout.D() != 8*time.Minute ||
+		c.Policy.ErrorBackoff.D() != 20*time.Second || c.Policy.MaxErrorBackoff.D() != 5*time.Minute || c.Prometheus.ReadyNodesQuery == "" {
+		t.Errorf("the reconciliation's settings not read: %+v", c)
+	}
 }
 
 func TestLoadRefuses(t *testing.T) {
@@ -35,6 +40,7 @@ func TestLoadRefuses(t *testing.T) {
 			`onprem.source "jsonnet"`,
 			"onprem: want 0 <= min_replicas (0) <= max_replicas (0), and max_replicas at least 1",
 			"eks_app.helm_value",
+			"unhealthy_after must be at least 1",
 		},
 	}
 	for path, wants := range cases {

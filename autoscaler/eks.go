@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,15 +73,40 @@ func NewEKSNodegroupWithAPI(cfg EKSConfig, api EKSAPI) *EKSNodegroup {
 
 // Size returns the node group's desired size.
 func (t *EKSNodegroup) Size(ctx context.Context) (int, error) {
+	d, err := t.Describe(ctx)
+	return d.Size, err
+}
+
+// Describe returns the node group's desired size with its own minSize and maxSize, busy
+// while it is UPDATING, and an issue when it is in any other state than ACTIVE or
+// reports health issues (a DEGRADED group, instances that fail to launch): the loop
+// then gives it no more nodes.
+func (t *EKSNodegroup) Describe(ctx context.Context) (TargetInfo, error) {
 	ng, err := t.describe(ctx)
 	if err != nil {
-		return 0, err
+		return TargetInfo{}, err
 	}
 	sc := ng.ScalingConfig
-	if sc == nil || sc.DesiredSize == nil {
-		return 0, fmt.Errorf("eks: node group %s has no desired size in its scaling config", t.name())
+	if sc == nil || sc.DesiredSize == nil || sc.MinSize == nil || sc.MaxSize == nil {
+		return TargetInfo{}, fmt.Errorf("eks: node group %s has an incomplete scaling config", t.name())
 	}
-	return int(*sc.DesiredSize), nil
+	info := TargetInfo{Size: int(*sc.DesiredSize), Min: int(*sc.MinSize), Max: int(*sc.MaxSize), Limited: true}
+	switch ng.Status {
+	case types.NodegroupStatusActive:
+	case types.NodegroupStatusUpdating:
+		info.Busy = true
+	default:
+		info.Issue = "node group " + string(ng.Status)
+	}
+	if ng.Health != nil {
+		for _, is := range ng.Health.Issues {
+			info.Issue = strings.TrimPrefix(info.Issue+"; ", "; ") + string(is.Code)
+			if is.Message != nil {
+				info.Issue += ": " + *is.Message
+			}
+		}
+	}
+	return info, nil
 }
 
 // Resize asks the node group for n nodes, within the limits (see EKSNodegroup).

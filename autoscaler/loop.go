@@ -19,6 +19,13 @@ type Targets struct {
 }
 
 // Controller evaluates the policy every interval and carries out its decisions.
+//
+// Each tier is read and changed on its own: a target that fails (or is busy, or backing
+// off after errors) holds its last known size while the others go on, and after
+// UnhealthyAfter failed evaluations in a row Healthy says which. Every evaluation also
+// reconciles: the node group's own min/max and health, the ready EKS nodes (the replicas
+// never exceed what they hold; nodes that do not join within the provision timeout are
+// given up) and an action the daemon stopped in the middle of.
 type Controller struct {
 	cfg     Config
 	src     Source
@@ -27,19 +34,16 @@ type Controller struct {
 	log     *slog.Logger
 	metrics *metrics
 	now     func() time.Time
-	state   State
 
-	mu     sync.Mutex // guards status, which /status reads while Run writes it
-	status Status
-}
+	// Run's alone: what the state file keeps.
+	state           State
+	known           Sizes // the last size each target reported or took
+	health          map[string]*TargetHealth
+	nodesShortSince time.Time
 
-// Status is the last evaluation: its decision, and the last action the cooldown counts
-// from.
-type Status struct {
-	DryRun        bool      `json:"dry_run"`
-	Decision      Decision  `json:"decision"`
-	LastAction    time.Time `json:"last_action,omitzero"`
-	LastDirection string    `json:"last_direction,omitempty"`
+	mu         sync.Mutex // guards status and healthView, which /status and /healthz read while Run writes them
+	status     Status
+	healthView map[string]TargetHealth
 }
 
 // Status returns the last evaluation's status; ok is false until one has decided.
@@ -49,7 +53,8 @@ func (c *Controller) Status() (s Status, ok bool) {
 	return c.status, !c.status.Decision.At.IsZero()
 }
 
-// NewController builds a controller; reg receives its metrics.
+// NewController builds a controller; reg receives its metrics. LoadState restores what
+// the state file kept.
 func NewController(cfg Config, src Source, t Targets, dryRun bool, log *slog.Logger, reg prometheus.Registerer) *Controller {
 	return &Controller{cfg: cfg, src: src, targets: t, dryRun: dryRun, log: log, metrics: newMetrics(reg), now: time.Now}
 }
@@ -70,92 +75,139 @@ func (c *Controller) Run(ctx context.Context) {
 	}
 }
 
-// Step is one evaluation: read the targets' sizes (the daemon keeps no size of its own,
-// so a restart starts from the truth), observe, decide, act.
+func (c *Controller) target(i int) Target {
+	return [3]Target{c.targets.OnPrem, c.targets.Nodes, c.targets.EKSApp}[i]
+}
+
+// Step is one evaluation: read the targets (each on its own), observe, reconcile the
+// limits, decide, act, and keep the state.
 func (c *Controller) Step(ctx context.Context) (Decision, error) {
-	current, err := c.sizes(ctx)
-	if err != nil {
-		return Decision{}, err
+	k := &tick{now: c.now(), current: c.known, failed: map[string]bool{}}
+	const unlimited = 1 << 30
+	k.limits.Max = Sizes{unlimited, unlimited, unlimited}
+	for i := range tierNames {
+		c.readTier(ctx, k, i)
 	}
-	c.state.Current = current
+	if ctx.Err() != nil {
+		return Decision{}, ctx.Err()
+	}
 	obs, err := c.src.Observe(ctx)
 	if err != nil {
 		// Prometheus unreachable: every signal unknown, which never scales down.
 		c.log.WarnContext(ctx, "observe", slog.Any("error", err))
-		obs = Observations{At: c.now()}
+		c.healthOf(namePrometheus).LastError = err.Error()
+		k.failed[namePrometheus] = true
+		obs = Observations{At: k.now}
 	}
-	c.metrics.observe(obs, current)
-	now := c.now()
-	d := Decide(c.cfg, obs, c.state, now)
+	c.reconcileNodes(k, obs)
+	obs.Limits, obs.LimitNotes = &k.limits, k.notes
+	c.metrics.observe(obs, k.current)
+
+	st := c.state
+	st.Current = k.current
+	// An action some target has refused for longer than nodes may take to join is stale:
+	// the load decides afresh rather than finishing what it asked for then.
+	if st.Pending != nil && k.now.Sub(st.LastAction) > c.cfg.Policy.ProvisionTimeout.D() {
+		c.log.WarnContext(ctx, "dropping an action not carried through within the provision timeout",
+			slog.Time("decided", st.LastAction), slog.Any("pending", *st.Pending))
+		st.Pending = nil
+	}
+	d := Decide(c.cfg, obs, st, k.now)
 	c.metrics.decided(d)
 	c.log.InfoContext(ctx, "decision", slog.String("direction", d.Direction), slog.String("reason", d.Reason.String()),
 		slog.Int("onprem_replicas", d.Want.OnPremReplicas), slog.Int("eks_nodes", d.Want.EKSNodes),
-		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Bool("dry_run", c.dryRun))
-	// A dry run counts its changes as sent, so its log shows the cooldowns the daemon
-	// would keep. A busy or failing target took nothing (or not all): no cooldown starts,
-	// and the next evaluation goes on from what the targets then say.
-	sent := true
-	var applyErr error
-	if !c.dryRun && d.Want != current {
-		sent, applyErr = c.apply(ctx, current, d.Want)
-	}
-	c.state = d.Next(sent)
-	c.mu.Lock()
-	c.status = Status{DryRun: c.dryRun, Decision: d, LastAction: c.state.LastAction, LastDirection: c.state.LastDirection}
-	c.mu.Unlock()
-	return d, applyErr
-}
+		slog.Int("eks_replicas", d.Want.EKSReplicas), slog.Any("limits", k.notes), slog.Bool("dry_run", c.dryRun))
 
-func (c *Controller) sizes(ctx context.Context) (Sizes, error) {
-	var s Sizes
-	var err error
-	if s.OnPremReplicas, err = c.targets.OnPrem.Size(ctx); err != nil {
-		c.metrics.targetErrors.WithLabelValues("onprem").Inc()
-		return s, fmt.Errorf("on-prem replicas: %w", err)
+	// An action counts as sent whether or not every target took it (a busy Argo CD may
+	// refuse the sync after the patch landed): the cooldown starts, and what is left is
+	// carried through as Pending at the next evaluations instead of the load asking again.
+	next := d.Next(true)
+	if !c.dryRun && (d.Want != k.current || st.Pending != nil) {
+		pending := d.Want
+		next.Pending = &pending
+		if err := c.saveState(next); err != nil { // the intent first: a crash from here on is repaired
+			k.errs = append(k.errs, err)
+		}
+		complete := c.apply(ctx, k, d.Want, st.Pending != nil)
+		// A pinned tier keeps its part of the pending action for later.
+		for i, why := range k.held {
+			if why != "" && st.Pending != nil && tierOf(*st.Pending, i) != tierOf(k.current, i) {
+				setTier(next.Pending, i, tierOf(*st.Pending, i))
+				complete = false
+			}
+		}
+		if complete {
+			next.Pending = nil
+		}
 	}
-	if s.EKSNodes, err = c.targets.Nodes.Size(ctx); err != nil {
-		c.metrics.targetErrors.WithLabelValues("eks_nodes").Inc()
-		return s, fmt.Errorf("EKS node group: %w", err)
+	next.Current = c.known
+	c.state = next
+	c.endTick(k.failed)
+	if err := c.saveState(next); err != nil {
+		k.errs = append(k.errs, err)
 	}
-	if s.EKSReplicas, err = c.targets.EKSApp.Size(ctx); err != nil {
-		c.metrics.targetErrors.WithLabelValues("eks_replicas").Inc()
-		return s, fmt.Errorf("EKS replicas: %w", err)
-	}
-	return s, nil
+	c.publish(k, obs, d)
+	return d, errors.Join(k.errs...)
 }
 
 // apply changes the targets in a safe order: going up, on-prem first (the cheap tier), then
 // nodes before the replicas that need them; going down, replicas before the nodes they
-// run on, and on-prem last. A busy target stops the sequence; the next evaluation goes on
-// from what the targets then say.
-func (c *Controller) apply(ctx context.Context, from, to Sizes) (done bool, err error) {
-	type step struct {
-		name   string
-		target Target
-		from   int
-		to     int
+// run on, and on-prem last. A held tier is skipped; a busy or failing one does not stop
+// the others, except that nodes are not taken away while the replicas on them could not
+// be lowered. With again, every tier is asked even at its size, so that a change a
+// target took only in part (an Argo CD patch whose sync was refused) is finished. It
+// returns whether every tier took its part.
+func (c *Controller) apply(ctx context.Context, k *tick, to Sizes, again bool) (complete bool) {
+	from := k.current
+	var order []int
+	if to.EKSReplicas < from.EKSReplicas {
+		order = append(order, 2)
 	}
-	onprem := step{"onprem", c.targets.OnPrem, from.OnPremReplicas, to.OnPremReplicas}
-	nodes := step{"eks_nodes", c.targets.Nodes, from.EKSNodes, to.EKSNodes}
-	replicas := step{"eks_replicas", c.targets.EKSApp, from.EKSReplicas, to.EKSReplicas}
-	order := []step{onprem, nodes, replicas}
-	if to.EKSNodes < from.EKSNodes || to.EKSReplicas < from.EKSReplicas || to.OnPremReplicas < from.OnPremReplicas {
-		order = []step{replicas, nodes, onprem}
+	if to.OnPremReplicas > from.OnPremReplicas {
+		order = append(order, 0)
 	}
-	for _, s := range order {
-		if s.from == s.to {
+	order = append(order, 1)
+	if to.EKSReplicas >= from.EKSReplicas {
+		order = append(order, 2)
+	}
+	if to.OnPremReplicas <= from.OnPremReplicas {
+		order = append(order, 0)
+	}
+	complete = true
+	for _, i := range order {
+		name, f, t := tierNames[i], tierOf(from, i), tierOf(to, i)
+		if k.held[i] != "" {
+			complete = complete && f == t
 			continue
 		}
-		err := s.target.Resize(ctx, s.to)
+		if f == t && !again {
+			continue
+		}
+		if i == 1 && t < f && !complete {
+			c.log.InfoContext(ctx, "EKS nodes kept until the replicas on them are lowered", slog.Int("from", f), slog.Int("to", t))
+			continue
+		}
+		err := c.target(i).Resize(ctx, t)
 		switch {
 		case errors.Is(err, ErrBusy):
-			c.log.InfoContext(ctx, "target busy; next evaluation retries", slog.String("target", s.name))
-			return false, nil
+			c.log.InfoContext(ctx, "target busy; the next evaluation carries the change through", slog.String("target", name), slog.Any("error", err))
+			complete = false
+			continue
 		case err != nil:
-			c.metrics.targetErrors.WithLabelValues(s.name).Inc()
-			return false, fmt.Errorf("resize %s %d→%d: %w", s.name, s.from, s.to, err)
+			if ctx.Err() != nil {
+				return false
+			}
+			c.metrics.targetErrors.WithLabelValues(name).Inc()
+			c.healthOf(name).failed(c.cfg.Policy, k.now, err)
+			k.failed[name] = true
+			k.errs = append(k.errs, fmt.Errorf("resize %s %d→%d: %w", name, f, t, err))
+			complete = false
+			continue
 		}
-		c.log.InfoContext(ctx, "resized", slog.String("target", s.name), slog.Int("from", s.from), slog.Int("to", s.to))
+		setTier(&c.known, i, t)
+		if f != t {
+			c.log.InfoContext(ctx, "resized", slog.String("target", name), slog.Int("from", f), slog.Int("to", t))
+		}
 	}
-	return true, nil
+	return complete
 }

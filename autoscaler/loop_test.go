@@ -30,11 +30,31 @@ func (r recorded) Resize(ctx context.Context, n int) error {
 }
 
 // fixedSource reports the same utilisation every time (the Prometheus side has its own
-// test against a real Prometheus).
-type fixedSource struct{ u float64 }
+// test against a real Prometheus), and as ready EKS nodes what ready returns (none when
+// ready is nil).
+type fixedSource struct {
+	u     float64
+	ready func() int
+}
 
 func (f *fixedSource) Observe(context.Context) (Observations, error) {
-	return Observations{CPU: Known(f.u), Memory: Known(f.u)}, nil
+	o := Observations{CPU: Known(f.u), Memory: Known(f.u), ReadyNodes: Known(0)}
+	if f.ready != nil {
+		o.ReadyNodes = Known(float64(f.ready()))
+	}
+	return o, nil
+}
+
+// readyAsDesired is a cluster whose nodes are ready as soon as the node group has them.
+func readyAsDesired(f *eksFake) func() int {
+	return func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.status == "ACTIVE" {
+			return f.desired
+		}
+		return 0
+	}
 }
 
 func TestLoopOrdersActionsAndHonoursDryRun(t *testing.T) {
@@ -54,7 +74,7 @@ func TestLoopOrdersActionsAndHonoursDryRun(t *testing.T) {
 	cfg.EKS = EKSConfig{MinNodes: 0, MaxNodes: 8}
 	cfg.OnPrem = ArgoCDConfig{MinReplicas: 2, MaxReplicas: 3}
 	cfg.EKSApp = ArgoCDConfig{MinReplicas: 0, MaxReplicas: 20}
-	src := &fixedSource{u: 0.99}
+	src := &fixedSource{u: 0.99, ready: readyAsDesired(eks)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
 	step := func(ctl *Controller) Decision {
@@ -78,12 +98,22 @@ func TestLoopOrdersActionsAndHonoursDryRun(t *testing.T) {
 		t.Fatalf("dry run sent %v", order)
 	}
 
-	// Up: on-prem, then nodes before the replicas that need them.
+	// Up: on-prem, then nodes; the replicas that need them once they are ready.
+	cfg.Policy.Cooldown = Duration(2 * time.Minute)
 	ctl := NewController(cfg, src, targets, false, log, prometheus.NewRegistry())
 	ctl.now = func() time.Time { return clock }
-	step(ctl)
+	if d := step(ctl); !d.Filled { // the node group's 2 nodes get their replicas first
+		t.Fatalf("first evaluation: %s, want the replicas to fill the 2 ready nodes", d.Reason)
+	}
+	order = order[:0]
 	if d := step(ctl); d.Direction != "up" {
 		t.Fatalf("decided %s (%s)", d.Direction, d.Reason)
+	}
+	if want := []string{"onprem", "eks_nodes"}; !equal(order, want) {
+		t.Errorf("up order %v, want %v", order, want)
+	}
+	if d := step(ctl); d.Direction != "up" || !d.Filled {
+		t.Fatalf("once the nodes are ready: %s (%s), want the replicas to fill them", d.Direction, d.Reason)
 	}
 	if want := []string{"onprem", "eks_nodes", "eks_replicas"}; !equal(order, want) {
 		t.Errorf("up order %v, want %v", order, want)
@@ -132,8 +162,9 @@ func (m *memTarget) Resize(_ context.Context, n int) error {
 	return nil
 }
 
-// The cooldown counts from a change the targets took (or, in a dry run, would have): a
-// change no target took is tried again at the next evaluation.
+// The cooldown counts from a change the loop sent (or, in a dry run, would have), even
+// one a busy target did not take: that one is carried through at the next evaluations,
+// and the load asks for nothing more until the cooldown ends.
 func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
 	cfg := policyConfig(func(c *Config) { c.Policy.UpSustain = 0 })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -154,13 +185,13 @@ func TestLoopCooldownStartsWhenTheChangeIsSent(t *testing.T) {
 		}
 	}
 	step(ctl, "up: ")
-	step(ctl, "up: ") // the busy target took nothing: no cooldown
+	step(ctl, "up: completing the action of 08:01:00") // the busy target took nothing: the same again
 	onprem.busy = false
-	step(ctl, "up: ")
+	step(ctl, "up: completing the action of 08:01:00")
 	if onprem.n != 4 {
 		t.Fatalf("on-prem %d replicas, want 4", onprem.n)
 	}
-	step(ctl, "hold: cooldown, 240 s left")
+	step(ctl, "hold: cooldown, 120 s left")
 
 	dry := NewController(cfg, &fixedSource{u: 0.85}, Targets{OnPrem: &memTarget{n: 2}, Nodes: &memTarget{}, EKSApp: &memTarget{}},
 		true, log, prometheus.NewRegistry())

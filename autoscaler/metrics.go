@@ -12,6 +12,7 @@ type metrics struct {
 	desired      *prometheus.GaugeVec
 	decisions    *prometheus.CounterVec
 	targetErrors *prometheus.CounterVec
+	failedTicks  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,11 +30,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Decisions by direction."}, []string{"direction"}),
 		targetErrors: f.NewCounterVec(prometheus.CounterOpts{Namespace: "autoscaler", Name: "target_errors_total",
 			Help: "Failed reads and changes of a target."}, []string{"target"}),
+		failedTicks: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: "autoscaler", Name: "target_failed_evaluations",
+			Help: "Evaluations in a row at which a target (or prometheus) failed or was backed off from; /healthz fails at unhealthy_after."}, []string{"target"}),
 	}
 }
 
 func (m *metrics) observe(o Observations, s Sizes) {
-	for name, sig := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom, "request_rate": o.RequestRate} {
+	for name, sig := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom, "request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes,
+		"in_flight": o.InFlight, "arrival_rate": o.ArrivalRate} {
 		if sig.Known {
 			m.signal.WithLabelValues(name).Set(sig.Value)
 		} else {

@@ -24,9 +24,24 @@ type Observations struct {
 	Memory      Signal // on-prem node memory utilisation, 0 to 1
 	WaitingRoom Signal // students waiting in the app's waiting room
 	RequestRate Signal // the app's requests per second
+	// InFlight is the requests nginx has in flight to the app, every tier together;
+	// ArrivalRate the students joining the waiting room per second. With WaitingRoom
+	// they are the fast signals: they move within seconds of a rush, where CPU rates lag
+	// by their window and stop at 1.
+	InFlight    Signal
+	ArrivalRate Signal
 	// NextWindow is when the next registration window opens (the app's gauge); zero
 	// when unknown or none is planned.
 	NextWindow time.Time
+	// ReadyNodes is how many EKS nodes are Ready in the cluster: the EKS replicas are
+	// never asked for more than these hold.
+	ReadyNodes Signal
+	// Limits are what the targets themselves allow at this evaluation (the node group's
+	// own min/max, the replicas the ready nodes hold, a failing or backed-off tier held
+	// at its size), within which the config's bounds apply; nil means the config's
+	// alone. LimitNotes say why, one line per tier the targets limit.
+	Limits     *Bounds
+	LimitNotes []string
 }
 
 // Sizes are the capacities the daemon controls.
@@ -40,6 +55,17 @@ type Sizes struct {
 type Bounds struct {
 	Min Sizes `json:"min"`
 	Max Sizes `json:"max"`
+}
+
+// within is b narrowed to the limits l: the higher minimum and the lower maximum of each
+// size (where they cross, clamp lets the maximum win).
+func (b Bounds) within(l Bounds) Bounds {
+	return Bounds{
+		Min: Sizes{OnPremReplicas: max(b.Min.OnPremReplicas, l.Min.OnPremReplicas), EKSNodes: max(b.Min.EKSNodes, l.Min.EKSNodes),
+			EKSReplicas: max(b.Min.EKSReplicas, l.Min.EKSReplicas)},
+		Max: Sizes{OnPremReplicas: min(b.Max.OnPremReplicas, l.Max.OnPremReplicas), EKSNodes: min(b.Max.EKSNodes, l.Max.EKSNodes),
+			EKSReplicas: min(b.Max.EKSReplicas, l.Max.EKSReplicas)},
+	}
 }
 
 func (b Bounds) clamp(s Sizes) Sizes {
@@ -56,11 +82,16 @@ func clamp(n, lo, hi int) int {
 	return min(max(n, lo), hi)
 }
 
-// State is what the policy remembers between evaluations. All of it can be rebuilt: the
-// sizes from the targets, the timers start afresh after a restart (which only delays the
-// next action, never causes one).
+// State is what the policy remembers between evaluations. The loop keeps it in its state
+// file, so a restart keeps the cooldown, the timers, the floor and an unfinished action;
+// without the file the sizes come from the targets and the timers start afresh (which
+// only delays the next action, never causes one).
 type State struct {
 	Current Sizes
+	// Pending is the sizes of the last action while some target has not taken all of it
+	// (busy, failing, or the daemon stopped between two targets): the next evaluations
+	// carry it through, cooldown or not, and act from it rather than from Current.
+	Pending *Sizes `json:",omitempty"`
 	// AboveSince is when utilisation went above the up-threshold and stayed there; zero
 	// when it is not above. BelowSince likewise for the down-threshold.
 	AboveSince, BelowSince time.Time
@@ -79,4 +110,24 @@ type State struct {
 type Decision struct {
 	Reason
 	next State // as Next(false)
+	// fresh says Want goes beyond the pending action: a new action, which starts a
+	// cooldown; carrying a pending one through does not.
+	fresh bool
+}
+
+// signals is the observations as /status shows them: unknown ones as null.
+func (o Observations) signals() map[string]any {
+	m := map[string]any{}
+	for name, s := range map[string]Signal{"cpu": o.CPU, "memory": o.Memory, "waiting_room": o.WaitingRoom,
+		"request_rate": o.RequestRate, "ready_nodes": o.ReadyNodes, "in_flight": o.InFlight, "arrival_rate": o.ArrivalRate} {
+		if s.Known {
+			m[name] = s.Value
+		} else {
+			m[name] = nil
+		}
+	}
+	if !o.NextWindow.IsZero() {
+		m["next_window"] = o.NextWindow
+	}
+	return m
 }

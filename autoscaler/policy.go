@@ -13,6 +13,11 @@ import (
 //
 // The rules, in the order they are applied:
 //
+//   - Fast demand: with InFlightPerReplica set and obs.InFlight known, the on-prem demand
+//     (in flight, plus the waiting room and its arrivals, less what the ready EKS
+//     replicas take, over the on-prem slots; see fastDemand) replaces u when it is
+//     higher, uncapped, with FastSustain as its up-sustain. It never makes u lower and
+//     never makes it "below" on its own: a scale-down still waits for CPU and memory.
 //   - Utilisation u is max(CPU, Memory). When one of them is unknown (empty, NaN or
 //     stale: the Source marks it), u is known only to be at least the known one. So
 //     the known one alone may call for a scale-up when it is above UpThreshold (the
@@ -56,8 +61,16 @@ import (
 //     under the floor, and while the floor is still being raised there is no
 //     load-driven scale-down at all (the action is the floor's, an "up").
 //   - Min/max clamps (OnPrem and EKSApp replicas, EKS nodes) are applied to Want always,
-//     last, regardless of cooldown and signals: Want is always within the config. A
-//     Current outside them (the config changed) is brought back in.
+//     last, regardless of cooldown and signals: Want is always within the config and
+//     within obs.Limits, what the targets allow now (the node group's own min/max, the
+//     replicas its ready nodes hold, a failing tier held at its size). A Current outside
+//     them is brought back in.
+//   - Pending: when st.Pending is set (an action some target has not taken all of), the
+//     evaluation starts from it instead of Current, so it is carried through whatever
+//     the cooldown, and only a change beyond it is a new action (Decision.Next).
+//   - Fill: unless the load is giving capacity back, the EKS replicas are raised to
+//     fill the nodes asked for (nodes×ReplicasPerNode, within the limits and the step),
+//     whatever the cooldown; this alone is no new action.
 //
 // Direction is "up" when any size grows, else "down" when any shrinks, else "hold"
 // (a clamp that shrinks one size while the load grows another is "up"; the Reason
@@ -68,7 +81,7 @@ import (
 func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 	p := c.Policy
 	next := st
-	u := readUtil(p, obs)
+	u := readUtil(p, obs, st.Current)
 	u.For = next.track(u.Level, now)
 	sustained := (u.Level == LevelAbove || u.Level == LevelBelow) && u.For >= u.Sustain
 
@@ -84,12 +97,20 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		(window.IsZero() || window.After(st.FloorWindow)) {
 		window = st.FloorWindow
 	}
-	bounds := c.bounds()
-	fl := scheduleFloor(p, bounds, window, now)
+	fl := scheduleFloor(p, c.bounds(), window, now)
 	next.FloorWindow = fl.Window
+	bounds := c.bounds()
+	if obs.Limits != nil {
+		bounds = bounds.within(*obs.Limits)
+	}
 
-	r := Reason{At: now, From: st.Current, Bounds: fl.raise(bounds), Utilisation: u, CooldownLeft: cooldownLeft, Floor: fl}
-	base := bounds.clamp(st.Current)
+	r := Reason{At: now, From: st.Current, Bounds: fl.raise(bounds), Utilisation: u, CooldownLeft: cooldownLeft, Floor: fl,
+		Limits: obs.LimitNotes}
+	start := st.Current
+	if st.Pending != nil {
+		start, r.Completing = *st.Pending, st.LastAction
+	}
+	base := bounds.clamp(start)
 	want := base
 	switch {
 	case cooldownLeft > 0 || !sustained:
@@ -118,20 +139,35 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 
 	floored := fl.apply(want)
 	r.Floor.Raised = floored != want
-	r.Want = bounds.clamp(floored)
-	r.Clamped = base != st.Current
+	floored = bounds.clamp(floored)
+	// Filling the nodes below only carries out what was decided before: no new cooldown.
+	fresh := floored != base || (st.Pending == nil && floored != st.Current)
+	// Nodes without the app are paid for and serve nothing: the EKS replicas fill the
+	// nodes asked for, as far as the ready ones hold them, whatever the cooldown, unless
+	// the load is giving capacity back. This also finishes an up the daemon stopped in
+	// the middle of. It keeps to the step limit.
+	if r.GiveBack == 0 {
+		f := clamp(floored.EKSNodes*p.ReplicasPerNode, bounds.Min.EKSReplicas, bounds.Max.EKSReplicas)
+		if f = min(f, base.EKSReplicas+p.MaxStepReplicas); f > floored.EKSReplicas {
+			floored.EKSReplicas, r.Filled = f, true
+		}
+	}
+	r.Want = floored
+	r.Clamped = base != start
 	r.Direction = sizesDirection(st.Current, r.Want)
-	return Decision{Reason: r, next: next}
+	return Decision{Reason: r, next: next, fresh: fresh}
 }
 
 // Next is the state to remember for the next evaluation: the timers and the floor window
-// as this evaluation left them, Current as given (the caller sets what the targets then
-// hold) and, when sent and Want changes a size, this evaluation as the last action. sent
-// is whether the change was carried out; one a target did not take starts no cooldown,
-// so the next evaluation tries again.
+// as this evaluation left them, Current and Pending as given (the caller sets what the
+// targets then hold and what is left to do) and, when sent and Want is a new action (not
+// only the pending one carried through), this evaluation as the last action. sent is
+// whether the change was asked for: the loop counts an action a target refused as busy
+// as sent, so the cooldown starts and the pending part is carried through instead of the
+// load asking again.
 func (d Decision) Next(sent bool) State {
 	s := d.next
-	if sent && d.Want != s.Current {
+	if sent && d.fresh {
 		s.LastAction, s.LastDirection = d.At, d.Direction
 	}
 	return s
@@ -140,8 +176,60 @@ func (d Decision) Next(sent bool) State {
 // policyEps absorbs float rounding when shares divide a shed: 0.20/0.10 is 2 units, not 3.
 const policyEps = 1e-9
 
+// fastDemand is the on-prem demand from the fast signals, as a utilisation of the
+// on-prem replicas' slots (see Policy.InFlightPerReplica); ok is false when they are off
+// or the requests in flight are unknown.
+func fastDemand(p Policy, obs Observations, cur Sizes) (u float64, ok bool) {
+	if p.InFlightPerReplica <= 0 || !obs.InFlight.Known || cur.OnPremReplicas <= 0 {
+		return 0, false
+	}
+	demand := obs.InFlight.Value
+	if obs.WaitingRoom.Known && p.WaitingPerSlot > 0 {
+		demand += obs.WaitingRoom.Value / p.WaitingPerSlot
+	}
+	if obs.ArrivalRate.Known {
+		demand += obs.ArrivalRate.Value * p.ArrivalSlotSeconds
+	}
+	eks := cur.EKSReplicas
+	if obs.ReadyNodes.Known {
+		eks = min(eks, int(obs.ReadyNodes.Value)*p.ReplicasPerNode)
+	} else {
+		eks = 0 // no EKS replica is known to serve
+	}
+	slots := float64(p.InFlightPerReplica)
+	return max(demand-float64(eks)*slots, 0) / (float64(cur.OnPremReplicas) * slots), true
+}
+
 // readUtil reads u from the signals; For is left to the caller, which keeps the timers.
-func readUtil(p Policy, obs Observations) Utilisation {
+func readUtil(p Policy, obs Observations, cur Sizes) Utilisation {
+	u := readSlowUtil(p, obs)
+	f, ok := fastDemand(p, obs, cur)
+	// The fast demand only ever raises u: it calls for capacity sooner and sizes the
+	// step, but a scale-down still waits for CPU and memory, and unknown demand holds
+	// nothing back.
+	if !ok || (u.Signal != "" && f <= u.Value) || (u.Level == LevelUnknown && f <= p.UpThreshold) {
+		return u
+	}
+	slow := u
+	u = Utilisation{Level: LevelBetween, Signal: "demand", Value: f, Fast: true, Up: p.UpThreshold, Down: p.DownThreshold,
+		Other: "cpu/memory", OtherValue: Known(slow.Value)}
+	if slow.Signal != "" {
+		u.Other = slow.Signal
+	}
+	if slow.Signal == "" || slow.Level == LevelUnknown {
+		u.OtherValue = Signal{}
+	}
+	switch {
+	case f > p.UpThreshold:
+		u.Level, u.Sustain = LevelAbove, p.FastSustain.D()
+	case f < p.DownThreshold && slow.Level == LevelBelow:
+		u.Level, u.Sustain = LevelBelow, p.DownSustain.D()
+	}
+	return u
+}
+
+// readSlowUtil reads u from CPU and memory.
+func readSlowUtil(p Policy, obs Observations) Utilisation {
 	cpu, mem := obs.CPU, obs.Memory
 	u := Utilisation{Level: LevelUnknown, Up: p.UpThreshold, Down: p.DownThreshold}
 	switch {

@@ -565,3 +565,54 @@ func TestFloorHeldAfterTheGaugeMovesOn(t *testing.T) {
 		t.Errorf("long after the window: %d nodes, floor window %v (%s)", d.Want.EKSNodes, st.FloorWindow, d.Reason)
 	}
 }
+
+// The fast signals: requests in flight (with the waiting room and its arrivals) over the
+// on-prem slots, not capped at 1, size the step from how far demand is past capacity;
+// they only ever raise u, so a scale-down still waits for CPU and memory.
+func TestDecideFastDemand(t *testing.T) {
+	c := policyConfig(func(c *Config) {
+		c.Policy.MaxStepNodes, c.Policy.MaxStepReplicas = 10, 20
+		c.EKS.MaxNodes, c.EKSApp.MaxReplicas = 10, 20
+	})
+	cur := Sizes{OnPremReplicas: 2}
+	st := State{Current: cur, AboveSince: policyAgo(3 * time.Minute)}
+	for _, tc := range []struct {
+		name      string
+		obs       Observations
+		nodes     int
+		signal    string
+		direction string
+	}{
+		// 2 replicas × 64 slots = 128; 256 in flight is demand 2.0: shed 1.3, on-prem
+		// +2 (0.20), the rest 1.10 / 0.15 = 8 nodes.
+		{"in flight twice the slots", Observations{CPU: Known(1), Memory: Known(0.5), InFlight: Known(256)}, 8, "demand", "up"},
+		// The same with CPU alone (capped at 1): shed 0.30, +2 on-prem, 1 node.
+		{"cpu alone", Observations{CPU: Known(1), Memory: Known(0.5)}, 1, "cpu", "up"},
+		// 100 in flight + 400 waiting / 20 per slot + 10/s × 0.5 s = 125 of 128: above.
+		{"waiting room counts", Observations{CPU: Known(0.5), Memory: Known(0.5), InFlight: Known(100),
+			WaitingRoom: Known(400), ArrivalRate: Known(10)}, 1, "demand", "up"},
+		// Ready EKS replicas take their share: 256 - 2 nodes × 2 × 64 = 0 left on-prem.
+		{"ready EKS replicas take theirs", Observations{CPU: Known(0.6), Memory: Known(0.5), InFlight: Known(256), ReadyNodes: Known(2)},
+			0, "cpu", "hold"},
+		// CPU unknown: a demand above the threshold is enough to go up.
+		// CPU unknown: a demand above the threshold is enough to go up (1.56: 2 + 5 nodes).
+		{"cpu unknown", Observations{InFlight: Known(200)}, 5, "demand", "up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := st
+			if tc.obs.ReadyNodes.Known {
+				s.Current = Sizes{OnPremReplicas: 2, EKSNodes: 2, EKSReplicas: 4}
+			}
+			d := Decide(c, tc.obs, s, policyT0)
+			if d.Utilisation.Signal != tc.signal || d.Direction != tc.direction || (tc.direction == "up" && d.Want.EKSNodes != tc.nodes) {
+				t.Errorf("%s: want %s driven by %s to %d nodes", d.Reason, tc.direction, tc.signal, tc.nodes)
+			}
+		})
+	}
+	// Low demand never scales down by itself.
+	d := Decide(c, Observations{CPU: Known(0.7), Memory: Known(0.7), InFlight: Known(1)},
+		State{Current: Sizes{OnPremReplicas: 4, EKSNodes: 2, EKSReplicas: 4}, BelowSince: policyAgo(time.Hour)}, policyT0)
+	if d.Direction != "hold" {
+		t.Errorf("scaled down on the fast signal alone: %s", d.Reason)
+	}
+}

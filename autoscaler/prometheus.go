@@ -71,10 +71,13 @@ const (
 	sigWaitingRoom
 	sigRequestRate
 	sigNextWindow
+	sigReadyNodes
+	sigInFlight
+	sigArrivalRate
 	numSignals
 )
 
-var signalNames = [numSignals]string{"cpu", "memory", "waiting_room", "request_rate", "next_window"}
+var signalNames = [numSignals]string{"cpu", "memory", "waiting_room", "request_rate", "next_window", "ready_nodes", "in_flight", "arrival_rate"}
 
 // defaultPrometheusTimeout bounds an observation when the config sets no timeout: a hung
 // Prometheus must not stall the control loop.
@@ -94,7 +97,8 @@ func NewPrometheusSource(cfg PrometheusConfig, log *slog.Logger, reg prometheus.
 		api: promv1.NewAPI(client),
 		url: cfg.URL,
 		queries: [numSignals]string{strings.TrimSpace(cfg.CPUQuery), strings.TrimSpace(cfg.MemoryQuery),
-			strings.TrimSpace(cfg.WaitingRoomQuery), strings.TrimSpace(cfg.RequestRateQuery), strings.TrimSpace(cfg.NextWindowQuery)},
+			strings.TrimSpace(cfg.WaitingRoomQuery), strings.TrimSpace(cfg.RequestRateQuery), strings.TrimSpace(cfg.NextWindowQuery),
+			strings.TrimSpace(cfg.ReadyNodesQuery), strings.TrimSpace(cfg.InFlightQuery), strings.TrimSpace(cfg.ArrivalRateQuery)},
 		staleness: cfg.Staleness.D(),
 		timeout:   cmp.Or(cfg.Timeout.D(), defaultPrometheusTimeout),
 		log:       log,
@@ -186,6 +190,9 @@ func (s *PrometheusSource) Observe(ctx context.Context) (Observations, error) {
 		Memory:      res[sigMemory].sig,
 		WaitingRoom: res[sigWaitingRoom].sig,
 		RequestRate: res[sigRequestRate].sig,
+		ReadyNodes:  res[sigReadyNodes].sig,
+		InFlight:    res[sigInFlight].sig,
+		ArrivalRate: res[sigArrivalRate].sig,
 	}
 	if nw := res[sigNextWindow].sig; nw.Known && nw.Value > 0 && nw.Value < maxUnixSeconds {
 		sec, frac := math.Modf(nw.Value)

@@ -32,13 +32,18 @@ func TestPrometheusSource(t *testing.T) {
 	bin := prometheusBinary(t)
 	exp := newTestExporter(t)
 	exp.set(map[string]float64{
-		`onprem_cpu_utilisation`:                                 0.42,
-		`onprem_memory_utilisation{node="a"}`:                    0.5,
-		`onprem_request_rate`:                                    12.5,
-		`school_waiting_room_waiting{site="onprem",pod="a"}`:     100,
-		`school_waiting_room_waiting{site="onprem",pod="b"}`:     50,
-		`school_waiting_room_waiting{site="eks",pod="c"}`:        1000,
-		`school_registration_next_window_open_timestamp_seconds`: 1893456000, // 2030-01-01
+		`onprem_cpu_utilisation`:                                                           0.42,
+		`onprem_memory_utilisation{node="a"}`:                                              0.5,
+		`onprem_request_rate`:                                                              12.5,
+		`school_waiting_room_waiting{site="onprem",pod="a"}`:                               100,
+		`school_waiting_room_waiting{site="onprem",pod="b"}`:                               50,
+		`school_waiting_room_waiting{site="eks",pod="c"}`:                                  1000,
+		`school_registration_next_window_open_timestamp_seconds`:                           1893456000, // 2030-01-01
+		`nginx_connections_writing{site="onprem",instance="lb"}`:                           173,
+		`arrivals_per_second`:                                                              7.5,
+		`kube_node_status_condition{site="eks",node="n1",condition="Ready",status="true"}`: 1,
+		`kube_node_status_condition{site="eks",node="n2",condition="Ready",status="true"}`: 1,
+		`kube_node_status_condition{site="eks",node="n3",condition="Ready",status="true"}`: 0,
 	})
 	promURL := startPrometheus(t, bin, exp.srv.Listener.Addr().String())
 
@@ -49,6 +54,9 @@ func TestPrometheusSource(t *testing.T) {
 		WaitingRoomQuery: `sum(school_waiting_room_waiting{site="onprem"})`,
 		RequestRateQuery: `onprem_request_rate`,
 		NextWindowQuery:  `max(school_registration_next_window_open_timestamp_seconds)`,
+		ReadyNodesQuery:  `sum(kube_node_status_condition{site="eks",condition="Ready",status="true"})`,
+		InFlightQuery:    `sum(nginx_connections_writing{site="onprem"})`,
+		ArrivalRateQuery: `arrivals_per_second`,
 		Staleness:        Duration(5 * time.Second),
 		Timeout:          Duration(10 * time.Second),
 	}
@@ -63,8 +71,10 @@ func TestPrometheusSource(t *testing.T) {
 		o := waitObs(t, src, "the exporter's first values", func(o Observations) bool { return o.CPU.Known })
 		want := Observations{At: o.At, CPU: Known(0.42), Memory: Known(0.5), WaitingRoom: Known(150), RequestRate: Known(12.5),
 			NextWindow: time.Unix(1893456000, 0)}
+		want.ReadyNodes, want.InFlight, want.ArrivalRate = Known(2), Known(173), Known(7.5)
 		if !o.NextWindow.Equal(want.NextWindow) || o.CPU != want.CPU || o.Memory != want.Memory ||
-			o.WaitingRoom != want.WaitingRoom || o.RequestRate != want.RequestRate {
+			o.WaitingRoom != want.WaitingRoom || o.RequestRate != want.RequestRate ||
+			o.ReadyNodes != want.ReadyNodes || o.InFlight != want.InFlight || o.ArrivalRate != want.ArrivalRate {
 			t.Errorf("observed\n  %+v\nwant\n  %+v", o, want)
 		}
 		if time.Since(o.At) < 0 || time.Since(o.At) > time.Minute {

@@ -29,9 +29,16 @@ type Reason struct {
 	// sustained.
 	Stuck Stuck
 	Floor Floor
-	// Clamped says From was outside the config's bounds (the config changed) and Want
-	// brings it back in.
+	// Clamped says From (or the pending action) was outside the bounds (the config
+	// changed, or a target's own limits) and Want brings it back in.
 	Clamped bool
+	// Limits say how the targets narrowed the config's bounds at this evaluation.
+	Limits []string
+	// Completing is when the pending action this evaluation carries through was decided;
+	// zero when none is pending.
+	Completing time.Time
+	// Filled says the EKS replicas were raised to fill the nodes asked for.
+	Filled bool
 }
 
 // Utilisation is on-prem utilisation as the policy read it: u = max(CPU, Memory), or
@@ -43,6 +50,9 @@ type Utilisation struct {
 	Other  string  // the other signal's name; empty when both are unknown
 	// OtherValue is the other signal, unknown when it was.
 	OtherValue Signal
+	// Fast says u is the on-prem demand from the fast signals (Signal "demand"), above
+	// CPU and memory, which then are Other.
+	Fast bool
 	// For is how long u has been at Level (above or below; 0 otherwise), Sustain how long
 	// it must stay there for the load to act.
 	For, Sustain time.Duration
@@ -97,7 +107,13 @@ func (r Reason) String() string {
 		if r.Floor.Active {
 			parts = append(parts, r.Floor.describe(r.At)+" held")
 		}
+		if r.Stuck != "" && len(r.Limits) > 0 {
+			parts = append(parts, "limits: "+strings.Join(r.Limits, ", "))
+		}
 		return r.Direction + ": " + strings.Join(parts, "; ")
+	}
+	if !r.Completing.IsZero() {
+		parts = append(parts, "completing the action of "+r.Completing.Format(time.TimeOnly))
 	}
 	load := ""
 	switch {
@@ -117,7 +133,14 @@ func (r Reason) String() string {
 		parts = append(parts, s)
 	}
 	if r.Clamped {
-		parts = append(parts, "config bounds (min/max)")
+		if len(r.Limits) > 0 {
+			parts = append(parts, "bounds (min/max; limits: "+strings.Join(r.Limits, ", ")+")")
+		} else {
+			parts = append(parts, "config bounds (min/max)")
+		}
+	}
+	if r.Filled {
+		parts = append(parts, "eks replicas fill the nodes asked for")
 	}
 	if load == "" {
 		parts = append(parts, r.Utilisation.clause(false))
@@ -222,12 +245,19 @@ func (r Reason) MarshalJSON() ([]byte, error) {
 		Stuck               Stuck       `json:"stuck,omitempty"`
 		Floor               *floor      `json:"schedule_floor,omitempty"`
 		Clamped             bool        `json:"clamped_to_bounds"`
+		Limits              []string    `json:"limits,omitempty"`
+		Completing          *time.Time  `json:"completing_action_of,omitempty"`
+		Filled              bool        `json:"filled_nodes,omitempty"`
 	}{
 		At: r.At, Direction: r.Direction, Reason: r.String(), From: r.From, Want: r.Want, Bounds: r.Bounds,
 		Utilisation: utilisation{Level: u.Level, Signal: u.Signal, Other: u.Other,
 			ForSeconds: u.For.Seconds(), SustainSeconds: u.Sustain.Seconds(), Up: u.Up, Down: u.Down},
 		CooldownLeftSeconds: r.CooldownLeft.Seconds(),
 		Shed:                r.Shed, GiveBack: r.GiveBack, Stuck: r.Stuck, Clamped: r.Clamped,
+		Limits: r.Limits, Filled: r.Filled,
+	}
+	if !r.Completing.IsZero() {
+		v.Completing = &r.Completing
 	}
 	if u.Signal != "" {
 		v.Utilisation.Value = &u.Value

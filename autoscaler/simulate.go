@@ -52,8 +52,8 @@ func ReadTrace(r io.Reader) (Trace, error) {
 			return Trace{}, fmt.Errorf("trace line %d: time: %w", line, err)
 		}
 		u, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
-		if err != nil || u < 0 || u > 2 {
-			return Trace{}, fmt.Errorf("trace line %d: utilisation %q: want a number from 0 to 2", line, rec[1])
+		if err != nil || u < 0 || u > 10 {
+			return Trace{}, fmt.Errorf("trace line %d: utilisation %q: want a number from 0 to 10", line, rec[1])
 		}
 		tr.Points = append(tr.Points, TracePoint{At: at, Utilisation: u})
 	}
@@ -69,7 +69,7 @@ func ReadTrace(r io.Reader) (Trace, error) {
 type SimStep struct {
 	At       time.Time
 	Demand   float64 // the trace's utilisation
-	OnPrem   float64 // on-prem utilisation after the burst capacity ready by then
+	OnPrem   float64 // on-prem utilisation after the burst capacity ready by then (not capped at 1)
 	Decision Decision
 }
 
@@ -83,22 +83,65 @@ type SimResult struct {
 	// Leads: per window, how long before its opening the floor's EKS nodes had been asked
 	// for without a break (0: not by the opening).
 	Leads []time.Duration
+	// Rushes: each time on-prem went above the up-threshold, how long until capacity
+	// was first asked for and until on-prem was back at or under it.
+	Rushes []SimRush
 }
 
-// Simulate replays a trace through the real policy against simulated targets that do as
-// asked, except that a new EKS node takes startup to be ready. Burst capacity lowers
-// on-prem utilisation by the policy's shares: each on-prem replica above the minimum by
-// OnPremReplicaShare, each ready EKS node by EKSNodeShare.
-func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
+// SimRush is one crossing of the up-threshold.
+type SimRush struct {
+	At time.Time
+	// FirstAsk is how long after the crossing the first scale-up was decided; -1 if none.
+	FirstAsk time.Duration
+	// ToCapacity is how long after the crossing on-prem was back at or under the
+	// up-threshold; -1 if it never was within the trace.
+	ToCapacity time.Duration
+}
+
+// SimOptions are the simulated world's constants.
+type SimOptions struct {
+	// Startup is how long a new EKS node takes to be ready.
+	Startup time.Duration
+	// CPUWindow is the range of the CPU rate the slow signals are read over (the
+	// shipped rules: 2m); the CPU itself stops at 1.
+	CPUWindow time.Duration
+	// Old plays the loop as it was before the reconciliation (no ready-node cap, nodes
+	// grown while others still join).
+	Old bool
+}
+
+// OldPolicy is c with the policy this daemon shipped before the fast signals: a 30 s
+// interval, a 2-minute sustain, a 5-minute cooldown, steps of 3 nodes and 6 replicas,
+// and CPU and memory alone.
+func OldPolicy(c Config) Config {
+	c.Interval = Duration(30 * time.Second)
+	c.Policy.UpSustain, c.Policy.Cooldown = Duration(2*time.Minute), Duration(5*time.Minute)
+	c.Policy.MaxStepNodes, c.Policy.MaxStepReplicas = 3, 6
+	c.Policy.InFlightPerReplica = 0
+	return c
+}
+
+// Simulate replays a trace, second by second, through the real policy against simulated
+// targets that do as asked, except that a new EKS node takes o.Startup to be ready.
+// Burst capacity lowers on-prem utilisation by the policy's shares: each on-prem replica
+// above the minimum by OnPremReplicaShare, each ready EKS node by EKSNodeShare. The
+// policy sees CPU (and memory) as the rate over o.CPUWindow of the on-prem utilisation
+// capped at 1, and the requests in flight as the demand itself, uncapped.
+func Simulate(c Config, tr Trace, o SimOptions) SimResult {
 	var res SimResult
 	st := State{Current: Sizes{OnPremReplicas: c.OnPrem.MinReplicas, EKSNodes: c.EKS.MinNodes, EKSReplicas: c.EKSApp.MinReplicas}}
-	var ready []time.Time // when each EKS node beyond the first is ready, oldest first
+	var ready []time.Time // when each EKS node is ready, oldest first
 	for range st.Current.EKSNodes {
 		ready = append(ready, tr.Points[0].At)
 	}
+	cpuWindow := max(int(o.CPUWindow/time.Second), 1)
+	cpu := make([]float64, 0, cpuWindow) // the last seconds' CPU, a ring
 	interval := c.Interval.D()
 	end := tr.Points[len(tr.Points)-1].At
-	for now, i := tr.Points[0].At, 0; !now.After(end); now = now.Add(interval) {
+	p := c.Policy
+	var rush *SimRush
+	start := tr.Points[0].At
+	for now, i := start, 0; !now.After(end); now = now.Add(time.Second) {
 		for i+1 < len(tr.Points) && !tr.Points[i+1].At.After(now) {
 			i++
 		}
@@ -109,28 +152,65 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 				readyNodes++
 			}
 		}
-		u := demand - float64(st.Current.OnPremReplicas-c.OnPrem.MinReplicas)*c.Policy.OnPremReplicaShare -
-			float64(readyNodes)*c.Policy.EKSNodeShare
+		readyReplicas := min(st.Current.EKSReplicas, readyNodes*p.ReplicasPerNode)
+		u := demand - float64(st.Current.OnPremReplicas-c.OnPrem.MinReplicas)*p.OnPremReplicaShare -
+			float64(min(readyNodes, (readyReplicas+p.ReplicasPerNode-1)/max(p.ReplicasPerNode, 1)))*p.EKSNodeShare
 		u = max(0, u)
-		obs := Observations{At: now, CPU: Known(u), Memory: Known(u)}
+		if len(cpu) == cpuWindow {
+			cpu = cpu[1:]
+		}
+		cpu = append(cpu, min(u, 1))
+		above := u > p.UpThreshold
+		if above {
+			res.MinutesAbove += 1.0 / 60
+		}
+		switch {
+		case above && rush == nil:
+			res.Rushes = append(res.Rushes, SimRush{At: now, FirstAsk: -1, ToCapacity: -1})
+			rush = &res.Rushes[len(res.Rushes)-1]
+		case !above && rush != nil:
+			rush.ToCapacity = now.Sub(rush.At)
+			rush = nil
+		}
+		res.NodeMinutes += float64(st.Current.EKSNodes) / 60
+		if now.Sub(start)%interval != 0 {
+			continue
+		}
+
+		var sum float64
+		for _, v := range cpu {
+			sum += v
+		}
+		rate := sum / float64(len(cpu))
+		obs := Observations{At: now, CPU: Known(rate), Memory: Known(rate), ReadyNodes: Known(float64(readyNodes))}
+		if slots := float64(p.InFlightPerReplica); slots > 0 {
+			obs.InFlight = Known(u*float64(st.Current.OnPremReplicas)*slots + float64(readyReplicas)*slots)
+		}
 		for _, w := range tr.Windows {
 			if w.After(now) { // the app's gauge: the next window still to open
 				obs.NextWindow = w
 				break
 			}
 		}
+		if !o.Old {
+			lim := Bounds{Max: Sizes{1 << 30, 1 << 30, readyNodes * p.ReplicasPerNode}}
+			if readyNodes < st.Current.EKSNodes {
+				lim.Max.EKSNodes = st.Current.EKSNodes // no more while some still join
+			}
+			obs.Limits = &lim
+		}
 		d := Decide(c, obs, st, now)
 		res.Steps = append(res.Steps, SimStep{At: now, Demand: demand, OnPrem: u, Decision: d})
-		if u > c.Policy.UpThreshold {
-			res.MinutesAbove += interval.Minutes()
+		if d.Direction == "up" && rush != nil && rush.FirstAsk < 0 {
+			rush.FirstAsk = now.Sub(rush.At)
 		}
 		if d.Want != st.Current {
 			res.Actions++
-			if st.LastDirection != "" && d.Direction != st.LastDirection && now.Sub(st.LastAction) < c.Policy.DownSustain.D() {
+			if st.LastDirection != "" && d.Direction != st.LastDirection && d.fresh && now.Sub(st.LastAction) < p.DownSustain.D() {
 				res.Reversals++
 			}
 			for range d.Want.EKSNodes - st.Current.EKSNodes {
-				ready = append(ready, now.Add(startup))
+				ready = append(ready, now.Add(o.Startup))
 			}
 			if d.Want.EKSNodes < st.Current.EKSNodes {
 				ready = ready[:max(0, len(ready)-(st.Current.EKSNodes-d.Want.EKSNodes))]
@@ -138,9 +218,8 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 		}
 		st = d.Next(true)
 		st.Current = d.Want
-		res.NodeMinutes += float64(st.Current.EKSNodes) * interval.Minutes()
 	}
-	floor := clamp(c.Policy.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
+	floor := clamp(p.FloorNodes, c.EKS.MinNodes, c.EKS.MaxNodes)
 	for _, w := range tr.Windows {
 		// Walk back from the opening while the floor was met.
 		lead := time.Duration(0)
@@ -163,13 +242,32 @@ func Simulate(c Config, tr Trace, startup time.Duration) SimResult {
 func (r SimResult) Print(w io.Writer) {
 	for _, s := range r.Steps {
 		if s.Decision.Want != s.Decision.From || s.Decision.Direction != "hold" {
-			fmt.Fprintf(w, "%s demand %.2f on-prem %.2f  %s\n", s.At.Format("15:04"), s.Demand, s.OnPrem, s.Decision.Reason)
+			fmt.Fprintf(w, "%s demand %.2f on-prem %.2f  %s\n", s.At.Format(time.TimeOnly), s.Demand, s.OnPrem, s.Decision.Reason)
 		}
 	}
-	fmt.Fprintf(w, "summary: %.0f EKS node-minutes, %.0f minutes on-prem above the threshold, %d scale actions, %d reversals within the down-sustain",
+	fmt.Fprintf(w, "summary: %s\n", r.Summary())
+}
+
+// Summary is the result in one line.
+func (r SimResult) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%.0f EKS node-minutes, %.1f minutes on-prem above the threshold, %d scale actions, %d reversals within the down-sustain",
 		r.NodeMinutes, r.MinutesAbove, r.Actions, r.Reversals)
 	for i, l := range r.Leads {
-		fmt.Fprintf(w, ", window %d: capacity asked %s before opening", i+1, l)
+		fmt.Fprintf(&b, ", window %d: capacity asked %s before opening", i+1, l)
 	}
-	fmt.Fprintln(w)
+	for _, ru := range r.Rushes {
+		ask, back := "never", "not within the trace"
+		if ru.FirstAsk >= 0 {
+			ask = ru.FirstAsk.String()
+		}
+		if ru.ToCapacity >= 0 {
+			back = ru.ToCapacity.String()
+		}
+		if ru.ToCapacity >= 0 && ru.ToCapacity < 10*time.Second && ru.FirstAsk < 0 {
+			continue // a blip the capacity in place absorbed
+		}
+		fmt.Fprintf(&b, "; rush at %s: first capacity asked after %s, on-prem back under the threshold after %s", ru.At.Format(time.TimeOnly), ask, back)
+	}
+	return b.String()
 }

@@ -122,84 +122,72 @@ func (q *Queries) MeetingsForSections(ctx context.Context, sectionIds []int64) (
 	return items, nil
 }
 
-const searchSections = `-- name: SearchSections :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code,
-       CAST(COUNT(*) OVER () AS SIGNED) AS total
-FROM sections s
-JOIN courses c ON c.id = s.course_id
-JOIN departments d ON d.id = c.department_id
-WHERE s.term_id = ?
-  AND (? = '%%'
-       OR c.code LIKE ?
-       OR c.title LIKE ?
-       OR s.instructor LIKE ?)
-  AND (? = 0 OR c.department_id = ?)
-  AND (? = 0 OR c.credits = ?)
-  AND s.capacity - s.enrolled - s.held >= ?
-ORDER BY c.code, s.number
-LIMIT ? OFFSET ?
+const openSectionIDs = `-- name: OpenSectionIDs :many
+SELECT id FROM sections WHERE term_id = ? AND capacity - enrolled - held > 0
 `
 
-type SearchSectionsParams struct {
-	TermID         int64
-	KeywordPattern string
-	DepartmentID   int64
-	Credits        int8
-	MinSeatsLeft   int32
-	Limit          int32
-	Offset         int32
-}
-
-type SearchSectionsRow struct {
-	Section        Section
-	Course         Course
-	DepartmentCode string
-	Total          int64
-}
-
-// SearchSections filters the term's sections; an empty keyword, a zero department or zero
-// credits means "any"; min_seats_left 1 keeps only open sections. total is the count of
-// all matches, for pagination.
-func (q *Queries) SearchSections(ctx context.Context, arg SearchSectionsParams) ([]SearchSectionsRow, error) {
-	rows, err := q.db.QueryContext(ctx, searchSections,
-		arg.TermID,
-		arg.KeywordPattern,
-		arg.KeywordPattern,
-		arg.KeywordPattern,
-		arg.KeywordPattern,
-		arg.DepartmentID,
-		arg.DepartmentID,
-		arg.Credits,
-		arg.Credits,
-		arg.MinSeatsLeft,
-		arg.Limit,
-		arg.Offset,
-	)
+// OpenSectionIDs lists the term's sections with a seat left; a seat held for the waitlist
+// is taken.
+func (q *Queries) OpenSectionIDs(ctx context.Context, termID int64) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, openSectionIDs, termID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []SearchSectionsRow{}
+	items := []int64{}
 	for rows.Next() {
-		var i SearchSectionsRow
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sectionSeats = `-- name: SectionSeats :many
+SELECT id, capacity, enrolled, held FROM sections WHERE id IN (/*SLICE:ids*/?)
+`
+
+type SectionSeatsRow struct {
+	ID       int64
+	Capacity int32
+	Enrolled int32
+	Held     int32
+}
+
+// SectionSeats reads the live seats of the sections a catalog page shows; what the
+// sections are comes from the registration catalog in memory.
+func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeatsRow, error) {
+	query := sectionSeats
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SectionSeatsRow{}
+	for rows.Next() {
+		var i SectionSeatsRow
 		if err := rows.Scan(
-			&i.Section.ID,
-			&i.Section.CourseID,
-			&i.Section.TermID,
-			&i.Section.Number,
-			&i.Section.Instructor,
-			&i.Section.Room,
-			&i.Section.Capacity,
-			&i.Section.Enrolled,
-			&i.Section.Held,
-			&i.Course.ID,
-			&i.Course.DepartmentID,
-			&i.Course.Code,
-			&i.Course.Title,
-			&i.Course.Credits,
-			&i.Course.Description,
-			&i.DepartmentCode,
-			&i.Total,
+			&i.ID,
+			&i.Capacity,
+			&i.Enrolled,
+			&i.Held,
 		); err != nil {
 			return nil, err
 		}

@@ -36,9 +36,24 @@ func Config(dsn string) (*mysql.Config, error) {
 	// escapes the values itself, which is safe with the utf8mb4 connection character set;
 	// the SQL in db/queries keeps its placeholders.
 	cfg.InterpolateParams = true
+	// A server that is gone without closing its connections (a host lost, a network
+	// cut) must not hold a request for the kernel's minutes: the dial, and each read
+	// and write of a packet, give up. 30 s is longer than any statement the app makes
+	// (bulk imports included) but inside InnoDB's 50 s lock wait, so a statement stuck
+	// behind a lock fails as a dropped connection and is retried instead of hanging.
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = 3 * time.Second
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	// A server that answers 1290 (read-only: a replica, or a Galera node the proxy no
+	// longer sends writes to) drops the connection instead of keeping it in the pool,
+	// so the next one goes to wherever the writer is now.
+	cfg.RejectReadOnly = true
 	return cfg, nil
 }
 
@@ -52,16 +67,18 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql connector: %w", err)
 	}
-	sqldb := sql.OpenDB(connector)
+	sqldb := sql.OpenDB(finishingConnector{connector})
 	if pool.MaxOpen > 0 {
 		sqldb.SetMaxOpenConns(pool.MaxOpen)
 	}
 	if pool.MaxIdle > 0 {
 		sqldb.SetMaxIdleConns(pool.MaxIdle)
 	}
-	// Connections older than the server's wait_timeout would fail on first use.
-	sqldb.SetConnMaxLifetime(30 * time.Minute)
-	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	// Connections older than the server's wait_timeout would fail on first use, and a
+	// connection made through the proxy stays with the server it reached: a lifetime of
+	// minutes moves the pool along after a failover or a failback, a little at a time.
+	sqldb.SetConnMaxLifetime(5 * time.Minute)
+	sqldb.SetConnMaxIdleTime(time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {

@@ -571,26 +571,31 @@ type User struct {
 type WaitingRoomState struct {
 	WindowID          int64
 	ShuffleCommitment string
-	ShuffleSeed       string
 	ShuffledAt        sql.NullTime
 	LastPosition      int64
 	AdmitCredit       float64
 	LastTickAt        sql.NullTime
 	AdmittedTotal     int64
+	ShuffleSeed       sql.NullString
+	ShuffleNonce      sql.NullString
+	FailedTicks       int64
+	LastFailedTickAt  sql.NullTime
 }
 
 type WaitingRoomTicket struct {
-	ID            int64
-	WindowID      int64
-	UserID        int64
-	Prequeue      bool
-	Position      sql.NullInt64
-	State         WaitingRoomTicketsState
-	JoinedAt      time.Time
-	LastSeenAt    time.Time
-	AdmittedAt    sql.NullTime
-	PassExpiresAt sql.NullTime
-	ChangedAt     time.Time
+	ID              int64
+	WindowID        int64
+	UserID          int64
+	Prequeue        bool
+	Position        sql.NullInt64
+	State           WaitingRoomTicketsState
+	JoinedAt        time.Time
+	LastSeenAt      time.Time
+	AdmittedAt      sql.NullTime
+	PassExpiresAt   sql.NullTime
+	ChangedAt       time.Time
+	Arrival         int64
+	ShufflePosition sql.NullInt64
 }
 
 type WaitlistEntry struct {

@@ -12,36 +12,42 @@ import (
 	"time"
 )
 
-const admitNext = `-- name: AdmitNext :execrows
-UPDATE waiting_room_tickets
-SET state = 'admitted', admitted_at = ?, pass_expires_at = ?,
-    last_seen_at = ?, changed_at = ?
-WHERE window_id = ? AND state = 'waiting' AND position IS NOT NULL
-ORDER BY position
+const absentWaiting = `-- name: AbsentWaiting :many
+SELECT id FROM waiting_room_tickets
+WHERE window_id = ? AND state = 'waiting' AND last_seen_at < ?
 LIMIT ?
 `
 
-type AdmitNextParams struct {
-	AdmittedAt    sql.NullTime
-	PassExpiresAt sql.NullTime
-	Now           time.Time
-	WindowID      int64
-	Limit         int32
+type AbsentWaitingParams struct {
+	WindowID   int64
+	SeenBefore time.Time
+	Limit      int32
 }
 
-func (q *Queries) AdmitNext(ctx context.Context, arg AdmitNextParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, admitNext,
-		arg.AdmittedAt,
-		arg.PassExpiresAt,
-		arg.Now,
-		arg.Now,
-		arg.WindowID,
-		arg.Limit,
-	)
+// The sweep: candidates read without locks through the indexes, at most a batch a tick,
+// then changed by primary key with the condition checked again (a poll written back in
+// between keeps the place).
+func (q *Queries) AbsentWaiting(ctx context.Context, arg AbsentWaitingParams) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, absentWaiting, arg.WindowID, arg.SeenBefore, arg.Limit)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected()
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const admitTicketNow = `-- name: AdmitTicketNow :execrows
@@ -74,6 +80,42 @@ func (q *Queries) AdmitTicketNow(ctx context.Context, arg AdmitTicketNowParams) 
 	return result.RowsAffected()
 }
 
+const admitTickets = `-- name: AdmitTickets :execrows
+UPDATE waiting_room_tickets
+SET state = 'admitted', admitted_at = ?, pass_expires_at = ?,
+    last_seen_at = ?, changed_at = ?
+WHERE id IN (/*SLICE:ids*/?) AND state = 'waiting'
+`
+
+type AdmitTicketsParams struct {
+	AdmittedAt    sql.NullTime
+	PassExpiresAt sql.NullTime
+	Now           time.Time
+	Ids           []int64
+}
+
+func (q *Queries) AdmitTickets(ctx context.Context, arg AdmitTicketsParams) (int64, error) {
+	query := admitTickets
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.AdmittedAt)
+	queryParams = append(queryParams, arg.PassExpiresAt)
+	queryParams = append(queryParams, arg.Now)
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const countActive = `-- name: CountActive :one
 SELECT CAST(COUNT(*) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ? AND state = 'admitted'
 `
@@ -85,60 +127,61 @@ func (q *Queries) CountActive(ctx context.Context, windowID int64) (int64, error
 	return column_1, err
 }
 
+const countFailedTick = `-- name: CountFailedTick :exec
+UPDATE waiting_room_state SET failed_ticks = failed_ticks + 1, last_failed_tick_at = ?
+WHERE window_id = ?
+`
+
+type CountFailedTickParams struct {
+	At       sql.NullTime
+	WindowID int64
+}
+
+func (q *Queries) CountFailedTick(ctx context.Context, arg CountFailedTickParams) error {
+	_, err := q.db.ExecContext(ctx, countFailedTick, arg.At, arg.WindowID)
+	return err
+}
+
 const createRoomState = `-- name: CreateRoomState :exec
-INSERT IGNORE INTO waiting_room_state (window_id, shuffle_commitment, shuffle_seed) VALUES (?, ?, ?)
+INSERT IGNORE INTO waiting_room_state (window_id, shuffle_commitment, shuffle_nonce) VALUES (?, ?, ?)
 `
 
 type CreateRoomStateParams struct {
 	WindowID          int64
 	ShuffleCommitment string
-	ShuffleSeed       string
+	ShuffleNonce      sql.NullString
 }
 
 func (q *Queries) CreateRoomState(ctx context.Context, arg CreateRoomStateParams) error {
-	_, err := q.db.ExecContext(ctx, createRoomState, arg.WindowID, arg.ShuffleCommitment, arg.ShuffleSeed)
+	_, err := q.db.ExecContext(ctx, createRoomState, arg.WindowID, arg.ShuffleCommitment, arg.ShuffleNonce)
 	return err
 }
 
-const expireAbsent = `-- name: ExpireAbsent :execrows
+const expireTickets = `-- name: ExpireTickets :execrows
 UPDATE waiting_room_tickets SET state = 'expired', changed_at = ?
-WHERE window_id = ? AND state = 'waiting' AND last_seen_at < ?
+WHERE id IN (/*SLICE:ids*/?) AND state = 'waiting' AND last_seen_at < ?
 `
 
-type ExpireAbsentParams struct {
+type ExpireTicketsParams struct {
 	Now        time.Time
-	WindowID   int64
+	Ids        []int64
 	SeenBefore time.Time
 }
 
-func (q *Queries) ExpireAbsent(ctx context.Context, arg ExpireAbsentParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, expireAbsent, arg.Now, arg.WindowID, arg.SeenBefore)
-	if err != nil {
-		return 0, err
+func (q *Queries) ExpireTickets(ctx context.Context, arg ExpireTicketsParams) (int64, error) {
+	query := expireTickets
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
 	}
-	return result.RowsAffected()
-}
-
-const finishIdle = `-- name: FinishIdle :execrows
-UPDATE waiting_room_tickets SET state = 'done', changed_at = ?
-WHERE window_id = ? AND state = 'admitted'
-  AND (pass_expires_at < ? OR last_seen_at < ?)
-`
-
-type FinishIdleParams struct {
-	Now        time.Time
-	WindowID   int64
-	PassBefore sql.NullTime
-	SeenBefore time.Time
-}
-
-func (q *Queries) FinishIdle(ctx context.Context, arg FinishIdleParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, finishIdle,
-		arg.Now,
-		arg.WindowID,
-		arg.PassBefore,
-		arg.SeenBefore,
-	)
+	queryParams = append(queryParams, arg.SeenBefore)
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -164,6 +207,40 @@ func (q *Queries) FinishTicket(ctx context.Context, arg FinishTicketParams) (int
 	return result.RowsAffected()
 }
 
+const finishTickets = `-- name: FinishTickets :execrows
+UPDATE waiting_room_tickets SET state = 'done', changed_at = ?
+WHERE id IN (/*SLICE:ids*/?) AND state = 'admitted'
+  AND (pass_expires_at < ? OR last_seen_at < ?)
+`
+
+type FinishTicketsParams struct {
+	Now        time.Time
+	Ids        []int64
+	PassBefore sql.NullTime
+	SeenBefore time.Time
+}
+
+func (q *Queries) FinishTickets(ctx context.Context, arg FinishTicketsParams) (int64, error) {
+	query := finishTickets
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.PassBefore)
+	queryParams = append(queryParams, arg.SeenBefore)
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getSecret = `-- name: GetSecret :one
 SELECT value FROM app_secrets WHERE name = ?
 `
@@ -176,7 +253,7 @@ func (q *Queries) GetSecret(ctx context.Context, name string) ([]byte, error) {
 }
 
 const getTicket = `-- name: GetTicket :one
-SELECT id, prequeue, position, state, pass_expires_at
+SELECT id, prequeue, position, state, pass_expires_at, shuffle_position
 FROM waiting_room_tickets WHERE window_id = ? AND user_id = ?
 `
 
@@ -186,11 +263,12 @@ type GetTicketParams struct {
 }
 
 type GetTicketRow struct {
-	ID            int64
-	Prequeue      bool
-	Position      sql.NullInt64
-	State         WaitingRoomTicketsState
-	PassExpiresAt sql.NullTime
+	ID              int64
+	Prequeue        bool
+	Position        sql.NullInt64
+	State           WaitingRoomTicketsState
+	PassExpiresAt   sql.NullTime
+	ShufflePosition sql.NullInt64
 }
 
 func (q *Queries) GetTicket(ctx context.Context, arg GetTicketParams) (GetTicketRow, error) {
@@ -202,13 +280,50 @@ func (q *Queries) GetTicket(ctx context.Context, arg GetTicketParams) (GetTicket
 		&i.Position,
 		&i.State,
 		&i.PassExpiresAt,
+		&i.ShufflePosition,
 	)
 	return i, err
 }
 
+const idleAdmitted = `-- name: IdleAdmitted :many
+SELECT id FROM waiting_room_tickets
+WHERE window_id = ? AND state = 'admitted' AND last_seen_at < ?
+LIMIT ?
+`
+
+type IdleAdmittedParams struct {
+	WindowID   int64
+	SeenBefore time.Time
+	Limit      int32
+}
+
+func (q *Queries) IdleAdmitted(ctx context.Context, arg IdleAdmittedParams) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, idleAdmitted, arg.WindowID, arg.SeenBefore, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const joinRoom = `-- name: JoinRoom :exec
-INSERT IGNORE INTO waiting_room_tickets (window_id, user_id, prequeue, joined_at, last_seen_at, changed_at)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT IGNORE INTO waiting_room_tickets (window_id, user_id, prequeue, joined_at, last_seen_at, changed_at, arrival)
+VALUES (?, ?, ?, ?, ?, ?,
+        NEXTVAL(waiting_room_arrivals))
 `
 
 type JoinRoomParams struct {
@@ -230,28 +345,68 @@ func (q *Queries) JoinRoom(ctx context.Context, arg JoinRoomParams) error {
 	return err
 }
 
-const joinedAtOfAdmitted = `-- name: JoinedAtOfAdmitted :many
-SELECT joined_at FROM waiting_room_tickets WHERE window_id = ? AND admitted_at = ?
+const lockRoomState = `-- name: LockRoomState :one
+SELECT window_id, shuffle_commitment, shuffle_nonce, shuffle_seed, shuffled_at, last_position, admit_credit, last_tick_at
+FROM waiting_room_state WHERE window_id = ? FOR UPDATE
 `
 
-type JoinedAtOfAdmittedParams struct {
-	WindowID   int64
-	AdmittedAt sql.NullTime
+type LockRoomStateRow struct {
+	WindowID          int64
+	ShuffleCommitment string
+	ShuffleNonce      sql.NullString
+	ShuffleSeed       sql.NullString
+	ShuffledAt        sql.NullTime
+	LastPosition      int64
+	AdmitCredit       float64
+	LastTickAt        sql.NullTime
 }
 
-func (q *Queries) JoinedAtOfAdmitted(ctx context.Context, arg JoinedAtOfAdmittedParams) ([]time.Time, error) {
-	rows, err := q.db.QueryContext(ctx, joinedAtOfAdmitted, arg.WindowID, arg.AdmittedAt)
+func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomStateRow, error) {
+	row := q.db.QueryRowContext(ctx, lockRoomState, windowID)
+	var i LockRoomStateRow
+	err := row.Scan(
+		&i.WindowID,
+		&i.ShuffleCommitment,
+		&i.ShuffleNonce,
+		&i.ShuffleSeed,
+		&i.ShuffledAt,
+		&i.LastPosition,
+		&i.AdmitCredit,
+		&i.LastTickAt,
+	)
+	return i, err
+}
+
+const nextInLine = `-- name: NextInLine :many
+SELECT id, joined_at FROM waiting_room_tickets
+WHERE window_id = ? AND state = 'waiting' AND position IS NOT NULL
+ORDER BY position
+LIMIT ?
+`
+
+type NextInLineParams struct {
+	WindowID int64
+	Limit    int32
+}
+
+type NextInLineRow struct {
+	ID       int64
+	JoinedAt time.Time
+}
+
+func (q *Queries) NextInLine(ctx context.Context, arg NextInLineParams) ([]NextInLineRow, error) {
+	rows, err := q.db.QueryContext(ctx, nextInLine, arg.WindowID, arg.Limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []time.Time{}
+	items := []NextInLineRow{}
 	for rows.Next() {
-		var joined_at time.Time
-		if err := rows.Scan(&joined_at); err != nil {
+		var i NextInLineRow
+		if err := rows.Scan(&i.ID, &i.JoinedAt); err != nil {
 			return nil, err
 		}
-		items = append(items, joined_at)
+		items = append(items, i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -260,34 +415,6 @@ func (q *Queries) JoinedAtOfAdmitted(ctx context.Context, arg JoinedAtOfAdmitted
 		return nil, err
 	}
 	return items, nil
-}
-
-const lockRoomState = `-- name: LockRoomState :one
-SELECT window_id, shuffle_seed, shuffled_at, last_position, admit_credit, last_tick_at
-FROM waiting_room_state WHERE window_id = ? FOR UPDATE
-`
-
-type LockRoomStateRow struct {
-	WindowID     int64
-	ShuffleSeed  string
-	ShuffledAt   sql.NullTime
-	LastPosition int64
-	AdmitCredit  float64
-	LastTickAt   sql.NullTime
-}
-
-func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomStateRow, error) {
-	row := q.db.QueryRowContext(ctx, lockRoomState, windowID)
-	var i LockRoomStateRow
-	err := row.Scan(
-		&i.WindowID,
-		&i.ShuffleSeed,
-		&i.ShuffledAt,
-		&i.LastPosition,
-		&i.AdmitCredit,
-		&i.LastTickAt,
-	)
-	return i, err
 }
 
 const nextWindowOpening = `-- name: NextWindowOpening :one
@@ -302,27 +429,109 @@ func (q *Queries) NextWindowOpening(ctx context.Context, opensAt time.Time) (tim
 	return opens_at, err
 }
 
-const orderArrivals = `-- name: OrderArrivals :execrows
-UPDATE waiting_room_tickets t
-JOIN (SELECT w.id, ? + ROW_NUMBER() OVER (ORDER BY w.joined_at, w.id) AS rn
-      FROM waiting_room_tickets w WHERE w.window_id = ? AND w.position IS NULL) r ON r.id = t.id
-SET t.position = r.rn, t.changed_at = ?
+const numberTickets = `-- name: NumberTickets :execrows
+UPDATE waiting_room_tickets
+SET position = ELT(FIELD(id, /*SLICE:ids*/?), /*SLICE:positions*/?),
+    shuffle_position = IF(?, ELT(FIELD(id, /*SLICE:ids2*/?), /*SLICE:positions2*/?), shuffle_position),
+    changed_at = ?
+WHERE id IN (/*SLICE:ids3*/?) AND position IS NULL
 `
 
-type OrderArrivalsParams struct {
-	After    interface{}
-	WindowID int64
-	Now      time.Time
+type NumberTicketsParams struct {
+	Ids        []string
+	Positions  []string
+	Shuffle    interface{}
+	Ids2       []string
+	Positions2 []string
+	Now        time.Time
+	Ids3       []int64
 }
 
-// OrderArrivals places the tickets taken since the last tick behind everyone, in arrival
-// order.
-func (q *Queries) OrderArrivals(ctx context.Context, arg OrderArrivalsParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, orderArrivals, arg.After, arg.WindowID, arg.Now)
+func (q *Queries) NumberTickets(ctx context.Context, arg NumberTicketsParams) (int64, error) {
+	query := numberTickets
+	var queryParams []interface{}
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	if len(arg.Positions) > 0 {
+		for _, v := range arg.Positions {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:positions*/?", strings.Repeat(",?", len(arg.Positions))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:positions*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.Shuffle)
+	if len(arg.Ids2) > 0 {
+		for _, v := range arg.Ids2 {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids2*/?", strings.Repeat(",?", len(arg.Ids2))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids2*/?", "NULL", 1)
+	}
+	if len(arg.Positions2) > 0 {
+		for _, v := range arg.Positions2 {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:positions2*/?", strings.Repeat(",?", len(arg.Positions2))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:positions2*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.Ids3) > 0 {
+		for _, v := range arg.Ids3 {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids3*/?", strings.Repeat(",?", len(arg.Ids3))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids3*/?", "NULL", 1)
+	}
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const passEndedAdmitted = `-- name: PassEndedAdmitted :many
+SELECT id FROM waiting_room_tickets
+WHERE window_id = ? AND state = 'admitted' AND pass_expires_at < ?
+LIMIT ?
+`
+
+type PassEndedAdmittedParams struct {
+	WindowID   int64
+	PassBefore sql.NullTime
+	Limit      int32
+}
+
+func (q *Queries) PassEndedAdmitted(ctx context.Context, arg PassEndedAdmittedParams) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, passEndedAdmitted, arg.WindowID, arg.PassBefore, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const putSecretIfMissing = `-- name: PutSecretIfMissing :exec
@@ -341,11 +550,12 @@ func (q *Queries) PutSecretIfMissing(ctx context.Context, arg PutSecretIfMissing
 
 const queuedWindows = `-- name: QueuedWindows :many
 
-SELECT id, term_id, class_year, opens_at, closes_at, prequeue_opens_at, max_active,
-       admit_per_second, pass_seconds, idle_seconds, grace_seconds, paused
-FROM registration_windows
-WHERE queue_enabled AND closes_at > ?
-  AND COALESCE(prequeue_opens_at, opens_at) <= ?
+SELECT w.id, w.term_id, w.class_year, w.opens_at, w.closes_at, w.prequeue_opens_at, w.max_active,
+       w.admit_per_second, w.pass_seconds, w.idle_seconds, w.grace_seconds, w.paused,
+       COALESCE(s.shuffle_commitment, '') AS shuffle_commitment, s.shuffled_at
+FROM registration_windows w LEFT JOIN waiting_room_state s ON s.window_id = w.id
+WHERE w.queue_enabled AND w.closes_at > ?
+  AND COALESCE(w.prequeue_opens_at, w.opens_at) <= ?
 `
 
 type QueuedWindowsParams struct {
@@ -354,18 +564,20 @@ type QueuedWindowsParams struct {
 }
 
 type QueuedWindowsRow struct {
-	ID              int64
-	TermID          int64
-	ClassYear       sql.NullInt16
-	OpensAt         time.Time
-	ClosesAt        time.Time
-	PrequeueOpensAt sql.NullTime
-	MaxActive       int32
-	AdmitPerSecond  float64
-	PassSeconds     int32
-	IdleSeconds     int32
-	GraceSeconds    int32
-	Paused          bool
+	ID                int64
+	TermID            int64
+	ClassYear         sql.NullInt16
+	OpensAt           time.Time
+	ClosesAt          time.Time
+	PrequeueOpensAt   sql.NullTime
+	MaxActive         int32
+	AdmitPerSecond    float64
+	PassSeconds       int32
+	IdleSeconds       int32
+	GraceSeconds      int32
+	Paused            bool
+	ShuffleCommitment string
+	ShuffledAt        sql.NullTime
 }
 
 // The waiting room. Joining is one INSERT; polling reads nothing (each replica caches
@@ -393,6 +605,8 @@ func (q *Queries) QueuedWindows(ctx context.Context, arg QueuedWindowsParams) ([
 			&i.IdleSeconds,
 			&i.GraceSeconds,
 			&i.Paused,
+			&i.ShuffleCommitment,
+			&i.ShuffledAt,
 		); err != nil {
 			return nil, err
 		}
@@ -410,26 +624,26 @@ func (q *Queries) QueuedWindows(ctx context.Context, arg QueuedWindowsParams) ([
 const requeueTicket = `-- name: RequeueTicket :execrows
 UPDATE waiting_room_tickets
 SET state = 'waiting', position = NULL, prequeue = ?, joined_at = ?,
-    last_seen_at = ?, changed_at = ?, admitted_at = NULL, pass_expires_at = NULL
-WHERE window_id = ? AND user_id = ? AND state IN ('expired', 'done')
+    last_seen_at = ?, changed_at = ?, admitted_at = NULL, pass_expires_at = NULL,
+    arrival = NEXTVAL(waiting_room_arrivals)
+WHERE id = ? AND state IN ('expired', 'done')
 `
 
 type RequeueTicketParams struct {
 	Prequeue bool
 	Now      time.Time
-	WindowID int64
-	UserID   int64
+	ID       int64
 }
 
-// A student whose place expired, or whose pass ended, queues again at the back.
+// A student whose place expired, or whose pass ended, queues again at the back. By id:
+// a search by student could range-lock the end of an index where new places go.
 func (q *Queries) RequeueTicket(ctx context.Context, arg RequeueTicketParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, requeueTicket,
 		arg.Prequeue,
 		arg.Now,
 		arg.Now,
 		arg.Now,
-		arg.WindowID,
-		arg.UserID,
+		arg.ID,
 	)
 	if err != nil {
 		return 0, err
@@ -437,10 +651,37 @@ func (q *Queries) RequeueTicket(ctx context.Context, arg RequeueTicketParams) (i
 	return result.RowsAffected()
 }
 
+const roomShuffle = `-- name: RoomShuffle :one
+SELECT shuffle_commitment, shuffle_seed, shuffled_at, failed_ticks, last_failed_tick_at
+FROM waiting_room_state WHERE window_id = ?
+`
+
+type RoomShuffleRow struct {
+	ShuffleCommitment string
+	ShuffleSeed       sql.NullString
+	ShuffledAt        sql.NullTime
+	FailedTicks       int64
+	LastFailedTickAt  sql.NullTime
+}
+
+func (q *Queries) RoomShuffle(ctx context.Context, windowID int64) (RoomShuffleRow, error) {
+	row := q.db.QueryRowContext(ctx, roomShuffle, windowID)
+	var i RoomShuffleRow
+	err := row.Scan(
+		&i.ShuffleCommitment,
+		&i.ShuffleSeed,
+		&i.ShuffledAt,
+		&i.FailedTicks,
+		&i.LastFailedTickAt,
+	)
+	return i, err
+}
+
 const saveRoomState = `-- name: SaveRoomState :exec
 UPDATE waiting_room_state
 SET last_position = ?, admit_credit = ?, last_tick_at = ?,
-    admitted_total = admitted_total + ?, shuffled_at = COALESCE(shuffled_at, ?)
+    admitted_total = admitted_total + ?, shuffled_at = COALESCE(shuffled_at, ?),
+    shuffle_seed = COALESCE(shuffle_seed, ?)
 WHERE window_id = ?
 `
 
@@ -450,6 +691,7 @@ type SaveRoomStateParams struct {
 	TickAt       sql.NullTime
 	Admitted     int64
 	ShuffledAt   sql.NullTime
+	ShuffleSeed  sql.NullString
 	WindowID     int64
 }
 
@@ -460,33 +702,46 @@ func (q *Queries) SaveRoomState(ctx context.Context, arg SaveRoomStateParams) er
 		arg.TickAt,
 		arg.Admitted,
 		arg.ShuffledAt,
+		arg.ShuffleSeed,
 		arg.WindowID,
 	)
 	return err
 }
 
-const seatsLeftThisTerm = `-- name: SeatsLeftThisTerm :many
+const seatsLeftOf = `-- name: SeatsLeftOf :many
 SELECT s.id, c.code AS course_code, s.number, CAST(s.capacity - s.enrolled - s.held AS SIGNED) AS seats_left
-FROM sections s JOIN courses c ON c.id = s.course_id JOIN terms t ON t.id = s.term_id
-WHERE t.is_current
+FROM sections s JOIN courses c ON c.id = s.course_id
+WHERE s.id IN (/*SLICE:ids*/?)
 `
 
-type SeatsLeftThisTermRow struct {
+type SeatsLeftOfRow struct {
 	ID         int64
 	CourseCode string
 	Number     string
 	SeatsLeft  int64
 }
 
-func (q *Queries) SeatsLeftThisTerm(ctx context.Context) ([]SeatsLeftThisTermRow, error) {
-	rows, err := q.db.QueryContext(ctx, seatsLeftThisTerm)
+// Seats left of the sections the waiting pages show (their students' baskets), not of
+// every section: the refresh costs what is shown.
+func (q *Queries) SeatsLeftOf(ctx context.Context, ids []int64) ([]SeatsLeftOfRow, error) {
+	query := seatsLeftOf
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []SeatsLeftThisTermRow{}
+	items := []SeatsLeftOfRow{}
 	for rows.Next() {
-		var i SeatsLeftThisTermRow
+		var i SeatsLeftOfRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.CourseCode,
@@ -506,27 +761,68 @@ func (q *Queries) SeatsLeftThisTerm(ctx context.Context) ([]SeatsLeftThisTermRow
 	return items, nil
 }
 
-const shufflePrequeue = `-- name: ShufflePrequeue :execrows
-UPDATE waiting_room_tickets t
-JOIN (SELECT w.id, ROW_NUMBER() OVER (ORDER BY SHA2(CONCAT(
-          (SELECT s.shuffle_seed FROM waiting_room_state s WHERE s.window_id = w.window_id), ':', w.id), 256)) AS rn
-      FROM waiting_room_tickets w WHERE w.window_id = ? AND w.position IS NULL AND w.prequeue) r ON r.id = t.id
-SET t.position = r.rn, t.changed_at = ?
+const shareRoomState = `-- name: ShareRoomState :many
+SELECT window_id FROM waiting_room_state WHERE window_id = ? LOCK IN SHARE MODE
 `
 
-type ShufflePrequeueParams struct {
-	WindowID int64
-	Now      time.Time
+// A join holds the window's state row shared until it commits, and a tick holds it
+// exclusively: a tick waits for every join in flight, so it never orders a later arrival
+// before an earlier one whose commit is slow.
+func (q *Queries) ShareRoomState(ctx context.Context, windowID int64) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, shareRoomState, windowID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var window_id int64
+		if err := rows.Scan(&window_id); err != nil {
+			return nil, err
+		}
+		items = append(items, window_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-// ShufflePrequeue orders the pre-queue by SHA-256 of the window's seed, a colon and the
-// ticket id: a permutation anyone holding the seed can recompute.
-func (q *Queries) ShufflePrequeue(ctx context.Context, arg ShufflePrequeueParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, shufflePrequeue, arg.WindowID, arg.Now)
+const shuffledTickets = `-- name: ShuffledTickets :many
+SELECT id, shuffle_position FROM waiting_room_tickets
+WHERE window_id = ? AND shuffle_position IS NOT NULL
+ORDER BY shuffle_position
+`
+
+type ShuffledTicketsRow struct {
+	ID              int64
+	ShufflePosition sql.NullInt64
+}
+
+func (q *Queries) ShuffledTickets(ctx context.Context, windowID int64) ([]ShuffledTicketsRow, error) {
+	rows, err := q.db.QueryContext(ctx, shuffledTickets, windowID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected()
+	defer rows.Close()
+	items := []ShuffledTicketsRow{}
+	for rows.Next() {
+		var i ShuffledTicketsRow
+		if err := rows.Scan(&i.ID, &i.ShufflePosition); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const ticketsChangedSince = `-- name: TicketsChangedSince :many
@@ -599,4 +895,73 @@ func (q *Queries) TouchTickets(ctx context.Context, arg TouchTicketsParams) erro
 	}
 	_, err := q.db.ExecContext(ctx, query, queryParams...)
 	return err
+}
+
+const unorderedTickets = `-- name: UnorderedTickets :many
+SELECT id, prequeue, arrival FROM waiting_room_tickets
+WHERE window_id = ? AND position IS NULL
+ORDER BY arrival, id
+`
+
+type UnorderedTicketsRow struct {
+	ID       int64
+	Prequeue bool
+	Arrival  int64
+}
+
+// Unordered places (the pre-queue at the opening, arrivals after) are read without locks
+// by the tick, which holds the state row (no join is in flight), ordered in the app, and
+// numbered in chunks in primary-key order: every writer of places locks them in that
+// order, so none deadlocks with another.
+func (q *Queries) UnorderedTickets(ctx context.Context, windowID int64) ([]UnorderedTicketsRow, error) {
+	rows, err := q.db.QueryContext(ctx, unorderedTickets, windowID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UnorderedTicketsRow{}
+	for rows.Next() {
+		var i UnorderedTicketsRow
+		if err := rows.Scan(&i.ID, &i.Prequeue, &i.Arrival); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const windowsAwaitingCommitment = `-- name: WindowsAwaitingCommitment :many
+SELECT w.id FROM registration_windows w LEFT JOIN waiting_room_state s ON s.window_id = w.id
+WHERE w.queue_enabled AND w.closes_at > ? AND s.window_id IS NULL
+`
+
+// WindowsAwaitingCommitment are the enabled waiting rooms without a state row yet: the
+// commitment is made (and shown) as soon as a room is enabled, before its pre-queue opens.
+func (q *Queries) WindowsAwaitingCommitment(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, windowsAwaitingCommitment, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

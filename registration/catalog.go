@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,9 @@ type Catalog struct {
 	sections map[int64]*catalogSection
 	prereqs  map[int64][]prerequisite // by course, in code order
 	windows  []window
+
+	sortOnce sync.Once
+	sorted   []*catalogSection // ordered()
 }
 
 // catalogSection is a section as the catalog knows it; Section.Capacity stays zero,
@@ -39,6 +43,7 @@ type catalogSection struct {
 	courseID, termID int64
 	current          bool // its term is the current one
 	meetings         []Meeting
+	folded           string // course code, title and instructor in lower case, for Search
 }
 
 type prerequisite struct {
@@ -117,6 +122,7 @@ func loadCatalog(ctx context.Context, sqldb *sql.DB) (*Catalog, error) {
 			Section: Section{ID: s.ID, CourseCode: s.CourseCode, Number: s.Number, Credits: int(s.Credits), Title: s.Title,
 				Department: s.DepartmentCode, Instructor: s.Instructor, Room: s.Room},
 			courseID: s.CourseID, termID: s.TermID, current: s.IsCurrent,
+			folded: strings.ToLower(s.CourseCode + "\x00" + s.Title + "\x00" + s.Instructor),
 		}
 	}
 	ms, err := q.CatalogMeetings(ctx)
@@ -178,8 +184,9 @@ func (c *catalogCache) reload(ctx context.Context, fresh func(*Catalog) bool) (*
 	return cat, nil
 }
 
-// freshCatalog is a catalog at least as new as the version it reads now.
-func (s *Service) freshCatalog(ctx context.Context) (*Catalog, error) {
+// FreshCatalog is a catalog at least as new as the version it reads now: it holds every
+// catalog change committed before the call.
+func (s *Service) FreshCatalog(ctx context.Context) (*Catalog, error) {
 	v, err := db.New(s.db).CatalogVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("catalog version: %w", err)

@@ -23,6 +23,7 @@ var now = time.Date(2027, 2, 15, 10, 0, 0, 0, time.UTC)
 type world struct {
 	t    *testing.T
 	db   *sql.DB
+	dsn  string
 	q    *db.Queries
 	svc  *registration.Service
 	term int64
@@ -32,8 +33,8 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	sqldb, _ := dbtest.New(t)
-	w := &world{t: t, db: sqldb, q: db.New(sqldb)}
+	sqldb, dsn := dbtest.New(t)
+	w := &world{t: t, db: sqldb, dsn: dsn, q: db.New(sqldb)}
 	ctx := context.Background()
 	var err error
 	if w.dept, err = w.q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "CS", Name: "Computer Science"}); err != nil {

@@ -18,6 +18,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	retries  prometheus.Counter
 	waitlist *prometheus.CounterVec
+	pace     prometheus.Gauge
 	hot      *hotCollector
 }
 
@@ -36,6 +37,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "school", Name: "waitlist_promotions_total",
 			Help: "Waitlisted students given a freed seat, or skipped with the rule that refused them.",
 		}, []string{"result"}),
+		pace: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "school", Name: "admission_active_limit",
+			Help: "Students this replica's waiting-room ticks let be active at once now (the staff's limit is its ceiling).",
+		}),
 		hot: &hotCollector{sections: map[int64]*hotSection{}, desc: prometheus.NewDesc(
 			"school_section_seats_left", "Seats left in the most requested sections.", []string{"section"}, nil)},
 	}

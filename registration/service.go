@@ -27,7 +27,8 @@ type Service struct {
 	metrics *metrics
 	now     func() time.Time
 	latency latency
-	// lastWaits is the pool's wait count when Health last looked.
+	pace    pacer
+	// lastWaits is the pool's wait count when AdmitRate last looked.
 	lastWaits atomic.Int64
 	catalog   catalogCache
 	unwritten unwritten
@@ -105,7 +106,7 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	req, out, err := s.glance(ctx, r, kind)
 	if err == nil && out.Result == "" {
 		out, err = s.transact(ctx, req, out, act)
-		// Health follows the requests that took locks: answers from the glance alone are
+		// The pace follows the requests that took locks: answers from the glance alone are
 		// cheap whatever the load on the seats.
 		s.latency.observe(time.Since(start))
 	}
@@ -206,7 +207,10 @@ func (s *Service) decide(req *request, out *Outcome) {
 // transact runs the request's transaction from the outcome the glance began: lock the
 // student's row, apply the action, record the answer under the key. The key's UNIQUE
 // record is what makes a double click act once: the second request's transaction fails
-// on it, is rolled back whole, and answers with the first one's answer.
+// on it, is rolled back whole, and answers with the first one's answer. The same makes
+// it safe to run again after a COMMIT whose outcome is unknown (db.Idempotent): if it
+// landed, the second run finds the key and answers as the first did; without a key it
+// finds the seat held (enrolled) or the enrollment gone (not_found), never acts twice.
 func (s *Service) transact(ctx context.Context, req *request, base Outcome, act action) (Outcome, error) {
 	var out Outcome
 	lock := s.lockRecord
@@ -236,7 +240,7 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 			}
 		}
 		return nil
-	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
+	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent())
 	if errors.Is(err, errKeyTaken) {
 		// Read again: the glance now finds the key, and where the student stands after it.
 		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {

@@ -29,7 +29,7 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 		if cat == nil {
 			// The rules are checked against a catalog at least as new as this moment's;
 			// read only when someone waits, as after most drops nobody does.
-			if cat, err = s.freshCatalog(ctx); err != nil {
+			if cat, err = s.FreshCatalog(ctx); err != nil {
 				return fmt.Errorf("promote on section %d: %w", sectionID, err)
 			}
 			if cat.sections[sectionID] == nil {

@@ -87,6 +87,17 @@ func statCPU(b []byte) float64 {
 // mariaDBPid reads the stack's MariaDB pid file, next to the stack script's data.
 func mariaDBPid() int { return stackPid(os.Getenv("SCHOOL_STACK_DIR"), "mariadb", "mysqld.pid") }
 
+// galeraPids reads the pid files of the stack's Galera nodes (galera-up), when there are.
+func galeraPids() []int {
+	var pids []int
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if pid := stackPid(os.Getenv("SCHOOL_STACK_DIR"), "galera", n, "mysqld.pid"); pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // stackPid reads a pid file deploy/local/stack keeps under dir; 0 when there is none.
 func stackPid(dir string, path ...string) int {
 	if dir == "" {
@@ -136,6 +147,9 @@ func (m *cpuMeter) sample() {
 		m.sum.Instances += m.delta(p.pid())
 	}
 	m.sum.MariaDB += m.delta(mariaDBPid())
+	for _, pid := range galeraPids() {
+		m.sum.MariaDB += m.delta(pid)
+	}
 }
 
 // result is the run's average use, in cores.

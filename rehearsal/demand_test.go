@@ -95,6 +95,7 @@ func TestParseFault(t *testing.T) {
 		{in: "mariadb", want: Fault{Kind: FaultMariaDB, At: 20 * time.Second, For: 10 * time.Second}},
 		{in: "ldap@5s", want: Fault{Kind: FaultLDAP, At: 5 * time.Second, For: 10 * time.Second}},
 		{in: "instance@1m+3s", want: Fault{Kind: FaultInstance, At: time.Minute, For: 3 * time.Second}},
+		{in: "db-writer@30s", want: Fault{Kind: FaultDBWriter, At: 30 * time.Second, For: 10 * time.Second}},
 		{in: "disk@5s", bad: true},
 		{in: "mariadb@-5s", bad: true},
 		{in: "mariadb@5s+x", bad: true},

@@ -15,6 +15,10 @@ const (
 	FaultMariaDB  FaultKind = "mariadb"  // stop MariaDB, start it again after For
 	FaultLDAP     FaultKind = "ldap"     // stop slapd, start it again after For
 	FaultInstance FaultKind = "instance" // kill one app instance (SIGKILL), start it again after For
+	// FaultDBWriter kills the Galera node haproxy sends writes to (SIGKILL; the stack in
+	// Galera mode, deploy/local/stack galera-up) and rejoins it after For. The cluster
+	// serves on without it: the outage is the failover, counted from the kill.
+	FaultDBWriter FaultKind = "db-writer"
 )
 
 // Fault is one drill during the run.
@@ -30,9 +34,9 @@ func ParseFault(v string) (Fault, error) {
 	kind, rest, _ := strings.Cut(v, "@")
 	f.Kind = FaultKind(kind)
 	switch f.Kind {
-	case FaultMariaDB, FaultLDAP, FaultInstance:
+	case FaultMariaDB, FaultLDAP, FaultInstance, FaultDBWriter:
 	default:
-		return f, fmt.Errorf("fault %q: want mariadb, ldap or instance", kind)
+		return f, fmt.Errorf("fault %q: want mariadb, ldap, instance or db-writer", kind)
 	}
 	if rest == "" {
 		return f, nil
@@ -58,12 +62,18 @@ func (f Fault) String() string {
 type FaultReport struct {
 	Fault
 	Start, Restored time.Duration // since the start of the run
-	Action          string
-	Err             string
+	// Returned is when the service was back for the students: Restored, or for the
+	// db-writer drill the kill itself (a backup node takes over; the rejoin at Restored
+	// is no outage).
+	Returned time.Duration
+	Action   string
+	Err      string
+	// Detail is what the stack said it did (which node was killed, how it rejoined).
+	Detail string
 	// Errors the students saw from the start of the fault until recovery.
 	Errors map[string]int
-	// Recovery is the time from the service's return to the first whole second with
-	// answers and no errors; -1 when that never came.
+	// Recovery is the time from the service's return (Returned) to the first whole
+	// second with answers and no errors; -1 when that never came.
 	Recovery time.Duration
 }
 
@@ -79,8 +89,17 @@ func (r *runner) drill(ctx context.Context, f Fault) FaultReport {
 			svc = "slapd"
 		}
 		rep.Action = fmt.Sprintf("%s down %s; %s up %s", r.cfg.Stack, svc, r.cfg.Stack, svc)
-		down = func() error { return r.stack(ctx, "down", svc) }
-		up = func() error { return r.stack(ctx, "up", svc) }
+		down = func() error { _, err := r.stack(ctx, "down", svc); return err }
+		up = func() error { _, err := r.stack(ctx, "up", svc); return err }
+	case FaultDBWriter:
+		rep.Action = fmt.Sprintf("%s galera-kill-writer; %s galera-rejoin", r.cfg.Stack, r.cfg.Stack)
+		stack := func(verb string) error {
+			out, err := r.stack(ctx, verb)
+			rep.Detail = strings.TrimSpace(rep.Detail + "\n" + out)
+			return err
+		}
+		down = func() error { return stack("galera-kill-writer") }
+		up = func() error { return stack("galera-rejoin") }
 	case FaultInstance:
 		p := r.procs[len(r.procs)-1]
 		rep.Action = "kill -9 the app instance at " + p.addr + ", start it again"
@@ -100,14 +119,19 @@ func (r *runner) drill(ctx context.Context, f Fault) FaultReport {
 		rep.Err = err.Error()
 	}
 	rep.Restored = time.Since(r.rec.start)
+	rep.Returned = rep.Restored
+	if f.Kind == FaultDBWriter {
+		rep.Returned = rep.Start
+	}
 	return rep
 }
 
-func (r *runner) stack(ctx context.Context, verb, svc string) error {
-	cmd := exec.CommandContext(context.WithoutCancel(ctx), r.cfg.Stack, verb, svc)
+// stack runs the stack script and gives back what it said.
+func (r *runner) stack(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), r.cfg.Stack, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s %s: %w: %s", r.cfg.Stack, verb, svc, err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("%s %s: %w: %s", r.cfg.Stack, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return string(out), nil
 }

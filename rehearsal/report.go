@@ -147,16 +147,17 @@ func buildReport(cfg Config, rec *recorder, students []*student, faults []FaultR
 		f := &rep.Faults[i]
 		f.Errors = map[string]int{}
 		f.Recovery = -1
-		for s := int(f.Restored / time.Second); s < secs; s++ {
+		for s := int(f.Returned / time.Second); s < secs; s++ {
 			sec := rep.PerSecond[s]
-			if sec.Errors == 0 && okPerSec[s] > 0 {
-				f.Recovery = max(0, time.Duration(s)*time.Second-f.Restored)
+			// The second the service returned in holds the fault's own errors.
+			if sec.Errors == 0 && okPerSec[s] > 0 && time.Duration(s)*time.Second > f.Start {
+				f.Recovery = max(0, time.Duration(s)*time.Second-f.Returned)
 				break
 			}
 		}
 		end := took
 		if f.Recovery >= 0 {
-			end = f.Restored + f.Recovery
+			end = max(f.Restored, f.Returned+f.Recovery)
 		}
 		for _, e := range events {
 			if e.Error != "" && e.At >= f.Start && e.At <= end {
@@ -288,8 +289,17 @@ func (r *Report) WriteText(w io.Writer) {
 			c.Cores, c.Busy, c.Tool, c.Instances, c.MariaDB, c.Others)
 	}
 	for _, f := range r.Faults {
-		p("\nDrill %s: %s\n  from %s to %s after the start; recovered %s after the service returned\n",
-			f.Kind, f.Action, f.Start.Round(100*time.Millisecond), f.Restored.Round(100*time.Millisecond), ms(f.Recovery))
+		since := "the service returned"
+		if f.Kind == FaultDBWriter {
+			since = "the kill"
+		}
+		p("\nDrill %s: %s\n  from %s to %s after the start; recovered %s after %s\n",
+			f.Kind, f.Action, f.Start.Round(100*time.Millisecond), f.Restored.Round(100*time.Millisecond), ms(f.Recovery), since)
+		for _, l := range strings.Split(f.Detail, "\n") {
+			if l != "" {
+				p("  %s\n", l)
+			}
+		}
 		if f.Err != "" {
 			p("  drill error: %s\n", f.Err)
 		}

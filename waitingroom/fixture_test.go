@@ -121,6 +121,8 @@ func (f *fixture) room(opts ...func(*waitingroom.Options)) *waitingroom.Room {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: prometheus.NewRegistry(),
 		Now:      f.clock.Now,
+		// Every replica of a deployment holds the same secret.
+		ShuffleSecret: []byte("the fixture's shuffle secret"),
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -2,16 +2,14 @@
 // has one place per registration window, whatever tabs or devices they use. Students who
 // arrive during the pre-queue are ordered at opening by a shuffle from a seed committed in
 // advance; later arrivals queue in arrival order. Admission is paced by a rate, capped by
-// how many students may be active at once, and slowed when the backend is unhealthy. All
+// how many students may be active at once, and kept to what the backend sustains. All
 // of it lives in MySQL, shared by every replica; a poll reads only the replica's cache.
 package waitingroom
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 )
 
 // Room is one replica's view of every waiting room.
@@ -32,17 +31,35 @@ type Room struct {
 	log     *slog.Logger
 	signer  signer
 	now     func() time.Time
-	health  func() float64
+	pace    func(rate float64, maxActive, active int64) (float64, int64)
+	paced   sync.Map // window id → the rate its last tick here aimed at (float64)
 	metrics *metrics
+	seeds   seedDeriver
+	// beforeJoinCommit, set by tests only, runs inside a join's transaction before its
+	// commit, to hold the commit back.
+	beforeJoinCommit func()
 
 	mu      sync.RWMutex
 	windows map[int64]*window // queued windows in their pre-queue or open
 	tickets map[int64]*ticket // every place in those windows, by ticket id
 	// seen has a lock of its own: every poll writes to it, and polls must not queue
 	// behind each other for the cache's lock.
-	seenMu sync.Mutex
-	seen   map[int64]struct{}
-	seats  map[int64]SectionSeats // the current term's sections, while a room is open
+	seenMu  sync.Mutex
+	seen    map[int64]struct{}
+	sweptMu sync.Mutex
+	swept   map[int64]time.Time // when each window was last swept
+	// written is when each place was last written back (flushMu guards it).
+	flushMu sync.Mutex
+	written map[int64]time.Time
+	seats   map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
+	// wanted are the sections waiting pages asked for, and when last: the refresh reads
+	// the seats of those only.
+	wantedMu sync.Mutex
+	wanted   map[int64]time.Time
+
+	history   history            // waiting-length samples, for the staff chart
+	shuffleMu sync.Mutex         // guards shuffles
+	shuffles  map[int64]verified // revealed shuffles: they never change
 }
 
 // SectionSeats is a section's seats left, for the waiting page's basket.
@@ -53,6 +70,15 @@ type SectionSeats struct {
 
 // Seats returns the seats left of the given sections, as of the last refresh.
 func (r *Room) Seats(ids []int64) []SectionSeats {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := r.now()
+	r.wantedMu.Lock()
+	for _, id := range ids {
+		r.wanted[id] = now
+	}
+	r.wantedMu.Unlock()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []SectionSeats
@@ -64,14 +90,49 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 	return out
 }
 
+// SeatsNow is Seats for a page that may read the database: sections no waiting page
+// asked for lately are read at once (and refreshed from then on) instead of showing at
+// the next refresh.
+func (r *Room) SeatsNow(ctx context.Context, ids []int64) ([]SectionSeats, error) {
+	r.mu.RLock()
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := r.seats[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	r.mu.RUnlock()
+	if len(missing) > 0 {
+		list, err := r.q.SeatsLeftOf(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("seats left: %w", err)
+		}
+		r.mu.Lock()
+		if r.seats == nil {
+			r.seats = map[int64]SectionSeats{}
+		}
+		for _, s := range list {
+			r.seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+		}
+		r.mu.Unlock()
+	}
+	return r.Seats(ids), nil
+}
+
 // Options configure a Room.
 type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
-	// Health says how much of the configured admission rate the backend can take now,
-	// from 0 to 1; nil means always 1.
-	Health func() float64
-	Now    func() time.Time
+	// Pace says how fast and how many the backend can take now, given the window's set
+	// rate and active limit and how many students are active: at most those set; nil
+	// admits by the set figures.
+	Pace func(rate float64, maxActive, active int64) (float64, int64)
+	Now  func() time.Time
+	// ShuffleSecret derives the pre-queue shuffle seeds (see Shuffle). Every replica must
+	// hold the same one, and it must never be stored in the database; empty means a random
+	// one for this process, which suits a single replica that does not restart between a
+	// room's enabling and its opening.
+	ShuffleSecret []byte
 }
 
 // New loads (or makes, once for all replicas) the key that signs places and passes.
@@ -89,15 +150,22 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Health == nil {
-		o.Health = func() float64 { return 1 }
+	if o.Pace == nil {
+		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate, maxActive }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if len(o.ShuffleSecret) == 0 {
+		o.ShuffleSecret = make([]byte, 32)
+		rand.Read(o.ShuffleSecret)
+		o.Logger.WarnContext(ctx, "waiting room: no shuffle secret set, using a random one for this process; with more than one replica, or a restart before an opening, the shuffle will not match its commitment")
+	}
 	r := &Room{
-		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, health: o.Health,
+		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, pace: o.Pace,
+		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
+		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil
@@ -168,27 +236,38 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	if w == nil {
 		return Place{}, "", fmt.Errorf("window %d has no waiting room now", windowID)
 	}
-	now := r.now().UTC()
-	// One transaction, retried: an insert can deadlock with an admission tick ordering the
-	// room's new places. At the opening that tick shuffles the whole pre-queue, longer
-	// than the default retries last (the 20,000-student rehearsal saw a join fail five
-	// times running), so a join retries for longer. Splitting the join into statements
-	// that commit one by one ended the deadlocks but, measured in two rehearsals, made the
-	// opening minute's sign-ins and clicks three times slower.
+	// One transaction under the window's state row, shared: the ticks take that row
+	// exclusively, so a tick waits for this join to commit and orders it by the arrival
+	// number its INSERT (or requeue) took, never behind a later arrival. The time is taken
+	// after the share lock, in each attempt: it says on which side of the opening the
+	// student came. Retried for long: the opening tick, which shuffles the whole
+	// pre-queue, holds the row a while.
 	var t db.GetTicketRow
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+		if _, err := q.ShareRoomState(ctx, windowID); err != nil {
+			return fmt.Errorf("share room state: %w", err)
+		}
+		now := r.now().UTC()
 		if err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
 			return fmt.Errorf("join waiting room: %w", err)
-		}
-		if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, WindowID: windowID, UserID: userID}); err != nil {
-			return fmt.Errorf("requeue: %w", err)
 		}
 		var err error
 		if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
 			return fmt.Errorf("read place: %w", err)
 		}
+		if t.State == db.WaitingRoomTicketsStateExpired || t.State == db.WaitingRoomTicketsStateDone {
+			if _, err := q.RequeueTicket(ctx, db.RequeueTicketParams{Prequeue: now.Before(w.OpensAt), Now: now, ID: t.ID}); err != nil {
+				return fmt.Errorf("requeue: %w", err)
+			}
+			if t, err = q.GetTicket(ctx, db.GetTicketParams{WindowID: windowID, UserID: userID}); err != nil {
+				return fmt.Errorf("read place: %w", err)
+			}
+		}
+		if r.beforeJoinCommit != nil {
+			r.beforeJoinCommit()
+		}
 		return nil
-	}, db.Attempts(15))
+	}, db.Attempts(15), r.metrics.retry("join"), db.Idempotent()) // a second run finds the place the first one made
 	if err != nil {
 		return Place{}, "", err
 	}
@@ -227,16 +306,14 @@ func (r *Room) remember(p Place, t db.GetTicketRow) {
 	}
 }
 
-// ensureState makes the window's state row, with the shuffle seed and its commitment,
-// unless a replica made it already. Refresh calls it once per window new to this replica,
-// so joins and ticks can count on the row.
+// ensureState makes the window's state row, with the shuffle's nonce and commitment (the
+// seed itself is not stored until the opening), unless a replica made it already.
+// Refresh calls it for every enabled room that has none, before its pre-queue opens, so
+// the commitment is public before anyone arrives and joins and ticks can count on the row.
 func (r *Room) ensureState(ctx context.Context, windowID int64) error {
-	seed := make([]byte, 32)
-	rand.Read(seed)
-	hexSeed := hex.EncodeToString(seed)
-	sum := sha256.Sum256([]byte(hexSeed))
+	nonce := newNonce()
 	err := r.q.CreateRoomState(ctx, db.CreateRoomStateParams{WindowID: windowID,
-		ShuffleCommitment: hex.EncodeToString(sum[:]), ShuffleSeed: hexSeed})
+		ShuffleCommitment: Commitment(r.seeds.seed(windowID, nonce)), ShuffleNonce: sql.NullString{String: nonce, Valid: true}})
 	if err != nil {
 		return fmt.Errorf("waiting room state: %w", err)
 	}
@@ -270,6 +347,10 @@ type Status struct {
 	Opens    time.Time
 	Wait     time.Duration // estimated from the measured admission rate; 0 when unknown
 	Paused   bool
+	// Commitment is the SHA-256 of the pre-queue shuffle's seed, published before the
+	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
+	Commitment string
+	Shuffled   bool
 }
 
 // Status reports a place from the cache and notes the student is still there. It reads
@@ -282,7 +363,7 @@ func (r *Room) Status(p Place) Status {
 	if w == nil || t == nil || t.user != p.User {
 		return Status{}
 	}
-	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused}
+	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid}
 	switch {
 	case t.state == db.WaitingRoomTicketsStateAdmitted:
 		st.State = Admitted
@@ -302,14 +383,22 @@ func (r *Room) Status(p Place) Status {
 	return st
 }
 
-// rate is the measured admissions per second over the last ten seconds, or the set rate
-// before there is a measurement.
-func (w *window) rate() float64 {
+// measured is the admissions per second over the last ten seconds; 0 before there is a
+// measurement.
+func (w *window) measured() float64 {
 	if n := len(w.admissions); n >= 2 {
 		first, last := w.admissions[0], w.admissions[n-1]
 		if d := last.at.Sub(first.at).Seconds(); d >= 1 && last.total > first.total {
 			return float64(last.total-first.total) / d
 		}
+	}
+	return 0
+}
+
+// rate is the measured admission rate, or the set rate before there is a measurement.
+func (w *window) rate() float64 {
+	if m := w.measured(); m > 0 {
+		return m
 	}
 	if w.Paused {
 		return 0

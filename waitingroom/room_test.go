@@ -505,12 +505,15 @@ func TestAdmissionRate(t *testing.T) {
 	}
 }
 
-// TestHealth: a backend at half health halves admission over the same fake time.
-func TestHealth(t *testing.T) {
+// TestPace: a backend that takes half the set rate halves admission over the same fake
+// time.
+func TestPace(t *testing.T) {
 	f := newFixture(t)
 	full, half := f.window(windowSpec{rate: 10}), f.window(windowSpec{rate: 10})
 	rFull := f.room()
-	rHalf := f.room(func(o *waitingroom.Options) { o.Health = func() float64 { return 0.5 } })
+	rHalf := f.room(func(o *waitingroom.Options) {
+		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive }
+	})
 	f.clock.Set(opens.Add(time.Second))
 	f.open(rFull, full)
 	f.open(rHalf, half)
@@ -526,10 +529,37 @@ func TestHealth(t *testing.T) {
 	}
 	nFull, nHalf := f.admittedEver(full)-fullBefore, f.admittedEver(half)-halfBefore
 	if nFull < 198 || nFull > 202 {
-		t.Errorf("full health: %d admitted in 20 s, want 200 ± 2", nFull)
+		t.Errorf("full pace: %d admitted in 20 s, want 200 ± 2", nFull)
 	}
 	if nHalf < 98 || nHalf > 102 {
-		t.Errorf("half health: %d admitted in 20 s, want 100 ± 2 (full health: %d)", nHalf, nFull)
+		t.Errorf("half pace: %d admitted in 20 s, want 100 ± 2 (full pace: %d)", nHalf, nFull)
+	}
+}
+
+// TestPaceLimitsActive: the pace's active limit holds admission below the staff's, and
+// the pace is told how many are active.
+func TestPaceLimitsActive(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{maxActive: 1000, rate: 100})
+	var told []int64
+	r := f.room(func(o *waitingroom.Options) {
+		o.Pace = func(rate float64, maxActive, active int64) (float64, int64) {
+			told = append(told, active)
+			return rate, min(maxActive, 7)
+		}
+	})
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	f.queue(r, w, 50)
+	for range 20 {
+		f.clock.Advance(250 * time.Millisecond)
+		f.tick(r, w)
+	}
+	if n := f.active(w); n != 7 {
+		t.Errorf("%d active, want the pace's limit of 7", n)
+	}
+	if len(told) == 0 || told[len(told)-1] != 7 {
+		t.Errorf("the pace was told active counts %v, want the last to be 7", told)
 	}
 }
 
@@ -565,12 +595,19 @@ func TestPause(t *testing.T) {
 	if n := f.admittedEver(w) - before; n > 3 {
 		t.Errorf("first tick after a 10 s pause admitted %d, want a quarter second's worth (2 or 3)", n)
 	}
-	// A replica that then stalls for ten seconds gets at most a second's worth.
+	// A replica that then stalls for ten seconds catches up at most three seconds' worth
+	// (maxCreditSeconds); one that stalls for two catches all of it up.
 	mark := f.admittedEver(w)
 	f.clock.Advance(10 * time.Second)
 	f.tick(r, w)
-	if n := f.admittedEver(w) - mark; n < 1 || n > 10 {
-		t.Errorf("a tick after a 10 s stall admitted %d, want 1 to 10 (a second's worth)", n)
+	if n := f.admittedEver(w) - mark; n < 28 || n > 30 {
+		t.Errorf("a tick after a 10 s stall admitted %d, want 28 to 30 (three seconds' worth)", n)
+	}
+	mark = f.admittedEver(w)
+	f.clock.Advance(2 * time.Second)
+	f.tick(r, w)
+	if n := f.admittedEver(w) - mark; n < 19 || n > 20 {
+		t.Errorf("a tick after a 2 s stall admitted %d, want 19 or 20 (all of it)", n)
 	}
 	mark = f.admittedEver(w)
 	for range 16 {

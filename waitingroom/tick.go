@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/schoolservice/school/db"
@@ -71,101 +72,263 @@ func (r *Room) windowIDs() []int64 {
 	return ids
 }
 
-// Tick runs one admission step for a window, as one transaction under the window's
-// state row lock: replicas take turns, and the active count they check is the one they
-// change. It orders the pre-queue at opening (the shuffle) and arrivals since, drops
-// places whose students stopped polling, frees the slots of idle or finished students,
-// and admits as many as the rate (scaled by backend health) and the active limit allow.
+// maxCreditSeconds bounds the admission credit a window banks: after a stall (a busy
+// machine, a slow database, a replica restarting) a tick catches up at most this many
+// seconds of admissions at the set rate, so a short stall costs no admissions and a long
+// one does not end in a burst larger than three seconds' worth.
+const maxCreditSeconds = 3
+
+// sweepBatch bounds the places a sweep expires or finishes: the sweep's reads go through
+// indexes that hold only the places concerned, so a tick's cost does not grow with the
+// number of students waiting.
+const sweepBatch = 1000
+
+// Tick runs one admission step for a window. It first sweeps, once a second (drops places
+// whose students stopped polling, frees the slots of idle or finished students), then, as one
+// transaction under the window's state row lock, orders the pre-queue at opening (the
+// shuffle) and arrivals since, and admits as many as the rate and the active limit allow
+// (Options.Pace keeps both to what the backend sustains): replicas take turns, and the
+// active count they check is
+// the one they change. Every change to places is by primary key in ascending order, as
+// the liveness write-back's, so ticks and write-backs never deadlock.
 func (r *Room) Tick(ctx context.Context, windowID int64) error {
+	start := time.Now()
+	err := r.tick(ctx, windowID)
+	r.metrics.tickDuration.Observe(time.Since(start).Seconds())
+	if err != nil && ctx.Err() == nil {
+		r.metrics.tickErrors.Inc()
+		// Best effort, so staff see failing ticks from any replica.
+		if cerr := r.q.CountFailedTick(ctx, db.CountFailedTickParams{At: sql.NullTime{Time: r.now().UTC(), Valid: true}, WindowID: windowID}); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("count the failed tick: %w", cerr))
+		}
+	}
+	return err
+}
+
+func (r *Room) tick(ctx context.Context, windowID int64) error {
 	r.mu.RLock()
 	w := r.windows[windowID]
 	r.mu.RUnlock()
 	if w == nil {
 		return nil
 	}
-	admitted := int64(0)
+	if r.sweepDue(windowID) {
+		if err := r.sweep(ctx, w); err != nil {
+			return fmt.Errorf("window %d: %w", windowID, err)
+		}
+	}
+	var admitted []db.NextInLineRow
 	var admittedAt time.Time
+	shuffled := 0
 	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
-		admitted = 0
+		admitted, shuffled = nil, 0
 		st, err := q.LockRoomState(ctx, windowID)
 		if err != nil {
 			return fmt.Errorf("lock room state: %w", err)
 		}
-		// Microseconds, as the database keeps them: the admitted places are found again by
-		// their admission time.
+		// Microseconds, as the database keeps them.
 		now := r.now().UTC().Truncate(time.Microsecond)
 		open := !now.Before(w.OpensAt)
 		shuffledAt := st.ShuffledAt
 		last := st.LastPosition
+		var revealed sql.NullString
 		if open {
+			// No join is in flight (they hold the state row shared): this read sees every
+			// arrival numbered so far.
+			rows, err := q.UnorderedTickets(ctx, windowID)
+			if err != nil {
+				return fmt.Errorf("unordered places: %w", err)
+			}
+			var pre, later []int64
+			for _, t := range rows {
+				if t.Prequeue && !shuffledAt.Valid {
+					pre = append(pre, t.ID)
+				} else {
+					later = append(later, t.ID)
+				}
+			}
 			if !shuffledAt.Valid {
-				n, err := q.ShufflePrequeue(ctx, db.ShufflePrequeueParams{WindowID: windowID, Now: now})
+				seed, err := r.shuffleSeed(windowID, st)
 				if err != nil {
+					return err
+				}
+				if err := numberTickets(ctx, q, now, ShuffleOrder(seed, pre), 1, true); err != nil {
 					return fmt.Errorf("shuffle the pre-queue: %w", err)
 				}
-				last = n
+				last, shuffled = int64(len(pre)), len(pre)
 				shuffledAt = sql.NullTime{Time: now, Valid: true}
-				r.metrics.shuffled.Add(float64(n))
+				revealed = sql.NullString{String: seed, Valid: true}
 			}
-			n, err := q.OrderArrivals(ctx, db.OrderArrivalsParams{After: last, WindowID: windowID, Now: now})
-			if err != nil {
+			if err := numberTickets(ctx, q, now, later, last+1, false); err != nil {
 				return fmt.Errorf("order arrivals: %w", err)
 			}
-			last += n
-		}
-		if _, err := q.ExpireAbsent(ctx, db.ExpireAbsentParams{Now: now, WindowID: windowID,
-			SeenBefore: now.Add(-time.Duration(w.GraceSeconds) * time.Second)}); err != nil {
-			return fmt.Errorf("expire absent: %w", err)
-		}
-		if _, err := q.FinishIdle(ctx, db.FinishIdleParams{Now: now, WindowID: windowID,
-			PassBefore: sql.NullTime{Time: now, Valid: true},
-			SeenBefore: now.Add(-time.Duration(w.IdleSeconds) * time.Second)}); err != nil {
-			return fmt.Errorf("finish idle: %w", err)
+			last += int64(len(later))
 		}
 		credit := st.AdmitCredit
 		if open && !w.Paused && st.LastTickAt.Valid {
-			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), 2)
-			// The credit never banks more than a second's worth, so a pause or a stalled
-			// replica does not end in a burst.
-			credit = min(credit+w.AdmitPerSecond*r.health()*max(0, elapsed), math.Max(1, w.AdmitPerSecond))
+			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), maxCreditSeconds)
 			active, err := q.CountActive(ctx, windowID)
 			if err != nil {
 				return fmt.Errorf("count active: %w", err)
 			}
-			if n := min(int64(credit), int64(w.MaxActive)-active); n > 0 {
-				admitted, err = q.AdmitNext(ctx, db.AdmitNextParams{
-					AdmittedAt:    sql.NullTime{Time: now, Valid: true},
-					PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
-					Now:           now, WindowID: windowID, Limit: int32(n),
-				})
+			rate, maxActive := r.pace(w.AdmitPerSecond, int64(w.MaxActive), active)
+			r.paced.Store(windowID, rate)
+			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate*maxCreditSeconds))
+			if n := min(int64(credit), maxActive-active); n > 0 {
+				next, err := q.NextInLine(ctx, db.NextInLineParams{WindowID: windowID, Limit: int32(n)})
 				if err != nil {
-					return fmt.Errorf("admit: %w", err)
+					return fmt.Errorf("next in line: %w", err)
 				}
-				credit -= float64(admitted)
-				admittedAt = now
-				if admitted < n {
+				if len(next) > 0 {
+					ids := make([]int64, len(next))
+					for i, t := range next {
+						ids[i] = t.ID
+					}
+					slices.Sort(ids)
+					k, err := q.AdmitTickets(ctx, db.AdmitTicketsParams{
+						AdmittedAt:    sql.NullTime{Time: now, Valid: true},
+						PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
+						Now:           now, Ids: ids,
+					})
+					if err != nil {
+						return fmt.Errorf("admit: %w", err)
+					}
+					// A place expired or let through since the read is passed over.
+					admitted = next[:min(int(k), len(next))]
+					credit -= float64(k)
+					admittedAt = now
+				}
+				if int64(len(next)) < n {
 					credit = min(credit, 1) // nobody left waiting: no credit to save up
 				}
 			}
 		}
 		return q.SaveRoomState(ctx, db.SaveRoomStateParams{LastPosition: last, AdmitCredit: credit,
-			TickAt: sql.NullTime{Time: now, Valid: true}, Admitted: admitted, ShuffledAt: shuffledAt, WindowID: windowID})
-	})
+			TickAt: sql.NullTime{Time: now, Valid: true}, Admitted: int64(len(admitted)), ShuffledAt: shuffledAt,
+			ShuffleSeed: revealed, WindowID: windowID})
+	}, r.metrics.retry("tick"))
 	if err != nil {
 		return fmt.Errorf("window %d: %w", windowID, err)
 	}
-	r.metrics.admitted.Add(float64(admitted))
-	if admitted > 0 {
+	r.metrics.shuffled.Add(float64(shuffled))
+	r.metrics.admitted.Add(float64(len(admitted)))
+	for _, t := range admitted {
 		// How long they waited, counted from the opening for the pre-queue.
-		joined, err := r.q.JoinedAtOfAdmitted(ctx, db.JoinedAtOfAdmittedParams{WindowID: windowID, AdmittedAt: sql.NullTime{Time: admittedAt, Valid: true}})
-		if err != nil {
-			return fmt.Errorf("window %d: waits: %w", windowID, err)
+		r.metrics.wait.Observe(admittedAt.Sub(later(t.JoinedAt, w.OpensAt)).Seconds())
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// shuffleSeed is the window's seed, derived again from the app's secret and checked
+// against the commitment published before the pre-queue opened. A replica whose secret
+// gives another seed refuses for a while, so that one holding the right secret shuffles;
+// after that it shuffles with its own seed, and the reveal shows the mismatch to all.
+func (r *Room) shuffleSeed(windowID int64, st db.LockRoomStateRow) (string, error) {
+	if !st.ShuffleNonce.Valid { // a room committed before seeds were derived: its seed is stored
+		return st.ShuffleSeed.String, nil
+	}
+	seed := r.seeds.seed(windowID, st.ShuffleNonce.String)
+	if Commitment(seed) != st.ShuffleCommitment {
+		r.mu.RLock()
+		w := r.windows[windowID]
+		r.mu.RUnlock()
+		if w != nil && r.now().Sub(w.OpensAt) < seedMismatchGrace {
+			return "", fmt.Errorf("window %d: this replica's shuffle secret does not give the committed seed (is -shuffle-secret-file the same on every replica?)", windowID)
 		}
-		for _, j := range joined {
-			if j.Before(w.OpensAt) {
-				j = w.OpensAt
-			}
-			r.metrics.wait.Observe(admittedAt.Sub(j).Seconds())
+		r.log.Error("waiting room: shuffling with a seed that does not match the commitment", slog.Int64("window", windowID))
+	}
+	return seed, nil
+}
+
+// seedMismatchGrace is how long after the opening a replica with the wrong shuffle secret
+// leaves the shuffle to the others.
+const seedMismatchGrace = 10 * time.Second
+
+// numberTickets gives ids (in queue order) the positions first, first+1, …, in chunks
+// written in primary-key order; shuffle also records them as the shuffle's places.
+func numberTickets(ctx context.Context, q *db.Queries, now time.Time, ids []int64, first int64, shuffle bool) error {
+	type numbered struct{ id, pos int64 }
+	ns := make([]numbered, len(ids))
+	for i, id := range ids {
+		ns[i] = numbered{id, first + int64(i)}
+	}
+	slices.SortFunc(ns, func(a, b numbered) int { return int(min(max(a.id-b.id, -1), 1)) })
+	// FIELD scans its list for every row: small chunks keep that cheap.
+	const chunk = 250
+	for start := 0; start < len(ns); start += chunk {
+		part := ns[start:min(start+chunk, len(ns))]
+		idStr, posStr, idNum := make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
+		for i, n := range part {
+			idStr[i], posStr[i], idNum[i] = strconv.FormatInt(n.id, 10), strconv.FormatInt(n.pos, 10), n.id
+		}
+		k, err := q.NumberTickets(ctx, db.NumberTicketsParams{Ids: idStr, Positions: posStr, Shuffle: shuffle,
+			Ids2: idStr, Positions2: posStr, Now: now, Ids3: idNum})
+		if err != nil {
+			return err
+		}
+		if k != int64(len(part)) {
+			return fmt.Errorf("numbered %d of %d places", k, len(part))
+		}
+	}
+	return nil
+}
+
+// sweepDue says whether a window's sweep is due: once a second, not at every tick (grace,
+// idle time and passes are counted in seconds), which saves three reads in four ticks.
+func (r *Room) sweepDue(windowID int64) bool {
+	now := r.now()
+	r.sweptMu.Lock()
+	defer r.sweptMu.Unlock()
+	if last, ok := r.swept[windowID]; ok && now.Sub(last) < time.Second && !now.Before(last) {
+		return false
+	}
+	r.swept[windowID] = now
+	return true
+}
+
+// sweep expires the places of students who stopped polling and finishes the admissions
+// that ended (pass over, or idle), at most sweepBatch of each a tick: candidates read
+// without locks, changed by primary key with the condition checked again.
+func (r *Room) sweep(ctx context.Context, w *window) error {
+	now := r.now().UTC().Truncate(time.Microsecond)
+	seenBefore := now.Add(-time.Duration(w.GraceSeconds) * time.Second)
+	absent, err := r.q.AbsentWaiting(ctx, db.AbsentWaitingParams{WindowID: w.ID, SeenBefore: seenBefore, Limit: sweepBatch})
+	if err != nil {
+		return fmt.Errorf("absent places: %w", err)
+	}
+	if len(absent) > 0 {
+		slices.Sort(absent)
+		if err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+			_, err := q.ExpireTickets(ctx, db.ExpireTicketsParams{Now: now, Ids: absent, SeenBefore: seenBefore})
+			return err
+		}, r.metrics.retry("sweep")); err != nil {
+			return fmt.Errorf("expire absent: %w", err)
+		}
+	}
+	idleBefore := now.Add(-time.Duration(w.IdleSeconds) * time.Second)
+	idle, err := r.q.IdleAdmitted(ctx, db.IdleAdmittedParams{WindowID: w.ID, SeenBefore: idleBefore, Limit: sweepBatch})
+	if err != nil {
+		return fmt.Errorf("idle admissions: %w", err)
+	}
+	ended, err := r.q.PassEndedAdmitted(ctx, db.PassEndedAdmittedParams{WindowID: w.ID, PassBefore: sql.NullTime{Time: now, Valid: true}, Limit: sweepBatch})
+	if err != nil {
+		return fmt.Errorf("ended passes: %w", err)
+	}
+	done := slices.Compact(slices.Sorted(slices.Values(append(idle, ended...))))
+	if len(done) > 0 {
+		if err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+			_, err := q.FinishTickets(ctx, db.FinishTicketsParams{Now: now, Ids: done,
+				PassBefore: sql.NullTime{Time: now, Valid: true}, SeenBefore: idleBefore})
+			return err
+		}, r.metrics.retry("sweep")); err != nil {
+			return fmt.Errorf("finish idle: %w", err)
 		}
 	}
 	return nil
@@ -175,6 +338,17 @@ func (r *Room) Tick(ctx context.Context, windowID int64) error {
 // two small reads per window, whatever the number of students polling.
 func (r *Room) Refresh(ctx context.Context) error {
 	now := r.now().UTC()
+	// Commit to the shuffle of every enabled room as soon as it is enabled: before its
+	// pre-queue opens, so the commitment is public before anyone arrives.
+	awaiting, err := r.q.WindowsAwaitingCommitment(ctx, now)
+	if err != nil {
+		return fmt.Errorf("rooms awaiting a commitment: %w", err)
+	}
+	for _, id := range awaiting {
+		if err := r.ensureState(ctx, id); err != nil {
+			return err
+		}
+	}
 	rows, err := r.q.QueuedWindows(ctx, db.QueuedWindowsParams{Now: now, StartedBy: sql.NullTime{Time: now, Valid: true}})
 	if err != nil {
 		return fmt.Errorf("queued windows: %w", err)
@@ -213,13 +387,8 @@ func (r *Room) Refresh(ctx context.Context) error {
 
 	var seats map[int64]SectionSeats
 	if len(rows) > 0 {
-		list, err := r.q.SeatsLeftThisTerm(ctx)
-		if err != nil {
-			return fmt.Errorf("seats left: %w", err)
-		}
-		seats = make(map[int64]SectionSeats, len(list))
-		for _, s := range list {
-			seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+		if seats, err = r.seatsShown(ctx); err != nil {
+			return err
 		}
 	}
 
@@ -266,6 +435,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 	}
 	r.mu.RUnlock()
 	for id, w := range fresh {
+		r.history.add(id, now, w.waiting)
 		slices.Sort(w.line)
 		w.admissions = append(w.admissions, stamp{at: now, total: admittedTotal[id]})
 		for len(w.admissions) > 1 && now.Sub(w.admissions[0].at) > 10*time.Second {
@@ -278,25 +448,101 @@ func (r *Room) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// seatsShown reads the seats left of the sections waiting pages asked for in the last
+// half minute: what students are shown, a primary-key lookup each, however many sections
+// the term has.
+func (r *Room) seatsShown(ctx context.Context) (map[int64]SectionSeats, error) {
+	since := r.now().Add(-30 * time.Second)
+	r.wantedMu.Lock()
+	ids := make([]int64, 0, len(r.wanted))
+	for id, at := range r.wanted {
+		if at.Before(since) {
+			delete(r.wanted, id)
+		} else {
+			ids = append(ids, id)
+		}
+	}
+	r.wantedMu.Unlock()
+	slices.Sort(ids)
+	seats := make(map[int64]SectionSeats, len(ids))
+	for start := 0; start < len(ids); start += 1000 {
+		list, err := r.q.SeatsLeftOf(ctx, ids[start:min(start+1000, len(ids))])
+		if err != nil {
+			return nil, fmt.Errorf("seats left: %w", err)
+		}
+		for _, s := range list {
+			seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+		}
+	}
+	return seats, nil
+}
+
 // Flush writes back when the students seen since the last flush were last seen, in
 // batches, so polling costs the database a few writes per replica every few seconds.
+// Each batch is in ascending ticket order, as every other writer of places.
 func (r *Room) Flush(ctx context.Context) error {
+	start := time.Now()
+	err := r.flush(ctx)
+	r.metrics.flushDuration.Observe(time.Since(start).Seconds())
+	if err != nil && ctx.Err() == nil {
+		r.metrics.flushErrors.Inc()
+	}
+	return err
+}
+
+func (r *Room) flush(ctx context.Context) error {
 	r.seenMu.Lock()
 	ids := make([]int64, 0, len(r.seen))
 	for id := range r.seen {
 		ids = append(ids, id)
 	}
-	r.seen = map[int64]struct{}{}
+	r.seen = make(map[int64]struct{}, len(ids))
 	r.seenMu.Unlock()
+	slices.Sort(ids)
 	now := r.now().UTC()
+
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	// A place written back lately is left alone: its last_seen_at is fresh enough for the
+	// sweep (touchEvery), and every write moves it in the liveness index.
+	due := ids[:0]
+	r.mu.RLock()
+	for _, id := range ids {
+		if at, ok := r.written[id]; ok {
+			if t := r.tickets[id]; t != nil {
+				if w := r.windows[t.window]; w != nil && now.Sub(at) < touchEvery(w) {
+					continue
+				}
+			}
+		}
+		due = append(due, id)
+	}
+	r.mu.RUnlock()
+	for id, at := range r.written {
+		if now.Sub(at) > 10*time.Minute { // the student left, or the window closed
+			delete(r.written, id)
+		}
+	}
 	var errs []error
-	for start := 0; start < len(ids); start += 1000 {
-		part := ids[start:min(start+1000, len(ids))]
+	for start := 0; start < len(due); start += 1000 {
+		part := due[start:min(start+1000, len(due))]
 		if err := db.InTx(ctx, r.db, func(q *db.Queries) error {
 			return q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part})
-		}); err != nil {
+		}, r.metrics.retry("flush")); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		for _, id := range part {
+			r.written[id] = now
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// touchEvery is how often a place seen polling is written back: a quarter of the time
+// without a poll after which it is given up (grace for the waiting, idle for the
+// admitted), so a student who keeps polling is never more than that, plus a write-back
+// period, behind in the database. With the default grace of 60 s: every 15 s, not 5.
+func touchEvery(w *window) time.Duration {
+	return time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second / 4
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -66,7 +67,41 @@ func (s *Server) queueWindow(r *http.Request, row db.ListTermWindowsRow) (views.
 		waits = append(waits, a.AdmittedAt.Time.Sub(later(a.JoinedAt, row.OpensAt)))
 	}
 	qw.MedianWait, qw.P95Wait = percentile(waits, 0.5), percentile(waits, 0.95)
+	st, err := s.q.RoomShuffle(ctx, row.ID)
+	if err != nil && !isNoRows(err) {
+		return qw, fmt.Errorf("shuffle of window %d: %w", row.ID, err)
+	}
+	if err == nil {
+		qw.Commitment, qw.FailedTicks, qw.LastFailedTick = st.ShuffleCommitment, st.FailedTicks, st.LastFailedTickAt.Time
+		if st.ShuffledAt.Valid {
+			sh, err := s.room.Shuffle(ctx, row.ID)
+			if err != nil {
+				return qw, err
+			}
+			qw.Seed, qw.Shuffled = sh.Seed, len(sh.Order)
+		}
+	}
+	rates := s.room.Rates(row.ID)
+	qw.MeasuredRate, qw.TargetRate, qw.SetRate = rates.Measured, rates.Target, rates.Set
+	qw.WaitingChart = waitingChart(s.room.WaitingHistory(row.ID), now)
 	return qw, nil
+}
+
+// waitingChart draws the waiting-length samples per minute over the history's span, the
+// last sample of each minute; a minute without one is left out.
+func waitingChart(samples []waitingroom.Sample, now time.Time) views.LineChart {
+	minutes := int(waitingroom.HistoryLength / time.Minute)
+	values := make([]float64, minutes)
+	for i := range values {
+		values[i] = math.NaN()
+	}
+	for _, sm := range samples {
+		back := int(now.Sub(sm.At) / time.Minute)
+		if back >= 0 && back < minutes {
+			values[minutes-1-back] = float64(sm.Waiting)
+		}
+	}
+	return views.LineChart{Minutes: minutes, Series: []views.LineSeries{{Name: "waiting", Class: "c-waitlisted", Values: values}}}
 }
 
 func later(a, b time.Time) time.Time {

@@ -120,3 +120,64 @@ func TestQueueAdminControls(t *testing.T) {
 		t.Errorf("audit log %q, want %q", got, want)
 	}
 }
+
+// TestQueueAdminShowsTheMachinery: the staff page shows the shuffle's commitment and,
+// the window being open, its revealed seed; the admission rates (measured, target, set);
+// failed ticks, as any replica counted them; and the chart of students waiting.
+func TestQueueAdminShowsTheMachinery(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies, shuffleSecret, func(o *web.Options) { o.QueuePoll = 100 * time.Millisecond })
+	seedCatalog(t, app.DB)
+	queueWindow(t, app, ", admit_per_second = 0, paused = TRUE")
+	var window string
+	if err := app.DB.QueryRow("SELECT id FROM registration_windows").Scan(&window); err != nil {
+		t.Fatal(err)
+	}
+	c := app.client(t)
+	app.login(t, c, alice)
+	eventually(t, "alice's place", func() bool {
+		res, body := app.post(t, c, "/queue", nil, hx, "true")
+		return res.StatusCode == http.StatusOK && strings.Contains(body, "queue-status")
+	})
+	var commitment, seed string
+	eventually(t, "the opening shuffle (of an empty pre-queue)", func() bool {
+		err := app.DB.QueryRow("SELECT shuffle_commitment, COALESCE(shuffle_seed, '') FROM waiting_room_state WHERE window_id = ?", window).Scan(&commitment, &seed)
+		return err == nil && seed != ""
+	})
+	staff := app.client(t)
+	app.login(t, staff, sam)
+	var body string
+	eventually(t, "a waiting-length sample on the chart", func() bool {
+		_, body = app.get(t, staff, "/admin/waiting-room")
+		pts, _ := doc(t, body).Find(`[data-testid="figure-waiting-chart"] svg polyline`).Attr("points")
+		return pts != ""
+	})
+	if got := testid(t, body, "staff-commitment"); got != commitment {
+		t.Errorf("commitment on the staff page %q, want %q", got, commitment)
+	}
+	if got := testid(t, body, "staff-seed"); got != seed {
+		t.Errorf("seed on the staff page %q, want %q", got, seed)
+	}
+	if got := testid(t, body, "figure-rates"); got != "0.0 / 0.0 / 0" {
+		t.Errorf("rates of a paused room %q, want 0.0 / 0.0 / 0", got)
+	}
+	if got := testid(t, body, "figure-failed-ticks"); got != "none" {
+		t.Errorf("failed ticks %q, want none", got)
+	}
+
+	// Unpaused at 7 a second: the set rate shows, and the target is set × health.
+	if _, err := app.DB.Exec("UPDATE registration_windows SET paused = FALSE, admit_per_second = 7"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the set rate on the figures", func() bool {
+		_, body = app.get(t, staff, "/admin/waiting-room/"+window+"/figures", hx, "true")
+		return strings.HasSuffix(testid(t, body, "figure-rates"), "/ 7.0 / 7")
+	})
+	if _, err := app.DB.Exec("UPDATE waiting_room_state SET failed_ticks = 3, last_failed_tick_at = UTC_TIMESTAMP(6)"); err != nil {
+		t.Fatal(err)
+	}
+	_, body = app.get(t, staff, "/admin/waiting-room/"+window+"/figures", hx, "true")
+	if got := testid(t, body, "figure-failed-ticks"); !strings.HasPrefix(got, "3, the last at ") {
+		t.Errorf("failed ticks %q, want 3 and when", got)
+	}
+}

@@ -28,7 +28,7 @@ import (
 const (
 	chromiumPath = "/usr/bin/chromium"
 	// browserTimeout bounds a whole test; each step waits on a DOM condition, not a clock.
-	browserTimeout = 60 * time.Second
+	browserTimeout = 3 * time.Minute
 	// screenshotDirEnv names a directory to keep the screenshots in; t.TempDir() otherwise.
 	screenshotDirEnv = "SCHOOL_BROWSER_SCREENSHOTS"
 )

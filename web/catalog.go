@@ -8,14 +8,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 )
 
 const catalogPageSize = 25
 
 // catalog lists the current term's sections with live filters. Bad filter values are
-// reported on the page and left out of the search rather than failing it.
+// reported on the page and left out of the search rather than failing it. What the
+// sections are comes from the registration catalog in memory (as fresh as the catalog
+// version read at the start of the request); seats are read live for the page's rows.
 func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	page := views.Catalog{}
@@ -41,53 +43,44 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("list departments: %w", err))
 		return
 	}
-	var deptID int64
+	known := false
 	for _, d := range depts {
 		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
-		if d.Code == f.Department {
-			deptID = d.ID
-		}
+		known = known || d.Code == f.Department
 	}
-	if f.Department != "" && deptID == 0 {
+	if f.Department != "" && !known {
 		page.Error, status = views.Msg("catalog.err.dept"), http.StatusBadRequest
 		f.Department = ""
 	}
 
-	params := db.SearchSectionsParams{
-		TermID:         term.ID,
-		KeywordPattern: "%" + escapeLike(f.Keyword) + "%",
-		DepartmentID:   deptID,
-		Credits:        int8(f.Credits),
-		Limit:          catalogPageSize,
-		Offset:         int32((f.Page - 1) * catalogPageSize),
-	}
+	search := registration.Search{TermID: term.ID, Keyword: f.Keyword, Department: f.Department, Credits: f.Credits}
 	if f.OpenOnly {
-		params.MinSeatsLeft = 1
-	}
-	rows, err := s.catalogQ.SearchSections(ctx, params)
-	if err != nil {
-		s.serverError(w, r, fmt.Errorf("search sections: %w", err))
-		return
-	}
-	if len(rows) == 0 && f.Page > 1 {
-		// Past the last page (an old link, a typed URL): show the first.
-		f.Page, params.Offset = 1, 0
-		page.Error, status = views.Msg("catalog.err.page"), http.StatusOK
-		if rows, err = s.catalogQ.SearchSections(ctx, params); err != nil {
-			s.serverError(w, r, fmt.Errorf("search sections: %w", err))
+		open, err := s.catalogQ.OpenSectionIDs(ctx, term.ID)
+		if err != nil {
+			s.serverError(w, r, fmt.Errorf("open sections: %w", err))
 			return
 		}
+		search.Only = make(map[int64]bool, len(open))
+		for _, id := range open {
+			search.Only[id] = true
+		}
+	}
+	cat, err := s.reg.FreshCatalog(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	found, total := cat.Search(search, (f.Page-1)*catalogPageSize, catalogPageSize)
+	if len(found) == 0 && f.Page > 1 {
+		// Past the last page (an old link, a typed URL): show the first.
+		f.Page = 1
+		page.Error, status = views.Msg("catalog.err.page"), http.StatusOK
+		found, total = cat.Search(search, 0, catalogPageSize)
 	}
 	page.Filter = f
-	if len(rows) > 0 {
-		page.Total = int(rows[0].Total)
-		page.Pages = (page.Total + catalogPageSize - 1) / catalogPageSize
-	}
-	secs := make([]listedSection, len(rows))
-	for i, row := range rows {
-		secs[i] = listed(row.Section, row.Course, row.DepartmentCode)
-	}
-	if page.Rows, err = s.sectionViews(r, secs); err != nil {
+	page.Total = total
+	page.Pages = (page.Total + catalogPageSize - 1) / catalogPageSize
+	if page.Rows, err = s.listingViews(r, found); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -167,3 +167,41 @@ func TestCatalogPagination(t *testing.T) {
 		t.Errorf("next link %q", next)
 	}
 }
+
+// TestCatalogShowsStaffChangesAtOnce: the catalog page lists sections from the copy in
+// memory, yet a staff change made on one replica shows on another's very next page, and
+// seats are live.
+func TestCatalogShowsStaffChangesAtOnce(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies)
+	f := seedCatalog(t, app.DB)
+	other := app.replica(t)
+	staff := app.client(t)
+	app.login(t, staff, sam)
+	stu := other.client(t)
+	other.login(t, stu, alice)
+	instructor := func() string {
+		t.Helper()
+		_, body := other.get(t, stu, "/courses?q=CS201")
+		return doc(t, body).Find(`[data-section-id="` + itoa(f.Sections["CS201-01"]) + `"]`).Text()
+	}
+	if got := instructor(); strings.Contains(got, "Prof. Hopper-Noether") {
+		t.Fatalf("before the change the row already says %q", got)
+	}
+	res, body := app.post(t, staff, "/admin/sections/"+itoa(f.Sections["CS201-01"]),
+		adminSectionForm("instructor", "Prof. Hopper-Noether", "capacity", "35"))
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit CS201-01: %d\n%s", res.StatusCode, body)
+	}
+	if got := instructor(); !strings.Contains(got, "Prof. Hopper-Noether") {
+		t.Errorf("the other replica's next page shows %q, without the new instructor", got)
+	}
+	// Found by the new name too, with the new capacity read live.
+	_, body = other.get(t, stu, "/courses?q=hopper-noether")
+	if got := strings.Join(rowCodes(t, body), " "); got != "CS201-01" {
+		t.Errorf("search by the new instructor: %q", got)
+	}
+	if got := strings.TrimSpace(doc(t, body).Find(`[data-testid="seats-left"]`).Text()); !strings.Contains(got, "of 35") {
+		t.Errorf("seats after the capacity change: %q", got)
+	}
+}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-ldap/ldap/v3"
-	"github.com/go-sql-driver/mysql"
 
+	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/views"
 )
 
@@ -98,20 +97,13 @@ func (s *Server) logRequest(r *http.Request, level slog.Level, msg string, err e
 // opposed to a fault in the app): those are logged as warnings, the rest as errors.
 func unavailable(err error) bool {
 	var (
-		me *mysql.MySQLError
 		ne net.Error
 		le *ldap.Error
 	)
 	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, sql.ErrConnDone),
+	case db.Unavailable(err), db.Retryable(err), errors.Is(err, sql.ErrConnDone),
 		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
 		return true
-	case errors.As(err, &me):
-		switch me.Number {
-		// too many connections, server shutdown, lock wait, deadlock, read-only, killed
-		case 1040, 1053, 1205, 1213, 1290, 1927, 4031:
-			return true
-		}
 	case errors.As(err, &le):
 		return le.ResultCode == ldap.ErrorNetwork || le.ResultCode == ldap.LDAPResultBusy ||
 			le.ResultCode == ldap.LDAPResultUnavailable

@@ -26,7 +26,9 @@ func TestNoStore(t *testing.T) {
 		"{windowID}", "1", "{jobID}", "1")
 	var paths []string
 	err := chi.Walk(app.server.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		if method == http.MethodGet && !strings.HasPrefix(route, "/static/") && route != "/healthz" {
+		// Public routes outside the session: nothing private to keep out of caches.
+		public := strings.HasPrefix(route, "/static/") || strings.HasPrefix(route, "/queue/shuffle/") || route == "/healthz"
+		if method == http.MethodGet && !public {
 			paths = append(paths, params.Replace(strings.TrimSuffix(route, "/*")))
 		}
 		return nil

@@ -74,7 +74,13 @@ func (s *Server) showPlace(w http.ResponseWriter, r *http.Request, userID int64,
 		s.serverError(w, r, fmt.Errorf("basket of student %d: %w", userID, err))
 		return
 	}
-	q := s.queueView(place, token, basket[:min(len(basket), maxBasketShown)])
+	basket = basket[:min(len(basket), maxBasketShown)]
+	// The cache has seats only for sections waiting pages showed lately: read the others.
+	if _, err := s.room.SeatsNow(r.Context(), basket); err != nil {
+		s.failed(w, r, err)
+		return
+	}
+	q := s.queueView(place, token, basket)
 	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueueStatus(q))
 }
 
@@ -112,7 +118,8 @@ func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) vi
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
 	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
 	return views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
-		Paused: st.Paused, NextPoll: jitter, BasketIDs: basket, Basket: s.room.Seats(basket)}
+		Paused: st.Paused, NextPoll: jitter, BasketIDs: basket, Basket: s.room.Seats(basket),
+		Commitment: st.Commitment}
 }
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie

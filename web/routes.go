@@ -24,6 +24,8 @@ func (s *Server) Handler() http.Handler {
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 	// Waiting pages poll here: answered from memory, without loading the session.
 	r.With(noStore).Get("/queue/status", s.queueStatus)
+	// The pre-queue shuffle's commitment and reveal, for anyone to check.
+	r.Get("/queue/shuffle/{windowID}", s.queueShuffleList)
 
 	r.Group(func(r chi.Router) {
 		r.Use(noStore, s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
@@ -116,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 				r.Post("/basket", s.addToBasket)
 				r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
 				r.Get("/queue", s.queuePage)
+				r.Get("/queue/shuffle", s.queueShuffle)
 				r.Post("/queue", s.queueJoin)
 				r.Post("/queue/enter", s.queueEnter)
 				r.Post("/queue/done", s.queueDone)

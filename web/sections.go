@@ -66,7 +66,49 @@ func (s *Server) sectionViews(r *http.Request, secs []listedSection) ([]views.Se
 	if err != nil {
 		return nil, fmt.Errorf("meetings of %d sections: %w", len(ids), err)
 	}
-	meetings := meetingViews(ms)
+	return s.rows(r, secs, ids, meetingViews(ms))
+}
+
+// listingViews turns the catalog's listings into rows for the viewer: their seats read
+// live, and for a student, where they stand. A section deleted since the catalog was
+// loaded has no seats to read and is left out.
+func (s *Server) listingViews(r *http.Request, found []registration.Listing) ([]views.SectionRow, error) {
+	if len(found) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(found))
+	for i, l := range found {
+		ids[i] = l.ID
+	}
+	seats, err := s.catalogQ.SectionSeats(r.Context(), ids)
+	if err != nil {
+		return nil, fmt.Errorf("seats of %d sections: %w", len(ids), err)
+	}
+	live := make(map[int64]db.SectionSeatsRow, len(seats))
+	for _, st := range seats {
+		live[st.ID] = st
+	}
+	secs := make([]listedSection, 0, len(found))
+	meetings := make(map[int64][]views.Meeting, len(found))
+	for _, l := range found {
+		st, ok := live[l.ID]
+		if !ok {
+			continue
+		}
+		sec := l.Section
+		sec.Capacity = int(st.Capacity)
+		secs = append(secs, listedSection{Section: sec, seatsLeft: int(st.Capacity - st.Enrolled - st.Held)})
+		for _, m := range l.Meetings {
+			meetings[l.ID] = append(meetings[l.ID], views.Meeting(m))
+		}
+	}
+	return s.rows(r, secs, ids, meetings)
+}
+
+// rows builds the rows of secs with their meetings and, for a student, where they stand
+// among ids (one query).
+func (s *Server) rows(r *http.Request, secs []listedSection, ids []int64, meetings map[int64][]views.Meeting) ([]views.SectionRow, error) {
+	ctx := r.Context()
 	u, _ := s.currentUser(r)
 	student := u.Role == RoleStudent
 	mine := map[int64]standing{}

@@ -66,6 +66,9 @@ type Options struct {
 	RequestLimit RequestLimit
 	// QueuePoll is how often a waiting page polls, give or take a fifth (default 5 s).
 	QueuePoll time.Duration
+	// ShuffleSecret derives the waiting room's pre-queue shuffle seeds: the same on every
+	// replica, never in the database (waitingroom.Options).
+	ShuffleSecret []byte
 	// TimeZone is the school's: every time a page shows or a form reads is on its clock
 	// (default views.DefaultTimeZone). Stored moments stay UTC.
 	TimeZone *time.Location
@@ -199,7 +202,7 @@ func New(o Options) (*Server, error) {
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Health: s.reg.Health, Now: o.Now})
+	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now, ShuffleSecret: o.ShuffleSecret})
 	if err != nil {
 		cancel()
 		return nil, err

@@ -211,6 +211,9 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := signer.Refresh(ctx); err != nil { // it joins the arrivals: it must know the window
+		b.Fatal(err)
+	}
 	transport := &http.Transport{
 		MaxIdleConns:        wrWorkers,
 		MaxIdleConnsPerHost: wrWorkers,
@@ -257,7 +260,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	load.base = time.Now()
 	stats := load.run()
 	arrivals := make(chan error, 1)
-	go func() { arrivals <- load.arrive(app.db, window, spare) }()
+	go func() { arrivals <- load.arrive(window, spare) }()
 
 	// Warm-up: connections dialled, the unpause seen, admissions under way.
 	time.Sleep(time.Until(load.base.Add(wrWarmup)))
@@ -274,6 +277,14 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	cpu1 := wrCPUNow(pidName)
 	b.StopTimer()
 	metrics1, _ := wrScrape(client, app.opsURL)
+	tickErrors := metrics1["school_waiting_room_tick_errors_total"] - metrics0["school_waiting_room_tick_errors_total"]
+	ticks := metrics1["school_waiting_room_tick_duration_seconds_count"] - metrics0["school_waiting_room_tick_duration_seconds_count"]
+	tickSecs := metrics1["school_waiting_room_tick_duration_seconds_sum"] - metrics0["school_waiting_room_tick_duration_seconds_sum"]
+	var retries float64
+	for _, op := range []string{"tick", "sweep", "flush"} {
+		k := `school_waiting_room_retries_total{op="` + op + `"}`
+		retries += metrics1[k] - metrics0[k]
+	}
 	hwm, _ := wrProcStatus(pidName, "VmHWM")
 	var heapMB, sysMB float64
 	if app.pid == 0 {
@@ -331,9 +342,16 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	b.ReportMetric(benchMS(adm.longestGap), "admit_gap_ms")
 	b.ReportMetric(float64(rssMax)/1024, "app_rss_MB")
 	b.ReportMetric(heapMB, "app_heap_MB")
-	b.ReportMetric(float64(load.joinDeadlocks), "join_deadlocks")
+	b.ReportMetric(tickErrors, "tick_errors")
+	b.ReportMetric(retries, "tick_flush_retries")
 	b.ReportMetric(appCPU, "app_cpu_%")
 	b.ReportMetric(dbCPU, "db_cpu_%")
+	// CPU per poll answered: app and mariadbd, in microseconds.
+	perPoll := func(d time.Duration) float64 { return float64(d.Microseconds()) / max(1, float64(total.lat.count)) }
+	b.ReportMetric(perPoll(cpu1.db-cpu0.db), "db_us/poll")
+	if app.pid != 0 {
+		b.ReportMetric(perPoll(cpu1.app-cpu0.app), "app_us/poll")
+	}
 	where := "app in its own process (school serve)"
 	gen := fmt.Sprintf("load generator %.0f%%, ", genCPU)
 	if app.pid == 0 {
@@ -342,19 +360,21 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	} else {
 		b.ReportMetric(genCPU, "gen_cpu_%")
 	}
-	b.Logf("%d clients waiting (%d more arrived as others were admitted; %d of their inserts deadlocked with a tick and were sent again), %v measured after %v warm-up (%s)\n"+
+	b.Logf("%d clients waiting (%d more arrived as others were admitted, through the room's join), %v measured after %v warm-up (%s)\n"+
+		"  ticks: %.0f (mean %.1f ms), %.0f failed; tick, sweep and write-back transactions retried after a deadlock or lock wait: %.0f\n"+
 		"  polls: %d answered = %.0f/s (expected %.0f/s), %d errors | due->answer p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.0f ms | send->answer p99 %.1f ms | client late p99 %.1f ms | app's own histogram: %s\n"+
 		"  admission: %d admitted in the window = %.1f/s (set %d/s, error %+.1f%%), per second min %d max %d, longest gap between admissions %v (%d over 0.5 s); order: %d out of arrival order, %d out of position order, %d expired; %d admissions seen by their poll, admitted->seen p50 %.1f s, max %.1f s\n"+
 		"  memory: RSS max %.0f MB while measured (VmHWM %.0f MB), Go heap in use %.0f MB, Go sys %.0f MB\n"+
-		"  CPU (%% of one core; the machine has %d): app %.0f%%, %smariadbd %.0f%%, other processes %.0f%%",
-		n, load.clients-n, load.joinDeadlocks, measure, wrWarmup, where,
+		"  CPU (%% of one core; the machine has %d): app %.0f%%, %smariadbd %.0f%%, other processes %.0f%%; per poll: app %.1f µs, mariadbd %.1f µs",
+		n, load.clients-n, measure, wrWarmup, where,
+		ticks, 1000*tickSecs/max(1, ticks), tickErrors, retries,
 		total.lat.count, pollRate, float64(n)/wrPoll.Seconds(), total.errors,
 		benchMS(total.lat.percentile(50)), benchMS(total.lat.percentile(99)), benchMS(total.lat.percentile(99.9)), benchMS(total.lat.max),
 		benchMS(total.req.percentile(99)), benchMS(total.late.percentile(99)), server,
 		adm.count, adm.rate, wrRate, 100*(adm.rate-wrRate)/wrRate, adm.minSecond, adm.maxSecond, adm.longestGap.Round(time.Millisecond), adm.gaps,
 		adm.arrivalOrder, adm.positionOrder, adm.expired, adm.seen, adm.seenP50.Seconds(), adm.seenMax.Seconds(),
 		float64(rssMax)/1024, float64(hwm)/1024, heapMB, sysMB,
-		runtime.NumCPU(), appCPU, gen, dbCPU, otherCPU)
+		runtime.NumCPU(), appCPU, gen, dbCPU, otherCPU, perPoll(cpu1.app-cpu0.app), perPoll(cpu1.db-cpu0.db))
 }
 
 // wrDataset makes a queued window open since a minute ago (paused, admit_per_second 100,
@@ -561,9 +581,6 @@ type wrLoad struct {
 	paths   []string
 	seen    []time.Duration
 	clients int // how many there are now: written by arrive only, read after it ends
-	// joinDeadlocks counts the arrivals' inserts MySQL rolled back (written by arrive
-	// only, read after it ends).
-	joinDeadlocks int
 }
 
 func wrPath(signer *waitingroom.Room, p waitingroom.Place) string {
@@ -571,38 +588,23 @@ func wrPath(signer *waitingroom.Room, p waitingroom.Place) string {
 }
 
 // arrive adds, four times a second until the end, a place for a new student for each
-// admission the clients saw, with the queries /queue uses (JoinRoom, GetTicket; the room
-// orders the place at its next tick). The page's first poll comes one poll interval later.
-//
-// JoinRoom can deadlock with an admission tick (see BENCHMARKS.md): the tick's
-// OrderArrivals holds a shared gap lock where the new row's NULL position goes, and its
-// ExpireAbsent then wants the new row, which the insert holds. MySQL rolls the insert
-// back; the app's Join does not retry and answers 500, the student reloads. Here the
-// insert is sent again, and counted.
-func (l *wrLoad) arrive(sqldb *sql.DB, window int64, spare []int64) error {
+// admission the clients saw, through the room's Join (its share lock on the state row
+// and arrival number; the room orders the place at its next tick). The page's first
+// poll comes one poll interval later.
+func (l *wrLoad) arrive(window int64, spare []int64) error {
 	ctx := context.Background()
-	q := db.New(sqldb)
 	joined := int64(0)
 	for time.Since(l.base) < l.to {
 		time.Sleep(250 * time.Millisecond)
 		k := min(l.admitted.Load()-joined, int64(len(spare)))
 		var added []wrJob
 		for _, u := range spare[:max(0, k)] {
-			for attempt := 1; ; attempt++ {
-				err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: window, UserID: u, Now: time.Now().UTC()})
-				if err == nil {
-					break
-				}
-				if !db.Retryable(err) || attempt == 10 {
-					return err
-				}
-				l.joinDeadlocks++
-			}
-			t, err := q.GetTicket(ctx, db.GetTicketParams{WindowID: window, UserID: u})
+			// The room's own join (its transaction, retries and arrival number), run by
+			// the never-ticking replica that signs the tokens.
+			p, _, err := l.signer.Join(ctx, window, u)
 			if err != nil {
 				return err
 			}
-			p := waitingroom.Place{Window: window, User: u, Ticket: t.ID}
 			l.places[l.clients], l.paths[l.clients] = p, wrPath(l.signer, p)
 			added = append(added, wrJob{at: time.Since(l.base) + time.Duration((0.8+0.4*rand.Float64())*float64(wrPoll)), i: int32(l.clients)})
 			l.clients++

@@ -3,7 +3,7 @@
 // replicas on EKS, when on-prem capacity runs out; it shrinks them when load falls.
 //
 //	autoscaler -config autoscaler.yaml [-dry-run] [-listen :9102]
-//	autoscaler simulate -config autoscaler.yaml -trace day.csv [-startup 3m]
+//	autoscaler simulate -config autoscaler.yaml -trace day.csv [-startup 3m] [-cpu-window 2m]
 package main
 
 import (
@@ -43,7 +43,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
 	dryRun := fs.Bool("dry-run", false, "log every decision with its reason; change nothing")
 	listen := fs.String("listen", ":9102", "address of /metrics, /healthz and /status")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage:
+  autoscaler [flags]             run the daemon (/metrics, /healthz, /livez, /status on -listen)
+  autoscaler simulate [flags]    replay a trace through the policy, beside the old policy's figures
+                                 (autoscaler simulate -h for its flags)
+
+Flags of the daemon:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -70,21 +83,25 @@ func serve(ctx context.Context, configPath string, dryRun bool, listen string, l
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	onprem, err := autoscaler.NewArgoApp(cfg.OnPrem, client)
+	onprem, err := autoscaler.NewArgoAppFromConfig(cfg.OnPrem)
 	if err != nil {
 		return fmt.Errorf("on-prem Argo CD application: %w", err)
 	}
-	eksApp, err := autoscaler.NewArgoApp(cfg.EKSApp, client)
+	eksApp, err := autoscaler.NewArgoAppFromConfig(cfg.EKSApp)
 	if err != nil {
 		return fmt.Errorf("EKS Argo CD application: %w", err)
 	}
 	targets := autoscaler.Targets{OnPrem: onprem, Nodes: autoscaler.NewEKSNodegroup(cfg.EKS, awsCfg), EKSApp: eksApp}
 	ctl := autoscaler.NewController(cfg, src, targets, dryRun, log, reg)
+	if err := ctl.LoadState(); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", healthHandler(ctl))
+	// Alive as long as the process serves: restarting does not mend a failing cloud API.
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /status", statusHandler(ctl))
 	hs := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -122,6 +139,20 @@ func statusHandler(ctl *autoscaler.Controller) http.HandlerFunc {
 	}
 }
 
+// healthHandler answers 503 with the failing targets once one has failed
+// unhealthy_after evaluations in a row, so an operator (and the readiness probe and the
+// alert on it) sees a tier that has stopped, instead of a daemon that says ok.
+func healthHandler(ctl *autoscaler.Controller) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := ctl.Healthy(); err != nil {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+}
+
 // simulate replays a trace through the real policy and prints the timeline and summary.
 func simulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("autoscaler simulate", flag.ContinueOnError)
@@ -129,7 +160,11 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "autoscaler.yaml", "configuration file (strict YAML)")
 	tracePath := fs.String("trace", "", "CSV trace: time,utilisation rows and window,time rows")
 	startup := fs.Duration("startup", 3*time.Minute, "how long a new EKS node takes to be ready")
+	cpuWindow := fs.Duration("cpu-window", 2*time.Minute, "range of the CPU rate the slow signals are read over")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	cfg, err := autoscaler.Load(*configPath)
@@ -148,6 +183,10 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "autoscaler simulate: %v\n", err)
 		return 1
 	}
-	autoscaler.Simulate(cfg, tr, *startup).Print(stdout)
+	o := autoscaler.SimOptions{Startup: *startup, CPUWindow: *cpuWindow}
+	autoscaler.Simulate(cfg, tr, o).Print(stdout)
+	o.Old = true
+	fmt.Fprintf(stdout, "old policy (30s interval, 2m sustain, 5m cooldown, steps of 3 nodes, CPU and memory only): %s\n",
+		autoscaler.Simulate(autoscaler.OldPolicy(cfg), tr, o).Summary())
 	return 0
 }

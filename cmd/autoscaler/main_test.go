@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,8 +24,17 @@ func TestSimulateCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "summary:") || !strings.Contains(out.String(), "before opening") {
+	if !strings.Contains(out.String(), "summary:") || !strings.Contains(out.String(), "before opening") ||
+		!strings.Contains(out.String(), "old policy (") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"-h"}, &out, &errb); code != 0 ||
+		!strings.Contains(errb.String(), "autoscaler simulate [flags]") || !strings.Contains(errb.String(), "-dry-run") {
+		t.Errorf("exit %d:\n%s", code, errb.String())
 	}
 }
 
@@ -92,5 +102,41 @@ func TestStatus(t *testing.T) {
 	if !s.DryRun || s.Decision.Direction != "hold" || s.Decision.Reason != reason || d.Reason.String() != reason ||
 		s.Decision.Utilisation.Level != "above" || s.Decision.Utilisation.Value != 0.85 || s.Decision.Utilisation.SustainSeconds != 120 {
 		t.Errorf("status %s\nwant a dry-run hold: %s", rec.Body, reason)
+	}
+}
+
+// brokenTarget cannot be read, as an EKS API without credentials.
+type brokenTarget struct{}
+
+func (brokenTarget) Size(context.Context) (int, error) {
+	return 0, errors.New("no EC2 IMDS role found")
+}
+func (brokenTarget) Resize(context.Context, int) error { return errors.New("no EC2 IMDS role found") }
+
+// /healthz turns 503 once a target has failed unhealthy_after evaluations in a row, and
+// names it; /status shows each tier.
+func TestHealthzNamesTheFailingTarget(t *testing.T) {
+	cfg, err := autoscaler.Load("../../autoscaler/testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := autoscaler.NewController(cfg, load(0.85),
+		autoscaler.Targets{OnPrem: &sizeTarget{n: 2}, Nodes: brokenTarget{}, EKSApp: &sizeTarget{}},
+		false, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		healthHandler(ctl)(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec
+	}
+	for i := range cfg.UnhealthyAfter {
+		if rec := get(); rec.Code != http.StatusOK {
+			t.Fatalf("after %d failed evaluations: %d %s", i, rec.Code, rec.Body)
+		}
+		ctl.Step(t.Context()) // each is a failure of the node group
+	}
+	rec := get()
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "eks_nodes") ||
+		!strings.Contains(rec.Body.String(), "no EC2 IMDS role found") || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("after %d failed evaluations: %d %q", cfg.UnhealthyAfter, rec.Code, rec.Body)
 	}
 }

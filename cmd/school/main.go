@@ -5,6 +5,7 @@
 //	school seed     build a demo dataset in MySQL and the directory
 //	school rehearse play a registration morning against the app, then check the database
 //	school bench    measure the registration rush, registration and sign-in against their ceilings
+//	school verify-shuffle  check a waiting room's published pre-queue shuffle, every place
 //
 // Every flag can also be set from the environment: -db-dsn is SCHOOL_DB_DSN, and so on.
 package main
@@ -44,11 +45,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = rehearse(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args, getenv, stdout, stderr)
+	case "verify-shuffle":
+		err = verifyShuffle(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench] [flags]; school CMD -h lists the flags")
+		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle] [flags]; school CMD -h lists the flags")
 		return 0
 	default:
-		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse or bench)\n", cmd)
+		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse, bench or verify-shuffle)\n", cmd)
 		return 2
 	}
 	if err == errUsage {

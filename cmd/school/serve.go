@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -33,6 +35,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		cookieSecure    bool
 		migrateOnStart  bool
 		shutdownTimeout time.Duration
+		shuffleFile     string
 	)
 	dbc.register(fs)
 	lc.register(fs)
@@ -45,6 +48,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
 	fs.String(&timeZone, "time-zone", views.DefaultTimeZone, "the school's IANA time zone: every time shown, entered and exported is on its clock")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
+	fs.String(&shuffleFile, "shuffle-secret-file", "", "file holding the secret the waiting room derives its pre-queue shuffle seeds from (at least 32 bytes; the same on every replica, never in the database); unset: a random one per process")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
 	var p problems
 	if err := fs.parse(args, &p); err != nil {
@@ -61,6 +65,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			p.add("-db-read-dsn (SCHOOL_DB_READ_DSN): %v", err)
 		}
 	}
+	shuffleSecret := readShuffleSecret(shuffleFile, &p)
 	zone, err := time.LoadLocation(timeZone)
 	if err != nil || timeZone == "" || timeZone == "Local" {
 		p.add("-time-zone (SCHOOL_TIME_ZONE) must be an IANA zone such as Asia/Seoul, not %q", timeZone)
@@ -100,6 +105,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
+		ShuffleSecret: shuffleSecret,
 	})
 	if err != nil {
 		return err
@@ -180,4 +186,23 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "schema at version %d\n", v)
 	return nil
+}
+
+// readShuffleSecret reads the shuffle secret file, whitespace around it ignored; nil when
+// none is set.
+func readShuffleSecret(path string, p *problems) []byte {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		p.add("-shuffle-secret-file (SCHOOL_SHUFFLE_SECRET_FILE): %v", err)
+		return nil
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 32 {
+		p.add("-shuffle-secret-file (SCHOOL_SHUFFLE_SECRET_FILE): %d bytes, want at least 32", len(b))
+		return nil
+	}
+	return b
 }

@@ -65,3 +65,44 @@ func New(t testing.TB) (*sql.DB, string) {
 	}
 	return sqldb, dsn
 }
+
+// User makes an account granted on the test's database only and returns dsn signed in
+// as it. The stack's own account may do anything (tests create databases), which also
+// lets it write on a read-only server; this one is refused there, as the app's account
+// is in production (deploy/database.md).
+func User(t testing.TB, dsn string) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := db.Config(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := db.Open(ctx, DSN(t), db.PoolOptions{MaxOpen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name, password := "t_"+rand.Text()[:12], rand.Text()
+	host := "127.0.0.1"
+	for _, stmt := range []string{
+		fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", name, host, password),
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%s'", cfg.DBName, name, host),
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("make a user for %s: %v", cfg.DBName, err)
+		}
+	}
+	t.Cleanup(func() {
+		admin, err := db.Open(context.Background(), DSN(t), db.PoolOptions{MaxOpen: 1})
+		if err != nil {
+			t.Errorf("drop user %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(fmt.Sprintf("DROP USER '%s'@'%s'", name, host)); err != nil {
+			t.Errorf("drop user %s: %v", name, err)
+		}
+	})
+	cfg.User, cfg.Passwd = name, password
+	return cfg.FormatDSN()
+}

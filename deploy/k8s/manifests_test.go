@@ -131,7 +131,7 @@ func render(t *testing.T, dir string) *rendered {
 	return out
 }
 
-var overlays = []string{"base", "overlays/onprem", "overlays/onprem-harbor", "overlays/eks"}
+var overlays = []string{"base", "migrate", "overlays/onprem", "overlays/onprem-harbor", "overlays/eks"}
 
 func TestOverlaysAreValid(t *testing.T) {
 	entries, err := os.ReadDir("overlays")
@@ -147,7 +147,7 @@ func TestOverlaysAreValid(t *testing.T) {
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
 			r := render(t, dir)
-			if len(r.deployments) == 0 {
+			if len(r.deployments) == 0 && dir != "migrate" {
 				t.Fatal("renders no Deployment")
 			}
 			for _, d := range r.deployments {
@@ -508,8 +508,21 @@ func TestOverlayDifferences(t *testing.T) {
 	if onprem.deployments["autoscaler"] == nil || eks.deployments["autoscaler"] != nil {
 		t.Error("the autoscaler runs on-prem, once, and not on EKS")
 	}
-	if onprem.jobs["school-migrate"] == nil || len(eks.jobs) != 0 {
-		t.Error("the schema migration runs on-prem (next to the primary) and not on EKS")
+	// Unready (a target failing) is not unscraped: its metrics carry the alert.
+	if s := onprem.services["autoscaler"]; s == nil || !s.Spec.PublishNotReadyAddresses {
+		t.Error("the autoscaler's Service must publish the pod while /healthz fails, so Prometheus still scrapes it")
+	}
+	// The migration is its own Application (on-prem, next to the primary), no hook of the
+	// app's: the autoscaler's resizes sync the app and must never wait on it.
+	if migrate := render(t, "migrate"); migrate.jobs["school-migrate"] == nil || len(onprem.jobs) != 0 || len(eks.jobs) != 0 {
+		t.Error("the schema migration is deploy/k8s/migrate's alone, not in the app's overlays")
+	} else if j := migrate.jobs["school-migrate"]; j.Annotations["argocd.argoproj.io/hook"] != "" || j.Spec.TTLSecondsAfterFinished != nil {
+		t.Error("the migration Job is a plain resource kept after it finishes (a hook or a TTL would rerun or drop it)")
+	}
+	if a := onprem.deployments["school"].Spec.Template.Spec.Affinity; a == nil || a.PodAntiAffinity == nil ||
+		len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) != 1 ||
+		a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey != "kubernetes.io/hostname" {
+		t.Error("on-prem, one replica per node: the on-prem tier is the nodes nginx lists (deploy/nginx/upstream.conf)")
 	}
 	if s := onprem.services["school"]; s == nil || s.Spec.Type != corev1.ServiceTypeNodePort || s.Spec.Ports[0].NodePort != 30080 {
 		t.Error("on-prem, the app is NodePort 30080: the port deploy/nginx/upstream.conf sends to")
@@ -592,9 +605,10 @@ type argoApplication struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Metadata   struct {
-		Name       string   `json:"name"`
-		Namespace  string   `json:"namespace"`
-		Finalizers []string `json:"finalizers"`
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Annotations map[string]string `json:"annotations"`
+		Finalizers  []string          `json:"finalizers"`
 	} `json:"metadata"`
 	Spec struct {
 		Project string `json:"project"`
@@ -872,4 +886,93 @@ func TestPrometheusScrapesOpsPort(t *testing.T) {
 	if !found {
 		t.Error("deploy/prometheus/prometheus.yml has no job school")
 	}
+}
+
+// TestPodsMountCAAndTmp: in every rendered overlay the app's pods trust the internal CA
+// through a mounted Secret at the file SCHOOL_LDAP_CA_FILE names, and have a writable
+// /tmp (an emptyDir: the root filesystem is read-only, and a multipart upload over
+// memory spills there), and read the waiting room's shuffle secret from a mounted Secret;
+// the autoscaler mounts the CA at its ca_file and a writable
+// volume at its state_file's folder. Removing any of these mounts fails here.
+func TestPodsMountCAAndTmp(t *testing.T) {
+	for _, dir := range []string{"overlays/onprem", "overlays/onprem-harbor", "overlays/eks"} {
+		r := render(t, dir)
+		d := r.deployments["school"]
+		if d == nil {
+			t.Fatalf("%s: no school Deployment", dir)
+		}
+		env := map[string]string{}
+		for _, cm := range r.configMaps {
+			if strings.HasPrefix(cm.Name, "school-config") {
+				maps.Copy(env, cm.Data)
+			}
+		}
+		caFile := env["SCHOOL_LDAP_CA_FILE"]
+		if !strings.HasPrefix(env["SCHOOL_LDAP_URL"], "ldaps://") || caFile == "" {
+			t.Errorf("%s: LDAPS to the internal directory needs SCHOOL_LDAP_CA_FILE, have %q", dir, caFile)
+		}
+		pod := &d.Spec.Template.Spec
+		checkMount(t, dir+" school", pod, "school", caFile, true)
+		checkMount(t, dir+" school", pod, "school", "/tmp/", false)
+		// Every replica must derive the same shuffle seeds, from a secret outside the
+		// database (the waiting room's commitment).
+		if f := env["SCHOOL_SHUFFLE_SECRET_FILE"]; f == "" {
+			t.Errorf("%s: no SCHOOL_SHUFFLE_SECRET_FILE: each replica would shuffle with its own random secret", dir)
+		} else {
+			checkMount(t, dir+" school", pod, "school", f, true)
+		}
+		if dir != "overlays/eks" {
+			a := r.deployments["autoscaler"]
+			cfg := autoscalerConfig(t, r)
+			for _, f := range []string{cfg.OnPrem.CAFile, cfg.EKSApp.CAFile} {
+				if f == "" {
+					t.Errorf("%s: the autoscaler's Argo CD is https with an internal CA: set ca_file", dir)
+				}
+				checkMount(t, dir+" autoscaler", &a.Spec.Template.Spec, "autoscaler", f, true)
+			}
+			if cfg.StateFile == "" {
+				t.Errorf("%s: the autoscaler keeps no state_file", dir)
+			}
+			checkMount(t, dir+" autoscaler", &a.Spec.Template.Spec, "autoscaler", cfg.StateFile, false)
+		}
+	}
+}
+
+// checkMount: file is under a mount of container's, from a Secret when secret (with the
+// file's name as an item, or the whole Secret), else a writable emptyDir.
+func checkMount(t *testing.T, what string, pod *corev1.PodSpec, container, file string, secret bool) {
+	t.Helper()
+	var c *corev1.Container
+	for i := range pod.Containers {
+		if pod.Containers[i].Name == container {
+			c = &pod.Containers[i]
+		}
+	}
+	if c == nil {
+		t.Fatalf("%s: no container %s", what, container)
+	}
+	for _, m := range c.VolumeMounts {
+		rel, ok := strings.CutPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/")
+		if !ok {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			switch {
+			case secret && v.Secret != nil:
+				if len(v.Secret.Items) == 0 || slices.ContainsFunc(v.Secret.Items, func(it corev1.KeyToPath) bool { return it.Path == rel }) {
+					return
+				}
+			case !secret && v.EmptyDir != nil && !m.ReadOnly:
+				return
+			}
+		}
+	}
+	kind := "a writable emptyDir"
+	if secret {
+		kind = "a Secret"
+	}
+	t.Errorf("%s: %s is not on %s mounted in container %s", what, file, kind, container)
 }

@@ -88,6 +88,7 @@ type site struct {
 	dir, conf  string
 	httpsPort  int
 	httpPort   int
+	statusPort int
 	errLogPath string
 }
 
@@ -106,7 +107,7 @@ func replaceN(t *testing.T, file, s, old, repl string, n int) string {
 func newSite(t *testing.T, addrs []string) *site {
 	t.Helper()
 	dir := t.TempDir()
-	s := &site{dir: dir, conf: filepath.Join(dir, "nginx.conf"), httpsPort: freePort(t), httpPort: freePort(t),
+	s := &site{dir: dir, conf: filepath.Join(dir, "nginx.conf"), httpsPort: freePort(t), httpPort: freePort(t), statusPort: freePort(t),
 		errLogPath: filepath.Join(dir, "error.log")}
 	read := func(name string) string {
 		b, err := os.ReadFile(name)
@@ -166,6 +167,7 @@ func newSite(t *testing.T, addrs []string) *site {
 	st = replaceN(t, "site.conf", st, "listen [::]:80;\n", "", 1)
 	st = replaceN(t, "site.conf", st, "listen 443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", s.httpsPort), 1)
 	st = replaceN(t, "site.conf", st, "listen [::]:443 ssl http2;\n", "", 1)
+	st = replaceN(t, "site.conf", st, "listen 127.0.0.1:8080;", fmt.Sprintf("listen 127.0.0.1:%d;", s.statusPort), 1)
 	st = replaceN(t, "site.conf", st, "/etc/ssl/school/fullchain.pem", cert, 1)
 	st = replaceN(t, "site.conf", st, "/etc/ssl/school/privkey.pem", key, 1)
 	write("site.conf", st)

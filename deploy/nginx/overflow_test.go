@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/schoolservice/school/autoscaler"
 )
 
 // backend stands in for an on-prem node or the EKS ingress: it counts the requests it
@@ -76,8 +78,10 @@ func (b *backend) open() {
 
 // TestOverflowToEKS runs Debian's nginx with the shipped upstream in front of one local
 // server per on-prem node and one for the EKS ingress. Each wave sends n requests at
-// once and holds them all: below the on-prem limit (the sum of max_conns) none reaches
-// EKS, above it exactly the excess does and every on-prem node is at its max_conns.
+// once and holds them all: with every on-prem node up, the spare's included, below the
+// on-prem limit (the sum of max_conns) none reaches EKS, above it exactly the excess does
+// and every on-prem node is at its max_conns; with the spare's replica gone, the limit
+// is the others'. The autoscaler's on-prem replicas range over exactly those nodes.
 func TestOverflowToEKS(t *testing.T) {
 	servers := shippedUpstream(t)
 	var backends []*backend
@@ -103,6 +107,17 @@ func TestOverflowToEKS(t *testing.T) {
 	if eks == nil || limit == 0 {
 		t.Fatalf("upstream.conf: want on-prem servers with max_conns and an EKS backup, have %+v", servers)
 	}
+	// The on-prem tier is the nodes listed, one replica each: the autoscaler's on-prem
+	// replicas go from the always-there nodes to every listed one, the spare last.
+	onprem := len(servers) - 1
+	cfg, err := autoscaler.Load("../k8s/autoscaler/autoscaler.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OnPrem.MaxReplicas != onprem || cfg.OnPrem.MinReplicas >= onprem || !servers[len(servers)-1].backup {
+		t.Fatalf("autoscaler on-prem replicas %d..%d for %d on-prem servers (the backup last): want max = servers, min below it",
+			cfg.OnPrem.MinReplicas, cfg.OnPrem.MaxReplicas, onprem)
+	}
 	site := newSite(t, addrs)
 	startNginx(t, site)
 
@@ -116,59 +131,82 @@ func TestOverflowToEKS(t *testing.T) {
 	}
 	url := fmt.Sprintf("https://127.0.0.1:%d/courses", site.httpsPort)
 
+	// wave sends n requests at once, holds them all until each has reached a backend,
+	// and returns how many each backend held (and answered).
+	wave := func(t *testing.T, n int) map[string]int {
+		t.Helper()
+		for _, b := range backends {
+			b.reset()
+		}
+		answers := make(chan string, n)
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				req.Host = publicName
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("status %d: %s", resp.StatusCode, body)
+					return
+				}
+				answers <- string(body)
+			})
+		}
+		// Wait until every request is held somewhere (a count, not a time).
+		total := func() int {
+			sum := 0
+			for _, b := range backends {
+				sum += b.count()
+			}
+			return sum
+		}
+		deadline := time.Now().Add(time.Minute)
+		for total() < n && time.Now().Before(deadline) && len(errs) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		held := map[string]int{}
+		for _, b := range backends {
+			held[b.name] = b.count()
+		}
+		// stub_status's Writing, the autoscaler's in-flight signal, is every request held
+		// upstream, and the status request itself.
+		if w := stubWriting(t, site); w != n+1 {
+			t.Errorf("stub_status Writing %d with %d requests in flight, want %d", w, n, n+1)
+		}
+		for _, b := range backends {
+			b.open()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("request failed: %v", err)
+		}
+		if total() != n {
+			t.Fatalf("%d requests sent, %d reached a backend: %v", n, total(), held)
+		}
+		close(answers)
+		got := map[string]int{}
+		for a := range answers {
+			got[a]++
+		}
+		if got["eks"] != held["eks"] {
+			t.Errorf("answers from EKS: %d, held there %d (%v)", got["eks"], held["eks"], got)
+		}
+		return held
+	}
+
+	// Every on-prem tier up, the spare node's replica included: nothing reaches EKS until
+	// every on-prem server is at its max_conns.
 	for _, n := range []int{limit * 3 / 4, limit, limit * 3 / 2, limit * 2} {
 		t.Run(fmt.Sprintf("%d_at_once", n), func(t *testing.T) {
-			for _, b := range backends {
-				b.reset()
-			}
-			answers := make(chan string, n)
-			errs := make(chan error, n)
-			var wg sync.WaitGroup
-			for range n {
-				wg.Go(func() {
-					req, _ := http.NewRequest(http.MethodGet, url, nil)
-					req.Host = publicName
-					resp, err := client.Do(req)
-					if err != nil {
-						errs <- err
-						return
-					}
-					defer resp.Body.Close()
-					body, _ := io.ReadAll(resp.Body)
-					if resp.StatusCode != http.StatusOK {
-						errs <- fmt.Errorf("status %d: %s", resp.StatusCode, body)
-						return
-					}
-					answers <- string(body)
-				})
-			}
-			// Wait until every request is held somewhere (a count, not a time).
-			total := func() int {
-				sum := 0
-				for _, b := range backends {
-					sum += b.count()
-				}
-				return sum
-			}
-			deadline := time.Now().Add(time.Minute)
-			for total() < n && time.Now().Before(deadline) && len(errs) == 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			held := map[string]int{}
-			for _, b := range backends {
-				held[b.name] = b.count()
-			}
-			for _, b := range backends {
-				b.open()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatalf("request failed: %v", err)
-			}
-			if total() != n {
-				t.Fatalf("%d requests sent, %d reached a backend: %v", n, total(), held)
-			}
+			held := wave(t, n)
 			wantEKS := max(n-limit, 0)
 			if held["eks"] != wantEKS {
 				t.Errorf("%d at once with an on-prem limit of %d: EKS got %d, want %d (%v)", n, limit, held["eks"], wantEKS, held)
@@ -181,17 +219,25 @@ func TestOverflowToEKS(t *testing.T) {
 					t.Errorf("%s held %d, want its max_conns %d (%v)", backends[i].name, got, s.maxConns, held)
 				}
 			}
-			close(answers)
-			got := map[string]int{}
-			for a := range answers {
-				got[a]++
-			}
-			if got["eks"] != wantEKS {
-				t.Errorf("answers from EKS: %d, want %d (%v)", got["eks"], wantEKS, got)
-			}
 			t.Logf("%d at once: %v", n, held)
 		})
 	}
+
+	// The spare node without its replica (the autoscaler has on-prem at its minimum):
+	// its connections are refused, nginx takes it out, and the others' limit is what
+	// stands before EKS; no request fails.
+	spare := backends[onprem-1]
+	t.Run("spare_down", func(t *testing.T) {
+		spare.srv.Close()
+		rest := limit - servers[onprem-1].maxConns
+		for _, n := range []int{rest, limit} {
+			held := wave(t, n)
+			if held["eks"] != n-rest || held[spare.name] != 0 {
+				t.Errorf("%d at once with the spare down: EKS got %d, want %d (%v)", n, held["eks"], n-rest, held)
+			}
+			t.Logf("%d at once, spare down: %v", n, held)
+		}
+	})
 
 	// A form posted from the public site passes the app's CSRF defence
 	// (net/http.CrossOriginProtection, no trusted origins) behind nginx, because nginx
@@ -219,4 +265,24 @@ func TestOverflowToEKS(t *testing.T) {
 			t.Errorf("the app saw %s %q, want %q", name, got, want)
 		}
 	}
+}
+
+// stubWriting reads the Writing count of nginx's stub_status on the site's status listener.
+func stubWriting(t *testing.T, s *site) int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stub_status", s.statusPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var reading, writing, waiting int
+	i := strings.Index(string(body), "Reading:")
+	if resp.StatusCode != http.StatusOK || i < 0 {
+		t.Fatalf("stub_status: %d %s", resp.StatusCode, body)
+	}
+	if _, err := fmt.Sscanf(string(body[i:]), "Reading: %d Writing: %d Waiting: %d", &reading, &writing, &waiting); err != nil {
+		t.Fatalf("stub_status %q: %v", body, err)
+	}
+	return writing
 }

@@ -51,9 +51,11 @@ type ruleFile struct {
 	Groups []struct {
 		Name  string `yaml:"name"`
 		Rules []struct {
-			Record string `yaml:"record"`
-			Alert  string `yaml:"alert"`
-			Expr   string `yaml:"expr"`
+			Record      string            `yaml:"record"`
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
 		} `yaml:"rules"`
 	} `yaml:"groups"`
 }
@@ -114,7 +116,8 @@ func TestAutoscalerQueries(t *testing.T) {
 	}
 	p := cfg.Prometheus
 	queries := map[string]string{"cpu": p.CPUQuery, "memory": p.MemoryQuery, "waiting_room": p.WaitingRoomQuery,
-		"request_rate": p.RequestRateQuery, "next_window": p.NextWindowQuery}
+		"request_rate": p.RequestRateQuery, "next_window": p.NextWindowQuery, "ready_nodes": p.ReadyNodesQuery,
+		"in_flight": p.InFlightQuery, "arrival_rate": p.ArrivalRateQuery}
 	rec := recorded(t)
 	var exprs []string
 	for signal, q := range queries {
@@ -172,8 +175,13 @@ func dashboardExprs(t *testing.T) []string {
 	return exprs
 }
 
-// nodeExporter are the node_exporter series the files use; `up` is Prometheus's own.
-var nodeExporter = []string{"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "up"}
+// nodeExporter are the exporters' series the files use: node_exporter's, nginx's
+// (prometheus-nginx-exporter, Debian), kube-state-metrics' on EKS; `up` and the
+// prometheus_*/alertmanager_* self-metrics are Prometheus's and Alertmanager's own.
+var nodeExporter = []string{"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "up",
+	"nginx_connections_writing", "nginx_connections_active", "nginx_up", "kube_node_status_condition",
+	"prometheus_config_last_reload_successful", "prometheus_rule_evaluation_failures_total",
+	"prometheus_notifications_dropped_total", "prometheus_tsdb_compactions_failed_total"}
 
 // TestSeriesExist: every series named in the rules and the dashboard is registered by
 // the code (read from its metric definitions), node_exporter's, or recorded.
@@ -296,4 +304,67 @@ func seriesNames(expr string) []string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// TestAlertsHaveRunbooks: every alert has a severity Alertmanager routes and a
+// runbook_url naming a section of a runbook in deploy/runbooks.
+func TestAlertsHaveRunbooks(t *testing.T) {
+	const prefix = "https://github.com/schoolservice/school/blob/main/deploy/runbooks/"
+	n := 0
+	for _, g := range readRules(t, "rules/alerts.yml").Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			if sev := r.Labels["severity"]; sev != "critical" && sev != "warning" && !(r.Alert == "Watchdog" && sev == "none") {
+				t.Errorf("%s: severity %q, want critical or warning", r.Alert, sev)
+			}
+			file, anchor, ok := strings.Cut(strings.TrimPrefix(r.Annotations["runbook_url"], prefix), "#")
+			if !ok || !strings.HasPrefix(r.Annotations["runbook_url"], prefix) {
+				t.Errorf("%s: runbook_url %q, want %sFILE.md#SECTION", r.Alert, r.Annotations["runbook_url"], prefix)
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join("../runbooks", file))
+			if err != nil {
+				t.Errorf("%s: %v", r.Alert, err)
+				continue
+			}
+			found := false
+			for _, line := range strings.Split(string(b), "\n") {
+				if h, ok := strings.CutPrefix(line, "## "); ok && strings.ToLower(strings.ReplaceAll(strings.TrimSpace(h), " ", "-")) == anchor {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: %s has no section #%s", r.Alert, file, anchor)
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("read only %d alerts", n)
+	}
+}
+
+// TestAlertmanagerConfig: amtool accepts alertmanager.yml, and it routes the Watchdog to
+// the dead man's switch, critical alerts to the pager and warnings to the operators.
+func TestAlertmanagerConfig(t *testing.T) {
+	bin, err := exec.LookPath("amtool")
+	if err != nil {
+		t.Fatal("amtool is not installed: run `make test` (it installs Debian's prometheus-alertmanager)")
+	}
+	if out, err := exec.Command(bin, "check-config", "alertmanager.yml").CombinedOutput(); err != nil {
+		t.Fatalf("amtool check-config: %v\n%s", err, out)
+	}
+	for labels, want := range map[string]string{
+		"alertname=Watchdog severity=none":                "deadmans-switch",
+		"alertname=AutoscalerUnhealthy severity=critical": "pager",
+		"alertname=NginxExporterDown severity=warning":    "operators",
+	} {
+		args := append([]string{"config", "routes", "test", "--config.file=alertmanager.yml"}, strings.Fields(labels)...)
+		out, err := exec.Command(bin, args...).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != want {
+			t.Errorf("%s routes to %q (%v), want %s", labels, got, err, want)
+		}
+	}
 }

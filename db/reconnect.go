@@ -1,0 +1,29 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// A query whose connection drops while it runs fails with mysql.ErrInvalidConn, which
+// database/sql does not retry: the driver cannot know whether a statement it sent was
+// applied. A query is a read (the app sends no INSERT … RETURNING), so running it again
+// is safe; reporting the connection as bad (driver.ErrBadConn) lets database/sql run it
+// on another connection. When a Galera writer dies, that turns the reads in flight (a
+// session, a student's basket) from a 503 into an answer from the next writer. Inside a
+// transaction database/sql retries nothing, and InTx takes the error as a dropped
+// connection as before. Statements other than queries (Exec, COMMIT) keep the driver's
+// error: their outcome is unknown. The connection wrapper of finish.go applies it.
+
+// retryableRead reports a read's dropped connection as driver.ErrBadConn, unless the
+// caller's context ended (then the driver's own answer stands).
+func retryableRead(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(err, mysql.ErrInvalidConn) {
+		return fmt.Errorf("%w (query's connection dropped: %w)", driver.ErrBadConn, err)
+	}
+	return err
+}
