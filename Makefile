@@ -26,8 +26,11 @@ demo: assets build stack-up
 # something failed.
 TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
 
+# fonts-nanum: without a Korean font chromium draws Korean as boxes, and the browser tests
+# would measure the Korean pages' layout with those.
 test: assets stack-up
-	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx mariadb-backup=mariadb-backup amtool=prometheus-alertmanager haproxy=haproxy keepalived=keepalived
+	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx mariadb-backup=mariadb-backup amtool=prometheus-alertmanager haproxy=haproxy keepalived=keepalived \
+		/usr/share/fonts/truetype/nanum/NanumGothic.ttf=fonts-nanum
 	set -a && source $(STACK_ENV) && set +a && \
 	{ go test -race -count=1 -p 2 -parallel 4 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \
 	if [ $$status -ne 0 ]; then cat $(TEST_LOG); echo "make test: FAILED (log: $(TEST_LOG))"; exit $$status; fi; \
@@ -57,9 +60,10 @@ tools:
 	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # Front-end assets come from npm at the versions package-lock.json pins.
-assets: web/static/vendor/htmx.min.js web/static/vendor/pico.min.css
+# axe-core stays in node_modules: the browser tests inject it, the app never serves it.
+assets: web/static/vendor/htmx.min.js web/static/vendor/pico.min.css node_modules/axe-core/axe.min.js
 
-web/static/vendor/htmx.min.js web/static/vendor/pico.min.css: package.json package-lock.json
+web/static/vendor/htmx.min.js web/static/vendor/pico.min.css node_modules/axe-core/axe.min.js &: package.json package-lock.json
 	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq npm; } || { echo "npm missing: apt-get install -y npm"; exit 1; }
 	npm ci --no-audit --no-fund --silent
 	mkdir -p web/static/vendor

@@ -1,6 +1,9 @@
 package views
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Viewer is the signed-in user as the page header shows them.
 type Viewer struct {
@@ -16,7 +19,24 @@ type Chrome struct {
 	Path   string
 	// Credits is shown to students on every page.
 	Credits *Credits
+	// Queued: the student's window is in the waiting room and they have not been let in.
+	Queued bool
+	// KeptIntent: the waiting room turned a click away and keeps it for after admission.
+	KeptIntent bool
+	// Intent is that click, offered again on the page admission led back to.
+	Intent *Intent
 }
+
+// Intent is a registration click the waiting room turned away: Action is "register",
+// "waitlist" or "basket", on the section (0 for the basket) on the page at Path.
+type Intent struct {
+	Action    string
+	SectionID int64
+	Path      string
+}
+
+// Anchor is the id of the section's row.
+func (i Intent) Anchor() string { return "section-" + strconv.FormatInt(i.SectionID, 10) }
 
 // Credits are a student's registered credits this term and their limit.
 type Credits struct {

@@ -94,3 +94,21 @@ func TestCatalogFilterQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditFieldLabels(t *testing.T) {
+	for field, m := range auditFields {
+		if strings.TrimSpace(m.en) == "" || strings.TrimSpace(m.ko) == "" {
+			t.Errorf("audit field %s: a language is missing (en %q, ko %q)", field, m.en, m.ko)
+		}
+	}
+	ko := WithLocale(context.Background(), Korean)
+	if got := AuditFieldLabel(ko, "capacity"); got != "정원" {
+		t.Errorf("capacity in Korean = %q", got)
+	}
+	if got := AuditFieldLabel(context.Background(), "opens_at"); got != "Opens" {
+		t.Errorf("opens_at in English = %q", got)
+	}
+	if got := AuditFieldLabel(ko, "something_new"); got != "something_new" {
+		t.Errorf("an unknown field = %q, want its recorded name", got)
+	}
+}

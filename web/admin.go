@@ -184,17 +184,14 @@ func (f *adminForm) date(name string) time.Time {
 	return d
 }
 
-// datetime is a moment as a datetime-local input sends it, in the server's time zone
-// (the one the pages show times in), returned in UTC as the database keeps it.
+// datetime is a moment as a datetime-local input sends it, on the school's clock (the
+// one the pages show times in), returned in UTC as the database keeps it.
 func (f *adminForm) datetime(name string) time.Time {
-	v := f.Values[name]
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t.UTC()
-		}
+	t, err := views.ParseLocalInput(f.r.Context(), f.Values[name])
+	if err != nil {
+		f.fail(name, "admin.err.datetime")
 	}
-	f.fail(name, "admin.err.datetime")
-	return time.Time{}
+	return t
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -65,7 +65,7 @@ func TestBrowserAdminForms(t *testing.T) {
 		t.Errorf("result = %q, %v", got, err)
 	}
 	b.do("open the settings and lower the capacity to 0",
-		chromedp.Click(chromedp.CSS(`details > summary`)),
+		chromedp.Click(chromedp.CSS(`main details > summary`)),
 		chromedp.SetValue(chromedp.CSS(`#section-form input[name="capacity"]`), "0"),
 		chromedp.Click(chromedp.CSS(`#section-form [data-testid="save"]`)))
 	b.waitFor("the capacity refusal under its field",

@@ -32,9 +32,9 @@ func (s *Server) newEventForm(w http.ResponseWriter, r *http.Request) {
 	// A starting point: reservations open now for a week, the event a day after.
 	now := s.now().Truncate(time.Hour).Add(time.Hour)
 	f := views.EventForm{
-		StartsAt: now.AddDate(0, 0, 8).Local().Format(views.DateTimeLocal),
-		Opens:    now.Local().Format(views.DateTimeLocal),
-		Closes:   now.AddDate(0, 0, 7).Local().Format(views.DateTimeLocal),
+		StartsAt: views.LocalInput(r.Context(), now.AddDate(0, 0, 8)),
+		Opens:    views.LocalInput(r.Context(), now),
+		Closes:   views.LocalInput(r.Context(), now.AddDate(0, 0, 7)),
 		Rows:     "10", PerRow: "20",
 	}
 	s.render(w, r, http.StatusOK, views.EventFormPage(f), nil)
@@ -65,9 +65,9 @@ func (s *Server) renderEventForm(w http.ResponseWriter, r *http.Request, status 
 	}
 	if f.ID == 0 {
 		f = views.EventForm{ID: ev.ID, Title: ev.Title, Venue: ev.Venue, Description: ev.Description,
-			StartsAt: ev.StartsAt.Local().Format(views.DateTimeLocal),
-			Opens:    ev.ReserveOpensAt.Local().Format(views.DateTimeLocal),
-			Closes:   ev.ReserveClosesAt.Local().Format(views.DateTimeLocal),
+			StartsAt: views.LocalInput(r.Context(), ev.StartsAt),
+			Opens:    views.LocalInput(r.Context(), ev.ReserveOpensAt),
+			Closes:   views.LocalInput(r.Context(), ev.ReserveClosesAt),
 			Rows:     strconv.Itoa(int(ev.SeatRows)), PerRow: strconv.Itoa(int(ev.SeatsPerRow)),
 			Blocked: blockedLabels(seatMap)}
 	}
@@ -109,13 +109,12 @@ func eventForm(r *http.Request) (views.EventForm, events.Details, events.Layout,
 		return f, v, l, views.Msg("admin.events.err_text")
 	}
 	var errs [3]error
-	v.StartsAt, errs[0] = time.ParseInLocation(views.DateTimeLocal, f.StartsAt, time.Local)
-	v.ReserveOpens, errs[1] = time.ParseInLocation(views.DateTimeLocal, f.Opens, time.Local)
-	v.ReserveCloses, errs[2] = time.ParseInLocation(views.DateTimeLocal, f.Closes, time.Local)
+	v.StartsAt, errs[0] = views.ParseLocalInput(r.Context(), f.StartsAt)
+	v.ReserveOpens, errs[1] = views.ParseLocalInput(r.Context(), f.Opens)
+	v.ReserveCloses, errs[2] = views.ParseLocalInput(r.Context(), f.Closes)
 	if errors.Join(errs[:]...) != nil {
 		return f, v, l, views.Msg("admin.events.err_time")
 	}
-	v.StartsAt, v.ReserveOpens, v.ReserveCloses = v.StartsAt.UTC(), v.ReserveOpens.UTC(), v.ReserveCloses.UTC()
 	if !v.ReserveOpens.Before(v.ReserveCloses) || v.ReserveCloses.After(v.StartsAt) {
 		return f, v, l, views.Msg("admin.events.err_order")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/schoolservice/school/registration"
+	"github.com/schoolservice/school/views"
 )
 
 // exportSectionEnrollments is the section's roster as CSV.
@@ -42,7 +43,7 @@ func (s *Server) exportSectionEnrollments(w http.ResponseWriter, r *http.Request
 			year = strconv.Itoa(int(e.ClassYear.Int16))
 		}
 		table = append(table, []string{e.Username, e.StudentNumber.String, e.DisplayName, e.Email, year,
-			string(e.Source), e.CreatedAt.UTC().Format(time.RFC3339)})
+			string(e.Source), e.CreatedAt.In(views.ZoneFrom(r.Context())).Format(time.RFC3339)})
 	}
 	s.writeCSV(w, r, registration.SectionLabel(sec.CourseCode, sec.Number)+"_"+sec.TermCode+"_enrollments.csv", table)
 }
@@ -67,16 +68,19 @@ func (s *Server) exportStudentEnrollments(w http.ResponseWriter, r *http.Request
 	table := [][]string{{"term", "course_code", "section", "title", "credits", "instructor", "room", "source", "enrolled_at"}}
 	for _, e := range rows {
 		table = append(table, []string{e.TermCode, e.CourseCode, e.Number, e.Title, strconv.Itoa(int(e.Credits)),
-			e.Instructor, e.Room, string(e.Source), e.CreatedAt.UTC().Format(time.RFC3339)})
+			e.Instructor, e.Room, string(e.Source), e.CreatedAt.In(views.ZoneFrom(r.Context())).Format(time.RFC3339)})
 	}
 	s.writeCSV(w, r, u.Username+"_enrollments.csv", table)
 }
 
-// writeCSV sends table as a CSV download. Spreadsheets run a cell that starts with = + -
+// writeCSV sends table as a CSV download, times in the school's zone with its offset. Spreadsheets run a cell that starts with = + -
 // or @ as a formula, so such a cell gets a leading apostrophe (CSV injection); tab and
 // carriage return at the start are refused the same way.
 func (s *Server) writeCSV(w http.ResponseWriter, r *http.Request, filename string, table [][]string) {
 	var buf bytes.Buffer
+	// Excel reads a CSV without a byte-order mark in the machine's legacy code page,
+	// which turns Korean names into mojibake; with it, as UTF-8.
+	buf.WriteString("\ufeff")
 	cw := csv.NewWriter(&buf)
 	for _, row := range table {
 		for i, cell := range row {

@@ -344,6 +344,11 @@ func TestExportEnrollmentsCSV(t *testing.T) {
 		if got := res.Header.Get("Content-Disposition"); got != `attachment; filename="`+wantFile+`"` {
 			t.Errorf("%s: Content-Disposition %q, want file %s", path, got, wantFile)
 		}
+		// The byte-order mark makes Excel read UTF-8 (Korean names intact).
+		body, ok := strings.CutPrefix(body, "\ufeff")
+		if !ok {
+			t.Errorf("%s: no UTF-8 byte-order mark", path)
+		}
 		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 		if err != nil {
 			t.Fatalf("%s is not CSV: %v\n%s", path, err, body)
@@ -356,6 +361,10 @@ func TestExportEnrollmentsCSV(t *testing.T) {
 	}
 	if got, want := rows[1][2], `'=HYPERLINK("http://x.example","Kim, A")`; got != want {
 		t.Errorf("name cell = %q, want %q (defused)", got, want)
+	}
+	// Times are on the school's clock, with its offset.
+	if at, err := time.Parse(time.RFC3339, rows[1][6]); err != nil || !strings.HasSuffix(rows[1][6], "+09:00") || time.Since(at) > time.Hour {
+		t.Errorf("enrolled_at %q (%v), want now in +09:00", rows[1][6], err)
 	}
 	rows = read("/admin/students/alice/enrollments.csv", "alice_enrollments.csv")
 	if len(rows) != 3 || rows[1][1] != "CS101" || rows[2][1] != "MATH150" || rows[2][5] != "'@SUM(1+1)" {

@@ -49,7 +49,7 @@ func (s *Server) editNoticeForm(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("notice %d: %w", id, err))
 		return
 	}
-	f := views.NoticeForm{ID: n.ID, Title: n.Title, Body: n.Body, Pinned: n.Pinned}
+	f := views.NoticeForm{ID: n.ID, Title: n.Title, Body: n.Body, Pinned: n.Pinned, Published: n.PublishedAt.Valid}
 	if r.URL.Query().Get("saved") != "" {
 		f.Message = views.Msg("admin.notices.saved", n.Title)
 	}

@@ -343,7 +343,7 @@ func TestAdminWindows(t *testing.T) {
 	if err := app.DB.QueryRowContext(context.Background(), "SELECT class_year, opens_at FROM registration_windows WHERE id = ?", id).Scan(&year, &opens); err != nil {
 		t.Fatal(err)
 	}
-	if want := time.Date(2027, 2, 1, 9, 0, 0, 0, time.Local); year != 3 || !opens.Equal(want) {
+	if want := time.Date(2027, 2, 1, 9, 0, 0, 0, seoul); year != 3 || !opens.Equal(want) {
 		t.Errorf("stored year %d opening %v, want 3 and %v", year, opens, want)
 	}
 	path := "/admin/windows/" + itoa(id)

@@ -55,8 +55,8 @@ func TestBrowserStaffRunsRegistration(t *testing.T) {
 		t.Fatalf("registration before any window: %q, want window_closed", got)
 	}
 
-	// datetime-local fields are in the server's time zone, which is this process's.
-	local := func(d time.Duration) string { return time.Now().Add(d).Local().Format("2006-01-02T15:04") }
+	// datetime-local fields are on the school's clock (Asia/Seoul by default).
+	local := func(d time.Duration) string { return time.Now().Add(d).In(seoul).Format("2006-01-02T15:04") }
 	b.open(app.URL + "/admin/windows")
 	b.do("open registration for every year, from a minute ago to tomorrow",
 		chromedp.SetValue(chromedp.CSS(`#window-form select[name="term_id"]`), itoa(f.TermID)),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -34,10 +35,10 @@ func windowInput(f *adminForm) catalog.Window {
 	return w
 }
 
-// windowValues fills a window form from stored values, in the server's time zone.
-func windowValues(year sql.NullInt16, phase db.RegistrationWindowsPhase, opens, closes time.Time) map[string]string {
-	v := map[string]string{"phase": string(phase), "opens_at": opens.Local().Format("2006-01-02T15:04"),
-		"closes_at": closes.Local().Format("2006-01-02T15:04")}
+// windowValues fills a window form from stored values, on the school's clock.
+func windowValues(ctx context.Context, year sql.NullInt16, phase db.RegistrationWindowsPhase, opens, closes time.Time) map[string]string {
+	v := map[string]string{"phase": string(phase), "opens_at": views.LocalInput(ctx, opens),
+		"closes_at": views.LocalInput(ctx, closes)}
 	if year.Valid {
 		v["class_year"] = strconv.Itoa(int(year.Int16))
 	}
@@ -115,7 +116,7 @@ func (s *Server) windowPage(r *http.Request, id int64, f *adminForm, refused vie
 		return nil, err
 	}
 	if len(f.Values) == 0 {
-		f.Values = windowValues(win.ClassYear, win.Phase, win.OpensAt, win.ClosesAt)
+		f.Values = windowValues(r.Context(), win.ClassYear, win.Phase, win.OpensAt, win.ClosesAt)
 	}
 	return views.WindowPage(views.WindowEdit{ID: id, TermID: win.TermID, Term: win.TermCode + " · " + win.TermName,
 		Form: f.Form, Flash: s.flash(r), DeleteRefused: refused}), nil

@@ -440,9 +440,9 @@ func requireBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the browser tests need chromium at %s (apt-get install chromium): %v", chromiumPath, err)
 	}
-	for _, f := range []string{"htmx.min.js", "pico.min.css"} {
-		if _, err := os.Stat(filepath.Join("static", "vendor", f)); err != nil {
-			t.Fatalf("web/static/vendor/%s is missing: run `make assets` first (%v)", f, err)
+	for _, f := range []string{filepath.Join("static", "vendor", "htmx.min.js"), filepath.Join("static", "vendor", "pico.min.css"), axePath} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("%s is missing: run `make assets` first (%v)", f, err)
 		}
 	}
 }
@@ -457,6 +457,12 @@ type browser struct {
 
 // newBrowser starts a headless chromium with a fresh profile. It closes with the test.
 func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	return newBrowserFor(t, browserTimeout)
+}
+
+// newBrowserFor is newBrowser for a test of many pages, bounded by timeout.
+func newBrowserFor(t *testing.T, timeout time.Duration) *browser {
 	t.Helper()
 	profile := t.TempDir()
 	// Chromium's helper processes can still write in the profile for a moment after the
@@ -514,7 +520,7 @@ func newBrowser(t *testing.T) *browser {
 			b.mu.Unlock()
 		}
 	}()
-	ctx, cancel := context.WithTimeout(tabCtx, browserTimeout)
+	ctx, cancel := context.WithTimeout(tabCtx, timeout)
 	t.Cleanup(cancel)
 	b.ctx = ctx
 	return b

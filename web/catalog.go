@@ -30,7 +30,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	term, err := s.currentTerm(r)
 	if errors.Is(err, errNoCurrentTerm) {
 		page.Error = views.Msg("catalog.no_term")
-		s.render(w, r, http.StatusOK, views.CatalogPage(page), views.CatalogResults(page))
+		s.render(w, r, http.StatusOK, views.CatalogPage(page), views.CatalogFragment(page))
 		return
 	} else if err != nil {
 		s.serverError(w, r, err)
@@ -84,7 +84,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, status, views.CatalogPage(page), views.CatalogResults(page))
+	s.render(w, r, status, views.CatalogPage(page), views.CatalogFragment(page))
 }
 
 // parseCatalogFilter reads the query; an invalid value is dropped and reported.

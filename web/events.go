@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -201,12 +202,12 @@ func (s *Server) seatAction(w http.ResponseWriter, r *http.Request, act func(db.
 		return
 	}
 	w.Header().Set(seatHeader, string(out.Result))
-	status, m := seatAnswer(out, ev)
+	status, m := seatAnswer(r.Context(), out, ev)
 	s.renderEvent(w, r, status, ev, m, status != http.StatusOK)
 }
 
 // seatAnswer is the status and the words for an outcome.
-func seatAnswer(out events.Outcome, ev db.GetEventRow) (int, views.Message) {
+func seatAnswer(ctx context.Context, out events.Outcome, ev db.GetEventRow) (int, views.Message) {
 	label := out.Seat.String()
 	switch out.Result {
 	case events.Reserved:
@@ -225,7 +226,7 @@ func seatAnswer(out events.Outcome, ev db.GetEventRow) (int, views.Message) {
 	case events.NoSeat:
 		return http.StatusBadRequest, views.Msg("events.no_seat", label)
 	case events.NotOpen:
-		return http.StatusConflict, views.Msg("events.not_open", ev.ReserveOpensAt.Local().Format("2006-01-02 15:04"))
+		return http.StatusConflict, views.Msg("events.not_open", views.When(ctx, ev.ReserveOpensAt))
 	case events.Closed:
 		return http.StatusConflict, views.Msg("events.closed_now")
 	case events.NotHolding:

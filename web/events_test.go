@@ -17,7 +17,7 @@ import (
 // eventForm is a valid staff form for an event open for reservations now.
 func eventForm(title string, rows, perRow int, blocked string) url.Values {
 	now := time.Now()
-	f := func(d time.Duration) string { return now.Add(d).Format("2006-01-02T15:04") }
+	f := func(d time.Duration) string { return now.Add(d).In(seoul).Format("2006-01-02T15:04") }
 	return url.Values{"title": {title}, "venue": {"Main hall"}, "description": {"Music."},
 		"starts_at": {f(72 * time.Hour)}, "opens_at": {f(-time.Hour)}, "closes_at": {f(48 * time.Hour)},
 		"rows": {fmt.Sprint(rows)}, "per_row": {fmt.Sprint(perRow)}, "blocked": {blocked}}

@@ -58,6 +58,13 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// timeZone gives every view and form the school's clock.
+func (s *Server) timeZone(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(views.WithZone(r.Context(), s.zone)))
+	})
+}
+
 const langCookie = "lang"
 
 // locale picks the UI language: the user's own choice (a cookie), else the browser's
@@ -74,14 +81,29 @@ func locale(next http.Handler) http.Handler {
 	})
 }
 
+// noStore keeps every page behind the session out of every cache, the browser's back-
+// forward cache included: on a shared lab PC, Back after sign-out must not show the last
+// student's registrations. The sign-in page is included: it is where Back lands then.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // pageContext gives the layout who is signed in and where the page is.
 func (s *Server) pageContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := views.Chrome{Path: r.URL.RequestURI()}
+		c := views.Chrome{Path: pagePath(r)}
 		if u, ok := s.currentUser(r); ok {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
 			// Fragments do not show the header; only whole pages pay for the query.
 			if !wantsFragment(r) {
+				c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
+				c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(r.Context(), sessIntent)
+				if r.Method == http.MethodGet {
+					c.Intent = s.intentBack(r)
+				}
 				credits, err := s.credits(r)
 				if err != nil {
 					s.serverError(w, r, err)
@@ -92,6 +114,19 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
 	})
+}
+
+// pagePath is where the language switch returns to: the page itself, or for the answer
+// to a form (a POST has no page to load again: a 405) the page the form was on.
+func pagePath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return "/"
+	}
+	return localPath(ref.RequestURI())
 }
 
 // requireLogin sends anonymous visitors to the sign-in page, and answers 401 to requests

@@ -26,7 +26,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.room.CheckPass(passFrom(r), windowID, u.ID); err == nil {
-		http.Redirect(w, r, "/courses", http.StatusSeeOther)
+		http.Redirect(w, r, s.intentReturn(r), http.StatusSeeOther)
 		return
 	}
 	place, token, found, err := s.room.Place(r.Context(), windowID, u.ID)
@@ -52,7 +52,7 @@ func (s *Server) queueJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.room.CheckPass(passFrom(r), windowID, u.ID); err == nil {
-		seeOther(w, r, "/courses")
+		seeOther(w, r, s.intentReturn(r))
 		return
 	}
 	place, token, err := s.room.Join(r.Context(), windowID, u.ID)
@@ -142,7 +142,7 @@ func (s *Server) queueEnter(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: passCookie, Value: pass, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
-	seeOther(w, r, "/courses")
+	seeOther(w, r, s.intentReturn(r))
 }
 
 // queueDone frees the student's slot for the next in line.
@@ -181,6 +181,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 			place, err := s.room.CheckPass(passFrom(r), windowID, u.ID)
 			if err != nil || !s.room.Admitted(place) {
 				answerResult(w, r, registration.Queued)
+				s.keepIntent(r)
 				w.Header().Set("HX-Redirect", "/queue")
 				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("queue.wait_your_turn"))
 				return

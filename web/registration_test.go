@@ -302,7 +302,7 @@ func TestStaffChangeReachesTheRules(t *testing.T) {
 		t.Helper()
 		now := time.Now()
 		res, body := app.post(t, staff, "/admin/windows/"+window, url.Values{"class_year": {""}, "phase": {"registration"},
-			"opens_at": {now.Add(opens).Format("2006-01-02T15:04")}, "closes_at": {now.Add(closes).Format("2006-01-02T15:04")}})
+			"opens_at": {now.Add(opens).In(seoul).Format("2006-01-02T15:04")}, "closes_at": {now.Add(closes).In(seoul).Format("2006-01-02T15:04")}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("window: %d\n%s", res.StatusCode, body)
 		}

@@ -9,26 +9,26 @@ import (
 )
 
 // Handler returns every public route of the app. Middleware runs top to bottom: request
-// id, panic recovery, metrics, security headers, cross-origin refusal, language, input
-// limits and checks; then, for
-// pages, the session, who signed in (read once) and the page context; then, for signed-in
-// pages, the login check, and the role checks of the student's and the staff's groups.
+// id, panic recovery, metrics, security headers, cross-origin refusal, language, the
+// school's time zone, input limits and checks; then, for pages, no caching, the session,
+// who signed in (read once) and the page context; then, for signed-in pages, the login
+// check, and the role checks of the student's and the staff's groups.
 // /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.checkInput)
+	r.Use(middleware.RequestID, s.recoverer, s.metrics.instrument, securityHeaders, s.crossOrigin, locale, s.timeZone, s.checkInput)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 	// Waiting pages poll here: answered from memory, without loading the session.
-	r.Get("/queue/status", s.queueStatus)
+	r.With(noStore).Get("/queue/status", s.queueStatus)
 	// The pre-queue shuffle's commitment and reveal, for anyone to check.
 	r.Get("/queue/shuffle/{windowID}", s.queueShuffleList)
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
+		r.Use(noStore, s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)
 		r.Post("/logout", s.logout)

@@ -25,6 +25,7 @@ import (
 	"github.com/schoolservice/school/events"
 	"github.com/schoolservice/school/notices"
 	"github.com/schoolservice/school/registration"
+	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
 )
 
@@ -68,7 +69,10 @@ type Options struct {
 	// ShuffleSecret derives the waiting room's pre-queue shuffle seeds: the same on every
 	// replica, never in the database (waitingroom.Options).
 	ShuffleSecret []byte
-	Now           func() time.Time
+	// TimeZone is the school's: every time a page shows or a form reads is on its clock
+	// (default views.DefaultTimeZone). Stored moments stay UTC.
+	TimeZone *time.Location
+	Now      func() time.Time
 }
 
 // RequestLimit is a token bucket: Burst requests at once, PerSecond after that.
@@ -105,6 +109,7 @@ type Server struct {
 	idle       time.Duration
 	checks     accountChecks
 	origins    []string
+	zone       *time.Location
 	now        func() time.Time
 
 	events *events.Service
@@ -142,6 +147,9 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.TimeZone == nil {
+		o.TimeZone = views.ZoneFrom(context.Background())
+	}
 	if o.QueuePoll <= 0 {
 		o.QueuePoll = 5 * time.Second
 	}
@@ -177,6 +185,7 @@ func New(o Options) (*Server, error) {
 		proxies:  o.TrustedProxies,
 		idle:     o.SessionIdle,
 		origins:  o.TrustedOrigins,
+		zone:     o.TimeZone,
 		now:      o.Now,
 
 		events:     events.New(o.DB, o.Now),

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/web"
 )
 
@@ -30,6 +31,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		origins         string
 		proxies         string
 		readDSN         string
+		timeZone        string
 		cookieSecure    bool
 		migrateOnStart  bool
 		shutdownTimeout time.Duration
@@ -44,6 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.String(&origins, "trusted-origins", "", "comma-separated origins, besides the app's own, that may send forms")
 	fs.String(&proxies, "trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated CIDRs of the proxies (nginx) whose X-Real-IP names the client for sign-in throttling; empty trusts none")
 	fs.Bool(&cookieSecure, "cookie-secure", true, "mark the session cookie Secure (browsers accept it on http://localhost)")
+	fs.String(&timeZone, "time-zone", views.DefaultTimeZone, "the school's IANA time zone: every time shown, entered and exported is on its clock")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.String(&shuffleFile, "shuffle-secret-file", "", "file holding the secret the waiting room derives its pre-queue shuffle seeds from (at least 32 bytes; the same on every replica, never in the database); unset: a random one per process")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
@@ -63,6 +66,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 	shuffleSecret := readShuffleSecret(shuffleFile, &p)
+	zone, err := time.LoadLocation(timeZone)
+	if err != nil || timeZone == "" || timeZone == "Local" {
+		p.add("-time-zone (SCHOOL_TIME_ZONE) must be an IANA zone such as Asia/Seoul, not %q", timeZone)
+	}
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -97,7 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
-		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies,
+		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
 		ShuffleSecret: shuffleSecret,
 	})
 	if err != nil {
