@@ -27,7 +27,7 @@ demo: assets build stack-up
 TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
 
 test: assets stack-up
-	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx mariadb-backup=mariadb-backup amtool=prometheus-alertmanager
+	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx prometheus-nginx-exporter=prometheus-nginx-exporter prometheus-node-exporter=prometheus-node-exporter mariadb-backup=mariadb-backup amtool=prometheus-alertmanager
 	set -a && source $(STACK_ENV) && set +a && \
 	{ go test -race -count=1 -p 2 -parallel 4 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \
 	if [ $$status -ne 0 ]; then cat $(TEST_LOG); echo "make test: FAILED (log: $(TEST_LOG))"; exit $$status; fi; \
