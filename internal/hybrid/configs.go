@@ -77,6 +77,9 @@ func writeNginx(o Options, p Ports) (conf string, err error) {
 	m.replace(" /var/log/nginx/", " "+filepath.Join(dir, "logs")+"/", 2)
 	// The access log is read during the drill (which tier answered): flushed each second.
 	m.replace("buffer=64k flush=5s;", "buffer=4k flush=1s;", 1)
+	// and when each request ended, to the millisecond: the drill counts on-prem's
+	// requests in flight when one went to EKS.
+	m.replace("'rt=$request_time upstream=", "'msec=$msec rt=$request_time upstream=", 1)
 	m.replace("include /etc/nginx/school/", "include "+dir+"/", 2)
 	var temps strings.Builder
 	for _, d := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
@@ -253,6 +256,10 @@ func writeAutoscaler(o Options, p Ports) (conf string, changed []string, err err
 	set("token_file: /var/run/secrets/argocd/token", "token_file: "+token, 2)
 	a.replace("  # The internal CA that signs argocd.school.internal (Secret school-internal-ca).\n", "", 1)
 	set("  ca_file: /etc/ssl/school/ca.crt\n", "", 2)
+	// The rehearsal's window opens within a minute of the start: the schedule floor
+	// (shipped: 2 nodes from 20 minutes before to an hour after an opening) would hold
+	// EKS up through the whole drill, which is about the load-driven path.
+	set("  lead_time: 20m\n", "  lead_time: 20m\n  floor_nodes: 0\n", 1)
 	set("cooldown: 1m", "cooldown: "+o.Cooldown.String(), 1)
 	set("inflight_per_replica: 64", fmt.Sprintf("inflight_per_replica: %d", o.MaxConns), 1)
 	set("fast_sustain: 10s", "fast_sustain: "+o.FastSustain.String()+"\n  up_sustain: "+o.DownSustain.String()+"\n  down_sustain: "+o.DownSustain.String()+

@@ -43,8 +43,8 @@ func newEKSClient(endpoint string) *eks.Client {
 // createNodeGroup makes the cluster and its node group (min 0, max maxNodes, desired 0).
 func createNodeGroup(ctx context.Context, c *eks.Client, maxNodes int) error {
 	_, err := c.CreateCluster(ctx, &eks.CreateClusterInput{
-		Name:    aws.String(eksCluster),
-		RoleArn: aws.String("arn:aws:iam::123456789012:role/school-burst-cluster"),
+		Name:               aws.String(eksCluster),
+		RoleArn:            aws.String("arn:aws:iam::123456789012:role/school-burst-cluster"),
 		ResourcesVpcConfig: &types.VpcConfigRequest{SubnetIds: []string{"subnet-0a1b2c3d"}},
 	})
 	var inUse *types.ResourceInUseException

@@ -9,6 +9,7 @@ package hybrid
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -39,6 +40,13 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	// nginx and Prometheus take paths relative to their own prefix: make them absolute.
+	if abs, err := filepath.Abs(o.Dir); err == nil {
+		o.Dir = abs
+	}
+	if abs, err := filepath.Abs(o.Repo); err == nil {
+		o.Repo = abs
+	}
 	if o.Base == 0 {
 		o.Base = 19400
 	}
