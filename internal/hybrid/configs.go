@@ -261,7 +261,7 @@ func writeAutoscaler(o Options, p Ports) (conf string, changed []string, err err
 	// EKS up through the whole drill, which is about the load-driven path.
 	set("  lead_time: 20m\n", "  lead_time: 20m\n  floor_nodes: 0\n", 1)
 	set("cooldown: 1m", "cooldown: "+o.Cooldown.String(), 1)
-	set("inflight_per_replica: 64", fmt.Sprintf("inflight_per_replica: %d", o.MaxConns), 1)
+	set("inflight_per_replica: 64", fmt.Sprintf("inflight_per_replica: %d\n  waiting_per_slot: %d", o.MaxConns, o.WaitingPerSlot), 1)
 	set("fast_sustain: 10s", "fast_sustain: "+o.FastSustain.String()+"\n  up_sustain: "+o.DownSustain.String()+"\n  down_sustain: "+o.DownSustain.String()+
 		fmt.Sprintf("\n  replicas_per_node: %d", o.ReplicasPerNode), 1)
 	set("  max_nodes: 10\n", fmt.Sprintf("  max_nodes: %d\n  endpoint: http://%s\n", o.MaxNodes, loop(p.Moto)), 1)

@@ -31,8 +31,8 @@ type DrillOptions struct {
 	Lead           time.Duration
 	AdmitPerSecond float64
 	MaxActive      int
-	Faults   string // KIND@AT+FOR,… (AT after the load starts)
-	HTML     string
+	Faults         string // KIND@AT+FOR,… (AT after the load starts)
+	HTML           string
 	// Settle bounds the wait for the floor after the rush (default: down sustain, two
 	// cooldowns and a minute).
 	Settle time.Duration
@@ -274,8 +274,12 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	if err != nil {
 		return nil, err
 	}
+	decs, err := readDecisions(filepath.Join(d.Dir, "logs", "autoscaler.log"))
+	if err != nil {
+		return nil, err
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	rep.Timeline = timeline(d, start, rushEnd, samples, reqs, faults, stopErr)
+	rep.Timeline = timeline(d, start, rushEnd, samples, decs, reqs, faults, stopErr)
 	return &DrillResult{Report: rep}, nil
 }

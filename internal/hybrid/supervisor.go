@@ -77,6 +77,7 @@ func Run(ctx context.Context, o Options, logw *os.File) error {
 	os.Remove(filepath.Join(o.Dir, "ready"))
 	// Each run's access and error logs start empty: the drill reads them.
 	os.RemoveAll(filepath.Join(o.Dir, "nginx", "logs"))
+	os.RemoveAll(filepath.Join(o.Dir, "logs"))
 	t := &topology{o: o, p: p, ps: &procs{dir: o.Dir}, log: slog.New(slog.NewTextHandler(logw, nil)), argo: newArgoCD(o.SyncTime)}
 	defer t.ps.stopAll(20 * time.Second)
 	err := t.up(ctx)

@@ -28,6 +28,11 @@ type Options struct {
 	// requests per instance, so on-prem's limit is set low enough for a small load to
 	// pass it.
 	MaxConns int
+	// WaitingPerSlot is the policy's waiting_per_slot (default 20): how many waiting
+	// students count as one request in flight. A drill's queue is a few hundred students
+	// against on-prem's 16-24 slots, where a registration morning's is tens of thousands
+	// against 192; the drill weighs its queue accordingly.
+	WaitingPerSlot int
 	// Interval is the autoscaler's evaluation interval and Scrape Prometheus's scrape
 	// and rule interval; Cooldown, FastSustain, DownSustain the policy's.
 	Interval, Scrape, Cooldown, FastSustain, DownSustain time.Duration
@@ -52,6 +57,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = 8
+	}
+	if o.WaitingPerSlot == 0 {
+		o.WaitingPerSlot = 5
 	}
 	if o.Interval == 0 {
 		o.Interval = 2 * time.Second
