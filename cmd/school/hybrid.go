@@ -74,7 +74,6 @@ func hybridCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return hybrid.Stop(o.Dir, 2*time.Minute)
 	case "drill":
 		d.Options = o
-		d.Args = args
 		return hybrid.Drill(ctx, d, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "school hybrid: unknown %q (want up, down, run or drill)\n", verb)

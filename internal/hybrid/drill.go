@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 // DrillOptions are a drill's: the topology's options and the load.
 type DrillOptions struct {
 	Options
-	Args     []string // the command line, passed on to the supervisor
 	Students int
 	Spread   time.Duration
 	// Lead is how long after the start the window opens; the waiting room admits
@@ -36,6 +34,9 @@ type DrillOptions struct {
 	// Settle bounds the wait for the floor after the rush (default: down sustain, two
 	// cooldowns and a minute).
 	Settle time.Duration
+	// Seeded: the database and directory already hold a fresh school (a test's); else
+	// the drill runs `school seed -replace` with Students students.
+	Seeded bool
 }
 
 // DrillResult is what a drill measured: the rehearsal's report with the timeline.
@@ -167,19 +168,19 @@ func Drill(ctx context.Context, d DrillOptions, stdout, stderr io.Writer) error 
 func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillResult, error) {
 	d.Options.defaults()
 	if d.Students == 0 {
-		d.Students = 300
+		d.Students = 400
 	}
 	if d.Spread == 0 {
-		d.Spread = 20 * time.Second
+		d.Spread = 40 * time.Second
 	}
 	if d.Lead == 0 {
-		d.Lead = 30 * time.Second
+		d.Lead = 45 * time.Second
 	}
 	if d.AdmitPerSecond == 0 {
-		d.AdmitPerSecond = 30
+		d.AdmitPerSecond = 10
 	}
 	if d.MaxActive == 0 {
-		d.MaxActive = 100
+		d.MaxActive = 150
 	}
 	if d.Settle == 0 {
 		d.Settle = d.DownSustain + 2*d.Cooldown + time.Minute
@@ -189,9 +190,10 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 		return nil, err
 	}
 	p := PortsFrom(d.Base)
+	// The last of a name wins, as in exec.Cmd's environment.
 	env := func(k string) string {
-		for _, kv := range d.Env {
-			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+		for i := len(d.Env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(d.Env[i], k+"="); ok {
 				return v
 			}
 		}
@@ -203,15 +205,14 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	}
 
 	// A fresh school: the rehearsal's check compares the tables with what students heard.
-	seed := exec.CommandContext(ctx, d.School, "seed", "-replace", "-students", strconv.Itoa(d.Students), "-sections", "120")
-	seed.Env = d.Env
-	if out, err := seed.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("school seed: %v: %s", err, out)
+	if !d.Seeded {
+		seed := exec.CommandContext(ctx, d.School, "seed", "-replace", "-students", strconv.Itoa(d.Students), "-sections", "120")
+		seed.Env = d.Env
+		if out, err := seed.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("school seed: %v: %s", err, out)
+		}
 	}
-	argv := append([]string{d.School, "hybrid", "run"}, d.Args...)
-	if !slices.Contains(d.Args, "-dir") {
-		argv = append(argv, "-dir", d.Dir)
-	}
+	argv := d.Options.runArgs()
 	fmt.Fprintf(progress, "hybrid drill: bringing the topology up in %s\n", d.Dir)
 	if err := Start(ctx, d.Dir, argv, d.Env, 3*time.Minute); err != nil {
 		return nil, err

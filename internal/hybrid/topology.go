@@ -10,6 +10,7 @@ package hybrid
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -62,7 +63,7 @@ func (o *Options) defaults() {
 		o.WaitingPerSlot = 5
 	}
 	if o.Interval == 0 {
-		o.Interval = 2 * time.Second
+		o.Interval = time.Second
 	}
 	if o.Scrape == 0 {
 		o.Scrape = time.Second
@@ -74,7 +75,7 @@ func (o *Options) defaults() {
 		o.FastSustain = 2 * o.Interval
 	}
 	if o.DownSustain == 0 {
-		o.DownSustain = 20 * time.Second
+		o.DownSustain = 40 * time.Second
 	}
 	if o.MaxNodes == 0 {
 		o.MaxNodes = 2
@@ -83,7 +84,7 @@ func (o *Options) defaults() {
 		o.ReplicasPerNode = 2
 	}
 	if o.NodeStartup == 0 {
-		o.NodeStartup = 3 * time.Second
+		o.NodeStartup = 12 * time.Second
 	}
 	if o.SyncTime == 0 {
 		o.SyncTime = 500 * time.Millisecond
@@ -128,3 +129,15 @@ func (p Ports) All() []int {
 }
 
 func loop(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// runArgs is the `school hybrid run` command line that starts a supervisor with o.
+func (o Options) runArgs() []string {
+	args := []string{o.School, "hybrid", "run", "-dir", o.Dir, "-repo", o.Repo, "-base", strconv.Itoa(o.Base),
+		"-autoscaler", o.Autoscaler, "-max-conns", strconv.Itoa(o.MaxConns), "-waiting-per-slot", strconv.Itoa(o.WaitingPerSlot),
+		"-interval", o.Interval.String(), "-scrape", o.Scrape.String(), "-cooldown", o.Cooldown.String(),
+		"-down-sustain", o.DownSustain.String(), "-node-startup", o.NodeStartup.String(), "-max-nodes", strconv.Itoa(o.MaxNodes)}
+	if o.Moto != "" {
+		args = append(args, "-moto", o.Moto)
+	}
+	return args
+}
