@@ -177,7 +177,7 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 		d.Lead = 45 * time.Second
 	}
 	if d.AdmitPerSecond == 0 {
-		d.AdmitPerSecond = 10
+		d.AdmitPerSecond = 40
 	}
 	if d.MaxActive == 0 {
 		d.MaxActive = 150
@@ -242,7 +242,7 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	// The students go through nginx, trusting the drill's certificate.
 	os.Setenv("SSL_CERT_FILE", CertFile(d.Dir))
 	rep, err := rehearsal.Run(ctx, rehearsal.Config{
-		DSN: dsn, URLs: []string{"https://" + loop(p.HTTPS)}, Students: d.Students,
+		DSN: dsn, URLs: []string{"https://" + loop(p.HTTPS)}, Students: d.Students, Demand: rehearsal.Demand{Hot: 5},
 		Lead: d.Lead, Spread: d.Spread, AdmitPerSecond: d.AdmitPerSecond, MaxActive: d.MaxActive,
 		Think: 200 * time.Millisecond, MaxConns: 4 * d.Students, Progress: progress,
 	})
