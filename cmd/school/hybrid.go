@@ -41,6 +41,7 @@ func hybridCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.Duration(&d.Lead, "lead", 45*time.Second, "drill: the window opens this long after the start (the queue builds before it)")
 	fs.Float(&d.AdmitPerSecond, "admit-per-second", 40, "drill: waiting room, students admitted a second")
 	fs.Int(&d.MaxActive, "max-active", 150, "drill: waiting room, students registering at once")
+	fs.Duration(&d.Think, "think", 20*time.Millisecond, "drill: a student's pause between clicks")
 	fs.String(&d.Faults, "faults", "", "drill: KIND@AT+FOR,… with KIND argocd, moto or prometheus, AT after the load starts")
 	fs.String(&d.HTML, "html", "", "drill: write the rehearsal's report with the timeline as HTML here")
 	var p problems

@@ -29,8 +29,11 @@ type DrillOptions struct {
 	Lead           time.Duration
 	AdmitPerSecond float64
 	MaxActive      int
-	Faults         string // KIND@AT+FOR,… (AT after the load starts)
-	HTML           string
+	// Think is a student's pause between clicks: short, so that the requests in flight,
+	// not the machine's other load, fill on-prem.
+	Think  time.Duration
+	Faults string // KIND@AT+FOR,… (AT after the load starts)
+	HTML   string
 	// Settle bounds the wait for the floor after the rush (default: down sustain, two
 	// cooldowns and a minute).
 	Settle time.Duration
@@ -179,6 +182,9 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	if d.AdmitPerSecond == 0 {
 		d.AdmitPerSecond = 40
 	}
+	if d.Think == 0 {
+		d.Think = 20 * time.Millisecond
+	}
 	if d.MaxActive == 0 {
 		d.MaxActive = 150
 	}
@@ -244,7 +250,7 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	rep, err := rehearsal.Run(ctx, rehearsal.Config{
 		DSN: dsn, URLs: []string{"https://" + loop(p.HTTPS)}, Students: d.Students, Demand: rehearsal.Demand{Hot: 5},
 		Lead: d.Lead, Spread: d.Spread, AdmitPerSecond: d.AdmitPerSecond, MaxActive: d.MaxActive,
-		Think: 200 * time.Millisecond, MaxConns: 4 * d.Students, Progress: progress,
+		Think: d.Think, MaxConns: 4 * d.Students, Progress: progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rehearsal: %w", err)
