@@ -55,6 +55,7 @@ type topology struct {
 	throttleUntil time.Time
 	throttled     int
 	promDown      bool
+	stopping      bool // down has begun: a fault's restart must not start anything
 	prom          *proc
 	promArgv      []string
 }
@@ -98,6 +99,9 @@ func Run(ctx context.Context, o Options, logw *os.File) error {
 
 func (t *topology) down() {
 	t.log.Info("stopping the topology")
+	t.mu.Lock()
+	t.stopping = true
+	t.mu.Unlock()
 	for _, pr := range t.ps.snapshot() {
 		if pr.name == "autoscaler" {
 			t.ps.forget(pr)
@@ -419,9 +423,12 @@ func (t *topology) fault(w http.ResponseWriter, r *http.Request) {
 		t.ps.forget(pr)
 		pr.stop(10 * time.Second)
 		time.AfterFunc(d, func() {
-			np, err := t.ps.start("prometheus", os.Environ(), syscall.SIGTERM, t.promArgv...)
 			t.mu.Lock()
 			defer t.mu.Unlock()
+			if t.stopping {
+				return
+			}
+			np, err := t.ps.start("prometheus", os.Environ(), syscall.SIGTERM, t.promArgv...)
 			if err != nil {
 				t.log.Error("prometheus restart", "err", err)
 				return
