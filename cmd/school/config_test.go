@@ -261,14 +261,14 @@ func TestRunConfiguration(t *testing.T) {
 			args:   []string{"servee"},
 			env:    valid,
 			code:   2,
-			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed, rehearse or bench)`},
+			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed, rehearse, bench or hybrid)`},
 		},
 		{
 			name:   "help",
 			args:   []string{"help"},
 			env:    map[string]string{},
 			code:   0,
-			stdout: []string{"usage: school [serve|migrate|seed|rehearse|bench]"},
+			stdout: []string{"usage: school [serve|migrate|seed|rehearse|bench|hybrid]"},
 		},
 		{
 			name:      "migrate needs only the database",
