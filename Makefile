@@ -30,6 +30,7 @@ TEST_LOG := $(or $(SCHOOL_STACK_DIR),.local)/test.log
 # would measure the Korean pages' layout with those.
 test: assets stack-up
 	$(STACK) deps chromium=chromium prometheus=prometheus promtool=prometheus nginx=nginx mariadb-backup=mariadb-backup amtool=prometheus-alertmanager haproxy=haproxy keepalived=keepalived \
+		prometheus-nginx-exporter=prometheus-nginx-exporter prometheus-node-exporter=prometheus-node-exporter \
 		/usr/share/fonts/truetype/nanum/NanumGothic.ttf=fonts-nanum
 	set -a && source $(STACK_ENV) && set +a && \
 	{ go test -race -count=1 -p 2 -parallel 4 -timeout 20m -v ./... > $(TEST_LOG) 2>&1; status=$$?; } ; \

@@ -23,6 +23,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		"Errors":  r.errorChart(),
 		"OK":      r.Check.OK(),
 		"Health":  r.Problems(),
+		"Steps":   r.timelineHTML(),
 	}
 	return page.Execute(w, data)
 }
@@ -34,6 +35,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;paddin
 h1{margin-bottom:.2rem} .held{color:#0a7a28} .broken{color:#b3261e}
 figure{margin:1.5rem 0} figcaption{font-weight:600;margin-bottom:.4rem}
 svg text{font:11px system-ui,sans-serif;fill:#444} pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
+table.timeline{border-collapse:collapse;font-size:12px} table.timeline td,table.timeline th{padding:.1rem .5rem;text-align:right;border-bottom:1px solid #eee}
 .legend span{display:inline-block;margin-right:1rem} .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 </style></head><body>
 <h1>Registration-day rehearsal</h1>
@@ -45,6 +47,7 @@ svg text{font:11px system-ui,sans-serif;fill:#444} pre{background:#f6f6f6;paddin
 <figure><figcaption>Latency per step: p50, p90, p99</figcaption>{{.Lat}}</figure>
 <figure><figcaption>Register clicks minute by minute from the opening: p50, p99</figcaption>{{.Minutes}}</figure>
 <figure><figcaption>Waiting room: time from joining to entering</figcaption>{{.Waits}}</figure>
+{{.Steps}}
 <h2>Report</h2>
 <pre>{{.Text}}</pre>
 </body></html>

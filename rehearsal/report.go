@@ -38,6 +38,7 @@ type Report struct {
 	Check            Check
 	CPU              CPU
 	Health           Health
+	Timeline         *Timeline // set by the hybrid drill; nil in a plain rehearsal
 }
 
 // Second is one second of the run.
@@ -351,4 +352,5 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, prob := range r.Problems() {
 		p("  FAILED: %s\n", prob)
 	}
+	r.writeTimeline(w)
 }

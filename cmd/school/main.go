@@ -47,11 +47,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = benchCmd(ctx, args, getenv, stdout, stderr)
 	case "verify-shuffle":
 		err = verifyShuffle(ctx, args, getenv, stdout, stderr)
+	case "hybrid":
+		err = hybridCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle] [flags]; school CMD -h lists the flags")
+		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle|hybrid] [flags]; school CMD -h lists the flags")
 		return 0
 	default:
-		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse, bench or verify-shuffle)\n", cmd)
+		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse, bench, verify-shuffle or hybrid)\n", cmd)
 		return 2
 	}
 	if err == errUsage {
