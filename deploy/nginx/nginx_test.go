@@ -363,3 +363,54 @@ func TestOpsEndpointsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLiveUpstreamIs503: with every upstream server unreachable (on-prem full or down and
+// EKS not ready yet), nginx answers what the app answers to a fault, 503 with Retry-After,
+// not its own 502; an app's own answer (here a 502 it made) passes through untouched.
+func TestNoLiveUpstreamIs503(t *testing.T) {
+	var addrs []string
+	for range shippedUpstream(t) {
+		// A port nobody listens on: the connection is refused.
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	}
+	site := newSite(t, addrs)
+	startNginx(t, site)
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: publicName, InsecureSkipVerify: true}}}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d/courses", site.httpsPort), nil)
+	req.Host = publicName
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("no live upstream: %d, Retry-After %q, %q; want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	if res.Header.Get("Strict-Transport-Security") == "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("no live upstream: headers %v, want HSTS and no-store", res.Header)
+	}
+
+	// An app that answers 502 itself is passed through as it said.
+	own := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "the app's own 502", http.StatusBadGateway)
+	}))
+	t.Cleanup(own.Close)
+	var ownAddrs []string
+	for range shippedUpstream(t) {
+		ownAddrs = append(ownAddrs, strings.TrimPrefix(own.URL, "http://"))
+	}
+	site = newSite(t, ownAddrs)
+	startNginx(t, site)
+	req, _ = http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d/courses", site.httpsPort), nil)
+	req.Host = publicName
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "the app's own 502") {
+		t.Errorf("the app's own 502: %d %q, want it passed through", res.StatusCode, body)
+	}
+}
