@@ -85,9 +85,7 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 	k := &tick{now: c.now(), current: c.known, failed: map[string]bool{}}
 	const unlimited = 1 << 30
 	k.limits.Max = Sizes{unlimited, unlimited, unlimited}
-	for i := range tierNames {
-		c.readTier(ctx, k, i)
-	}
+	c.readTiers(ctx, k)
 	if ctx.Err() != nil {
 		return Decision{}, ctx.Err()
 	}

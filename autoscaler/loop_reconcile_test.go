@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -435,5 +436,54 @@ func TestLoopDropsAStalePendingAction(t *testing.T) {
 	d, _ := clock.step(ctl)
 	if s, _ := ctl.Status(); s.Pending != nil || d.Direction != "hold" {
 		t.Errorf("after the provision timeout: pending %v, %s; want it dropped and a hold", s.Pending, d.Reason)
+	}
+}
+
+// hangingTarget answers nothing until its context ends, as a throttled API that keeps
+// retrying or a server that stopped answering.
+type hangingTarget struct{ asked atomic.Int64 }
+
+func (h *hangingTarget) Size(ctx context.Context) (int, error) {
+	h.asked.Add(1)
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+func (h *hangingTarget) Resize(ctx context.Context, _ int) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A target that does not answer holds only its own tier: the evaluation reads every
+// target within half an interval, and on-prem still scales in the same evaluation (in
+// the hybrid drill a throttled node group held the on-prem decision for 6 s).
+func TestLoopSlowTargetDoesNotDelayTheOthers(t *testing.T) {
+	cfg := reconcileConfig()
+	cfg.Interval = Duration(2 * time.Second) // reads bounded by 1 s
+	_, onprem, _ := newArgoTest(t, kustomizeSource, func(c *ArgoCDConfig) { c.MinReplicas, c.MaxReplicas = 2, 4 })
+	nodes := &hangingTarget{}
+	clock := newLoopClock(t)
+	ctl := clock.controller(cfg, &fixedSource{u: 0.99, ready: func() int { return 0 }},
+		Targets{OnPrem: onprem, Nodes: nodes, EKSApp: &memTarget{}}, prometheus.NewRegistry())
+	done := make(chan struct{})
+	var d Decision
+	go func() {
+		defer close(done)
+		d, _ = clock.step(ctl)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the evaluation waited for the target that does not answer")
+	}
+	if nodes.asked.Load() == 0 {
+		t.Fatal("the node group was never asked: the test proves nothing")
+	}
+	if n, _ := onprem.Size(t.Context()); n != 4 || d.Want.OnPremReplicas != 4 {
+		t.Errorf("on-prem %d replicas (wanted %d: %s), want 4 in the same evaluation", n, d.Want.OnPremReplicas, d.Reason)
+	}
+	s, _ := ctl.Status()
+	if s.Tiers[1].Read || s.Tiers[1].LastError == "" {
+		t.Errorf("the silent node group's status %+v, want unread with its error", s.Tiers[1])
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -59,23 +60,57 @@ func (k *tick) hold(i int, why string) {
 	k.note("%s held at %d: %s", tierNames[i], n, why)
 }
 
-// readTier reads tier i into k: its size, its own limits and health, or, when it cannot
-// be read or is backing off, its last known size, held.
-func (c *Controller) readTier(ctx context.Context, k *tick, i int) {
+// readTiers reads every tier into k (see readTier). The targets are asked at once and
+// each read is bounded by half the interval: a target that answers slowly (a throttled
+// EKS API retrying, an Argo CD that hangs) is held at its last known size for this
+// evaluation instead of delaying the others' decision (the hybrid drill's throttled
+// node group held the on-prem decision for 6 s).
+func (c *Controller) readTiers(ctx context.Context, k *tick) {
+	rctx, cancel := context.WithTimeout(ctx, max(c.cfg.Interval.D()/2, 500*time.Millisecond))
+	defer cancel()
+	var reads [3]tierRead
+	var wg sync.WaitGroup
+	for i := range tierNames {
+		if k.now.Before(c.healthOf(tierNames[i]).BackoffUntil) {
+			reads[i].skipped = true
+			continue
+		}
+		wg.Go(func() { reads[i] = c.fetchTier(rctx, i) })
+	}
+	wg.Wait()
+	for i := range tierNames {
+		c.readTier(ctx, k, i, reads[i])
+	}
+}
+
+// tierRead is what one target answered.
+type tierRead struct {
+	info    TargetInfo
+	err     error
+	skipped bool // backing off: not asked
+}
+
+func (c *Controller) fetchTier(ctx context.Context, i int) tierRead {
+	var r tierRead
+	if d, ok := c.target(i).(Describer); ok {
+		r.info, r.err = d.Describe(ctx)
+	} else {
+		r.info.Size, r.err = c.target(i).Size(ctx)
+	}
+	return r
+}
+
+// readTier records tier i's read in k: its size, its own limits and health, or, when it
+// could not be read or is backing off, its last known size, held.
+func (c *Controller) readTier(ctx context.Context, k *tick, i int, r tierRead) {
 	name := tierNames[i]
 	h := c.healthOf(name)
-	if k.now.Before(h.BackoffUntil) {
+	if r.skipped {
 		k.failed[name] = true
 		k.hold(i, fmt.Sprintf("backing off until %s after: %s", h.BackoffUntil.Format(time.TimeOnly), h.LastError))
 		return
 	}
-	var info TargetInfo
-	var err error
-	if d, ok := c.target(i).(Describer); ok {
-		info, err = d.Describe(ctx)
-	} else {
-		info.Size, err = c.target(i).Size(ctx)
-	}
+	info, err := r.info, r.err
 	if err != nil {
 		if ctx.Err() != nil {
 			return
