@@ -3,11 +3,12 @@
 # binaries on distroless (no shell, no package manager), run as a non-root user.
 #   docker build -t ghcr.io/schoolservice/school:$(git rev-parse HEAD) .
 
-# The front-end assets the app embeds, at the versions package-lock.json pins.
+# The front-end assets the app embeds, at the versions package-lock.json pins (axe-core,
+# a devDependency the browser tests inject, stays out).
 FROM node:22-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --silent \
+RUN npm ci --omit=dev --no-audit --no-fund --silent \
  && mkdir -p vendor \
  && cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css vendor/
 
