@@ -465,17 +465,8 @@ func TestLoopSlowTargetDoesNotDelayTheOthers(t *testing.T) {
 	clock := newLoopClock(t)
 	ctl := clock.controller(cfg, &fixedSource{u: 0.99, ready: func() int { return 0 }},
 		Targets{OnPrem: onprem, Nodes: nodes, EKSApp: &memTarget{}}, prometheus.NewRegistry())
-	done := make(chan struct{})
-	var d Decision
-	go func() {
-		defer close(done)
-		d, _ = clock.step(ctl)
-	}()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("the evaluation waited for the target that does not answer")
-	}
+	// Without the bound the evaluation never returns: go test's timeout fails it.
+	d, _ := clock.step(ctl)
 	if nodes.asked.Load() == 0 {
 		t.Fatal("the node group was never asked: the test proves nothing")
 	}

@@ -97,9 +97,9 @@ func Decide(c Config, obs Observations, st State, now time.Time) Decision {
 		(window.IsZero() || window.After(st.FloorWindow)) {
 		window = st.FloorWindow
 	}
-	fl := scheduleFloor(p, c.bounds(), window, now)
-	next.FloorWindow = fl.Window
 	bounds := c.bounds()
+	fl := scheduleFloor(p, bounds, window, now)
+	next.FloorWindow = fl.Window
 	if obs.Limits != nil {
 		bounds = bounds.within(*obs.Limits)
 	}

@@ -53,6 +53,9 @@ func (c *Controller) LoadState() error {
 		s.State.AboveSince, s.State.BelowSince = time.Time{}, time.Time{}
 	}
 	c.state, c.known, c.health, c.nodesShortSince = s.State, s.Known, s.Health, s.NodesShortSince
+	// A target that was failing before the restart is unhealthy from the start, not
+	// only after the first evaluation.
+	c.publishHealth()
 	return nil
 }
 

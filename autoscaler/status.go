@@ -38,11 +38,19 @@ func (c *Controller) publish(k *tick, obs Observations, d Decision) {
 			Desired: tierOf(d.Want, i), Min: tierOf(d.Bounds.Min, i), Max: tierOf(d.Bounds.Max, i),
 			Holding: k.held[i], TargetHealth: *c.healthOf(name)})
 	}
+	c.mu.Lock()
+	c.status = st
+	c.mu.Unlock()
+	c.publishHealth()
+}
+
+// publishHealth copies the targets' health for /healthz, which reads it while Run writes.
+func (c *Controller) publishHealth() {
 	view := map[string]TargetHealth{}
 	for name, h := range c.health {
 		view[name] = *h
 	}
 	c.mu.Lock()
-	c.status, c.healthView = st, view
+	c.healthView = view
 	c.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"time"
 )
 
 // finishingConnector hands the MySQL driver contexts that are never cancelled, so a
@@ -63,8 +64,9 @@ func (c finishingConn) ExecContext(ctx context.Context, query string, args []dri
 }
 
 func (c finishingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	start := time.Now()
 	rows, err := c.mysqlConn.QueryContext(context.WithoutCancel(ctx), query, args)
-	return rows, retryableRead(ctx, err)
+	return rows, retryableRead(ctx, start, err)
 }
 
 func (c finishingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -98,6 +100,7 @@ func (s finishingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 }
 
 func (s finishingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	start := time.Now()
 	rows, err := s.mysqlStmt.QueryContext(context.WithoutCancel(ctx), args)
-	return rows, retryableRead(ctx, err)
+	return rows, retryableRead(ctx, start, err)
 }

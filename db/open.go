@@ -17,6 +17,9 @@ type PoolOptions struct {
 	MaxIdle int
 }
 
+// readTimeout bounds each read and write of a packet (see Config).
+const readTimeout = 30 * time.Second
+
 // Config parses dsn and sets what the app relies on whatever the operator wrote: times as
 // time.Time in UTC, utf8mb4, no multi-statements, client-side parameter interpolation.
 func Config(dsn string) (*mysql.Config, error) {
@@ -45,10 +48,10 @@ func Config(dsn string) (*mysql.Config, error) {
 		cfg.Timeout = 3 * time.Second
 	}
 	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 30 * time.Second
+		cfg.ReadTimeout = readTimeout
 	}
 	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 30 * time.Second
+		cfg.WriteTimeout = readTimeout
 	}
 	// A server that answers 1290 (read-only: a replica, or a Galera node the proxy no
 	// longer sends writes to) drops the connection instead of keeping it in the pool,

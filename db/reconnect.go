@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -20,9 +21,12 @@ import (
 // error: their outcome is unknown. The connection wrapper of finish.go applies it.
 
 // retryableRead reports a read's dropped connection as driver.ErrBadConn, unless the
-// caller's context ended (then the driver's own answer stands).
-func retryableRead(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() == nil && errors.Is(err, mysql.ErrInvalidConn) {
+// caller's context ended or the read ran into the read timeout (the driver reports that
+// as a dropped connection too): running a statement that hung for readTimeout again, on
+// up to three connections, would hold the request for minutes and pile the hung
+// statements up on the server.
+func retryableRead(ctx context.Context, start time.Time, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(err, mysql.ErrInvalidConn) && time.Since(start) < readTimeout/2 {
 		return fmt.Errorf("%w (query's connection dropped: %w)", driver.ErrBadConn, err)
 	}
 	return err

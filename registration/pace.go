@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The waiting room asks Pace, every tick, how fast and how many students to let in.
+// The waiting room asks Pace, every tick of a window, how fast and how many students to let in.
 // Staff set a rate and an active limit; below them this replica finds what the backend
 // sustains from what registrations cost right now, so that nobody has to guess figures
 // the machine holds (issue 15): set both high and the pace settles where registrations
@@ -71,7 +71,7 @@ const (
 	strained             // admit fewer
 )
 
-// pacer is the admission pace of one replica.
+// pacer is the admission pace of one window on one replica.
 type pacer struct {
 	mu    sync.Mutex
 	limit float64 // students active at once; 0 before the first opening
@@ -103,9 +103,11 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 
 // Pace is the waiting room's admission for a window now: its set rate, and at most
 // maxActive (the staff's limit) students active at once, fewer when the backend does not
-// sustain that many; active is how many are active now.
-func (s *Service) Pace(rate float64, maxActive, active int64) (float64, int64) {
-	limit := s.pace.next(time.Now(), maxActive, active, s.load())
+// sustain that many; active is how many are active now. Each window has its own limit,
+// since each has its own students.
+func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (float64, int64) {
+	p, _ := s.pace.LoadOrStore(windowID, &pacer{})
+	limit := p.(*pacer).next(time.Now(), maxActive, active, s.load())
 	s.metrics.pace.Set(float64(limit))
 	return rate, limit
 }

@@ -92,3 +92,16 @@ func TestLoadFollowsTransactions(t *testing.T) {
 		t.Errorf("transactions averaging 2 ms: %v, want light", l)
 	}
 }
+
+// TestPacePerWindow: each window has its own limit; a small window's ceiling does not
+// clamp another's.
+func TestPacePerWindow(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	s := New(sqldb, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if _, n := s.Pace(1, 100, 30, 0); n != 30 {
+		t.Errorf("window 1, staff limit 30: %d", n)
+	}
+	if _, n := s.Pace(2, 100, 20000, 0); n != startActive {
+		t.Errorf("window 2 after window 1's limit of 30: %d, want its own opening limit %v", n, startActive)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,8 +28,8 @@ type Service struct {
 	metrics *metrics
 	now     func() time.Time
 	latency latency
-	pace    pacer
-	// lastWaits is the pool's wait count when AdmitRate last looked.
+	pace    sync.Map // window id → *pacer
+	// lastWaits is the pool's wait count when Pace last looked.
 	lastWaits atomic.Int64
 	catalog   catalogCache
 	unwritten unwritten
@@ -107,8 +108,11 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	if err == nil && out.Result == "" {
 		out, err = s.transact(ctx, req, out, act)
 		// The pace follows the requests that took locks: answers from the glance alone are
-		// cheap whatever the load on the seats.
-		s.latency.observe(time.Since(start))
+		// cheap whatever the load on the seats. A failed one (a database outage waited
+		// out) says nothing of the load once the database is back.
+		if err == nil {
+			s.latency.observe(time.Since(start))
+		}
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s section %d for student %d: %w", kind, r.SectionID, r.StudentID, err)

@@ -31,7 +31,7 @@ type Room struct {
 	log     *slog.Logger
 	signer  signer
 	now     func() time.Time
-	pace    func(rate float64, maxActive, active int64) (float64, int64)
+	pace    func(windowID int64, rate float64, maxActive, active int64) (float64, int64)
 	paced   sync.Map // window id → the rate its last tick here aimed at (float64)
 	metrics *metrics
 	seeds   seedDeriver
@@ -68,25 +68,30 @@ type SectionSeats struct {
 	SeatsLeft int
 }
 
-// Seats returns the seats left of the given sections, as of the last refresh.
+// Seats returns the seats left of the given sections, as of the last refresh, and keeps
+// those refreshed. Only sections the room already knows are kept: the ids come from the
+// poll's URL, and made-up ones must not add to every refresh's read (SeatsNow, on the
+// signed-in page, brings in new ones from the database).
 func (r *Room) Seats(ids []int64) []SectionSeats {
 	if len(ids) == 0 {
 		return nil
 	}
-	now := r.now()
-	r.wantedMu.Lock()
-	for _, id := range ids {
-		r.wanted[id] = now
-	}
-	r.wantedMu.Unlock()
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	var out []SectionSeats
+	known := make([]int64, 0, len(ids))
 	for _, id := range ids {
 		if s, ok := r.seats[id]; ok {
 			out = append(out, s)
+			known = append(known, id)
 		}
 	}
+	r.mu.RUnlock()
+	now := r.now()
+	r.wantedMu.Lock()
+	for _, id := range known {
+		r.wanted[id] = now
+	}
+	r.wantedMu.Unlock()
 	return out
 }
 
@@ -126,7 +131,7 @@ type Options struct {
 	// Pace says how fast and how many the backend can take now, given the window's set
 	// rate and active limit and how many students are active: at most those set; nil
 	// admits by the set figures.
-	Pace func(rate float64, maxActive, active int64) (float64, int64)
+	Pace func(windowID int64, rate float64, maxActive, active int64) (float64, int64)
 	Now  func() time.Time
 	// ShuffleSecret derives the pre-queue shuffle seeds (see Shuffle). Every replica must
 	// hold the same one, and it must never be stored in the database; empty means a random
@@ -151,7 +156,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		o.Now = time.Now
 	}
 	if o.Pace == nil {
-		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate, maxActive }
+		o.Pace = func(_ int64, rate float64, maxActive, _ int64) (float64, int64) { return rate, maxActive }
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -512,7 +512,7 @@ func TestPace(t *testing.T) {
 	full, half := f.window(windowSpec{rate: 10}), f.window(windowSpec{rate: 10})
 	rFull := f.room()
 	rHalf := f.room(func(o *waitingroom.Options) {
-		o.Pace = func(rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive }
+		o.Pace = func(_ int64, rate float64, maxActive, _ int64) (float64, int64) { return rate / 2, maxActive }
 	})
 	f.clock.Set(opens.Add(time.Second))
 	f.open(rFull, full)
@@ -543,7 +543,7 @@ func TestPaceLimitsActive(t *testing.T) {
 	w := f.window(windowSpec{maxActive: 1000, rate: 100})
 	var told []int64
 	r := f.room(func(o *waitingroom.Options) {
-		o.Pace = func(rate float64, maxActive, active int64) (float64, int64) {
+		o.Pace = func(_ int64, rate float64, maxActive, active int64) (float64, int64) {
 			told = append(told, active)
 			return rate, min(maxActive, 7)
 		}

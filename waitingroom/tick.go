@@ -171,7 +171,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 			if err != nil {
 				return fmt.Errorf("count active: %w", err)
 			}
-			rate, maxActive := r.pace(w.AdmitPerSecond, int64(w.MaxActive), active)
+			rate, maxActive := r.pace(windowID, w.AdmitPerSecond, int64(w.MaxActive), active)
 			r.paced.Store(windowID, rate)
 			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate*maxCreditSeconds))
 			if n := min(int64(credit), maxActive-active); n > 0 {

@@ -236,13 +236,18 @@ func RunDrill(ctx context.Context, d DrillOptions, progress io.Writer) (*DrillRe
 	for i := range faults {
 		f := &faults[i]
 		f.from, f.to = start.Add(f.at), start.Add(f.at+f.dur)
-		time.AfterFunc(f.at, func() {
+		// Stopped when the drill returns, so a drill that ends early sends nothing to a
+		// topology that is going down.
+		timer := time.AfterFunc(f.at, func() {
 			resp, err := http.Post(fmt.Sprintf("http://%s/hybrid/fault?kind=%s&for=%s", loop(p.ArgoCD), f.kind, f.dur), "", nil)
-			if err == nil {
-				resp.Body.Close()
+			if err != nil {
+				fmt.Fprintf(progress, "hybrid drill: %s fault not started: %v\n", f.kind, err)
+				return
 			}
-			fmt.Fprintf(progress, "hybrid drill: %s fault for %s\n", f.kind, f.dur)
+			resp.Body.Close()
+			fmt.Fprintf(progress, "hybrid drill: %s fault for %s (%s)\n", f.kind, f.dur, resp.Status)
 		})
+		defer timer.Stop()
 	}
 
 	// The students go through nginx, trusting the drill's certificate.
