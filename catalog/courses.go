@@ -19,7 +19,7 @@ type Department struct {
 // CreateDepartment adds a department; its code must be free.
 func (s *Service) CreateDepartment(ctx context.Context, by db.Actor, d Department) (int64, error) {
 	var id int64
-	err := db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		var err error
 		id, err = q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: d.Code, Name: d.Name})
 		if err != nil {
@@ -32,7 +32,7 @@ func (s *Service) CreateDepartment(ctx context.Context, by db.Actor, d Departmen
 
 // UpdateDepartment changes department id's code and name.
 func (s *Service) UpdateDepartment(ctx context.Context, by db.Actor, id int64, d Department) error {
-	return db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	return db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetDepartmentForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -51,7 +51,7 @@ func (s *Service) UpdateDepartment(ctx context.Context, by db.Actor, id int64, d
 // DeleteDepartment deletes department id, which no course or person may belong to, and
 // returns its code.
 func (s *Service) DeleteDepartment(ctx context.Context, by db.Actor, id int64) (code string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetDepartmentForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -105,7 +105,7 @@ func (c Course) normalized() Course {
 func (s *Service) CreateCourse(ctx context.Context, by db.Actor, c Course) (int64, error) {
 	c = c.normalized()
 	var id int64
-	err := db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		var err error
 		if id, err = saveCourse(ctx, q, 0, &c); err != nil {
 			return db.Change{}, err
@@ -118,7 +118,7 @@ func (s *Service) CreateCourse(ctx context.Context, by db.Actor, c Course) (int6
 // UpdateCourse changes course id and replaces its prerequisites.
 func (s *Service) UpdateCourse(ctx context.Context, by db.Actor, id int64, c Course) error {
 	c = c.normalized()
-	return db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	return db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		before, err := lockCourse(ctx, q, id)
 		if err != nil {
 			return db.Change{}, err
@@ -136,7 +136,7 @@ func (s *Service) UpdateCourse(ctx context.Context, by db.Actor, id int64, c Cou
 // DeleteCourse deletes course id, which no section, course or transcript may refer to,
 // and returns its code.
 func (s *Service) DeleteCourse(ctx context.Context, by db.Actor, id int64) (code string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		before, err := lockCourse(ctx, q, id)
 		if err != nil {
 			return db.Change{}, err

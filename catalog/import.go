@@ -235,7 +235,7 @@ func (s *Service) applyImport(ctx context.Context, job db.GetImportJobRow, by db
 	kind := catalogcsv.Kind(job.Kind)
 	var summary any
 	var resized []int64
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		*done, resized = 0, nil
 		check, err := checkImport(ctx, q, kind, data)
 		if err != nil {

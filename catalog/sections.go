@@ -65,7 +65,7 @@ func (a sectionRecord) label() string { return registration.SectionLabel(a.Cours
 // CreateSection adds a section of course code in term termID, and returns its id and
 // label. The course and the term must exist, and the number must be free in both.
 func (s *Service) CreateSection(ctx context.Context, by db.Actor, course string, termID int64, sec Section) (id int64, label string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		c, err := q.CourseByCode(ctx, course)
 		if errors.Is(err, sql.ErrNoRows) {
 			return db.Change{}, &NoCourseError{Code: course}
@@ -100,7 +100,7 @@ func (s *Service) CreateSection(ctx context.Context, by db.Actor, course string,
 // new seats go to the students waiting, who are promoted once the change is kept.
 func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec Section) (label string, err error) {
 	var held int
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		held = 0
 		// The row stays locked to the commit: the record read is the one changed.
 		if _, err := q.LockSection(ctx, id); err != nil {
@@ -138,7 +138,7 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 // DeleteSection deletes section id, which no student may hold or wait for, with its
 // waitlist history, and returns its label.
 func (s *Service) DeleteSection(ctx context.Context, by db.Actor, id int64) (label string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		if _, err := q.LockSection(ctx, id); err != nil {
 			return db.Change{}, err
 		}

@@ -44,7 +44,7 @@ func taken(err, refusal error) error {
 // CreateTerm adds a term, not yet the current one. Its code must be free.
 func (s *Service) CreateTerm(ctx context.Context, by db.Actor, t Term) (int64, error) {
 	var id int64
-	err := db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		var err error
 		id, err = q.InsertTerm(ctx, db.InsertTermParams{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn})
 		if err != nil {
@@ -57,7 +57,7 @@ func (s *Service) CreateTerm(ctx context.Context, by db.Actor, t Term) (int64, e
 
 // UpdateTerm changes term id's code, name and dates; whether it is current stays.
 func (s *Service) UpdateTerm(ctx context.Context, by db.Actor, id int64, t Term) error {
-	return db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	return db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetTermForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -77,7 +77,7 @@ func (s *Service) UpdateTerm(ctx context.Context, by db.Actor, id int64, t Term)
 // SetCurrentTerm makes term id the one students see and register for, and returns its
 // code.
 func (s *Service) SetCurrentTerm(ctx context.Context, by db.Actor, id int64) (code string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetTermForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -104,7 +104,7 @@ func (s *Service) SetCurrentTerm(ctx context.Context, by db.Actor, id int64) (co
 
 // DeleteTerm deletes term id, which nothing may use, and returns its code.
 func (s *Service) DeleteTerm(ctx context.Context, by db.Actor, id int64) (code string, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetTermForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err

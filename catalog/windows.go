@@ -46,7 +46,7 @@ func windowOf(row db.GetWindowForUpdateRow) Window {
 // CreateWindow adds a registration window to term termID, which must exist.
 func (s *Service) CreateWindow(ctx context.Context, by db.Actor, termID int64, w Window) (int64, error) {
 	var id int64
-	err := db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		t, err := q.GetTerm(ctx, termID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return db.Change{}, ErrNoTerm
@@ -63,7 +63,7 @@ func (s *Service) CreateWindow(ctx context.Context, by db.Actor, termID int64, w
 
 // UpdateWindow changes registration window id; its term stays.
 func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Window) error {
-	return db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	return db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetWindowForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -84,7 +84,7 @@ func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Win
 // DeleteWindow deletes registration window id, in whose waiting room no student may have
 // a place, and returns its term's id.
 func (s *Service) DeleteWindow(ctx context.Context, by db.Actor, id int64) (termID int64, err error) {
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		old, err := q.GetWindowForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err

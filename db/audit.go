@@ -42,6 +42,20 @@ type auditDetails struct {
 // It lives here rather than in each domain package because every staff change, whatever
 // its domain, ends the same way: one row in audit_log, in the change's transaction.
 func Audited(ctx context.Context, sqldb *sql.DB, by Actor, fn func(q *Queries) (Change, error)) error {
+	return audited(ctx, sqldb, by, fn, false)
+}
+
+// AuditedCatalog is Audited for a change to what the registration catalog holds (terms,
+// windows, departments, courses, sections, meetings, prerequisites): it also bumps
+// catalog_version in the same transaction, so every replica reloads its copy
+// (registration/catalog). Other staff changes (a staff enrollment, a capacity, the
+// waiting room's settings, notices) must not: on registration morning each bump makes
+// every replica's next registration wait for a reload of the whole catalog.
+func AuditedCatalog(ctx context.Context, sqldb *sql.DB, by Actor, fn func(q *Queries) (Change, error)) error {
+	return audited(ctx, sqldb, by, fn, true)
+}
+
+func audited(ctx context.Context, sqldb *sql.DB, by Actor, fn func(q *Queries) (Change, error), catalog bool) error {
 	return InTx(ctx, sqldb, func(q *Queries) error {
 		c, err := fn(q)
 		if err != nil || c.Action == "" {
@@ -50,10 +64,9 @@ func Audited(ctx context.Context, sqldb *sql.DB, by Actor, fn func(q *Queries) (
 		if err := q.audit(ctx, by, c); err != nil {
 			return err
 		}
-		// Every replica keeps the registration catalog in memory (registration/catalog):
-		// a staff change bumps its version, and each replica reloads within its poll.
-		// Most staff changes touch it (terms, windows, courses, sections, meetings); a
-		// reload for the others costs less than a list of which do.
+		if !catalog {
+			return nil
+		}
 		return q.BumpCatalogVersion(ctx)
 	})
 }

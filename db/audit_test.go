@@ -61,3 +61,39 @@ func TestAudited(t *testing.T) {
 		t.Errorf("a change with nothing to do was recorded (%v)", err)
 	}
 }
+
+// TestAuditedCatalogBumpsTheVersion: a change to the registration catalog bumps
+// catalog_version with its audit row; any other staff change leaves it, so replicas do
+// not reload the catalog for it.
+func TestAuditedCatalogBumpsTheVersion(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	ctx := context.Background()
+	q := db.New(sqldb)
+	sam := db.Actor{Username: "sam"}
+	version := func() int64 {
+		t.Helper()
+		v, err := q.CatalogVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := version()
+	if err := db.Audited(ctx, sqldb, sam, func(q *db.Queries) (db.Change, error) {
+		return db.Change{Action: "notice.publish", Entity: "notice", EntityID: 1}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != before {
+		t.Errorf("a change outside the catalog moved catalog_version %d → %d", before, v)
+	}
+	if err := db.AuditedCatalog(ctx, sqldb, sam, func(q *db.Queries) (db.Change, error) {
+		id, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "CS", Name: "Computer Science"})
+		return db.Change{Action: "department.create", Entity: "department", EntityID: id}, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != before+1 {
+		t.Errorf("a catalog change: catalog_version %d → %d, want +1", before, v)
+	}
+}
