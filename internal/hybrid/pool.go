@@ -42,6 +42,7 @@ func (p *pool) set(n int) error {
 			// An instance that died is started again, as a ReplicaSet would.
 			p.ps.forget(pr)
 			delete(p.running, i)
+			delete(p.ready, i) // the NLB stand-in must not send to it until a probe says so
 			on = false
 		}
 		switch {
