@@ -58,10 +58,12 @@ func (s *Service) JoinWaitlist(ctx context.Context, r Request) (Outcome, error) 
 	return s.apply(ctx, r, db.RegistrationRequestsActionWaitlist, s.joinWaitlist)
 }
 
-// Drop gives the seat up; a waiting student gets it before anyone else can.
+// Drop gives the seat up; a waiting student gets it before anyone else can. A replayed
+// drop promotes too: the first may have committed without its answer arriving (a commit
+// whose outcome was unknown, retried), and a promotion with nothing held does nothing.
 func (s *Service) Drop(ctx context.Context, r Request) (Outcome, error) {
 	out, err := s.apply(ctx, r, db.RegistrationRequestsActionDrop, s.drop)
-	if err == nil && out.Result == Dropped && !out.Replayed {
+	if err == nil && out.Result == Dropped {
 		s.PromoteNow(ctx, r.SectionID)
 	}
 	return out, err
