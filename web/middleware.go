@@ -137,17 +137,22 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
-		switch {
-		case wantsFragment(r):
-			w.Header().Set("HX-Redirect", login)
-			s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
-		case r.Method == http.MethodGet || r.Method == http.MethodHead:
-			http.Redirect(w, r, login, http.StatusSeeOther)
-		default:
-			s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
-		}
+		s.toLogin(w, r)
 	})
+}
+
+// toLogin sends the request to the sign-in page, with a way back to where it was.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+	login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+	switch {
+	case wantsFragment(r):
+		w.Header().Set("HX-Redirect", login)
+		s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		http.Redirect(w, r, login, http.StatusSeeOther)
+	default:
+		s.errorPage(w, r, http.StatusUnauthorized, "login.title", views.Msg("login.session_ended"))
+	}
 }
 
 // localPath returns next when it is a path on this site, "/" otherwise, so a link cannot

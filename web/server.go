@@ -160,6 +160,7 @@ func New(o Options) (*Server, error) {
 	// The store's own cleanup goroutine cannot be stopped without a data race, so the
 	// server sweeps expired sessions itself.
 	sm.Store = mysqlstore.NewWithCleanupInterval(o.DB, 0)
+	sm.Codec = sessionCodec{}
 	sm.Lifetime = o.SessionLifetime
 	// No scs IdleTimeout: it rewrites the session on every request. idleSessions keeps
 	// the same rule with a write at most every few minutes.
@@ -199,6 +200,14 @@ func New(o Options) (*Server, error) {
 		s.catalogQ = db.New(o.ReadDB)
 	}
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, errSessionData) {
+			// A session this release cannot read is no session: its cookie goes, and the
+			// student signs in again rather than meet an error at every request.
+			http.SetCookie(w, &http.Cookie{Name: sm.Cookie.Name, Path: sm.Cookie.Path, MaxAge: -1,
+				HttpOnly: true, Secure: sm.Cookie.Secure, SameSite: sm.Cookie.SameSite})
+			s.toLogin(w, r)
+			return
+		}
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

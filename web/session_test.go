@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,5 +47,30 @@ func TestIdleSessionSignsOut(t *testing.T) {
 	clk.add(61 * time.Minute)
 	if res, _ := app.get(t, c, "/"); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("still signed in after 61 idle minutes: %d", res.StatusCode)
+	}
+}
+
+// A session the app cannot read (damaged in the store) signs the student out: the
+// cookie goes and the page asks them to sign in, instead of an error at every request.
+func TestUnreadableSessionSignsOut(t *testing.T) {
+	app := newTestApp(t, insecureCookies)
+	c := app.client(t)
+	app.login(t, c, alice)
+	if res, _ := app.get(t, c, "/courses"); res.StatusCode != http.StatusOK {
+		t.Fatalf("signed in, /courses: %d", res.StatusCode)
+	}
+	if _, err := app.DB.Exec("UPDATE sessions SET data = ?", []byte{0, 1, 0x80}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := app.get(t, c, "/courses")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Fatalf("damaged session: %d to %q, want 303 to the sign-in page", res.StatusCode, res.Header.Get("Location"))
+	}
+	if ck := sessionCookie(res); ck == nil || ck.MaxAge >= 0 {
+		t.Errorf("the session cookie was not removed: %+v", ck)
+	}
+	app.login(t, c, alice)
+	if res, _ := app.get(t, c, "/courses"); res.StatusCode != http.StatusOK {
+		t.Errorf("signed in again, /courses: %d", res.StatusCode)
 	}
 }
