@@ -3,8 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"sync/atomic"
+
+	"github.com/schoolservice/school/internal/ctxsync"
 )
 
 // NewPrepared returns Queries that run RegistrationGlance, the first statement of every
@@ -31,7 +32,7 @@ type preparedDB struct {
 // lazyStmt is prepared at its first use, so that building the Queries needs no database;
 // when preparing fails the query runs unprepared and the next use tries again.
 type lazyStmt struct {
-	mu   sync.Mutex
+	mu   ctxsync.Mutex
 	stmt atomic.Pointer[sql.Stmt]
 }
 
@@ -43,7 +44,9 @@ func (p *preparedDB) prepared(ctx context.Context, query string) *sql.Stmt {
 	if st := l.stmt.Load(); st != nil {
 		return st
 	}
-	l.mu.Lock()
+	if l.mu.Lock(ctx) != nil {
+		return nil // the query runs unprepared, and stops at once on the ended ctx
+	}
 	defer l.mu.Unlock()
 	if st := l.stmt.Load(); st != nil {
 		return st

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/internal/ctxsync"
 )
 
 // Catalog is what registration checks its rules against that only staff change: which
@@ -156,8 +157,9 @@ type catalogCache struct {
 	db  *sql.DB
 	cur atomic.Pointer[Catalog]
 	// load lets one load run at a time: the requests that found the catalog old at the
-	// same moment wait for it rather than each loading their own.
-	load sync.Mutex
+	// same moment wait for it rather than each loading their own, each only as long as
+	// its own request lasts.
+	load ctxsync.Mutex
 }
 
 // atLeast returns a catalog of version or newer, loading one when this replica's is older.
@@ -171,7 +173,9 @@ func (c *catalogCache) atLeast(ctx context.Context, version int64) (*Catalog, er
 // reload loads the catalog unless fresh says the one this replica has (perhaps loaded
 // while waiting for the lock) will do.
 func (c *catalogCache) reload(ctx context.Context, fresh func(*Catalog) bool) (*Catalog, error) {
-	c.load.Lock()
+	if err := c.load.Lock(ctx); err != nil {
+		return nil, err
+	}
 	defer c.load.Unlock()
 	if cat := c.cur.Load(); cat != nil && fresh(cat) {
 		return cat, nil
