@@ -47,11 +47,12 @@ func newArgoCD(syncTime time.Duration) *argoCD {
 	return &argoCD{syncTime: syncTime, apps: map[string]*argoApp{}}
 }
 
-// add registers an Application at n replicas, deployed.
+// add registers an Application at n replicas, deployed. apply runs outside a.mu, as in
+// tick: it takes the topology's lock, which is held while a.deployed is asked.
 func (a *argoCD) add(name string, n int, apply func(int)) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.apps[name] = &argoApp{name: name, replicas: n, deployed: n, apply: apply}
+	a.mu.Unlock()
 	apply(n)
 }
 
