@@ -49,7 +49,9 @@ func newOutbox(t *testing.T, server *smtpd) *outbox {
 	sqldb, _ := dbtest.New(t)
 	o := &outbox{t: t, db: sqldb, q: db.New(sqldb), clock: &clock{now: time.Now()}, reg: prometheus.NewRegistry()}
 	ctx := views.WithZone(context.Background(), nil)
-	render := func(n notify.Notification, locale, name string) notify.Mail { return views.NotificationMail(ctx, n, locale, name) }
+	render := func(n notify.Notification, locale, name string) notify.Mail {
+		return views.NotificationMail(ctx, n, locale, name)
+	}
 	o.sender = notify.NewSender(sqldb, notify.SMTP{Addr: server.addr, From: "School Service <noreply@school.example>", Timeout: 10 * time.Second},
 		render, quiet, o.reg, notify.SenderOptions{Now: o.clock.Now, Backoff: time.Minute})
 	return o
@@ -183,7 +185,9 @@ func TestMailWaitsOutAnSMTPOutage(t *testing.T) {
 	svc, section, a, b := registrationWorld(t, o)
 
 	// Registration, a drop and the promotion it causes, with the mail server down.
-	req := func(student int64) registration.Request { return registration.Request{StudentID: student, SectionID: section} }
+	req := func(student int64) registration.Request {
+		return registration.Request{StudentID: student, SectionID: section}
+	}
 	if out, err := svc.Register(ctx, req(a)); err != nil || out.Result != registration.Enrolled {
 		t.Fatalf("a registers while SMTP is down: %+v (%v)", out, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -113,7 +114,7 @@ func (c SMTP) send(ctx context.Context, out []outgoing) []error {
 	from, _ := mail.ParseAddress(c.From)
 	for i, m := range out {
 		if errs[i] = c.deliver(cl, from, m); errs[i] != nil {
-			if _, ok := errs[i].(net.Error); ok {
+			if _, ok := errors.AsType[net.Error](errs[i]); ok {
 				return fail(errs[i])
 			}
 			// A refused e-mail leaves the conversation midway; RSET starts the next one.

@@ -1,10 +1,15 @@
 package web_test
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/schoolservice/school/notify"
+	"github.com/schoolservice/school/web"
 )
 
 // A staff drop reaches the student's notifications: the header counts it, the page lists
@@ -102,5 +107,41 @@ func TestNotificationsPage(t *testing.T) {
 	// Staff have no notifications page of their own.
 	if res, _ := app.get(t, staff, "/notifications"); res.StatusCode != http.StatusForbidden {
 		t.Errorf("staff on /notifications: %d, want 403", res.StatusCode)
+	}
+}
+
+// With the mail server down, a student registers and staff drop them as always: the
+// notification is on the page at once, its e-mail waits in the outbox.
+func TestRegistrationWhileSMTPIsDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close() // nothing listens there now
+	app := newTestApp(t, insecureCookies, func(o *web.Options) {
+		o.Mail = &notify.SMTP{Addr: down, From: "School Service <noreply@school.example>"}
+		o.MailOptions = notify.SenderOptions{Poll: 10 * time.Millisecond, Backoff: 10 * time.Millisecond}
+	})
+	f := seedCatalog(t, app.DB)
+	stu, staff := app.client(t), app.client(t)
+	app.login(t, stu, alice)
+	app.login(t, staff, sam)
+	sec := f.Sections["MATH150-01"]
+	if res, _ := app.post(t, stu, "/registrations", url.Values{"section_id": {itoa(sec)}}); res.StatusCode != http.StatusOK || res.Header.Get("X-Registration-Result") != "enrolled" {
+		t.Fatalf("register with SMTP down: %d %q", res.StatusCode, res.Header.Get("X-Registration-Result"))
+	}
+	if res, body := app.post(t, staff, "/admin/sections/"+itoa(sec)+"/drop", url.Values{"username": {"alice"}, "reason": {"test"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("staff drop with SMTP down: %d\n%s", res.StatusCode, body)
+	}
+	_, body := app.get(t, stu, "/notifications")
+	if n := doc(t, body).Find(`[data-testid="notification"][data-kind="staff_dropped"]`).Length(); n != 1 {
+		t.Errorf("%d drop notifications on the page, want 1", n)
+	}
+	eventually(t, "a failed attempt to mail it", func() bool {
+		return app.count(t, "SELECT COUNT(*) FROM notifications WHERE mail_state = 'pending' AND mail_attempts > 0") == 1
+	})
+	if n := app.count(t, "SELECT COUNT(*) FROM notifications WHERE mail_state <> 'pending'"); n != 0 {
+		t.Errorf("%d e-mails given up while the server was down", n)
 	}
 }
