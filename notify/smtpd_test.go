@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -138,5 +137,3 @@ func (s *smtpd) messages() []received {
 	}
 	return out
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
