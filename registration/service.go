@@ -33,6 +33,7 @@ type Service struct {
 	lastWaits atomic.Int64
 	catalog   catalogCache
 	unwritten unwritten
+	flights   flights
 	// reads runs RegistrationGlance prepared (db.NewPrepared).
 	reads *db.Queries
 }
@@ -58,10 +59,12 @@ func (s *Service) JoinWaitlist(ctx context.Context, r Request) (Outcome, error) 
 	return s.apply(ctx, r, db.RegistrationRequestsActionWaitlist, s.joinWaitlist)
 }
 
-// Drop gives the seat up; a waiting student gets it before anyone else can.
+// Drop gives the seat up; a waiting student gets it before anyone else can. A replayed
+// drop promotes too: the first may have committed without its answer arriving (a commit
+// whose outcome was unknown, retried), and a promotion with nothing held does nothing.
 func (s *Service) Drop(ctx context.Context, r Request) (Outcome, error) {
 	out, err := s.apply(ctx, r, db.RegistrationRequestsActionDrop, s.drop)
-	if err == nil && out.Result == Dropped && !out.Replayed {
+	if err == nil && out.Result == Dropped {
 		s.PromoteNow(ctx, r.SectionID)
 	}
 	return out, err
@@ -103,6 +106,26 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	if len(r.Key) > MaxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
 	}
+	answer := func() (Outcome, error) { return s.answer(ctx, r, kind, act) }
+	var (
+		out Outcome
+		err error
+	)
+	if r.Key == "" {
+		out, err = answer()
+	} else {
+		out, err = s.flights.do(ctx, flightKey{r.StudentID, r.Key, kind, r.SectionID}, answer)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s section %d for student %d: %w", kind, r.SectionID, r.StudentID, err)
+	}
+	s.metrics.observe(kind, out)
+	return out, nil
+}
+
+// answer is apply's work for one request: the glance, and the transaction when the
+// glance cannot answer alone.
+func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	start := time.Now()
 	req, out, err := s.glance(ctx, r, kind)
 	if err == nil && out.Result == "" {
@@ -114,11 +137,7 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 			s.latency.observe(time.Since(start))
 		}
 	}
-	if err != nil {
-		return Outcome{}, fmt.Errorf("%s section %d for student %d: %w", kind, r.SectionID, r.StudentID, err)
-	}
-	s.metrics.observe(kind, out)
-	return out, nil
+	return out, err
 }
 
 // glance reads RegistrationGlance and checks it against a catalog at least as new as the

@@ -144,12 +144,15 @@ func (s *Server) Handler() http.Handler {
 // OpsHandler returns the operators' routes, for a listener that only the cluster reaches
 // (kubelet's probes, Prometheus): liveness, readiness and the metrics. They are kept off
 // the public handler, so neither a student nor anyone on the internet can read the
-// metrics or make every replica ping MySQL and search the directory.
+// metrics or make every replica ping MySQL and search the directory. /debug/pprof/ is
+// here for the same reason: a CPU profile of a replica under the rush is how the hot
+// path's cost is found (BENCHMARKS.md).
 func (s *Server) OpsHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	r.Mount("/debug", middleware.Profiler())
 	return r
 }

@@ -20,6 +20,11 @@ galera_node_dir() { echo "$galera_dir/n$1"; }
 galera_user() { if [ "$(id -u)" = 0 ]; then echo mysql; else id -un; fi; }
 galera_sock() { echo "$galera_dir/n$1/mysqld.sock"; }
 galera_pid() { echo "$galera_dir/n$1/mysqld.pid"; }
+# galera_launched I is the pid the script started node I as: mariadbd writes its own pid
+# file only once a full transfer (SST) is done, which on a busy machine takes longer than
+# any fixed grace, so a node in transfer is known, and stopped, by this one.
+galera_launched() { echo "$galera_dir/n$1/launched.pid"; }
+galera_alive() { alive "$(galera_pid "$1")" || alive "$(galera_launched "$1")"; }
 
 # galera_args I prints node I's mariadbd options (one a line).
 galera_args() {
@@ -106,9 +111,10 @@ galera_start() {
 	size=$(stat -c %s "$n/error.log" 2>/dev/null || echo 0)
 	mapfile -t args < <(galera_args "$i")
 	setsid mariadbd "${args[@]}" "$@" </dev/null >/dev/null 2>&1 &
+	echo $! >"$(galera_launched "$i")"
 	for t in $(seq 1 600); do
 		galera_synced "$i" && break
-		alive "$(galera_pid "$i")" || [ "$t" -lt 50 ] || die "galera node n$i exited, see $n/error.log"
+		galera_alive "$i" || [ "$t" -lt 50 ] || die "galera node n$i exited, see $n/error.log"
 		sleep 0.2
 	done
 	galera_synced "$i" || die "galera node n$i did not reach Synced, see $n/error.log"
@@ -255,7 +261,13 @@ galera_down() {
 	local i
 	stop haproxy "$galera_dir/haproxy.pid"
 	# The last node to stop is marked safe to bootstrap from.
-	for i in $(echo "$galera_nodes" | tr ' ' '\n' | sort -r); do stop "galera node n$i" "$(galera_pid "$i")"; done
+	for i in $(echo "$galera_nodes" | tr ' ' '\n' | sort -r); do
+		if alive "$(galera_pid "$i")"; then
+			stop "galera node n$i" "$(galera_pid "$i")"
+		else
+			stop "galera node n$i" "$(galera_launched "$i")"
+		fi
+	done
 }
 
 galera_kill_writer() {
