@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/notify"
 )
 
 // Window is a registration window as staff set it: which class year (0: every year) may
@@ -77,7 +78,18 @@ func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Win
 			return db.Change{}, nil
 		}
 		err = q.UpdateWindow(ctx, db.UpdateWindowParams{ClassYear: w.classYear(), Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes, ID: id})
-		return db.Change{Action: "window.update", Entity: "registration_window", EntityID: id, Before: before, After: after}, err
+		if err != nil {
+			return db.Change{}, err
+		}
+		// The students it applies to, before or after, plan their morning by it: they are
+		// told in this transaction, so only of a change that happened.
+		if !before.OpensAt.Equal(after.OpensAt) || !before.ClosesAt.Equal(after.ClosesAt) || before.ClassYear != after.ClassYear {
+			if _, err := notify.WindowChanged(ctx, q, windowOf(old).ClassYear, w.ClassYear,
+				notify.Args{Term: t.Code, Phase: string(w.Phase), Opens: w.Opens.UTC(), Closes: w.Closes.UTC()}); err != nil {
+				return db.Change{}, err
+			}
+		}
+		return db.Change{Action: "window.update", Entity: "registration_window", EntityID: id, Before: before, After: after}, nil
 	})
 }
 

@@ -141,6 +141,51 @@ func (ns NullImportJobsState) Value() (driver.Value, error) {
 	return string(ns.ImportJobsState), nil
 }
 
+type NotificationsMailState string
+
+const (
+	NotificationsMailStatePending NotificationsMailState = "pending"
+	NotificationsMailStateSent    NotificationsMailState = "sent"
+	NotificationsMailStateSkipped NotificationsMailState = "skipped"
+	NotificationsMailStateFailed  NotificationsMailState = "failed"
+	NotificationsMailStateExpired NotificationsMailState = "expired"
+)
+
+func (e *NotificationsMailState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = NotificationsMailState(s)
+	case string:
+		*e = NotificationsMailState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for NotificationsMailState: %T", src)
+	}
+	return nil
+}
+
+type NullNotificationsMailState struct {
+	NotificationsMailState NotificationsMailState
+	Valid                  bool // Valid is true if NotificationsMailState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullNotificationsMailState) Scan(value interface{}) error {
+	if value == nil {
+		ns.NotificationsMailState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.NotificationsMailState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullNotificationsMailState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.NotificationsMailState), nil
+}
+
 type RegistrationRequestsAction string
 
 const (
@@ -479,6 +524,19 @@ type Notice struct {
 	UpdatedAt   time.Time
 }
 
+type Notification struct {
+	ID           int64
+	UserID       int64
+	Kind         string
+	Args         json.RawMessage
+	CreatedAt    time.Time
+	ReadAt       sql.NullTime
+	MailState    NotificationsMailState
+	MailAttempts int32
+	MailNextAt   sql.NullTime
+	MailedAt     sql.NullTime
+}
+
 type RegistrationLatencyMinute struct {
 	MinuteAt time.Time
 	LeMs     int32
@@ -566,6 +624,7 @@ type User struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	SessionsEndedAt sql.NullTime
+	Locale          sql.NullString
 }
 
 type WaitingRoomState struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/notify"
 )
 
 // Staff enrollment is what the registrar's office may do that a student may not. A staff
@@ -36,6 +37,9 @@ func (s *Service) StaffEnroll(ctx context.Context, c StaffChange) (out Outcome, 
 		if err != nil || out.Result != Enrolled {
 			return db.Change{}, err
 		}
+		if err := notify.Add(ctx, q, c.StudentID, notify.StaffEnrolled, notify.Args{Section: out.Section.Label(), Course: out.Section.Title}); err != nil {
+			return db.Change{}, err
+		}
 		after := map[string]any{"student": c.Student, "section": out.Section.Label(), "source": "staff"}
 		if len(waived) > 0 {
 			after["waived"] = waived
@@ -56,6 +60,9 @@ func (s *Service) StaffDrop(ctx context.Context, c StaffChange) (Outcome, error)
 		var err error
 		out, err = staffDropIn(ctx, q, c.StudentID, c.SectionID)
 		if err != nil || out.Result != Dropped {
+			return db.Change{}, err
+		}
+		if err := notify.Add(ctx, q, c.StudentID, notify.StaffDropped, notify.Args{Section: out.Section.Label(), Course: out.Section.Title}); err != nil {
 			return db.Change{}, err
 		}
 		return db.Change{Action: "section.drop", Entity: "section", EntityID: c.SectionID,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/notify"
 )
 
 // Promote hands the section's held seats to its waitlist in order. Each candidate is one
@@ -80,6 +81,10 @@ func (s *Service) Promote(ctx context.Context, sectionID int64) error {
 				return fmt.Errorf("insert enrollment: %w", err)
 			}
 			result = "enrolled"
+			// Told in the promotion's own transaction: the notice exists exactly when the seat does.
+			if err := notify.Add(ctx, q, req.st.ID, notify.Promoted, notify.Args{Section: sec.Label(), Course: sec.Title}); err != nil {
+				return err
+			}
 			return q.SetWaitlistStatus(ctx, db.SetWaitlistStatusParams{Status: db.WaitlistEntriesStatusEnrolled, ID: cand.ID})
 		}, db.OnRetry(func(error) { s.metrics.retries.Inc() }))
 		if err != nil {

@@ -19,6 +19,8 @@ type Chrome struct {
 	Path   string
 	// Credits is shown to students on every page.
 	Credits *Credits
+	// Unread counts the student's unread notifications, shown beside Credits.
+	Unread int
 	// Queued: the student's window is in the waiting room and they have not been let in.
 	Queued bool
 	// KeptIntent: the waiting room turned a click away and keeps it for after admission.

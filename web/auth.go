@@ -167,5 +167,11 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 		Secure:   s.sessions.Cookie.Secure,
 		SameSite: http.SameSiteLaxMode,
 	})
+	// What reaches a student outside the app (notification e-mails) follows their choice.
+	if u, ok := s.currentUser(r); ok && u.Role == RoleStudent {
+		if err := s.q.SetUserLocale(r.Context(), db.SetUserLocaleParams{Locale: sql.NullString{String: string(l), Valid: true}, ID: u.ID}); err != nil {
+			s.logRequest(r, slog.LevelWarn, "store the student's language", err)
+		}
+	}
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 }

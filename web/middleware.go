@@ -110,6 +110,12 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 					return
 				}
 				c.Credits = credits
+				if credits != nil {
+					if c.Unread, err = s.unread(r, u.ID); err != nil {
+						s.serverError(w, r, err)
+						return
+					}
+				}
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))

@@ -378,6 +378,12 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("register: %q", res.Header.Get("X-Registration-Result"))
 	}
 	app.post(t, stu, "/basket", url.Values{"section_id": {itoa(f.Sections["MATH101-02"])}})
+	// Notifications, one read and one not, so the page shows both kinds of entry.
+	if _, err := app.DB.Exec(`INSERT INTO notifications (user_id, kind, args, read_at)
+		SELECT id, 'promoted', '{"section":"MATH101-02","course":"Calculus"}', NOW(6) FROM users WHERE username = 'alice'
+		UNION ALL SELECT id, 'staff_dropped', '{"section":"MATH150-01","course":"Statistics"}', NULL FROM users WHERE username = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
 	// Registration goes through the waiting room from here: the waiting page is a page
 	// too, and every other page carries the waiting room's banner.
 	queueWindow(t, app, ", paused = TRUE")
@@ -388,7 +394,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	id := func(query string) string { return itoa(int64(app.count(t, query))) }
 	pages := map[string][]string{
 		"student": {"/", "/courses", "/courses?dept=MATH&open=1", "/basket", "/registrations", "/timetable", "/events",
-			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/queue"},
+			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/notifications", "/queue"},
 		"staff": {"/admin", "/admin/audit", "/admin/terms", "/admin/terms/" + itoa(f.TermID), "/admin/departments",
 			"/admin/departments/" + id("SELECT MIN(id) FROM departments"), "/admin/courses", "/admin/courses/" + id("SELECT MIN(id) FROM courses"),
 			"/admin/sections", "/admin/sections/" + itoa(f.Sections["MATH150-01"]), "/admin/windows",

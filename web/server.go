@@ -24,6 +24,7 @@ import (
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/events"
 	"github.com/schoolservice/school/notices"
+	"github.com/schoolservice/school/notify"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
 	"github.com/schoolservice/school/waitingroom"
@@ -73,6 +74,10 @@ type Options struct {
 	// (default views.DefaultTimeZone). Stored moments stay UTC.
 	TimeZone *time.Location
 	Now      func() time.Time
+	// Mail, when set, is the SMTP server notification e-mails go through; MailOptions
+	// times their outbox. Without it notifications stay in the app.
+	Mail        *notify.SMTP
+	MailOptions notify.SenderOptions
 }
 
 // RequestLimit is a token bucket: Burst requests at once, PerSecond after that.
@@ -244,6 +249,11 @@ func New(o Options) (*Server, error) {
 	go func() { defer s.bg.Done(); s.reg.WatchCatalog(ctx, catalogPoll) }()
 	// Flushes its last counts when ctx ends: Close comes after the last request.
 	go func() { defer s.bg.Done(); s.stats.run(ctx, statsFlushEvery) }()
+	if o.Mail != nil {
+		sender := notify.NewSender(o.DB, *o.Mail, s.mailRenderer(), o.Logger, o.Registry, o.MailOptions)
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); sender.Run(ctx) }()
+	}
 	return s, nil
 }
 

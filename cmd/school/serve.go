@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		migrateOnStart  bool
 		shutdownTimeout time.Duration
 		shuffleFile     string
+		smtpc           smtpFlags
 	)
 	dbc.register(fs)
 	lc.register(fs)
@@ -49,6 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.String(&timeZone, "time-zone", views.DefaultTimeZone, "the school's IANA time zone: every time shown, entered and exported is on its clock")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.String(&shuffleFile, "shuffle-secret-file", "", "file holding the secret the waiting room derives its pre-queue shuffle seeds from (at least 32 bytes; the same on every replica, never in the database); unset: a random one per process")
+	smtpc.register(fs)
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
 	var p problems
 	if err := fs.parse(args, &p); err != nil {
@@ -66,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 	shuffleSecret := readShuffleSecret(shuffleFile, &p)
+	mail := smtpc.config(&p)
 	zone, err := time.LoadLocation(timeZone)
 	if err != nil || timeZone == "" || timeZone == "Local" {
 		p.add("-time-zone (SCHOOL_TIME_ZONE) must be an IANA zone such as Asia/Seoul, not %q", timeZone)
@@ -105,7 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
-		ShuffleSecret: shuffleSecret,
+		ShuffleSecret: shuffleSecret, Mail: mail,
 	})
 	if err != nil {
 		return err
@@ -138,7 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}()
 	}
 	log.Info("serving", slog.String("addr", addr), slog.String("ops_addr", opsAddr), slog.String("mysql", describe(dbc.DSN)),
-		slog.String("mysql_read", describe(readDSN)), slog.String("ldap", lc.URL))
+		slog.String("mysql_read", describe(readDSN)), slog.String("ldap", lc.URL), slog.String("smtp", smtpc.Addr))
 
 	var failed error
 	select {
