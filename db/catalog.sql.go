@@ -203,7 +203,7 @@ func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeats
 }
 
 const sectionsByID = `-- name: SectionsByID :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
 FROM sections s
 JOIN courses c ON c.id = s.course_id
 JOIN departments d ON d.id = c.department_id
@@ -246,6 +246,8 @@ func (q *Queries) SectionsByID(ctx context.Context, ids []int64) ([]SectionsByID
 			&i.Section.Capacity,
 			&i.Section.Enrolled,
 			&i.Section.Held,
+			&i.Section.Reserved,
+			&i.Section.QuotaReleaseAt,
 			&i.Course.ID,
 			&i.Course.DepartmentID,
 			&i.Course.Code,

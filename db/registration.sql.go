@@ -451,8 +451,11 @@ func (q *Queries) RegistrationFacts(ctx context.Context, arg RegistrationFactsPa
 
 const registrationGlance = `-- name: RegistrationGlance :one
 SELECT v.version,
-       u.role, u.class_year,
+       u.role, u.class_year, u.department_id,
        s.id AS section_id, s.capacity, s.enrolled, s.held,
+       CAST(COALESCE(IF(s.quota_release_at <= NOW(6), 0, s.reserved), 0) AS SIGNED) AS reserved,
+       CAST(COALESCE((SELECT GROUP_CONCAT(q.id, ':', q.enrolled) FROM section_quotas q
+                      WHERE q.section_id = s.id AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)), '') AS CHAR) AS quota_enrolled,
        r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
        CAST(COALESCE((SELECT e.section_id FROM enrollments e
                       WHERE e.user_id = ? AND e.course_id = s.course_id AND e.term_id = s.term_id), 0) AS SIGNED) AS held_section_id,
@@ -478,10 +481,13 @@ type RegistrationGlanceRow struct {
 	Version       int64
 	Role          NullUsersRole
 	ClassYear     sql.NullInt16
+	DepartmentID  sql.NullInt64
 	SectionID     sql.NullInt64
 	Capacity      sql.NullInt32
 	Enrolled      sql.NullInt32
 	Held          sql.NullInt32
+	Reserved      int64
+	QuotaEnrolled interface{}
 	KeyAction     NullRegistrationRequestsAction
 	KeySectionID  sql.NullInt64
 	KeyResult     sql.NullString
@@ -495,7 +501,9 @@ type RegistrationGlanceRow struct {
 // student's role and class year, the section's seats, the answer recorded under the
 // request key, and where the student stands with the section (the section held in its
 // course, a waiting entry and its place, the basket). On a full section it is the whole
-// of the request. The place in line is counted only for a student who is waiting.
+// of the request. reserved and quota_enrolled ("id:enrolled,…") are the quotas' live
+// counters while they hold (before quota_release_at); a section without quotas reads an
+// empty string. The place in line is counted only for a student who is waiting.
 func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlanceParams) (RegistrationGlanceRow, error) {
 	row := q.db.QueryRowContext(ctx, registrationGlance,
 		arg.UserID,
@@ -511,10 +519,13 @@ func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlance
 		&i.Version,
 		&i.Role,
 		&i.ClassYear,
+		&i.DepartmentID,
 		&i.SectionID,
 		&i.Capacity,
 		&i.Enrolled,
 		&i.Held,
+		&i.Reserved,
+		&i.QuotaEnrolled,
 		&i.KeyAction,
 		&i.KeySectionID,
 		&i.KeyResult,
@@ -612,10 +623,13 @@ func (q *Queries) TakeHeldSeat(ctx context.Context, id int64) (int64, error) {
 }
 
 const takeSeat = `-- name: TakeSeat :execrows
-UPDATE sections SET enrolled = enrolled + 1 WHERE id = ? AND enrolled + held < capacity
+UPDATE sections SET enrolled = enrolled + 1
+WHERE id = ? AND enrolled + held + IF(quota_release_at <= NOW(6), 0, reserved) < capacity
 `
 
-// TakeSeat is the whole of oversell protection: 0 rows affected means full.
+// TakeSeat is the whole of oversell protection: 0 rows affected means full. It takes an
+// open seat: the seats reserved for the section's quotas are not free until the quotas'
+// release time (always 0 on a section without quotas).
 func (q *Queries) TakeSeat(ctx context.Context, id int64) (int64, error) {
 	result, err := q.db.ExecContext(ctx, takeSeat, id)
 	if err != nil {
