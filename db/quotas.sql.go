@@ -251,6 +251,17 @@ func (q *Queries) QuotaSeats(ctx context.Context, ids []int64) ([]QuotaSeatsRow,
 	return items, nil
 }
 
+const sectionQuotaRelease = `-- name: SectionQuotaRelease :one
+SELECT quota_release_at FROM sections WHERE id = ?
+`
+
+func (q *Queries) SectionQuotaRelease(ctx context.Context, id int64) (sql.NullTime, error) {
+	row := q.db.QueryRowContext(ctx, sectionQuotaRelease, id)
+	var quota_release_at sql.NullTime
+	err := row.Scan(&quota_release_at)
+	return quota_release_at, err
+}
+
 const sectionQuotas = `-- name: SectionQuotas :many
 SELECT q.id, q.class_year, q.department_id, COALESCE(d.code, '') AS department_code, q.capacity, q.enrolled
 FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id

@@ -86,3 +86,6 @@ WHERE s.id = sqlc.arg(id);
 -- name: QuotaSeats :many
 SELECT q.id, q.section_id, q.enrolled FROM section_quotas q JOIN sections s ON s.id = q.section_id
 WHERE q.section_id IN (sqlc.slice(ids)) AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE);
+
+-- name: SectionQuotaRelease :one
+SELECT quota_release_at FROM sections WHERE id = ?;
