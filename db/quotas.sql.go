@@ -364,6 +364,17 @@ func (q *Queries) StaffQuotaFor(ctx context.Context, arg StaffQuotaForParams) (i
 	return id, err
 }
 
+const studentDepartment = `-- name: StudentDepartment :one
+SELECT department_id FROM users WHERE id = ?
+`
+
+func (q *Queries) StudentDepartment(ctx context.Context, id int64) (sql.NullInt64, error) {
+	row := q.db.QueryRowContext(ctx, studentDepartment, id)
+	var department_id sql.NullInt64
+	err := row.Scan(&department_id)
+	return department_id, err
+}
+
 const takeQuotaSeat = `-- name: TakeQuotaSeat :execrows
 
 UPDATE section_quotas SET enrolled = enrolled + 1 WHERE id = ? AND enrolled < capacity

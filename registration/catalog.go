@@ -44,9 +44,10 @@ type catalogSection struct {
 	courseID, termID int64
 	current          bool // its term is the current one
 	meetings         []Meeting
-	folded           string    // course code, title and instructor in lower case, for Search
-	quotas           []quota   // in the order a seat is chosen (quota.go)
-	release          time.Time // when the quotas end; zero: never
+	folded           string // course code, title and instructor in lower case, for Search
+
+	quotas  []quota   // in the order a seat is chosen (quota.go)
+	release time.Time // when the quotas end; zero: never
 }
 
 type prerequisite struct {

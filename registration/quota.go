@@ -200,3 +200,9 @@ func insertEnrollment(ctx context.Context, q *db.Queries, p db.InsertEnrollmentP
 	}
 	return nil
 }
+
+// HasQuotas reports whether the section has seat quotas (released or not).
+func (c *Catalog) HasQuotas(sectionID int64) bool {
+	sec := c.sections[sectionID]
+	return sec != nil && len(sec.quotas) > 0
+}

@@ -89,3 +89,6 @@ WHERE q.section_id IN (sqlc.slice(ids)) AND NOT COALESCE(s.quota_release_at <= N
 
 -- name: SectionQuotaRelease :one
 SELECT quota_release_at FROM sections WHERE id = ?;
+
+-- name: StudentDepartment :one
+SELECT department_id FROM users WHERE id = ?;
