@@ -287,7 +287,7 @@ type LockStudentRow struct {
 }
 
 // The registration transaction's statements. Lock order everywhere: the student's users
-// row first, then the section row.
+// row first, then (for a seat of a quota) the quota's row, then the section row.
 func (q *Queries) LockStudent(ctx context.Context, id int64) (LockStudentRow, error) {
 	row := q.db.QueryRowContext(ctx, lockStudent, id)
 	var i LockStudentRow
@@ -454,8 +454,9 @@ SELECT v.version,
        u.role, u.class_year, u.department_id,
        s.id AS section_id, s.capacity, s.enrolled, s.held,
        CAST(COALESCE(IF(s.quota_release_at <= NOW(6), 0, s.reserved), 0) AS SIGNED) AS reserved,
-       CAST(COALESCE((SELECT GROUP_CONCAT(q.id, ':', q.enrolled) FROM section_quotas q
-                      WHERE q.section_id = s.id AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)), '') AS CHAR) AS quota_enrolled,
+       CAST(CASE WHEN s.reserved > 0 AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)
+                 THEN COALESCE((SELECT GROUP_CONCAT(q.id, ':', q.enrolled) FROM section_quotas q WHERE q.section_id = s.id), '')
+                 ELSE '' END AS CHAR) AS quota_enrolled,
        r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
        CAST(COALESCE((SELECT e.section_id FROM enrollments e
                       WHERE e.user_id = ? AND e.course_id = s.course_id AND e.term_id = s.term_id), 0) AS SIGNED) AS held_section_id,
@@ -502,8 +503,9 @@ type RegistrationGlanceRow struct {
 // request key, and where the student stands with the section (the section held in its
 // course, a waiting entry and its place, the basket). On a full section it is the whole
 // of the request. reserved and quota_enrolled ("id:enrolled,…") are the quotas' live
-// counters while they hold (before quota_release_at); a section without quotas reads an
-// empty string. The place in line is counted only for a student who is waiting.
+// counters while they hold (before quota_release_at) and some quota has a seat left
+// (reserved > 0); otherwise, as on a section without quotas, an empty string, and the
+// quotas are not read at all. The place in line is counted only for a student who is waiting.
 func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlanceParams) (RegistrationGlanceRow, error) {
 	row := q.db.QueryRowContext(ctx, registrationGlance,
 		arg.UserID,
