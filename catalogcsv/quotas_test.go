@@ -57,7 +57,7 @@ func TestCatalogQuotaColumns(t *testing.T) {
 	if got := codes(ps); !slices.Equal(got, []string{"2:quota_over_capacity", "3:quota_release", "4:quota_release_alone", "5:no_section"}) {
 		t.Errorf("problems %v", got)
 	}
-	f, ps = ParseCatalog([]byte(header + "CS,CS101,Intro,3,2027-1,01,30,*/ART=3,\n"))
+	f, _ = ParseCatalog([]byte(header + "CS,CS101,Intro,3,2027-1,01,30,*/ART=3,\n"))
 	_, ps = CheckCatalog(f, Existing{Departments: map[string]bool{"CS": true}, Terms: map[string]bool{"2027-1": true}})
 	if got := codes(ps); !slices.Equal(got, []string{"2:quota_department"}) {
 		t.Errorf("check problems %v", got)
