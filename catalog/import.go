@@ -328,7 +328,7 @@ func applyCatalog(ctx context.Context, q *db.Queries, c Check, progress func(int
 					return nil, fmt.Errorf("update section %s: %w", r.Key().Label(), err)
 				}
 			}
-			if int(old.Capacity) != r.Capacity {
+			if int(old.Capacity) != r.Capacity && !c.catalog.HasQuotas { // else importQuotas resizes
 				n, err := registration.Resize(ctx, q, old.ID, r.Capacity)
 				if errors.As(err, new(*registration.CapacityError)) {
 					// A student registered since the check: the capacity no longer holds them.
@@ -349,6 +349,13 @@ func applyCatalog(ctx context.Context, q *db.Queries, c Check, progress func(int
 			if err := importMeetings(ctx, q, k, chunk, courseIDs, oldIDs); err != nil {
 				return nil, err
 			}
+		}
+		if c.catalog.HasQuotas && len(courseIDs) > 0 {
+			more, err := importQuotas(ctx, q, k, chunk, courseIDs)
+			if err != nil {
+				return nil, err
+			}
+			held = append(held, more...)
 		}
 		progress(len(chunk))
 	}

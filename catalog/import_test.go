@@ -134,3 +134,47 @@ func TestImportTranscripts(t *testing.T) {
 		t.Errorf("%d audit rows, want 2", n)
 	}
 }
+
+// TestImportQuotas: the quotas and quota_release_at columns replace the sections' quotas;
+// a quota keeps its students, and a quota below them refuses the file.
+func TestImportQuotas(t *testing.T) {
+	f := newFixture(t)
+	f.course("CS101")
+	const qheader = "department,course_code,title,credits,term,section,capacity,quotas,quota_release_at\n"
+	imp := func(rows string) catalog.Check {
+		t.Helper()
+		c, err := f.svc.PrepareImport(f.ctx, sam, catalogcsv.Catalog, "q.csv", []byte(qheader+rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.JobID != 0 {
+			if job := f.run(c.JobID); job.State != db.ImportJobsStateDone {
+				c.Problems = append(c.Problems, catalogcsv.Problem{Code: string(job.Problems)})
+			}
+		}
+		return c
+	}
+	if c := imp("CS,CS101,Course CS101,3,2027-1,01,30,4/*=10; */CS=5,2027-02-20T09:00+09:00\n"); len(c.Problems) > 0 {
+		t.Fatalf("new section with quotas: %+v", c.Problems)
+	}
+	var sec int64
+	if err := f.db.QueryRow("SELECT id FROM sections WHERE number = '01'").Scan(&sec); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count("SELECT reserved FROM sections WHERE id = ? AND quota_release_at = '2027-02-20 00:00:00'", sec); n != 15 {
+		t.Errorf("reserved %d, want 15 with the release time kept", n)
+	}
+	f.exec("UPDATE section_quotas SET enrolled = 4 WHERE class_year = 4")
+	if c := imp("CS,CS101,Course CS101,3,2027-1,01,30,4/*=3,\n"); len(c.Problems) != 1 {
+		t.Errorf("a quota below its students: %+v", c.Problems)
+	}
+	if c := imp("CS,CS101,Course CS101,3,2027-1,01,20,4/*=6,\n"); len(c.Problems) > 0 {
+		t.Fatalf("quotas changed: %+v", c.Problems)
+	}
+	if n := f.count("SELECT COUNT(*) FROM section_quotas WHERE section_id = ? AND class_year = 4 AND capacity = 6 AND enrolled = 4", sec); n != 1 {
+		t.Errorf("the fourth year's quota lost its students or its new size")
+	}
+	if n := f.count("SELECT reserved FROM sections WHERE id = ? AND capacity = 20 AND quota_release_at IS NULL", sec); n != 2 {
+		t.Errorf("reserved %d, want 2", n)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/schoolservice/school/catalogcsv"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
 )
@@ -33,6 +35,10 @@ type Section struct {
 	Number, Instructor, Room string
 	Capacity                 int
 	Meetings                 []Meeting
+	// Quotas split the capacity (registration/quota.go), in the order a seat is chosen;
+	// QuotaRelease is when they end (zero: never).
+	Quotas       []catalogcsv.Quota
+	QuotaRelease time.Time
 }
 
 // sectionRecord is a section as the audit log keeps it.
@@ -44,10 +50,16 @@ type sectionRecord struct {
 	Room       string   `json:"room"`
 	Capacity   int      `json:"capacity"`
 	Meetings   []string `json:"meetings"`
+	Quotas     string   `json:"quotas,omitempty"`
+	Release    string   `json:"quota_release_at,omitempty"`
 }
 
 func (s Section) record(course, term string) sectionRecord {
-	rec := sectionRecord{Course: course, Term: term, Number: s.Number, Instructor: s.Instructor, Room: s.Room, Capacity: s.Capacity}
+	rec := sectionRecord{Course: course, Term: term, Number: s.Number, Instructor: s.Instructor, Room: s.Room, Capacity: s.Capacity,
+		Quotas: catalogcsv.FormatQuotas(s.Quotas)}
+	if !s.QuotaRelease.IsZero() {
+		rec.Release = s.QuotaRelease.UTC().Format(time.RFC3339)
+	}
 	for _, m := range s.Meetings {
 		rec.Meetings = append(rec.Meetings, m.String())
 	}
@@ -56,7 +68,8 @@ func (s Section) record(course, term string) sectionRecord {
 
 func (a sectionRecord) equal(b sectionRecord) bool {
 	return a.Course == b.Course && a.Term == b.Term && a.Number == b.Number && a.Instructor == b.Instructor &&
-		a.Room == b.Room && a.Capacity == b.Capacity && slices.Equal(a.Meetings, b.Meetings)
+		a.Room == b.Room && a.Capacity == b.Capacity && slices.Equal(a.Meetings, b.Meetings) &&
+		a.Quotas == b.Quotas && a.Release == b.Release
 }
 
 // label names the section as staff write it: "CS101-01".
@@ -90,6 +103,11 @@ func (s *Service) CreateSection(ctx context.Context, by db.Actor, course string,
 		if err := replaceMeetings(ctx, q, id, sec.Meetings); err != nil {
 			return db.Change{}, err
 		}
+		if len(sec.Quotas) > 0 || !sec.QuotaRelease.IsZero() {
+			if _, err := setQuotas(ctx, q, id, sec.Quotas, sec.QuotaRelease, sec.Capacity, departmentByCode(ctx, q)); err != nil {
+				return db.Change{}, err
+			}
+		}
 		return db.Change{Action: "section.create", Entity: "section", EntityID: id, After: rec}, nil
 	})
 	return id, label, err
@@ -102,7 +120,11 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 	var held int
 	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		held = 0
-		// The row stays locked to the commit: the record read is the one changed.
+		// The row stays locked to the commit: the record read is the one changed. Its
+		// quotas are locked first, the registrations' lock order.
+		if _, err := q.LockSectionQuotas(ctx, id); err != nil {
+			return db.Change{}, err
+		}
 		if _, err := q.LockSection(ctx, id); err != nil {
 			return db.Change{}, err
 		}
@@ -115,7 +137,12 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 		if before.equal(after) {
 			return db.Change{}, nil
 		}
-		if held, err = registration.Resize(ctx, q, id, sec.Capacity); err != nil {
+		if before.Quotas != after.Quotas || before.Release != after.Release {
+			held, err = setQuotas(ctx, q, id, sec.Quotas, sec.QuotaRelease, sec.Capacity, departmentByCode(ctx, q))
+		} else {
+			held, err = registration.Resize(ctx, q, id, sec.Capacity)
+		}
+		if err != nil {
 			return db.Change{}, err
 		}
 		err = q.UpdateSection(ctx, db.UpdateSectionParams{Number: sec.Number, Instructor: sec.Instructor, Room: sec.Room, ID: id})
@@ -139,6 +166,9 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 // waitlist history, and returns its label.
 func (s *Service) DeleteSection(ctx context.Context, by db.Actor, id int64) (label string, err error) {
 	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+		if _, err := q.LockSectionQuotas(ctx, id); err != nil {
+			return db.Change{}, err
+		}
 		if _, err := q.LockSection(ctx, id); err != nil {
 			return db.Change{}, err
 		}
@@ -188,6 +218,9 @@ func sectionRecordOf(ctx context.Context, q *db.Queries, id int64) (sectionRecor
 		return sectionRecord{}, err
 	}
 	s := Section{Number: sec.Number, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
+	if s.Quotas, s.QuotaRelease, err = quotasOf(ctx, q, id); err != nil {
+		return sectionRecord{}, err
+	}
 	for _, m := range ms {
 		s.Meetings = append(s.Meetings, Meeting{Weekday: int(m.Weekday), Start: int(m.StartMinute), End: int(m.EndMinute)})
 	}

@@ -37,7 +37,7 @@ type Existing struct {
 // file's other rows.
 func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 	t, problems := read(data, CatalogColumns)
-	f := CatalogFile{HasMeetings: t.header["meetings"]}
+	f := CatalogFile{HasMeetings: t.header["meetings"], HasQuotas: t.header["quotas"] || t.header["quota_release_at"]}
 	type course struct {
 		line              int
 		department, title string
@@ -65,8 +65,9 @@ func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 			row.Term = strings.ToUpper(c.text("term", true, 16))
 			row.Capacity = c.number("capacity", 0, 100000)
 			row.Meetings = parseMeetings(c, rec.fields["meetings"])
+			row.Quotas, row.QuotaRelease = parseQuotas(c, rec.fields["quotas"], rec.fields["quota_release_at"], row.Capacity)
 		} else {
-			for _, col := range []string{"term", "capacity", "instructor", "room", "meetings"} {
+			for _, col := range []string{"term", "capacity", "instructor", "room", "meetings", "quotas", "quota_release_at"} {
 				if rec.fields[col] != "" {
 					c.add("no_section", col)
 					break
@@ -206,6 +207,12 @@ func CheckCatalog(f CatalogFile, e Existing) (CatalogSummary, []Problem) {
 		if !e.Terms[r.Term] {
 			problems = append(problems, problem(r.Line, "unknown_term", r.Term))
 			continue
+		}
+		for _, q := range r.Quotas {
+			if q.Department != "" && !e.Departments[q.Department] {
+				problems = append(problems, problem(r.Line, "quota_department", q.Department))
+				break
+			}
 		}
 		taken, ok := e.Sections[r.Key()]
 		if !ok {

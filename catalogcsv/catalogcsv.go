@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -42,6 +43,7 @@ var CatalogColumns = []Column{
 	{"department", true}, {"course_code", true}, {"title", true}, {"credits", true},
 	{"term", true}, {"section", true}, {"capacity", true},
 	{"instructor", false}, {"room", false}, {"meetings", false},
+	{"quotas", false}, {"quota_release_at", false},
 }
 
 // TranscriptColumns are the transcript file's columns: one row per course a student
@@ -87,6 +89,10 @@ type SectionRow struct {
 	Instructor string
 	Room       string
 	Meetings   []Meeting
+	// Quotas are the section's seat quotas (quotas.go), QuotaRelease when they end (zero:
+	// never).
+	Quotas       []Quota
+	QuotaRelease time.Time
 }
 
 // TranscriptRow is a row of a transcript file.
@@ -104,6 +110,10 @@ type CatalogFile struct {
 	// HasMeetings says the file has a meetings column: the sections' meetings are replaced
 	// by the file's. Without the column, meetings are left as they are.
 	HasMeetings bool
+	// HasQuotas says the file has a quotas or quota_release_at column: the sections' seat
+	// quotas are replaced by the file's (none where the cell is empty). Without either
+	// column, quotas are left as they are.
+	HasQuotas bool
 }
 
 // table is a file's rows as maps from column name to trimmed value.

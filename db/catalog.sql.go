@@ -152,7 +152,8 @@ func (q *Queries) OpenSectionIDs(ctx context.Context, termID int64) ([]int64, er
 }
 
 const sectionSeats = `-- name: SectionSeats :many
-SELECT id, capacity, enrolled, held FROM sections WHERE id IN (/*SLICE:ids*/?)
+SELECT id, capacity, enrolled, held, CAST(IF(quota_release_at <= NOW(6), 0, reserved) AS SIGNED) AS reserved
+FROM sections WHERE id IN (/*SLICE:ids*/?)
 `
 
 type SectionSeatsRow struct {
@@ -160,10 +161,12 @@ type SectionSeatsRow struct {
 	Capacity int32
 	Enrolled int32
 	Held     int32
+	Reserved int64
 }
 
 // SectionSeats reads the live seats of the sections a catalog page shows; what the
-// sections are comes from the registration catalog in memory.
+// sections are comes from the registration catalog in memory. reserved is the seats kept
+// for quotas nobody has taken, 0 once the quotas are released (registration/quota.go).
 func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeatsRow, error) {
 	query := sectionSeats
 	var queryParams []interface{}
@@ -188,6 +191,7 @@ func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeats
 			&i.Capacity,
 			&i.Enrolled,
 			&i.Held,
+			&i.Reserved,
 		); err != nil {
 			return nil, err
 		}
@@ -203,7 +207,7 @@ func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeats
 }
 
 const sectionsByID = `-- name: SectionsByID :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
 FROM sections s
 JOIN courses c ON c.id = s.course_id
 JOIN departments d ON d.id = c.department_id
@@ -246,6 +250,8 @@ func (q *Queries) SectionsByID(ctx context.Context, ids []int64) ([]SectionsByID
 			&i.Section.Capacity,
 			&i.Section.Enrolled,
 			&i.Section.Held,
+			&i.Section.Reserved,
+			&i.Section.QuotaReleaseAt,
 			&i.Course.ID,
 			&i.Course.DepartmentID,
 			&i.Course.Code,

@@ -103,8 +103,54 @@ func (q *Queries) CatalogPrerequisites(ctx context.Context) ([]CatalogPrerequisi
 	return items, nil
 }
 
+const catalogQuotas = `-- name: CatalogQuotas :many
+SELECT q.id, q.section_id, q.class_year, q.department_id, q.capacity, COALESCE(d.code, '') AS department_code
+FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
+ORDER BY q.section_id, q.id
+`
+
+type CatalogQuotasRow struct {
+	ID             int64
+	SectionID      int64
+	ClassYear      sql.NullInt16
+	DepartmentID   sql.NullInt64
+	Capacity       int32
+	DepartmentCode string
+}
+
+// CatalogQuotas are the sections' seat quotas, in the order a student's seat is chosen.
+func (q *Queries) CatalogQuotas(ctx context.Context) ([]CatalogQuotasRow, error) {
+	rows, err := q.db.QueryContext(ctx, catalogQuotas)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CatalogQuotasRow{}
+	for rows.Next() {
+		var i CatalogQuotasRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SectionID,
+			&i.ClassYear,
+			&i.DepartmentID,
+			&i.Capacity,
+			&i.DepartmentCode,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const catalogSections = `-- name: CatalogSections :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room,
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.quota_release_at,
        c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current
 FROM sections s
 JOIN courses c ON c.id = s.course_id
@@ -119,6 +165,7 @@ type CatalogSectionsRow struct {
 	Number         string
 	Instructor     string
 	Room           string
+	QuotaReleaseAt sql.NullTime
 	CourseCode     string
 	Title          string
 	Credits        int8
@@ -142,6 +189,7 @@ func (q *Queries) CatalogSections(ctx context.Context) ([]CatalogSectionsRow, er
 			&i.Number,
 			&i.Instructor,
 			&i.Room,
+			&i.QuotaReleaseAt,
 			&i.CourseCode,
 			&i.Title,
 			&i.Credits,

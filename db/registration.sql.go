@@ -287,7 +287,7 @@ type LockStudentRow struct {
 }
 
 // The registration transaction's statements. Lock order everywhere: the student's users
-// row first, then the section row.
+// row first, then (for a seat of a quota) the quota's row, then the section row.
 func (q *Queries) LockStudent(ctx context.Context, id int64) (LockStudentRow, error) {
 	row := q.db.QueryRowContext(ctx, lockStudent, id)
 	var i LockStudentRow
@@ -451,8 +451,12 @@ func (q *Queries) RegistrationFacts(ctx context.Context, arg RegistrationFactsPa
 
 const registrationGlance = `-- name: RegistrationGlance :one
 SELECT v.version,
-       u.role, u.class_year,
+       u.role, u.class_year, u.department_id,
        s.id AS section_id, s.capacity, s.enrolled, s.held,
+       CAST(COALESCE(IF(s.quota_release_at <= NOW(6), 0, s.reserved), 0) AS SIGNED) AS reserved,
+       CAST(CASE WHEN s.reserved > 0 AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)
+                 THEN COALESCE((SELECT GROUP_CONCAT(q.id, ':', q.enrolled) FROM section_quotas q WHERE q.section_id = s.id), '')
+                 ELSE '' END AS CHAR) AS quota_enrolled,
        r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
        CAST(COALESCE(e.section_id, 0) AS SIGNED) AS held_section_id,
        CAST(b.user_id IS NOT NULL AS SIGNED) AS in_basket,
@@ -479,10 +483,13 @@ type RegistrationGlanceRow struct {
 	Version       int64
 	Role          NullUsersRole
 	ClassYear     sql.NullInt16
+	DepartmentID  sql.NullInt64
 	SectionID     sql.NullInt64
 	Capacity      sql.NullInt32
 	Enrolled      sql.NullInt32
 	Held          sql.NullInt32
+	Reserved      int64
+	QuotaEnrolled interface{}
 	KeyAction     NullRegistrationRequestsAction
 	KeySectionID  sql.NullInt64
 	KeyResult     sql.NullString
@@ -496,9 +503,12 @@ type RegistrationGlanceRow struct {
 // student's role and class year, the section's seats, the answer recorded under the
 // request key, and where the student stands with the section (the section held in its
 // course, a waiting entry and its place, the basket). On a full section it is the whole
-// of the request. The place in line is counted only for a student who is waiting. Every
-// join is on a primary or unique key, so MariaDB reads each as a constant before it plans;
-// the same facts as correlated subqueries cost it several times more per execution
+// of the request. reserved and quota_enrolled ("id:enrolled,…") are the quotas' live
+// counters while they hold (before quota_release_at) and some quota has a seat left
+// (reserved > 0); otherwise, as on a section without quotas, an empty string, and the
+// quotas are not read at all. The place in line is counted only for a student who is
+// waiting. Every join is on a primary or unique key, so MariaDB reads each as a constant
+// before it plans; the same facts as correlated subqueries cost it more per execution
 // (BENCHMARKS.md, "the glance").
 func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlanceParams) (RegistrationGlanceRow, error) {
 	row := q.db.QueryRowContext(ctx, registrationGlance,
@@ -515,10 +525,13 @@ func (q *Queries) RegistrationGlance(ctx context.Context, arg RegistrationGlance
 		&i.Version,
 		&i.Role,
 		&i.ClassYear,
+		&i.DepartmentID,
 		&i.SectionID,
 		&i.Capacity,
 		&i.Enrolled,
 		&i.Held,
+		&i.Reserved,
+		&i.QuotaEnrolled,
 		&i.KeyAction,
 		&i.KeySectionID,
 		&i.KeyResult,
@@ -616,10 +629,13 @@ func (q *Queries) TakeHeldSeat(ctx context.Context, id int64) (int64, error) {
 }
 
 const takeSeat = `-- name: TakeSeat :execrows
-UPDATE sections SET enrolled = enrolled + 1 WHERE id = ? AND enrolled + held < capacity
+UPDATE sections SET enrolled = enrolled + 1
+WHERE id = ? AND enrolled + held + IF(quota_release_at <= NOW(6), 0, reserved) < capacity
 `
 
-// TakeSeat is the whole of oversell protection: 0 rows affected means full.
+// TakeSeat is the whole of oversell protection: 0 rows affected means full. It takes an
+// open seat: the seats reserved for the section's quotas are not free until the quotas'
+// release time (always 0 on a section without quotas).
 func (q *Queries) TakeSeat(ctx context.Context, id int64) (int64, error) {
 	result, err := q.db.ExecContext(ctx, takeSeat, id)
 	if err != nil {

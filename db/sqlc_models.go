@@ -466,6 +466,7 @@ type Enrollment struct {
 	TermID    int64
 	Source    EnrollmentsSource
 	CreatedAt time.Time
+	QuotaID   sql.NullInt64
 }
 
 type Event struct {
@@ -576,15 +577,17 @@ type RegistrationWindow struct {
 }
 
 type Section struct {
-	ID         int64
-	CourseID   int64
-	TermID     int64
-	Number     string
-	Instructor string
-	Room       string
-	Capacity   int32
-	Enrolled   int32
-	Held       int32
+	ID             int64
+	CourseID       int64
+	TermID         int64
+	Number         string
+	Instructor     string
+	Room           string
+	Capacity       int32
+	Enrolled       int32
+	Held           int32
+	Reserved       int32
+	QuotaReleaseAt sql.NullTime
 }
 
 type SectionMeeting struct {
@@ -593,6 +596,15 @@ type SectionMeeting struct {
 	Weekday     int8
 	StartMinute int16
 	EndMinute   int16
+}
+
+type SectionQuota struct {
+	ID           int64
+	SectionID    int64
+	ClassYear    sql.NullInt16
+	DepartmentID sql.NullInt64
+	Capacity     int32
+	Enrolled     int32
 }
 
 type Session struct {

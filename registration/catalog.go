@@ -15,9 +15,10 @@ import (
 
 // Catalog is what registration checks its rules against that only staff change: which
 // terms are current, the registration windows, and every section's course, number,
-// credits, title, department, instructor, room, meeting times and prerequisites. Each
+// credits, title, department, instructor, room, meeting times, prerequisites and seat
+// quotas (who they are for, how many, when they end). Each
 // replica keeps one in memory, so a request does not derive these again in SQL. Seats
-// (capacity, enrolled, held), enrollments, waitlists and completed courses are never in
+// (capacity, enrolled, held, the quotas' counters), enrollments, waitlists and completed courses are never in
 // it: a request reads them live.
 //
 // Staleness: every writer of those tables bumps catalog_version in its own transaction.
@@ -45,6 +46,9 @@ type catalogSection struct {
 	current          bool // its term is the current one
 	meetings         []Meeting
 	folded           string // course code, title and instructor in lower case, for Search
+
+	quotas  []quota   // in the order a seat is chosen (quota.go)
+	release time.Time // when the quotas end; zero: never
 }
 
 type prerequisite struct {
@@ -123,7 +127,18 @@ func loadCatalog(ctx context.Context, sqldb *sql.DB) (*Catalog, error) {
 			Section: Section{ID: s.ID, CourseCode: s.CourseCode, Number: s.Number, Credits: int(s.Credits), Title: s.Title,
 				Department: s.DepartmentCode, Instructor: s.Instructor, Room: s.Room},
 			courseID: s.CourseID, termID: s.TermID, current: s.IsCurrent,
-			folded: strings.ToLower(s.CourseCode + "\x00" + s.Title + "\x00" + s.Instructor),
+			folded:  strings.ToLower(s.CourseCode + "\x00" + s.Title + "\x00" + s.Instructor),
+			release: s.QuotaReleaseAt.Time,
+		}
+	}
+	qs, err := q.CatalogQuotas(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog quotas: %w", err)
+	}
+	for _, r := range qs {
+		if s := c.sections[r.SectionID]; s != nil {
+			s.quotas = append(s.quotas, quota{id: r.ID, classYear: int(r.ClassYear.Int16), deptID: r.DepartmentID.Int64,
+				dept: r.DepartmentCode, capacity: int(r.Capacity)})
 		}
 	}
 	ms, err := q.CatalogMeetings(ctx)

@@ -90,6 +90,10 @@ type request struct {
 	// record (lockRecord).
 	st  db.LockStudentRow
 	rec record
+	// quota is the quota a registration's seat is to come from, chosen at the glance (nil:
+	// an open seat); dropQuota, under a drop's lock, is the quota the seat came from.
+	quota     *quota
+	dropQuota sql.NullInt64
 }
 
 type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
@@ -145,8 +149,9 @@ func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationReq
 // what the read decides: a key answered before (by the record, or by this replica from a
 // read like this one), an unknown section or one of another term, a closed window, a
 // section the student holds or another section of its course, and for a registration, a
-// section with no seat left (enrolled + held >= capacity: a seat held for the waitlist is
-// taken). Such an answer is true of the moment of the read. out.Result is empty when the
+// section with no seat left that the student may use (a seat held for the waitlist is
+// taken; a seat reserved for a quota is free only to the students it fits: quota.go).
+// Such an answer is true of the moment of the read. out.Result is empty when the
 // request needs its transaction.
 func (s *Service) glance(ctx context.Context, r Request, kind db.RegistrationRequestsAction) (*request, Outcome, error) {
 	g, err := s.reads.RegistrationGlance(ctx, db.RegistrationGlanceParams{UserID: r.StudentID, SectionID: r.SectionID, RequestKey: r.Key})
@@ -167,7 +172,9 @@ func (s *Service) glance(ctx context.Context, r Request, kind db.RegistrationReq
 		req.sec = sec
 		out.Section, out.Meetings = sec.Section, sec.meetings
 		out.Section.Capacity = int(g.Capacity.Int32)
-		out.SeatsLeft = max(0, int(g.Capacity.Int32-g.Enrolled.Int32-g.Held.Int32))
+		live := seats{capacity: int(g.Capacity.Int32), enrolled: int(g.Enrolled.Int32), held: int(g.Held.Int32),
+			reserved: int(g.Reserved), taken: parseTaken(text(g.QuotaEnrolled))}
+		req.quota, out.SeatsLeft = sec.choose(int(g.ClassYear.Int16), g.DepartmentID.Int64, live)
 	}
 	if g.KeyAction.Valid {
 		replay(&out, kind, r.SectionID, g.KeyAction.RegistrationRequestsAction, g.KeySectionID.Int64, Result(g.KeyResult.String))
@@ -222,8 +229,8 @@ func (s *Service) decide(req *request, out *Outcome) {
 		out.Result = Enrolled
 	case g.HeldSectionID != 0:
 		out.Result, out.Other = Duplicate, req.cat.label(g.HeldSectionID)
-	case req.kind == db.RegistrationRequestsActionRegister && g.Enrolled.Int32+g.Held.Int32 >= g.Capacity.Int32:
-		out.Result, out.SeatsLeft = Full, 0
+	case req.kind == db.RegistrationRequestsActionRegister && out.SeatsLeft == 0:
+		out.Result = Full
 	}
 }
 
@@ -237,7 +244,10 @@ func (s *Service) decide(req *request, out *Outcome) {
 func (s *Service) transact(ctx context.Context, req *request, base Outcome, act action) (Outcome, error) {
 	var out Outcome
 	lock := s.lockRecord
-	if req.kind == db.RegistrationRequestsActionDrop || req.kind == db.RegistrationRequestsActionLeave {
+	switch req.kind {
+	case db.RegistrationRequestsActionDrop:
+		lock = lockForDrop
+	case db.RegistrationRequestsActionLeave:
 		lock = lockStudent
 	}
 	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
@@ -291,6 +301,15 @@ type record struct {
 func lockStudent(ctx context.Context, q *db.Queries, req *request) error {
 	st, err := q.LockStudent(ctx, req.StudentID)
 	req.st = st
+	return err
+}
+
+// lockForDrop locks the student's row and reads the quota their seat in the section came
+// from, in one statement.
+func lockForDrop(ctx context.Context, q *db.Queries, req *request) error {
+	row, err := q.LockStudentForDrop(ctx, db.LockStudentForDropParams{SectionID: req.SectionID, ID: req.StudentID})
+	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
+	req.dropQuota = row.QuotaID
 	return err
 }
 
@@ -418,23 +437,24 @@ func text(v any) string {
 
 // enroll checks the rules, then takes a seat: the conditional UPDATE is what makes
 // overselling impossible, whatever ran concurrently, and the UNIQUE keys of enrollments
-// stand behind it.
+// stand behind it. A seat of the student's quota is tried first when the glance found
+// one (quota.go), then an open seat.
 func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
 	if err := check(ctx, q, req, out); err != nil || out.Result != "" {
 		return err
 	}
 	sec := req.sec
-	n, err := q.TakeSeat(ctx, sec.ID)
-	if err != nil {
-		return fmt.Errorf("take seat: %w", err)
-	}
-	if n == 0 {
+	quotaID, err := takeSeat(ctx, q, sec.ID, req.quota)
+	if errors.Is(err, errFull) {
 		out.Result, out.SeatsLeft = Full, 0
 		return nil
 	}
-	if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
-		TermID: sec.termID, Source: db.EnrollmentsSourceRegister}); err != nil {
-		return fmt.Errorf("insert enrollment: %w", err)
+	if err != nil {
+		return err
+	}
+	if err := insertEnrollment(ctx, q, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
+		TermID: sec.termID, Source: db.EnrollmentsSourceRegister}, quotaID); err != nil {
+		return err
 	}
 	if req.rec.waiting {
 		if err := q.MarkWaitlistEnrolled(ctx, db.MarkWaitlistEnrolledParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
@@ -449,14 +469,23 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 
 func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
 	sec := req.sec
+	if req.quota != nil {
+		// A seat of the student's quota was free at the read: it is tried before the
+		// section is locked (the lock order: quota, then section).
+		if err := s.enroll(ctx, q, req, out); err != nil || out.Result != Full {
+			return err
+		}
+		out.Result, req.quota = "", nil
+	}
 	// The section row is locked before the seat count is read, so a drop that frees a seat
-	// either sees this entry or comes after it.
-	locked, err := q.LockSection(ctx, sec.ID)
+	// either sees this entry or comes after it. A seat reserved for a quota is not open.
+	locked, err := q.LockSectionSeats(ctx, sec.ID)
 	if err != nil {
 		return fmt.Errorf("lock section: %w", err)
 	}
-	out.Section.Capacity, out.SeatsLeft = int(locked.Capacity), max(0, int(locked.Capacity-locked.Enrolled-locked.Held))
-	if locked.Enrolled+locked.Held < locked.Capacity {
+	open := locked.Capacity - locked.Enrolled - locked.Held - int32(locked.Reserved)
+	out.Section.Capacity, out.SeatsLeft = int(locked.Capacity), max(0, int(open))
+	if open > 0 {
 		return s.enroll(ctx, q, req, out)
 	}
 	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID})
@@ -490,18 +519,33 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 }
 
 func (s *Service) drop(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
-	return freeSeat(ctx, q, req.st, req.sec.ID, req.sec.termID, out)
+	return freeSeat(ctx, q, req.st, req.dropQuota, req.sec.ID, req.sec.termID, out)
 }
 
 // giveUpSeat is freeSeat for the staff's drop, which loads the section in SQL.
 func giveUpSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetSectionForRegistrationRow, out *Outcome) error {
-	return freeSeat(ctx, q, st, sec.ID, sec.TermID, out)
+	quotaID, err := q.EnrollmentQuota(ctx, db.EnrollmentQuotaParams{UserID: st.ID, SectionID: sec.ID})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("quota of the enrollment: %w", err)
+	}
+	return freeSeat(ctx, q, st, quotaID, sec.ID, sec.TermID, out)
 }
 
 // freeSeat deletes the student's enrollment in the section and frees the seat, or holds
-// it for the first waiting student; the caller runs Promote after the commit.
-func freeSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sectionID, termID int64, out *Outcome) error {
-	if _, err := q.LockSection(ctx, sectionID); err != nil {
+// it for the first waiting student; the caller runs Promote after the commit. A seat that
+// came from a quota (quotaID, read under the student's lock) goes back to that quota
+// while the quotas hold, never to the waitlist (quota.go).
+func freeSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, quotaID sql.NullInt64, sectionID, termID int64, out *Outcome) error {
+	if quotaID.Valid {
+		// The quota's row before the section's: the lock order.
+		n, err := q.GiveBackQuotaSeat(ctx, quotaID.Int64)
+		if err != nil {
+			return fmt.Errorf("give back quota seat: %w", err)
+		}
+		quotaID.Valid = n == 1
+	}
+	locked, err := q.LockSectionSeats(ctx, sectionID)
+	if err != nil {
 		return fmt.Errorf("lock section: %w", err)
 	}
 	n, err := q.DeleteEnrollment(ctx, db.DeleteEnrollmentParams{UserID: st.ID, SectionID: sectionID})
@@ -509,18 +553,29 @@ func freeSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, sectionI
 		return fmt.Errorf("delete enrollment: %w", err)
 	}
 	if n == 0 {
+		if quotaID.Valid {
+			// Read under the same lock a moment ago: not a refusal, a broken assumption.
+			return fmt.Errorf("enrollment of quota %d is gone", quotaID.Int64)
+		}
 		out.Result = NotFound
 		return nil
 	}
 	// With students waiting, the seat is held for them rather than freed for anyone.
 	var hold int32
-	switch _, err := q.NextWaiting(ctx, sectionID); {
-	case err == nil:
-		hold = 1
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("waitlist: %w", err)
+	if !quotaID.Valid || locked.Released != 0 {
+		switch _, err := q.NextWaiting(ctx, sectionID); {
+		case err == nil:
+			hold = 1
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("waitlist: %w", err)
+		}
 	}
-	if err := q.FreeSeat(ctx, db.FreeSeatParams{Hold: hold, ID: sectionID}); err != nil {
+	if quotaID.Valid {
+		err = q.FreeQuotaSeat(ctx, db.FreeQuotaSeatParams{Hold: hold, ID: sectionID})
+	} else {
+		err = q.FreeSeat(ctx, db.FreeSeatParams{Hold: hold, ID: sectionID})
+	}
+	if err != nil {
 		return fmt.Errorf("free seat: %w", err)
 	}
 	used, err := q.CreditsEnrolled(ctx, db.CreditsEnrolledParams{UserID: st.ID, TermID: termID})

@@ -102,17 +102,25 @@ func staffEnrollIn(ctx context.Context, q *db.Queries, studentID, sectionID int6
 	if out.CreditsUsed > out.CreditLimit {
 		waived = append(waived, CreditLimit)
 	}
-	n, err := q.TakeSeat(ctx, sec.ID)
-	if err != nil {
-		return out, nil, fmt.Errorf("take seat: %w", err)
+	// The student's quota first, as their own request would (quota.go).
+	var qt *quota
+	switch id, err := q.StaffQuotaFor(ctx, db.StaffQuotaForParams{UserID: st.ID, SectionID: sec.ID}); {
+	case err == nil:
+		qt = &quota{id: id}
+	case !errors.Is(err, sql.ErrNoRows):
+		return out, nil, fmt.Errorf("quota for the student: %w", err)
 	}
-	if n == 0 {
+	quotaID, err := takeSeat(ctx, q, sec.ID, qt)
+	if errors.Is(err, errFull) {
 		out.Result, out.SeatsLeft = Full, 0
 		return out, nil, nil
 	}
-	if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sec.ID, CourseID: sec.CourseID,
-		TermID: sec.TermID, Source: db.EnrollmentsSourceStaff}); err != nil {
-		return out, nil, fmt.Errorf("insert enrollment: %w", err)
+	if err != nil {
+		return out, nil, err
+	}
+	if err := insertEnrollment(ctx, q, db.InsertEnrollmentParams{UserID: st.ID, SectionID: sec.ID, CourseID: sec.CourseID,
+		TermID: sec.TermID, Source: db.EnrollmentsSourceStaff}, quotaID); err != nil {
+		return out, nil, err
 	}
 	if err := q.MarkWaitlistEnrolled(ctx, db.MarkWaitlistEnrolledParams{UserID: st.ID, SectionID: sec.ID}); err != nil {
 		return out, nil, fmt.Errorf("close waitlist entry: %w", err)
@@ -157,34 +165,37 @@ func lockStaffTarget(ctx context.Context, q *db.Queries, studentID, sectionID in
 }
 
 // CapacityError: a section's capacity cannot fall below the seats taken in it, by the
-// students registered and for the students waiting (Held).
+// students registered and for the students waiting (Held), and, while its quotas hold,
+// the seats still reserved for them (Reserved).
 type CapacityError struct {
-	Enrolled, Held int
+	Enrolled, Held, Reserved int
 }
 
 func (e *CapacityError) Error() string {
-	return fmt.Sprintf("capacity below the %d students registered and %d seats held", e.Enrolled, e.Held)
+	return fmt.Sprintf("capacity below the %d students registered, %d seats held and %d reserved for quotas", e.Enrolled, e.Held, e.Reserved)
 }
 
-// Resize gives the section a new capacity within q's transaction. It locks the section's
+// Resize gives the section a new capacity within q's transaction; the caller locks the
+// section's quotas first (db.LockSectionQuotas), when it changes them. It locks the section's
 // row to the commit, so a registration taking a seat meanwhile waits and the capacity
 // cannot fall below the seats taken between check and write; it refuses a capacity below
 // those seats with a *CapacityError; and it holds the new free seats for the students
 // waiting, who get them before anyone else. It returns how many seats it held: the caller
 // runs PromoteNow after the commit when that is more than zero.
 func Resize(ctx context.Context, q *db.Queries, sectionID int64, capacity int) (held int, err error) {
-	locked, err := q.LockSection(ctx, sectionID)
+	locked, err := q.LockSectionSeats(ctx, sectionID)
 	if err != nil {
 		return 0, fmt.Errorf("lock section %d: %w", sectionID, err)
 	}
-	if int32(capacity) < locked.Enrolled+locked.Held {
-		return 0, &CapacityError{Enrolled: int(locked.Enrolled), Held: int(locked.Held)}
+	reserved := int32(locked.Reserved)
+	if int32(capacity) < locked.Enrolled+locked.Held+reserved {
+		return 0, &CapacityError{Enrolled: int(locked.Enrolled), Held: int(locked.Held), Reserved: int(reserved)}
 	}
 	waiting, err := q.CountWaiting(ctx, sectionID)
 	if err != nil {
 		return 0, fmt.Errorf("waitlist of section %d: %w", sectionID, err)
 	}
-	hold := max(0, min(int32(capacity)-locked.Enrolled-locked.Held, int32(waiting)-locked.Held))
+	hold := max(0, min(int32(capacity)-locked.Enrolled-locked.Held-reserved, int32(waiting)-locked.Held))
 	if hold == 0 && int32(capacity) == locked.Capacity {
 		return 0, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schoolservice/school/catalogcsv"
 	"github.com/schoolservice/school/db"
 )
 
@@ -61,6 +62,9 @@ type Rush struct {
 	// the page's button sends twice), "distinct" keys, or "none" (no key, as a script
 	// hammering the form sends).
 	Key string
+	// Quotas, when not empty, are seat quotas put on every hot section, written as the
+	// section form writes them ("4/*=8; */CS=5"; registration/quota.go).
+	Quotas string
 }
 
 // Rush keys.
@@ -100,6 +104,9 @@ func (c BenchConfig) Problems() []string {
 	}
 	if r.Sections > benchSlots || r.Picks > 6 {
 		out = append(out, fmt.Sprintf("the rush's sections meet in %d slots a week, and 18 credits are 6 sections: at most %d sections and 6 picks", benchSlots, benchSlots))
+	}
+	if _, code, args := catalogcsv.ParseQuotas(r.Quotas, r.Capacity); code != "" {
+		out = append(out, fmt.Sprintf("rush quotas %q: %s %v (want like 4/*=8; */CS=5, within the capacity)", r.Quotas, code, args))
 	}
 	if r.Key != KeySame && r.Key != KeyDistinct && r.Key != KeyNone {
 		out = append(out, fmt.Sprintf("rush key %q: want same, distinct or none", r.Key))

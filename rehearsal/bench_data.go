@@ -85,6 +85,11 @@ func (b *bench) prepare(ctx context.Context, nHTTP, nBare int) (benchData, error
 	if d.hot, err = b.addSections(ctx, d.term, "BH", "Hot section", repeat(cfg.Rush.Capacity, cfg.Rush.Sections)); err != nil {
 		return d, err
 	}
+	if cfg.Rush.Quotas != "" {
+		if err := b.addQuotas(ctx, d.hot); err != nil {
+			return d, err
+		}
+	}
 	for i := range demand {
 		demand[i]++
 	}

@@ -38,6 +38,10 @@ type BenchCheck struct {
 	FullWithSeatFree   []string
 	HotTaken, HotSeats int // the hot sections' seats taken (enrolled + held), of their capacity
 	Faults             int // requests of any phase without an answer it may get
+	// With quotas on the hot sections (Rush.Quotas): their seats taken of their seats,
+	// and what broke a quota's count or the open remainder (bench_quotas.go).
+	QuotaTaken, QuotaSeats int
+	QuotaBroken            []string
 }
 
 // OK reports whether the run held: the check, and the app neither exited unasked nor
@@ -48,7 +52,8 @@ func (r *BenchReport) OK() bool {
 
 // OK reports whether everything held.
 func (c BenchCheck) OK() bool {
-	return c.Check.OK() && c.Disagreed == 0 && c.BadAnswers == 0 && len(c.FullWithSeatFree) == 0 && c.Faults == 0
+	return c.Check.OK() && c.Disagreed == 0 && c.BadAnswers == 0 && len(c.FullWithSeatFree) == 0 && c.Faults == 0 &&
+		len(c.QuotaBroken) == 0
 }
 
 func (b *bench) check(ctx context.Context, students []*student, rush *rushRun, badAnswers int, phases ...*Phase) (BenchCheck, error) {
@@ -67,6 +72,13 @@ func (b *bench) check(ctx context.Context, students []*student, rush *rushRun, b
 			if r.result == "full" {
 				full[cl.section] = true
 			}
+		}
+	}
+	if b.cfg.Rush.Quotas != "" {
+		// Full with a seat free is a question of who asked: checkQuotas answers it.
+		clear(full)
+		if err := b.checkQuotas(ctx, rush, &c); err != nil {
+			return c, err
 		}
 	}
 	for _, h := range b.data.hot {
@@ -156,7 +168,10 @@ func (r *BenchReport) WriteText(w io.Writer) {
 		"%d enrollment rows; hot seats taken %d of %d; %d double clicks answered two ways; %d full while a seat was free; %d answers not showing their section; %d requests without a fitting answer\n",
 		verdict, len(c.OverCapacity), len(c.CountMismatch), len(c.Duplicates), len(c.CreditLimit)+len(c.TimeConflicts), len(c.Lost), len(c.Unexplained),
 		c.Enrollments, c.HotTaken, c.HotSeats, c.Disagreed, len(c.FullWithSeatFree), c.BadAnswers, c.Faults)
-	for _, list := range [][]string{c.OverCapacity, c.CountMismatch, c.Duplicates, c.CreditLimit, c.TimeConflicts, c.Lost, c.Unexplained, c.FullWithSeatFree} {
+	if rc.Quotas != "" {
+		p("quotas %q on every hot section: quota seats taken %d of %d; %d quota counts or open remainders broken\n", rc.Quotas, c.QuotaTaken, c.QuotaSeats, len(c.QuotaBroken))
+	}
+	for _, list := range [][]string{c.OverCapacity, c.CountMismatch, c.Duplicates, c.CreditLimit, c.TimeConflicts, c.Lost, c.Unexplained, c.FullWithSeatFree, c.QuotaBroken} {
 		for i, v := range list {
 			if i == 5 {
 				p("  … and %d more\n", len(list)-5)

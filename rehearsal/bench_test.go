@@ -64,6 +64,40 @@ func TestBenchHoldsOnATinyRush(t *testing.T) {
 	}
 }
 
+// The tiny rush again with seat quotas on the hot sections: no quota and no open
+// remainder is over its count, and nobody is told full while a seat they may use is free.
+func TestBenchHoldsWithQuotas(t *testing.T) {
+	_, dsn := dbtest.New(t)
+	dir := ldaptest.New(t)
+	ports := freePorts(t, 2)
+	logs := &testlog.Buffer{}
+	cfg := DefaultBench()
+	cfg.DSN, cfg.Command, cfg.Addr, cfg.OpsAddr, cfg.Log = dsn, []string{buildSchool(t), "serve"}, ports[0], ports[1], logs
+	cfg.Env = append(os.Environ(), "SCHOOL_LOG_LEVEL=warn")
+	cfg.StackDir = os.Getenv("SCHOOL_STACK_DIR")
+	cfg.Dir = BenchDirectory{URL: dir.URL, BaseDN: dir.BaseDN, BindDN: dir.BindDN, BindPassword: dir.BindPassword,
+		AdminDN: dir.AdminDN, AdminPassword: dir.AdminPassword, PoolSize: 2}
+	cfg.Rush = Rush{Students: 40, Sections: 5, Capacity: 6, Picks: 3, Key: KeySame, Quotas: "4/*=2; */CS=1"}
+	cfg.Registrations, cfg.Bare, cfg.Logins, cfg.LDAPLogins, cfg.Clients, cfg.Rounds = 30, 60, 10, 10, 4, 1
+
+	rep, err := RunBench(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("bench: %v\napp logs:\n%s", err, logs)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	t.Log(text.String())
+	if !rep.OK() || len(rep.Check.QuotaBroken) > 0 {
+		t.Errorf("the check failed:\n%s\napp logs:\n%s", text.String(), logs)
+	}
+	if rep.Check.QuotaSeats != 15 || rep.Check.QuotaTaken == 0 {
+		t.Errorf("quota seats taken %d of %d, want some of 15", rep.Check.QuotaTaken, rep.Check.QuotaSeats)
+	}
+	if rep.Rush.Results["enrolled"] == 0 || rep.Rush.Results["full"] == 0 {
+		t.Errorf("a rush for 30 seats should enrol some and turn some away: %v", rep.Rush.Results)
+	}
+}
+
 // The check finds a section called full while a seat was free, and a double click
 // answered two ways.
 func TestBenchCheckFindsFullWithASeatFree(t *testing.T) {

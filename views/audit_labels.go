@@ -56,6 +56,10 @@ var auditFields = map[string]struct{ en, ko string }{
 	"AdmitPerSecond":    {"Admitted per second", "초당 입장"},
 	"MaxActive":         {"Registering at once", "동시 신청 인원"},
 	"Paused":            {"Paused", "일시 정지"},
+
+	// quotas (issue 18, point 5)
+	"quotas":           {"Seat quotas", "좌석 할당"},
+	"quota_release_at": {"Quotas open to all at", "할당 해제 시각"},
 }
 
 // AuditFieldLabel is a recorded field's name in the reader's language; a field the list

@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 
 	"github.com/schoolservice/school/catalog"
+	"github.com/schoolservice/school/catalogcsv"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
 	"github.com/schoolservice/school/views"
@@ -23,7 +25,30 @@ func sectionInput(f *adminForm) catalog.Section {
 	for _, m := range meetingsInput(f, "meetings") {
 		sec.Meetings = append(sec.Meetings, catalog.Meeting{Weekday: m.Weekday, Start: m.StartMinute, End: m.EndMinute})
 	}
+	sec.Quotas, sec.QuotaRelease = quotasInput(f, sec.Capacity)
 	return sec
+}
+
+// quotasInput reads the section's seat quotas ("4/*=20; */CS=10", one set of rules with
+// the catalog CSV's quotas column) and, when given, when they end.
+func quotasInput(f *adminForm, capacity int) ([]catalogcsv.Quota, time.Time) {
+	raw := f.text("quotas", 1000, false)
+	qs, code, args := catalogcsv.ParseQuotas(raw, capacity)
+	if code != "" && f.E("capacity").Key == "" {
+		a := make([]any, len(args))
+		for i, v := range args {
+			a[i] = v
+		}
+		f.fail("quotas", "import.problem."+code, a...)
+	}
+	var release time.Time
+	if f.V("quota_release_at") != "" {
+		release = f.datetime("quota_release_at")
+		if len(qs) == 0 && f.ok() {
+			f.fail("quota_release_at", "admin.sections.release_without_quotas")
+		}
+	}
+	return qs, release
 }
 
 // weekdays are the names a meeting line may start with, in English and Korean.
@@ -191,6 +216,14 @@ func (s *Server) sectionDetail(r *http.Request, id int64, f *adminForm) (views.S
 		}
 		f.Values["number"], f.Values["instructor"], f.Values["room"] = sec.Number, sec.Instructor, sec.Room
 		f.Values["capacity"], f.Values["meetings"] = strconv.Itoa(int(sec.Capacity)), strings.Join(lines, "\n")
+		qs, release, err := s.staffCatalog.Quotas(ctx, id)
+		if err != nil {
+			return views.SectionDetail{}, err
+		}
+		f.Values["quotas"] = catalogcsv.FormatQuotas(qs)
+		if !release.IsZero() {
+			f.Values["quota_release_at"] = views.LocalInput(ctx, release)
+		}
 	}
 	d := views.SectionDetail{ID: id, Label: registration.SectionLabel(sec.CourseCode, sec.Number), Title: sec.Title, Term: sec.TermCode + " · " + sec.TermName,
 		Capacity: int(sec.Capacity), Enrolled: int(sec.Enrolled), Held: int(sec.Held), Form: f.Form, Flash: s.flash(r)}

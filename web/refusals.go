@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -38,6 +39,8 @@ func refusalOf(err error) (refusal, bool) {
 		sectionInUse *catalog.SectionInUseError
 		windowInUse  *catalog.WindowInUseError
 		capacity     *registration.CapacityError
+		quotaDept    *catalog.QuotaDepartmentError
+		quotaTaken   *catalog.QuotaTakenError
 		seatHeld     *events.HeldError
 	)
 	refuse := func(status int, field, key string, args ...any) (refusal, bool) {
@@ -61,6 +64,12 @@ func refusalOf(err error) (refusal, bool) {
 		return refuse(conflict, "code", "admin.err.code_taken", codeTaken.Code)
 	case errors.As(err, &numberTaken):
 		return refuse(conflict, "number", "admin.sections.number_taken", numberTaken.Number)
+	case errors.As(err, &capacity) && capacity.Reserved > 0:
+		return refuse(conflict, "capacity", "admin.sections.capacity_below_reserved", capacity.Enrolled, capacity.Held, capacity.Reserved)
+	case errors.As(err, &quotaDept):
+		return refuse(bad, "quotas", "import.problem.quota_department", quotaDept.Code)
+	case errors.As(err, &quotaTaken):
+		return refuse(conflict, "quotas", "import.problem.quota_taken", quotaTaken.Quota, strconv.Itoa(quotaTaken.Enrolled))
 	case errors.As(err, &capacity) && capacity.Held > 0:
 		return refuse(conflict, "capacity", "admin.sections.capacity_below_held", capacity.Enrolled, capacity.Held)
 	case errors.As(err, &capacity):

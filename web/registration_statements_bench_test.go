@@ -60,6 +60,10 @@ func BenchmarkRegistrationStatements(b *testing.B) {
 	}{
 		{"enrolled", f.Sections["MATH101-02"], "enrolled", 1}, // 50 free seats, one each
 		{"full", f.Sections["CS101-02"], "full", fullRounds},  // 30 of 30 taken
+		// Seat quotas (registration/quota.go); the students are of the second year.
+		{"enrolled_quota_seat", quotaSection(b, app, "QA101", 60, "2", 50), "enrolled", 1},
+		{"enrolled_open_seat_quota_section", quotaSection(b, app, "QA102", 60, "4", 10), "enrolled", 1},
+		{"full_only_quota_seats_left", quotaSection(b, app, "QA103", 10, "4", 10), "full", fullRounds},
 	}
 	// One request first, so that loading the catalog after the fixture's change is not
 	// counted as the requests' own.
@@ -325,3 +329,24 @@ type countingTx struct {
 
 func (t *countingTx) Commit() error   { return t.cn.count(t.ctx, "COMMIT", t.tx.Commit) }
 func (t *countingTx) Rollback() error { return t.cn.count(t.ctx, "ROLLBACK", t.tx.Rollback) }
+
+// quotaSection adds a course of 3 credits in CS with one section of capacity seats, of
+// which quota are kept for class year (as staff would write them), and returns its id.
+func quotaSection(b *testing.B, app *testApp, code string, capacity int, year string, quota int) int64 {
+	b.Helper()
+	exec := func(query string, args ...any) sql.Result {
+		res, err := app.DB.Exec(query, args...)
+		if err != nil {
+			b.Fatalf("%s: %v", query, err)
+		}
+		return res
+	}
+	res := exec("INSERT INTO courses (department_id, code, title, credits, description) SELECT id, ?, ?, 3, '' FROM departments WHERE code = 'CS'", code, "Course "+code)
+	course, _ := res.LastInsertId()
+	res = exec("INSERT INTO sections (course_id, term_id, number, capacity) SELECT ?, id, '01', ? FROM terms WHERE is_current", course, capacity)
+	id, _ := res.LastInsertId()
+	exec("INSERT INTO section_quotas (section_id, class_year, capacity) VALUES (?, ?, ?)", id, year, quota)
+	exec("UPDATE sections SET reserved = ? WHERE id = ?", quota, id)
+	exec("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+	return id
+}

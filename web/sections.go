@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/registration"
@@ -15,14 +16,27 @@ import (
 type listedSection struct {
 	registration.Section
 	seatsLeft int
+	// quotas are the section's seat quotas that fit the viewing student, with their seats
+	// left; release is when they end (quotas.go).
+	quotas  []registration.Quota
+	release time.Time
 }
 
 func listed(sec db.Section, c db.Course, dept string) listedSection {
 	return listedSection{
 		Section: registration.Section{ID: sec.ID, CourseCode: c.Code, Number: sec.Number, Credits: int(c.Credits), Title: c.Title,
 			Department: dept, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)},
-		seatsLeft: int(sec.Capacity - sec.Enrolled - sec.Held),
+		seatsLeft: int(sec.Capacity - sec.Enrolled - sec.Held - reservedNow(sec)),
 	}
+}
+
+// reservedNow is the seats the section keeps for its quotas, none once they are released:
+// not free to a student no quota fits, which is all this listing can tell.
+func reservedNow(sec db.Section) int32 {
+	if sec.QuotaReleaseAt.Valid && !time.Now().Before(sec.QuotaReleaseAt.Time) {
+		return 0
+	}
+	return sec.Reserved
 }
 
 // standing is where the viewing student stands with one section.
@@ -88,6 +102,10 @@ func (s *Server) listingViews(r *http.Request, found []registration.Listing) ([]
 	for _, st := range seats {
 		live[st.ID] = st
 	}
+	quotas, err := s.quotaSeats(r, found)
+	if err != nil {
+		return nil, err
+	}
 	secs := make([]listedSection, 0, len(found))
 	meetings := make(map[int64][]views.Meeting, len(found))
 	for _, l := range found {
@@ -97,7 +115,13 @@ func (s *Server) listingViews(r *http.Request, found []registration.Listing) ([]
 		}
 		sec := l.Section
 		sec.Capacity = int(st.Capacity)
-		secs = append(secs, listedSection{Section: sec, seatsLeft: int(st.Capacity - st.Enrolled - st.Held)})
+		ls := listedSection{Section: sec, seatsLeft: int(st.Capacity - st.Enrolled - st.Held - int32(st.Reserved))}
+		if quotas.cat != nil && quotas.cat.HasQuotas(l.ID) {
+			ls.quotas, ls.seatsLeft = quotas.cat.QuotasFor(l.ID, quotas.year, quotas.dept, int(st.Capacity), int(st.Enrolled), int(st.Held),
+				int(st.Reserved), quotas.taken[l.ID])
+			ls.release = quotas.cat.QuotaRelease(l.ID)
+		}
+		secs = append(secs, ls)
 		for _, m := range l.Meetings {
 			meetings[l.ID] = append(meetings[l.ID], views.Meeting(m))
 		}
@@ -133,6 +157,7 @@ func (s *Server) rows(r *http.Request, secs []listedSection, ids []int64, meetin
 	out := make([]views.SectionRow, len(secs))
 	for i, sec := range secs {
 		out[i] = sectionRow(sec.Section, sec.seatsLeft, meetings[sec.ID], student, mine[sec.ID])
+		out[i].Quotas, out[i].QuotaRelease = sec.quotas, sec.release
 	}
 	return out, nil
 }

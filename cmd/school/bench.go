@@ -41,6 +41,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Int(&rush[0], "rush-sections", cfg.Rush.Sections, "rush: hot sections")
 	fs.Int(&rush[1], "rush-capacity", cfg.Rush.Capacity, "rush: seats of each hot section")
 	fs.Int(&rush[2], "rush-picks", cfg.Rush.Picks, "rush: hot sections each student clicks, one after the other")
+	fs.String(&cfg.Rush.Quotas, "rush-quotas", "", "rush: seat quotas on every hot section, as the section form writes them (\"4/*=8; */CS=5\": 8 seats for the fourth year, 5 for CS majors, the rest open); empty: none")
 	fs.String(&rushKey, "rush-key", cfg.Rush.Key, "rush: request_key of a double click's two requests: same (as the page's button sends), distinct or none")
 	fs.Int(&cfg.Registrations, "registrations", cfg.Registrations, "POST /registrations with room (every answer enrolled), 3 a student")
 	fs.Int(&cfg.Bare, "bare", cfg.Bare, "bare registration transactions, 6 a student")

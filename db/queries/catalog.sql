@@ -26,9 +26,11 @@ ORDER BY section_id, weekday, start_minute;
 SELECT id, code, name FROM departments WHERE id = ?;
 
 -- SectionSeats reads the live seats of the sections a catalog page shows; what the
--- sections are comes from the registration catalog in memory.
+-- sections are comes from the registration catalog in memory. reserved is the seats kept
+-- for quotas nobody has taken, 0 once the quotas are released (registration/quota.go).
 -- name: SectionSeats :many
-SELECT id, capacity, enrolled, held FROM sections WHERE id IN (sqlc.slice(ids));
+SELECT id, capacity, enrolled, held, CAST(IF(quota_release_at <= NOW(6), 0, reserved) AS SIGNED) AS reserved
+FROM sections WHERE id IN (sqlc.slice(ids));
 
 -- OpenSectionIDs lists the term's sections with a seat left; a seat held for the waitlist
 -- is taken.

@@ -12,7 +12,7 @@ UPDATE catalog_version SET version = version + 1 WHERE id = 1;
 SELECT version FROM catalog_version WHERE id = 1;
 
 -- name: CatalogSections :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room,
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.quota_release_at,
        c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current
 FROM sections s
 JOIN courses c ON c.id = s.course_id
@@ -35,3 +35,9 @@ ORDER BY p.course_id, c.code;
 SELECT term_id, class_year, opens_at, closes_at
 FROM registration_windows
 WHERE phase IN ('registration', 'add_drop');
+
+-- CatalogQuotas are the sections' seat quotas, in the order a student's seat is chosen.
+-- name: CatalogQuotas :many
+SELECT q.id, q.section_id, q.class_year, q.department_id, q.capacity, COALESCE(d.code, '') AS department_code
+FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
+ORDER BY q.section_id, q.id;

@@ -1,5 +1,5 @@
 -- The registration transaction's statements. Lock order everywhere: the student's users
--- row first, then the section row.
+-- row first, then (for a seat of a quota) the quota's row, then the section row.
 
 -- name: LockStudent :one
 SELECT id, role, class_year, credit_limit FROM users WHERE id = ? FOR UPDATE;
@@ -9,14 +9,21 @@ SELECT id, role, class_year, credit_limit FROM users WHERE id = ? FOR UPDATE;
 -- student's role and class year, the section's seats, the answer recorded under the
 -- request key, and where the student stands with the section (the section held in its
 -- course, a waiting entry and its place, the basket). On a full section it is the whole
--- of the request. The place in line is counted only for a student who is waiting. Every
--- join is on a primary or unique key, so MariaDB reads each as a constant before it plans;
--- the same facts as correlated subqueries cost it several times more per execution
+-- of the request. reserved and quota_enrolled ("id:enrolled,…") are the quotas' live
+-- counters while they hold (before quota_release_at) and some quota has a seat left
+-- (reserved > 0); otherwise, as on a section without quotas, an empty string, and the
+-- quotas are not read at all. The place in line is counted only for a student who is
+-- waiting. Every join is on a primary or unique key, so MariaDB reads each as a constant
+-- before it plans; the same facts as correlated subqueries cost it more per execution
 -- (BENCHMARKS.md, "the glance").
 -- name: RegistrationGlance :one
 SELECT v.version,
-       u.role, u.class_year,
+       u.role, u.class_year, u.department_id,
        s.id AS section_id, s.capacity, s.enrolled, s.held,
+       CAST(COALESCE(IF(s.quota_release_at <= NOW(6), 0, s.reserved), 0) AS SIGNED) AS reserved,
+       CAST(CASE WHEN s.reserved > 0 AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)
+                 THEN COALESCE((SELECT GROUP_CONCAT(q.id, ':', q.enrolled) FROM section_quotas q WHERE q.section_id = s.id), '')
+                 ELSE '' END AS CHAR) AS quota_enrolled,
        r.action AS key_action, r.section_id AS key_section_id, r.result AS key_result,
        CAST(COALESCE(e.section_id, 0) AS SIGNED) AS held_section_id,
        CAST(b.user_id IS NOT NULL AS SIGNED) AS in_basket,
@@ -75,9 +82,12 @@ SELECT CAST(COALESCE(SUM(c.credits), 0) AS SIGNED) AS credits
 FROM enrollments e JOIN courses c ON c.id = e.course_id
 WHERE e.user_id = ? AND e.term_id = ?;
 
--- TakeSeat is the whole of oversell protection: 0 rows affected means full.
+-- TakeSeat is the whole of oversell protection: 0 rows affected means full. It takes an
+-- open seat: the seats reserved for the section's quotas are not free until the quotas'
+-- release time (always 0 on a section without quotas).
 -- name: TakeSeat :execrows
-UPDATE sections SET enrolled = enrolled + 1 WHERE id = ? AND enrolled + held < capacity;
+UPDATE sections SET enrolled = enrolled + 1
+WHERE id = ? AND enrolled + held + IF(quota_release_at <= NOW(6), 0, reserved) < capacity;
 
 -- name: TakeHeldSeat :execrows
 UPDATE sections SET enrolled = enrolled + 1, held = held - 1 WHERE id = ? AND held > 0;
