@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -32,6 +33,7 @@ type Service struct {
 	// lastWaits is the pool's wait count when Pace last looked.
 	lastWaits atomic.Int64
 	catalog   catalogCache
+	baskets   basketCounts
 	unwritten unwritten
 	// reads runs RegistrationGlance prepared (db.NewPrepared).
 	reads *db.Queries
@@ -87,6 +89,8 @@ type request struct {
 	// record (lockRecord).
 	st  db.LockStudentRow
 	rec record
+	// source is what the enrollment records, when not a student's own registration.
+	source db.EnrollmentsSource
 }
 
 type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
@@ -414,7 +418,7 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 		return nil
 	}
 	if err := q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
-		TermID: sec.termID, Source: db.EnrollmentsSourceRegister}); err != nil {
+		TermID: sec.termID, Source: cmp.Or(req.source, db.EnrollmentsSourceRegister)}); err != nil {
 		return fmt.Errorf("insert enrollment: %w", err)
 	}
 	if req.rec.waiting {
