@@ -182,6 +182,10 @@ func (s *Service) AutoEnroll(ctx context.Context, by db.Actor, termID int64) (Au
 			return rep, err
 		}
 		out, already, err := s.enrollFromBasket(ctx, cat, b.UserID, b.SectionID)
+		if errors.Is(err, ErrNotStudent) {
+			// An account that is no longer a student's: refused, and the run goes on.
+			out, err = Outcome{Result: Invalid}, nil
+		}
 		if err != nil {
 			return rep, fmt.Errorf("auto-enroll student %d in section %d: %w", b.UserID, b.SectionID, err)
 		}

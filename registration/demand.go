@@ -123,13 +123,13 @@ func (s *Service) WatchBasketCounts(ctx context.Context, interval time.Duration)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if err := s.RefreshBasketCounts(ctx); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "refresh the basket counts", "error", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if err := s.RefreshBasketCounts(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "refresh the basket counts", "error", err)
 		}
 	}
 }

@@ -133,6 +133,7 @@ func (s *Server) rows(r *http.Request, secs []listedSection, ids []int64, meetin
 	out := make([]views.SectionRow, len(secs))
 	for i, sec := range secs {
 		out[i] = sectionRow(sec.Section, sec.seatsLeft, meetings[sec.ID], student, mine[sec.ID])
+		out[i].Demand = s.demand(r, sec.ID)
 	}
 	return out, nil
 }
