@@ -667,7 +667,7 @@ var messages = map[string]struct{ en, ko string }{
 	"basket_auto.intro":                  {"Every section whose baskets fit its free seats is given to every student who has it in their basket, under every registration rule. Sections with more baskets than free seats are left for registration day.", "장바구니 인원이 남은 좌석 이내인 분반은 담은 학생 모두에게 수강신청 규칙을 적용해 신청됩니다. 장바구니 인원이 남은 좌석보다 많은 분반은 수강신청 당일 경쟁으로 남습니다."},
 	"basket_auto.order":                  {"A student's sections are taken in the order they were put in the basket: when two clash in time, are of one course, or together pass the credit limit, the first wins and the other is refused and stays in the basket. Running it again enrolls nobody new.", "학생별로 장바구니에 담은 순서대로 신청합니다. 시간이 겹치거나 같은 과목이거나 함께 학점 한도를 넘으면 먼저 담은 분반이 신청되고 나머지는 거절되어 장바구니에 남습니다. 다시 실행해도 새로 신청되는 학생은 없습니다."},
 	"basket_auto.report":                 {"Report of this run", "이번 실행 결과"},
-	"basket_auto.summary":                {"%d sections fitted, %d over demand; %d students enrolled in %d sections.", "정원 이내 분반 %d개, 초과 분반 %d개; 학생 %d명이 %d개 분반에 신청되었습니다."},
+	"basket_auto.summary":                {"Sections fitted: %d · over demand: %d · students enrolled: %d · seats given: %d", "정원 이내 분반 %d개 · 정원 초과 분반 %d개 · 신청된 학생 %d명 · 신청 좌석 %d석"},
 	"basket_auto.nothing_new":            {"Nobody new was enrolled: the fitting baskets had been enrolled already, or the rules refused them again.", "새로 신청된 학생이 없습니다. 정원 이내 장바구니는 이미 신청되었거나 규칙에 따라 다시 거절되었습니다."},
 	"basket_auto.refused":                {"%s: %d refused", "%s: %d건 거절"},
 	"basket_auto.empty":                  {"No basket of this term holds a section its student has not registered for.", "이 학기 장바구니에 아직 신청되지 않은 분반이 없습니다."},

@@ -54,7 +54,7 @@ func TestBasketCounts(t *testing.T) {
 	window := itoa(int64(app.count(t, "SELECT id FROM registration_windows")))
 	form := func(counts string) url.Values {
 		return url.Values{"class_year": {""}, "phase": {"registration"}, "basket_counts": {counts},
-			"opens_at": {time.Now().In(seoul).Add(-time.Hour).Format("2006-01-02T15:04")},
+			"opens_at":  {time.Now().In(seoul).Add(-time.Hour).Format("2006-01-02T15:04")},
 			"closes_at": {time.Now().In(seoul).Add(24 * time.Hour).Format("2006-01-02T15:04")}}
 	}
 	res, body := rep.post(t, staff, "/admin/windows/"+window, form("everyone"))
@@ -103,4 +103,74 @@ func TestBasketCounts(t *testing.T) {
 	catalogChanged(t, app.DB)
 	_, body = rep.get(t, student, "/courses")
 	hidden("student, year 2's later window hides", body)
+}
+
+// Staff run the auto-enrolment from its page once the basket phase has closed; the page
+// reports each section and says when a second run enrolled nobody new.
+func TestBasketAutoPage(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies)
+	f := seedCatalog(t, app.DB)
+	now := time.Now().UTC()
+	if _, err := app.DB.Exec("DELETE FROM registration_windows"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB.Exec(`INSERT INTO registration_windows (term_id, class_year, phase, opens_at, closes_at) VALUES
+		(?, NULL, 'basket', ?, ?), (?, NULL, 'registration', ?, ?)`,
+		f.TermID, now.Add(-48*time.Hour), now.Add(time.Hour), f.TermID, now.Add(24*time.Hour), now.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	catalogChanged(t, app.DB)
+	ids := students(t, app, "s1", "s2")
+	fits, over := f.Sections["CS101-01"], f.Sections["MATH101-01"] // over: no seat left
+	for _, id := range ids {
+		if _, err := app.DB.Exec("INSERT INTO basket_items (user_id, section_id) VALUES (?, ?), (?, ?)", id, fits, id, over); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staff := app.client(t)
+	app.login(t, staff, sam)
+
+	// Still open: refused, nothing written.
+	res, body := app.post(t, staff, "/admin/basket-auto", nil)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(testid(t, body, "alert"), "basket phase is open until") {
+		t.Errorf("run while the basket phase is open: %d %q", res.StatusCode, testid(t, body, "alert"))
+	}
+	if _, err := app.DB.Exec("UPDATE registration_windows SET closes_at = ? WHERE phase = 'basket'", now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	catalogChanged(t, app.DB)
+
+	decision := func(body string, section int64) string {
+		return strings.TrimSpace(doc(t, body).Find(`[data-testid="basket-auto-row"][data-section-id="` + itoa(section) + `"] [data-testid="basket-auto-decision"]`).Text())
+	}
+	_, body = app.get(t, staff, "/admin/basket-auto")
+	if decision(body, fits) != "Fits: enrolled automatically" || decision(body, over) != "Over demand: left for registration day" {
+		t.Errorf("plan: %q, %q", decision(body, fits), decision(body, over))
+	}
+	if n := app.count(t, "SELECT COUNT(*) FROM enrollments"); n != 0 {
+		t.Fatalf("the plan enrolled %d", n)
+	}
+
+	res, body = app.post(t, staff, "/admin/basket-auto", nil)
+	if want := "Sections fitted: 1 · over demand: 1 · students enrolled: 2 · seats given: 2"; res.StatusCode != http.StatusOK || testid(t, body, "basket-auto-summary") != want {
+		t.Errorf("run: %d %q, want %q", res.StatusCode, testid(t, body, "basket-auto-summary"), want)
+	}
+	if n := app.count(t, "SELECT COUNT(*) FROM enrollments WHERE section_id = ? AND source = 'basket'", fits); n != 2 {
+		t.Errorf("%d enrolled in the fitting section, want 2", n)
+	}
+	if n := app.count(t, "SELECT COUNT(*) FROM enrollments WHERE section_id = ?", over); n != 0 {
+		t.Errorf("%d enrolled in the section over demand", n)
+	}
+	res, body = app.post(t, staff, "/admin/basket-auto", nil, "Accept-Language", "ko")
+	if res.StatusCode != http.StatusOK || !strings.Contains(testid(t, body, "basket-auto-nothing"), "새로 신청된 학생이 없습니다") {
+		t.Errorf("second run: %d %q", res.StatusCode, testid(t, body, "basket-auto-nothing"))
+	}
+	if got := auditTrail(t, app); len(got) != 2 || got[0] != "sam basket.auto_enroll term#"+itoa(f.TermID) {
+		t.Errorf("audit: %q", got)
+	}
+	_, after, _ := auditDetails(t, app, "basket.auto_enroll")
+	if after["students_enrolled"] != 0.0 || after["sections_over"] != 1.0 {
+		t.Errorf("the second run's audit row: %v", after)
+	}
 }
