@@ -13,10 +13,10 @@ import (
 
 const basketCounts = `-- name: BasketCounts :many
 
-SELECT b.section_id, CAST(COUNT(*) AS SIGNED) AS baskets
-FROM basket_items b
-WHERE b.section_id IN (SELECT s.id FROM sections s JOIN terms t ON t.id = s.term_id WHERE t.is_current)
-GROUP BY b.section_id
+SELECT s.id AS section_id,
+       CAST((SELECT COUNT(*) FROM basket_items b WHERE b.section_id = s.id) AS SIGNED) AS baskets
+FROM sections s JOIN terms t ON t.id = s.term_id
+WHERE t.is_current
 `
 
 type BasketCountsRow struct {
@@ -27,8 +27,9 @@ type BasketCountsRow struct {
 // Basket demand: how many baskets hold each section (장바구니 담은 인원), and the basket
 // auto-enrolment (장바구니 자동신청) that reads it.
 // BasketCounts is what each replica keeps in memory for the catalog pages
-// (registration.Service.BasketCount), refreshed every few seconds: from the current
-// term's sections, one range of the basket's section index each.
+// (registration.Service.BasketCount), refreshed every few seconds: for each of the
+// current term's sections, the count of one range of the basket's section index (a
+// GROUP BY over the join groups the whole term's baskets in a temporary table instead).
 func (q *Queries) BasketCounts(ctx context.Context) ([]BasketCountsRow, error) {
 	rows, err := q.db.QueryContext(ctx, basketCounts)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestBasketCounts(t *testing.T) {
 	if _, err := app.DB.Exec("INSERT INTO basket_items (user_id, section_id) VALUES (?, ?)", ids["holder1"], cs201); err != nil {
 		t.Fatal(err)
 	}
-	// A replica started now has counted the baskets (each recounts every 2 s after).
+	// A replica started now has counted the baskets (each recounts every 5 s after).
 	rep := app.replica(t)
 	student := rep.client(t)
 	rep.login(t, student, alice)

@@ -247,8 +247,9 @@ func New(o Options) (*Server, error) {
 const catalogPoll = time.Second
 
 // basketCountsEvery is how often each replica recounts the baskets it shows: a count on
-// a page is at most this old.
-const basketCountsEvery = 2 * time.Second
+// a page is at most this old. A recount reads every basket of the term (100,000 baskets:
+// tens of milliseconds of the database's time), so not more often.
+const basketCountsEvery = 5 * time.Second
 
 // Close stops the server's background work.
 func (s *Server) Close() {

@@ -2,13 +2,14 @@
 -- auto-enrolment (장바구니 자동신청) that reads it.
 
 -- BasketCounts is what each replica keeps in memory for the catalog pages
--- (registration.Service.BasketCount), refreshed every few seconds: from the current
--- term's sections, one range of the basket's section index each.
+-- (registration.Service.BasketCount), refreshed every few seconds: for each of the
+-- current term's sections, the count of one range of the basket's section index (a
+-- GROUP BY over the join groups the whole term's baskets in a temporary table instead).
 -- name: BasketCounts :many
-SELECT b.section_id, CAST(COUNT(*) AS SIGNED) AS baskets
-FROM basket_items b
-WHERE b.section_id IN (SELECT s.id FROM sections s JOIN terms t ON t.id = s.term_id WHERE t.is_current)
-GROUP BY b.section_id;
+SELECT s.id AS section_id,
+       CAST((SELECT COUNT(*) FROM basket_items b WHERE b.section_id = s.id) AS SIGNED) AS baskets
+FROM sections s JOIN terms t ON t.id = s.term_id
+WHERE t.is_current;
 
 -- CatalogDemandWindows are every window with its phase and its basket-count setting, for
 -- the registration catalog in memory.
