@@ -64,5 +64,5 @@ func (s *Server) runBasketAuto(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, status, views.BasketAutoPage(page), nil)
+	s.render(w, r, status, views.BasketAutoPage(page), views.BasketAutoContent(page))
 }
