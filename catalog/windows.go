@@ -12,11 +12,13 @@ import (
 )
 
 // Window is a registration window as staff set it: which class year (0: every year) may
-// do what (Phase) from Opens to Closes.
+// do what (Phase) from Opens to Closes, and whether students see the basket counts
+// (registration.Catalog.BasketCountsShown) while it is the latest opened.
 type Window struct {
-	ClassYear     int
-	Phase         db.RegistrationWindowsPhase
-	Opens, Closes time.Time
+	ClassYear        int
+	Phase            db.RegistrationWindowsPhase
+	Opens, Closes    time.Time
+	ShowBasketCounts bool
 }
 
 // windowRecord is a registration window as the audit log keeps it; times in UTC.
@@ -26,10 +28,13 @@ type windowRecord struct {
 	Phase     string    `json:"phase"`
 	OpensAt   time.Time `json:"opens_at"`
 	ClosesAt  time.Time `json:"closes_at"`
+	// BasketCounts: students see the basket counts and competition ratios.
+	BasketCounts bool `json:"basket_counts"`
 }
 
 func (w Window) record(term string) windowRecord {
-	rec := windowRecord{Term: term, ClassYear: "all", Phase: string(w.Phase), OpensAt: w.Opens.UTC(), ClosesAt: w.Closes.UTC()}
+	rec := windowRecord{Term: term, ClassYear: "all", Phase: string(w.Phase), OpensAt: w.Opens.UTC(), ClosesAt: w.Closes.UTC(),
+		BasketCounts: w.ShowBasketCounts}
 	if w.ClassYear != 0 {
 		rec.ClassYear = strconv.Itoa(w.ClassYear)
 	}
@@ -41,7 +46,8 @@ func (w Window) classYear() sql.NullInt16 {
 }
 
 func windowOf(row db.GetWindowForUpdateRow) Window {
-	return Window{ClassYear: int(row.ClassYear.Int16), Phase: row.Phase, Opens: row.OpensAt, Closes: row.ClosesAt}
+	return Window{ClassYear: int(row.ClassYear.Int16), Phase: row.Phase, Opens: row.OpensAt, Closes: row.ClosesAt,
+		ShowBasketCounts: row.ShowBasketCounts}
 }
 
 // CreateWindow adds a registration window to term termID, which must exist.
@@ -57,6 +63,9 @@ func (s *Service) CreateWindow(ctx context.Context, by db.Actor, termID int64, w
 		}
 		id, err = q.InsertRegistrationWindow(ctx, db.InsertRegistrationWindowParams{TermID: termID, ClassYear: w.classYear(),
 			Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes})
+		if err == nil && w.ShowBasketCounts {
+			err = q.SetWindowBasketCounts(ctx, db.SetWindowBasketCountsParams{ShowBasketCounts: true, ID: id})
+		}
 		return db.Change{Action: "window.create", Entity: "registration_window", EntityID: id, After: w.record(t.Code)}, err
 	})
 	return id, err
@@ -77,7 +86,8 @@ func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Win
 		if before == after {
 			return db.Change{}, nil
 		}
-		err = q.UpdateWindow(ctx, db.UpdateWindowParams{ClassYear: w.classYear(), Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes, ID: id})
+		err = q.UpdateWindow(ctx, db.UpdateWindowParams{ClassYear: w.classYear(), Phase: w.Phase, OpensAt: w.Opens, ClosesAt: w.Closes,
+			ShowBasketCounts: w.ShowBasketCounts, ID: id})
 		if err != nil {
 			return db.Change{}, err
 		}

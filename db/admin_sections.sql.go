@@ -251,20 +251,21 @@ func (q *Queries) GetAdminSection(ctx context.Context, id int64) (GetAdminSectio
 }
 
 const getWindow = `-- name: GetWindow :one
-SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, t.code AS term_code, t.name AS term_name
+SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, w.show_basket_counts, t.code AS term_code, t.name AS term_name
 FROM registration_windows w JOIN terms t ON t.id = w.term_id
 WHERE w.id = ?
 `
 
 type GetWindowRow struct {
-	ID        int64
-	TermID    int64
-	ClassYear sql.NullInt16
-	Phase     RegistrationWindowsPhase
-	OpensAt   time.Time
-	ClosesAt  time.Time
-	TermCode  string
-	TermName  string
+	ID               int64
+	TermID           int64
+	ClassYear        sql.NullInt16
+	Phase            RegistrationWindowsPhase
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	ShowBasketCounts bool
+	TermCode         string
+	TermName         string
 }
 
 func (q *Queries) GetWindow(ctx context.Context, id int64) (GetWindowRow, error) {
@@ -277,6 +278,7 @@ func (q *Queries) GetWindow(ctx context.Context, id int64) (GetWindowRow, error)
 		&i.Phase,
 		&i.OpensAt,
 		&i.ClosesAt,
+		&i.ShowBasketCounts,
 		&i.TermCode,
 		&i.TermName,
 	)
@@ -284,17 +286,18 @@ func (q *Queries) GetWindow(ctx context.Context, id int64) (GetWindowRow, error)
 }
 
 const getWindowForUpdate = `-- name: GetWindowForUpdate :one
-SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at
+SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, w.show_basket_counts
 FROM registration_windows w WHERE w.id = ? FOR UPDATE
 `
 
 type GetWindowForUpdateRow struct {
-	ID        int64
-	TermID    int64
-	ClassYear sql.NullInt16
-	Phase     RegistrationWindowsPhase
-	OpensAt   time.Time
-	ClosesAt  time.Time
+	ID               int64
+	TermID           int64
+	ClassYear        sql.NullInt16
+	Phase            RegistrationWindowsPhase
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	ShowBasketCounts bool
 }
 
 func (q *Queries) GetWindowForUpdate(ctx context.Context, id int64) (GetWindowForUpdateRow, error) {
@@ -307,6 +310,7 @@ func (q *Queries) GetWindowForUpdate(ctx context.Context, id int64) (GetWindowFo
 		&i.Phase,
 		&i.OpensAt,
 		&i.ClosesAt,
+		&i.ShowBasketCounts,
 	)
 	return i, err
 }
@@ -516,15 +520,16 @@ func (q *Queries) UpdateSection(ctx context.Context, arg UpdateSectionParams) er
 }
 
 const updateWindow = `-- name: UpdateWindow :exec
-UPDATE registration_windows SET class_year = ?, phase = ?, opens_at = ?, closes_at = ? WHERE id = ?
+UPDATE registration_windows SET class_year = ?, phase = ?, opens_at = ?, closes_at = ?, show_basket_counts = ? WHERE id = ?
 `
 
 type UpdateWindowParams struct {
-	ClassYear sql.NullInt16
-	Phase     RegistrationWindowsPhase
-	OpensAt   time.Time
-	ClosesAt  time.Time
-	ID        int64
+	ClassYear        sql.NullInt16
+	Phase            RegistrationWindowsPhase
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	ShowBasketCounts bool
+	ID               int64
 }
 
 func (q *Queries) UpdateWindow(ctx context.Context, arg UpdateWindowParams) error {
@@ -533,6 +538,7 @@ func (q *Queries) UpdateWindow(ctx context.Context, arg UpdateWindowParams) erro
 		arg.Phase,
 		arg.OpensAt,
 		arg.ClosesAt,
+		arg.ShowBasketCounts,
 		arg.ID,
 	)
 	return err

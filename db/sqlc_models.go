@@ -18,6 +18,7 @@ const (
 	EnrollmentsSourceRegister EnrollmentsSource = "register"
 	EnrollmentsSourceWaitlist EnrollmentsSource = "waitlist"
 	EnrollmentsSourceStaff    EnrollmentsSource = "staff"
+	EnrollmentsSourceBasket   EnrollmentsSource = "basket"
 )
 
 func (e *EnrollmentsSource) Scan(src interface{}) error {
@@ -464,9 +465,9 @@ type Enrollment struct {
 	SectionID int64
 	CourseID  int64
 	TermID    int64
-	Source    EnrollmentsSource
 	CreatedAt time.Time
 	QuotaID   sql.NullInt64
+	Source    EnrollmentsSource
 }
 
 type Event struct {
@@ -560,20 +561,21 @@ type RegistrationRequest struct {
 }
 
 type RegistrationWindow struct {
-	ID              int64
-	TermID          int64
-	ClassYear       sql.NullInt16
-	Phase           RegistrationWindowsPhase
-	OpensAt         time.Time
-	ClosesAt        time.Time
-	QueueEnabled    bool
-	PrequeueOpensAt sql.NullTime
-	MaxActive       int32
-	AdmitPerSecond  float64
-	PassSeconds     int32
-	IdleSeconds     int32
-	GraceSeconds    int32
-	Paused          bool
+	ID               int64
+	TermID           int64
+	ClassYear        sql.NullInt16
+	Phase            RegistrationWindowsPhase
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	QueueEnabled     bool
+	PrequeueOpensAt  sql.NullTime
+	MaxActive        int32
+	AdmitPerSecond   float64
+	PassSeconds      int32
+	IdleSeconds      int32
+	GraceSeconds     int32
+	Paused           bool
+	ShowBasketCounts bool
 }
 
 type Section struct {

@@ -33,6 +33,8 @@ type Catalog struct {
 	sections map[int64]*catalogSection
 	prereqs  map[int64][]prerequisite // by course, in code order
 	windows  []window
+	// phases are every window, basket ones too, with their basket-count setting (demand.go).
+	phases []phaseWindow
 
 	sortOnce sync.Once
 	sorted   []*catalogSection // ordered()
@@ -163,6 +165,9 @@ func loadCatalog(ctx context.Context, sqldb *sql.DB) (*Catalog, error) {
 	}
 	for _, w := range ws {
 		c.windows = append(c.windows, window{termID: w.TermID, classYear: int(w.ClassYear.Int16), opens: w.OpensAt, closes: w.ClosesAt})
+	}
+	if c.phases, err = loadPhases(ctx, q); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -32,6 +33,7 @@ type Service struct {
 	// lastWaits is the pool's wait count when Pace last looked.
 	lastWaits atomic.Int64
 	catalog   catalogCache
+	baskets   basketCounts
 	unwritten unwritten
 	flights   flights
 	// reads runs RegistrationGlance prepared (db.NewPrepared).
@@ -94,6 +96,8 @@ type request struct {
 	// an open seat); dropQuota, under a drop's lock, is the quota the seat came from.
 	quota     *quota
 	dropQuota sql.NullInt64
+	// source is what the enrollment records, when not a student's own registration.
+	source db.EnrollmentsSource
 }
 
 type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
@@ -453,7 +457,7 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 		return err
 	}
 	if err := insertEnrollment(ctx, q, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
-		TermID: sec.termID, Source: db.EnrollmentsSourceRegister}, quotaID); err != nil {
+		TermID: sec.termID, Source: cmp.Or(req.source, db.EnrollmentsSourceRegister)}, quotaID); err != nil {
 		return err
 	}
 	if req.rec.waiting {

@@ -28,6 +28,14 @@ func windowInput(f *adminForm) catalog.Window {
 		db.RegistrationWindowsPhaseAddDrop}, w.Phase) {
 		f.fail("phase", "admin.windows.choose_phase")
 	}
+	// Left out (a form from before the setting), the counts stay hidden.
+	switch f.V("basket_counts") {
+	case "shown":
+		w.ShowBasketCounts = true
+	case "", "hidden":
+	default:
+		f.fail("basket_counts", "admin.windows.choose_basket_counts")
+	}
 	w.Opens, w.Closes = f.datetime("opens_at"), f.datetime("closes_at")
 	if f.E("opens_at").Key == "" && f.E("closes_at").Key == "" && !w.Opens.Before(w.Closes) {
 		f.fail("closes_at", "admin.windows.order")
@@ -36,9 +44,12 @@ func windowInput(f *adminForm) catalog.Window {
 }
 
 // windowValues fills a window form from stored values, on the school's clock.
-func windowValues(ctx context.Context, year sql.NullInt16, phase db.RegistrationWindowsPhase, opens, closes time.Time) map[string]string {
+func windowValues(ctx context.Context, year sql.NullInt16, phase db.RegistrationWindowsPhase, opens, closes time.Time, counts bool) map[string]string {
 	v := map[string]string{"phase": string(phase), "opens_at": views.LocalInput(ctx, opens),
-		"closes_at": views.LocalInput(ctx, closes)}
+		"closes_at": views.LocalInput(ctx, closes), "basket_counts": "hidden"}
+	if counts {
+		v["basket_counts"] = "shown"
+	}
 	if year.Valid {
 		v["class_year"] = strconv.Itoa(int(year.Int16))
 	}
@@ -116,10 +127,10 @@ func (s *Server) windowPage(r *http.Request, id int64, f *adminForm, refused vie
 		return nil, err
 	}
 	if len(f.Values) == 0 {
-		f.Values = windowValues(r.Context(), win.ClassYear, win.Phase, win.OpensAt, win.ClosesAt)
+		f.Values = windowValues(r.Context(), win.ClassYear, win.Phase, win.OpensAt, win.ClosesAt, win.ShowBasketCounts)
 	}
 	return views.WindowPage(views.WindowEdit{ID: id, TermID: win.TermID, Term: win.TermCode + " · " + win.TermName,
-		Form: f.Form, Flash: s.flash(r), DeleteRefused: refused}), nil
+		Form: f.Form, Flash: s.flash(r), DeleteRefused: refused, Basket: win.Phase == db.RegistrationWindowsPhaseBasket}), nil
 }
 
 func (s *Server) updateWindow(w http.ResponseWriter, r *http.Request) {

@@ -124,7 +124,9 @@ func (s *Server) resultRow(r *http.Request, out registration.Outcome) (views.Sec
 	for i, m := range out.Meetings {
 		meetings[i] = views.Meeting(m)
 	}
-	return sectionRow(sec, out.SeatsLeft, meetings, true, st), nil
+	row := sectionRow(sec, out.SeatsLeft, meetings, true, st)
+	row.Demand = s.demand(r, sec.ID)
+	return row, nil
 }
 
 // resultStatus is the HTTP status of a result: 200 for a change made, 409 for a rule's

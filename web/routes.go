@@ -83,6 +83,8 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/windows/{windowID}", s.adminWindow)
 				r.Post("/windows/{windowID}", s.updateWindow)
 				r.Post("/windows/{windowID}/delete", s.deleteWindow)
+				r.Get("/basket-auto", s.adminBasketAuto)
+				r.Post("/basket-auto", s.runBasketAuto)
 				r.Get("/waiting-room", s.queueAdmin)
 				r.Get("/waiting-room/{windowID}/figures", s.queueFigures)
 				r.Post("/waiting-room/{windowID}", s.queueSettings)

@@ -158,6 +158,7 @@ func (s *Server) rows(r *http.Request, secs []listedSection, ids []int64, meetin
 	for i, sec := range secs {
 		out[i] = sectionRow(sec.Section, sec.seatsLeft, meetings[sec.ID], student, mine[sec.ID])
 		out[i].Quotas, out[i].QuotaRelease = sec.quotas, sec.release
+		out[i].Demand = s.demand(r, sec.ID)
 	}
 	return out, nil
 }

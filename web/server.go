@@ -234,10 +234,14 @@ func New(o Options) (*Server, error) {
 		cancel()
 		return nil, fmt.Errorf("registration catalog: %w", err)
 	}
+	if err := s.reg.RefreshBasketCounts(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("basket counts: %w", err)
+	}
 	s.bgctx, s.stop = ctx, cancel
 	s.stats = newDashboardStats(o.DB, o.Logger, o.Now)
 	s.lastLogins = newLastLogins(s.q, o.Logger, o.Now)
-	s.bg.Add(6)
+	s.bg.Add(7)
 	go func() { defer s.bg.Done(); s.lastLogins.run(ctx, lastLoginEvery) }()
 	go func() { defer s.bg.Done(); s.room.Run(ctx, 250*time.Millisecond) }()
 	go func() { defer s.bg.Done(); s.sweep(ctx, 10*time.Minute) }()
@@ -247,6 +251,7 @@ func New(o Options) (*Server, error) {
 	// Another replica's staff change reaches this one's catalog within a second (requests
 	// check the version themselves; the poll loads the change before they ask).
 	go func() { defer s.bg.Done(); s.reg.WatchCatalog(ctx, catalogPoll) }()
+	go func() { defer s.bg.Done(); s.reg.WatchBasketCounts(ctx, basketCountsEvery) }()
 	// Flushes its last counts when ctx ends: Close comes after the last request.
 	go func() { defer s.bg.Done(); s.stats.run(ctx, statsFlushEvery) }()
 	if o.Mail != nil {
@@ -259,6 +264,11 @@ func New(o Options) (*Server, error) {
 
 // catalogPoll is how often each replica reads the registration catalog's version.
 const catalogPoll = time.Second
+
+// basketCountsEvery is how often each replica recounts the baskets it shows: a count on
+// a page is at most this old. A recount reads every basket of the term (100,000 baskets:
+// tens of milliseconds of the database's time), so not more often.
+const basketCountsEvery = 5 * time.Second
 
 // Close stops the server's background work.
 func (s *Server) Close() {

@@ -288,14 +288,14 @@ func TestRunConfiguration(t *testing.T) {
 			args:   []string{"servee"},
 			env:    valid,
 			code:   2,
-			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed, rehearse, bench, verify-shuffle or hybrid)`},
+			stderr: []string{`school: unknown command "servee" (want serve, migrate, seed, rehearse, bench, verify-shuffle, hybrid or basket-auto)`},
 		},
 		{
 			name:   "help",
 			args:   []string{"help"},
 			env:    map[string]string{},
 			code:   0,
-			stdout: []string{"usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle|hybrid]"},
+			stdout: []string{"usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle|hybrid|basket-auto]"},
 		},
 		{
 			name:      "migrate needs only the database",

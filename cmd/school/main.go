@@ -6,6 +6,7 @@
 //	school rehearse play a registration morning against the app, then check the database
 //	school bench    measure the registration rush, registration and sign-in against their ceilings
 //	school verify-shuffle  check a waiting room's published pre-queue shuffle, every place
+//	school basket-auto  enrol the baskets whose sections have room, when the basket phase closes
 //
 // Every flag can also be set from the environment: -db-dsn is SCHOOL_DB_DSN, and so on.
 package main
@@ -49,11 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = verifyShuffle(ctx, args, getenv, stdout, stderr)
 	case "hybrid":
 		err = hybridCmd(ctx, args, getenv, stdout, stderr)
+	case "basket-auto":
+		err = basketAutoCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle|hybrid] [flags]; school CMD -h lists the flags")
+		fmt.Fprintln(stdout, "usage: school [serve|migrate|seed|rehearse|bench|verify-shuffle|hybrid|basket-auto] [flags]; school CMD -h lists the flags")
 		return 0
 	default:
-		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse, bench, verify-shuffle or hybrid)\n", cmd)
+		fmt.Fprintf(stderr, "school: unknown command %q (want serve, migrate, seed, rehearse, bench, verify-shuffle, hybrid or basket-auto)\n", cmd)
 		return 2
 	}
 	if err == errUsage {

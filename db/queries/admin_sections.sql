@@ -77,16 +77,16 @@ WHERE w.term_id = ?
 ORDER BY w.opens_at, w.id;
 
 -- name: GetWindowForUpdate :one
-SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at
+SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, w.show_basket_counts
 FROM registration_windows w WHERE w.id = ? FOR UPDATE;
 
 -- name: GetWindow :one
-SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, t.code AS term_code, t.name AS term_name
+SELECT w.id, w.term_id, w.class_year, w.phase, w.opens_at, w.closes_at, w.show_basket_counts, t.code AS term_code, t.name AS term_name
 FROM registration_windows w JOIN terms t ON t.id = w.term_id
 WHERE w.id = ?;
 
 -- name: UpdateWindow :exec
-UPDATE registration_windows SET class_year = ?, phase = ?, opens_at = ?, closes_at = ? WHERE id = ?;
+UPDATE registration_windows SET class_year = ?, phase = ?, opens_at = ?, closes_at = ?, show_basket_counts = ? WHERE id = ?;
 
 -- name: WindowTickets :one
 SELECT CAST(COUNT(*) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ?;
