@@ -54,12 +54,14 @@ func (q *Queries) BasketCounts(ctx context.Context) ([]BasketCountsRow, error) {
 }
 
 const basketDemand = `-- name: BasketDemand :many
-SELECT s.id, s.capacity, s.enrolled, s.held, CAST(COUNT(*) AS SIGNED) AS demand
+SELECT s.id, s.capacity, s.enrolled, s.held,
+       CAST(IF(s.quota_release_at <= NOW(6), 0, s.reserved) AS SIGNED) AS reserved,
+       CAST(COUNT(*) AS SIGNED) AS demand
 FROM sections s
 JOIN basket_items b ON b.section_id = s.id
 LEFT JOIN enrollments e ON e.user_id = b.user_id AND e.section_id = b.section_id
 WHERE s.term_id = ? AND e.id IS NULL
-GROUP BY s.id, s.capacity, s.enrolled, s.held
+GROUP BY s.id, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at
 ORDER BY s.id
 `
 
@@ -68,6 +70,7 @@ type BasketDemandRow struct {
 	Capacity int32
 	Enrolled int32
 	Held     int32
+	Reserved int64
 	Demand   int64
 }
 
@@ -87,6 +90,7 @@ func (q *Queries) BasketDemand(ctx context.Context, termID int64) ([]BasketDeman
 			&i.Capacity,
 			&i.Enrolled,
 			&i.Held,
+			&i.Reserved,
 			&i.Demand,
 		); err != nil {
 			return nil, err

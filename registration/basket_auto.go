@@ -46,18 +46,20 @@ var ErrNoBasketPhase = errors.New("no basket window of the term has closed")
 type SectionDemand struct {
 	SectionID                int64
 	Capacity, Enrolled, Held int
-	Demand                   int // baskets of students not holding the section yet
-	Label, Title             string
+	// Reserved is the seats the section's quotas still keep (0 once they are released).
+	Reserved     int
+	Demand       int // baskets of students not holding the section yet
+	Label, Title string
 }
 
-// Free is the seats nobody holds: capacity − enrolled − held (a seat held for the
-// waitlist belongs to the students waiting).
-func (d SectionDemand) Free() int { return max(0, d.Capacity-d.Enrolled-d.Held) }
+// Free is the open seats nobody holds: capacity − enrolled − held − reserved. A seat held
+// for the waitlist belongs to the students waiting, and a seat a quota keeps belongs to
+// the students it is for, on the morning: the auto-enrolment gives open seats only, so a
+// quota's students are not outrun by baskets that fill the quota before they can click.
+func (d SectionDemand) Free() int { return max(0, d.Capacity-d.Enrolled-d.Held-d.Reserved) }
 
 // Fits is the auto-enrolment's one decision: whether every basket of the section can have
-// a seat. It is kept to this one function so that seat quotas within a section can
-// extend it (each quota's demand against its own free seats, the rest against the open
-// remainder).
+// an open seat (Free: quota seats are left to the morning).
 func Fits(d SectionDemand) bool { return d.Demand > 0 && d.Demand <= d.Free() }
 
 // AutoSection is one section's line of the report.
@@ -107,7 +109,8 @@ func (s *Service) plan(ctx context.Context, cat *Catalog, termID int64) ([]AutoS
 	}
 	out := make([]AutoSection, 0, len(rows))
 	for _, r := range rows {
-		d := SectionDemand{SectionID: r.ID, Capacity: int(r.Capacity), Enrolled: int(r.Enrolled), Held: int(r.Held), Demand: int(r.Demand)}
+		d := SectionDemand{SectionID: r.ID, Capacity: int(r.Capacity), Enrolled: int(r.Enrolled), Held: int(r.Held),
+			Reserved: int(r.Reserved), Demand: int(r.Demand)}
 		if sec := cat.sections[r.ID]; sec != nil {
 			d.Label, d.Title = sec.Label(), sec.Title
 		}

@@ -211,3 +211,36 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A section's quota seats are left to the students they are for: the auto-enrolment fits
+// baskets against the open seats only, and once the quotas are released, against all.
+func TestAutoEnrollLeavesQuotaSeats(t *testing.T) {
+	w := newWorld(t)
+	w.basketPhase()
+	ctx := context.Background()
+	st := w.students(3, 18)
+	q := w.sectionAt(w.course("CS301", 3), "01", 4, meeting{mon, hm(9, 0), hm(10, 15)})
+	w.quota(q, 4, 0, 2) // 2 of 4 seats kept for the fourth year: 2 open
+	w.basket(st[0], q)
+	w.basket(st[1], q)
+	w.basket(st[2], q)
+	by := db.Actor{Username: "registrar"}
+	rep, err := w.svc.AutoEnroll(ctx, by, w.term)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Sections) != 1 || rep.Sections[0].Fits || rep.Sections[0].Free() != 2 {
+		t.Fatalf("3 baskets for 2 open seats (2 kept for a quota): %+v, want not fitted with 2 free", rep.Sections)
+	}
+	if n := w.count("SELECT COUNT(*) FROM enrollments"); n != 0 {
+		t.Errorf("%d enrolled from a section over its open seats", n)
+	}
+	w.releaseQuotas(q, -1)
+	if rep, err = w.svc.AutoEnroll(ctx, by, w.term); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Sections[0].Fits || rep.Sections[0].Enrolled != 3 {
+		t.Errorf("after the release, 3 baskets for 4 seats: %+v, want all 3 enrolled", rep.Sections[0])
+	}
+	w.checkInvariants()
+}

@@ -23,12 +23,14 @@ UPDATE registration_windows SET show_basket_counts = ? WHERE id = ?;
 -- BasketDemand is, for each section of the term some basket holds, the baskets of
 -- students not holding it yet, and its seats, read live for the auto-enrolment.
 -- name: BasketDemand :many
-SELECT s.id, s.capacity, s.enrolled, s.held, CAST(COUNT(*) AS SIGNED) AS demand
+SELECT s.id, s.capacity, s.enrolled, s.held,
+       CAST(IF(s.quota_release_at <= NOW(6), 0, s.reserved) AS SIGNED) AS reserved,
+       CAST(COUNT(*) AS SIGNED) AS demand
 FROM sections s
 JOIN basket_items b ON b.section_id = s.id
 LEFT JOIN enrollments e ON e.user_id = b.user_id AND e.section_id = b.section_id
 WHERE s.term_id = ? AND e.id IS NULL
-GROUP BY s.id, s.capacity, s.enrolled, s.held
+GROUP BY s.id, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at
 ORDER BY s.id;
 
 -- TermBaskets are the term's basket items in each student's basket order.
