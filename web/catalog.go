@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,6 +38,9 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Term = term.Name
+	if u, _ := s.currentUser(r); u.Role == RoleStudent {
+		page.Quick = &views.QuickRegister{RequestKey: rand.Text(), MaxCodes: maxQuickCodes, MaxLength: maxQuickLength}
+	}
 
 	depts, err := s.catalogQ.ListDepartments(ctx)
 	if err != nil {

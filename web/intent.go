@@ -21,9 +21,10 @@ const (
 
 // intentActions are the gated requests worth coming back to, by path.
 var intentActions = map[string]string{
-	"/registrations":   "register",
-	"/waitlist":        "waitlist",
-	"/basket/register": "basket",
+	"/registrations":       "register",
+	"/waitlist":            "waitlist",
+	"/basket/register":     "basket",
+	"/registrations/quick": "quick",
 }
 
 // keepIntent remembers the registration click the waiting room turned away: what, which

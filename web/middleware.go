@@ -110,6 +110,7 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 					return
 				}
 				c.Credits = credits
+				c.Clock = s.serverClock(u)
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
