@@ -659,7 +659,7 @@ var messages = map[string]struct{ en, ko string }{
 	"clock.opens_at":            {"Your registration opens at %s.", "수강신청 시작: %s"},
 	"clock.left":                {"Time left", "남은 시간"},
 	"clock.open_now":            {"Registration is open now.", "지금 수강신청할 수 있습니다."},
-	"clock.open_until":          {"Registration is open until %s.", "수강신청 가능 (%s까지)"},
+	"clock.open_until":          {"Registration open until %s", "%s까지 신청 가능"},
 	"clock.closed":              {"Your registration period for today has ended.", "오늘의 수강신청 기간이 끝났습니다."},
 	"quick.title":               {"Quick registration by code", "과목번호-분반 직접 입력"},
 	"quick.hint":                {"Course code, hyphen, section number, such as CS101-01. For several, separate them with spaces, commas or new lines (at most %d); Enter registers.", "과목번호-분반 형식으로 입력하세요 (예: CS101-01). 여러 개는 띄어쓰기, 쉼표 또는 줄바꿈으로 구분합니다 (최대 %d개). Enter를 누르면 신청합니다."},

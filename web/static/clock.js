@@ -103,8 +103,9 @@
 		});
 	}
 
-	function open(c) {
+	function open(c, now) {
 		c.dataset.state = "open";
+		c.dataset.openedAt = Math.round(now);
 		var left = c.querySelector("[data-clock-left]");
 		if (left) {
 			left.hidden = true;
@@ -132,13 +133,14 @@
 			c.querySelector("[data-clock-time]").textContent =
 				pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + ":" + pad(t.getUTCSeconds()) + " " + c.dataset.zoneAbbr;
 			c.querySelector("[data-clock-now]").hidden = false;
+			c.setAttribute("data-synced", "");
 			c.dataset.rtt = Math.round(rtt);
 		}
 		var next = 1000 - (now % 1000);
 		if (c.dataset.state === "waiting") {
 			var ms = Number(c.dataset.opensAt) - now;
 			if (ms <= 0) {
-				open(c);
+				open(c, now);
 			} else {
 				var left = c.querySelector("[data-clock-left]");
 				left.textContent = c.dataset.leftText + " " + hms(Math.ceil(ms / 1000));
