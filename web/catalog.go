@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,7 +38,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Term = term.Name
 	if u, _ := s.currentUser(r); u.Role == RoleStudent {
-		page.Quick = &views.QuickRegister{RequestKey: rand.Text(), MaxCodes: maxQuickCodes, MaxLength: maxQuickLength}
+		page.Quick = quickForm(r)
 	}
 
 	depts, err := s.catalogQ.ListDepartments(ctx)

@@ -45,6 +45,9 @@ func (s *Server) keepIntent(r *http.Request) {
 	if page == "" {
 		return // not a click on a page of the app (a script, a probe): nothing to go back to
 	}
+	if action == "quick" {
+		page = withQuickCodes(page, r.PostFormValue("codes"))
+	}
 	s.sessions.Put(r.Context(), sessIntent, fmt.Sprintf("%s|%d|%s", action, id, page))
 }
 

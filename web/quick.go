@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -93,6 +94,7 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 		msg = views.Msg("result.key_reused")
 	}
 	if msg.Key != "" {
+		answerResult(w, r, registration.Invalid)
 		q.Error = msg
 		s.render(w, r, http.StatusBadRequest, views.QuickRegisterPage(q), views.QuickAnswer(q, nil))
 		return
@@ -166,4 +168,32 @@ func quickKey(formKey string, sectionID int64) string {
 		return ""
 	}
 	return formKey + ":" + strconv.FormatInt(sectionID, 10)
+}
+
+// quickParam carries typed codes in the catalog's address: the waiting room, turning a
+// quick registration away, keeps the page it came from with the codes in it, so after
+// admission they are back in the field, one Enter from being sent.
+const quickParam = "codes"
+
+// withQuickCodes is page with the codes in its query; page alone when there are none,
+// or more than the field takes.
+func withQuickCodes(page, codes string) string {
+	codes = strings.TrimSpace(codes)
+	u, err := url.Parse(page)
+	if codes == "" || utf8.RuneCountInString(codes) > maxQuickLength || err != nil {
+		return page
+	}
+	q := u.Query()
+	q.Set(quickParam, codes)
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
+}
+
+// quickForm is the field as the catalog offers it, with the codes its address carries.
+func quickForm(r *http.Request) *views.QuickRegister {
+	q := &views.QuickRegister{RequestKey: rand.Text(), MaxCodes: maxQuickCodes, MaxLength: maxQuickLength}
+	if codes := r.URL.Query().Get(quickParam); utf8.RuneCountInString(codes) <= maxQuickLength {
+		q.Codes = codes
+	}
+	return q
 }

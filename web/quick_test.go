@@ -158,8 +158,8 @@ func TestQuickRegistrationValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		res, body := app.post(t, c, "/registrations/quick", url.Values{"codes": {tc.codes}, "request_key": {tc.key}}, hx, "true", "Accept-Language", tc.lang)
-		if res.StatusCode != http.StatusBadRequest {
-			t.Errorf("%s: status %d, want 400", tc.name, res.StatusCode)
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("X-Registration-Result") != "invalid" {
+			t.Errorf("%s: status %d %q, want 400 invalid", tc.name, res.StatusCode, res.Header.Get("X-Registration-Result"))
 		}
 		if got := testid(t, body, "quick-error"); got != tc.want {
 			t.Errorf("%s: message %q, want %q", tc.name, got, tc.want)
@@ -238,7 +238,34 @@ func TestQuickRegistrationGates(t *testing.T) {
 	if n := app.count(t, "SELECT COUNT(*) FROM enrollments WHERE section_id = ?", f.Sections["MATH150-01"]); n != 0 {
 		t.Errorf("MATH150-01 has %d enrollments after the gate turned quick registration away", n)
 	}
+	app.post(t, c, "/queue", nil)
 	if _, page := app.get(t, c, "/queue"); testid(t, page, "intent-kept") == "" {
 		t.Errorf("the waiting page does not say the quick registration was kept")
+	}
+	// Admitted, alice is back on the catalog with her codes in the field, and they go
+	// through with the pass.
+	if _, err := app.DB.Exec("UPDATE registration_windows SET paused = FALSE, admit_per_second = 50, max_active = 10"); err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	eventually(t, "admission", func() bool {
+		_, body := app.get(t, c, "/queue")
+		token = doc(t, body).Find(`[data-testid="queue-enter"] input[name="t"]`).AttrOr("value", "")
+		return token != ""
+	})
+	res, _ = app.post(t, c, "/queue/enter", url.Values{"t": {token}})
+	if want := "/courses?codes=MATH150-01"; res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+		t.Fatalf("enter: %d to %q, want %s", res.StatusCode, res.Header.Get("Location"), want)
+	}
+	_, page := app.get(t, c, "/courses?codes=MATH150-01")
+	if got := doc(t, page).Find(`textarea[name="codes"]`).Text(); got != "MATH150-01" {
+		t.Errorf("after admission the field holds %q, want the codes kept", got)
+	}
+	if got := testid(t, page, "intent-banner"); !strings.Contains(got, "quick registration field") {
+		t.Errorf("after admission the banner says %q", got)
+	}
+	_, body = app.post(t, c, "/registrations/quick", form, hx, "true")
+	if got := quickLines(t, body); len(got) != 1 || got[0].result != "enrolled" {
+		t.Errorf("quick registration with the pass: %+v", got)
 	}
 }
