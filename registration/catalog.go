@@ -85,8 +85,7 @@ func (c *Catalog) Version() int64 { return c.version }
 // exclusive.
 func (c *Catalog) windowOpen(termID int64, classYear int, now time.Time) bool {
 	for _, w := range c.windows {
-		if w.termID == termID && (w.classYear == 0 || classYear != 0 && w.classYear == classYear) &&
-			!now.Before(w.opens) && now.Before(w.closes) {
+		if w.termID == termID && w.admits(classYear) && !now.Before(w.opens) && now.Before(w.closes) {
 			return true
 		}
 	}

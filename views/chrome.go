@@ -27,6 +27,8 @@ type Chrome struct {
 	KeptIntent bool
 	// Intent is that click, offered again on the page admission led back to.
 	Intent *Intent
+	// Clock is the server clock of a student's registration day; nil on other days.
+	Clock *ServerClock
 }
 
 // Intent is a registration click the waiting room turned away: Action is "register",

@@ -3,8 +3,11 @@ package views
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/schoolservice/school/registration"
 )
 
 // SlotMinutes is the height of one timetable row. Meetings that start or end between
@@ -28,7 +31,12 @@ type TimetableSection struct {
 	Instructor string
 	Credits    int
 	Meetings   []Meeting
+	// Basket: in the preview timetable, a section in the basket and not registered.
+	Basket bool
 }
+
+// Label names the section as the pages print it: "CS101-01".
+func (s TimetableSection) Label() string { return registration.SectionLabel(s.CourseCode, s.Number) }
 
 // Timetable is the student's weekly timetable page.
 type Timetable struct {
@@ -84,6 +92,8 @@ type GridCell struct {
 	RowSpan int
 	Section *TimetableSection
 	Meeting Meeting
+	// Conflicts names the other sections meeting in the same minutes, in the sections' order.
+	Conflicts []string
 }
 
 type placed struct {
@@ -91,13 +101,15 @@ type placed struct {
 	meeting    Meeting
 	first, end int // row indexes, end exclusive
 	lane       int
+	conflicts  []string
 }
 
 // NewTimetableGrid lays the sections' meetings out on a Mon–Fri grid (Sat and Sun only
-// when something meets then). Enrolled sections cannot overlap, but if data ever says
-// otherwise, overlapping meetings go side by side in extra lanes of their day (the day
-// header spans them) rather than in one cell: each meeting stays one cell, and every
-// row still has exactly one cell per lane, so the table never breaks.
+// when something meets then). Enrolled sections cannot overlap, but the preview
+// timetable's basket sections can (and data might): overlapping meetings go side by side
+// in extra lanes of their day (the day header spans them) rather than in one cell, each
+// naming the sections it conflicts with: each meeting stays one cell, and every row
+// still has exactly one cell per lane, so the table never breaks.
 func NewTimetableGrid(sections []TimetableSection) TimetableGrid {
 	from, to := gridLatestStart, gridEarliestEnd
 	byDay := map[int][]*placed{}
@@ -113,6 +125,9 @@ func NewTimetableGrid(sections []TimetableSection) TimetableGrid {
 			byDay[m.Weekday] = append(byDay[m.Weekday], &placed{section: s, meeting: m})
 			count++
 		}
+	}
+	for _, ps := range byDay {
+		markConflicts(ps)
 	}
 	g := TimetableGrid{Meetings: count}
 	for d := 1; d <= 7; d++ {
@@ -140,7 +155,7 @@ func NewTimetableGrid(sections []TimetableSection) TimetableGrid {
 					continue
 				}
 				if p := starts[d.Weekday][[2]int{r, lane}]; p != nil {
-					row.Cells = append(row.Cells, GridCell{Weekday: d.Weekday, RowSpan: p.end - p.first, Section: p.section, Meeting: p.meeting})
+					row.Cells = append(row.Cells, GridCell{Weekday: d.Weekday, RowSpan: p.end - p.first, Section: p.section, Meeting: p.meeting, Conflicts: p.conflicts})
 					busyUntil[key] = p.end
 				} else {
 					row.Cells = append(row.Cells, GridCell{Weekday: d.Weekday, RowSpan: 1})
@@ -181,4 +196,31 @@ func assignLanes(ps []*placed, from int) int {
 		}
 	}
 	return max(1, len(laneEnd))
+}
+
+// markConflicts names, on each of a day's meetings, the other sections that meet in the
+// same minutes (back to back is no conflict).
+func markConflicts(ps []*placed) {
+	for _, p := range ps {
+		for _, o := range ps {
+			label := o.section.Label()
+			if o.section != p.section && Overlaps([]Meeting{p.meeting}, []Meeting{o.meeting}) && !slices.Contains(p.conflicts, label) {
+				p.conflicts = append(p.conflicts, label)
+			}
+		}
+	}
+}
+
+// SectionConflicts names, for each section, the other sections that meet at the same
+// time as it in the week, in the sections' order.
+func SectionConflicts(sections []TimetableSection) [][]string {
+	out := make([][]string, len(sections))
+	for i, s := range sections {
+		for j, o := range sections {
+			if i != j && Overlaps(s.Meetings, o.Meetings) {
+				out[i] = append(out[i], o.Label())
+			}
+		}
+	}
+	return out
 }

@@ -37,6 +37,9 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Term = term.Name
+	if u, _ := s.currentUser(r); u.Role == RoleStudent {
+		page.Quick = quickForm(r)
+	}
 
 	depts, err := s.catalogQ.ListDepartments(ctx)
 	if err != nil {

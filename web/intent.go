@@ -21,9 +21,10 @@ const (
 
 // intentActions are the gated requests worth coming back to, by path.
 var intentActions = map[string]string{
-	"/registrations":   "register",
-	"/waitlist":        "waitlist",
-	"/basket/register": "basket",
+	"/registrations":       "register",
+	"/waitlist":            "waitlist",
+	"/basket/register":     "basket",
+	"/registrations/quick": "quick",
 }
 
 // keepIntent remembers the registration click the waiting room turned away: what, which
@@ -43,6 +44,9 @@ func (s *Server) keepIntent(r *http.Request) {
 	}
 	if page == "" {
 		return // not a click on a page of the app (a script, a probe): nothing to go back to
+	}
+	if action == "quick" {
+		page = withQuickCodes(page, r.PostFormValue("codes"))
 	}
 	s.sessions.Put(r.Context(), sessIntent, fmt.Sprintf("%s|%d|%s", action, id, page))
 }

@@ -42,7 +42,7 @@ var malformed = []struct {
 // formFields are the names the app's forms and query strings use, gathered from the
 // handlers; every one gets the malformed value at once.
 var formFields = []string{
-	"b", "blocked", "body", "capacity", "class_year", "closes_at", "code", "course", "created", "credits",
+	"b", "blocked", "body", "capacity", "class_year", "closes_at", "code", "codes", "course", "created", "credits",
 	"day", "department_id", "dept", "description", "enabled", "ends_on", "entity", "entity_id", "before",
 	"file", "instructor", "kind", "lang", "max_active", "meetings", "name", "next", "number", "opens_at",
 	"password", "paused", "per_row", "phase", "pinned", "prerequisites", "q", "rate", "reason", "request_key",

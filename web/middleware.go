@@ -116,6 +116,7 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 						return
 					}
 				}
+				c.Clock = s.serverClock(u)
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))

@@ -24,6 +24,8 @@ func (s *Server) Handler() http.Handler {
 	r.Method(http.MethodGet, "/static/*", staticHandler())
 	// Waiting pages poll here: answered from memory, without loading the session.
 	r.With(noStore).Get("/queue/status", s.queueStatus)
+	// The header's server clock measures its offset here: no session, no database.
+	r.Get("/clock", s.clockNow)
 	// The pre-queue shuffle's commitment and reveal, for anyone to check.
 	r.Get("/queue/shuffle/{windowID}", s.queueShuffleList)
 
@@ -122,6 +124,7 @@ func (s *Server) Handler() http.Handler {
 				r.Get("/notifications", s.notificationsPage)
 				r.Post("/notifications/read", s.markAllNotificationsRead)
 				r.Post("/notifications/{notificationID}/read", s.markNotificationRead)
+				r.Get("/timetable/preview", s.timetablePreview)
 				r.Get("/queue", s.queuePage)
 				r.Get("/queue/shuffle", s.queueShuffle)
 				r.Post("/queue", s.queueJoin)
@@ -132,6 +135,7 @@ func (s *Server) Handler() http.Handler {
 				r.Group(func(r chi.Router) {
 					r.Use(s.countRegistrations, s.gate)
 					r.Post("/registrations", s.register)
+					r.Post("/registrations/quick", s.quickRegister)
 					r.Post("/registrations/{sectionID}/drop", s.drop)
 					r.Post("/waitlist", s.joinWaitlist)
 					r.Post("/waitlist/{sectionID}/leave", s.leaveWaitlist)

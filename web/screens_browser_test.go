@@ -393,7 +393,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	})
 	id := func(query string) string { return itoa(int64(app.count(t, query))) }
 	pages := map[string][]string{
-		"student": {"/", "/courses", "/courses?dept=MATH&open=1", "/basket", "/registrations", "/timetable", "/events",
+		"student": {"/", "/courses", "/courses?dept=MATH&open=1", "/basket", "/registrations", "/timetable", "/timetable/preview", "/events",
 			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/notifications", "/queue"},
 		"staff": {"/admin", "/admin/audit", "/admin/terms", "/admin/terms/" + itoa(f.TermID), "/admin/departments",
 			"/admin/departments/" + id("SELECT MIN(id) FROM departments"), "/admin/courses", "/admin/courses/" + id("SELECT MIN(id) FROM courses"),

@@ -199,6 +199,8 @@ func New(o Options) (*Server, error) {
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
 	}
+	// Windows open and close on the app's clock, the one the header's server clock shows.
+	s.reg.SetClock(o.Now)
 	s.staffCatalog = catalog.New(o.DB, s.reg, o.Logger)
 	s.notices = notices.New(o.DB, o.Now)
 	if o.ReadDB != nil {

@@ -31,3 +31,21 @@
 		el.focus();
 	});
 })();
+
+// Quick registration's field: Enter sends the codes (the fastest path on registration
+// morning); Shift+Enter, or a pasted list, still makes new lines, which separate codes.
+(function () {
+	"use strict";
+	document.addEventListener("keydown", function (evt) {
+		var t = evt.target;
+		if (evt.key !== "Enter" || evt.shiftKey || evt.isComposing || !t.matches || !t.matches("textarea[data-submit-on-enter]") || !t.form) {
+			return;
+		}
+		evt.preventDefault();
+		var send = t.form.querySelector('button[type="submit"]');
+		if (send && send.disabled) {
+			return; // held until the opening (clock.js), or a request under way
+		}
+		t.form.requestSubmit(send);
+	});
+})();
