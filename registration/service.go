@@ -475,7 +475,9 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 	sec := req.sec
 	if req.quota != nil {
 		// A seat of the student's quota was free at the read: it is tried before the
-		// section is locked (the lock order: quota, then section).
+		// section is locked (the lock order: quota, then section). A retried transaction
+		// tries it again.
+		defer func(qt *quota) { req.quota = qt }(req.quota)
 		if err := s.enroll(ctx, q, req, out); err != nil || out.Result != Full {
 			return err
 		}
