@@ -42,7 +42,14 @@ var CatalogColumns = []Column{
 	{"department", true}, {"course_code", true}, {"title", true}, {"credits", true},
 	{"term", true}, {"section", true}, {"capacity", true},
 	{"instructor", false}, {"room", false}, {"meetings", false},
+	{"title_ko", false}, {"course_type", false}, {"class_year", false}, {"open_to_other_departments", false},
+	{"description", false}, {"syllabus_url", false},
 }
+
+// CourseDetailColumns are the optional course columns of a catalog file. A file without
+// one leaves that fact of its courses as it is (a new course takes the default), so files
+// written before the columns existed import as they always did.
+var CourseDetailColumns = []string{"title_ko", "course_type", "class_year", "open_to_other_departments", "description", "syllabus_url"}
 
 // TranscriptColumns are the transcript file's columns: one row per course a student
 // completed.
@@ -87,6 +94,17 @@ type SectionRow struct {
 	Instructor string
 	Room       string
 	Meetings   []Meeting
+	CourseDetails
+}
+
+// CourseDetails are a course's facts beyond its code, title and credits.
+type CourseDetails struct {
+	TitleKo      string // the Korean title; Title is the English one
+	CourseType   string // one of CourseTypes, or ""
+	ClassYear    int    // the year the course is meant for, 0 for any
+	OpenToOthers bool   // students of other departments may take it
+	Description  string
+	SyllabusURL  string
 }
 
 // TranscriptRow is a row of a transcript file.
@@ -104,6 +122,8 @@ type CatalogFile struct {
 	// HasMeetings says the file has a meetings column: the sections' meetings are replaced
 	// by the file's. Without the column, meetings are left as they are.
 	HasMeetings bool
+	// Has names the CourseDetailColumns the file has; the others are left as they are.
+	Has map[string]bool
 }
 
 // table is a file's rows as maps from column name to trimmed value.
