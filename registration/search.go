@@ -21,8 +21,8 @@ type Search struct {
 	// Weekday (1 Monday … 7 Sunday) and Period (see PeriodStart) keep the sections that
 	// meet then: on that day, in that period, or in that period on that day.
 	Weekday, Period int
-	OpenToOthers    bool  // only the courses other departments' students may take
-	CourseID        int64 // only one course's sections (its page)
+	OpenToOthers    bool   // only the courses other departments' students may take
+	CourseCode      string // only one course's sections (its page)
 	// Only, when not nil, keeps just the sections it holds (the open ones, read live).
 	Only map[int64]bool
 }
@@ -58,7 +58,7 @@ func (q *Search) matches(s *catalogSection) bool {
 		(q.CourseType == "" || s.CourseType == q.CourseType) &&
 		(q.ClassYear == 0 || s.ClassYear == q.ClassYear) &&
 		(!q.OpenToOthers || s.OpenToOthers) &&
-		(q.CourseID == 0 || s.courseID == q.CourseID) &&
+		(q.CourseCode == "" || s.CourseCode == q.CourseCode) &&
 		(q.Only == nil || q.Only[s.ID]) &&
 		s.meetsAt(q.Weekday, q.Period)
 }

@@ -36,7 +36,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	page.Term = term.Name
+	page.Term = views.Name(ctx, term.Name, term.NameKo)
 
 	depts, err := s.catalogQ.ListDepartments(ctx)
 	if err != nil {
@@ -45,7 +45,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	}
 	known := false
 	for _, d := range depts {
-		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
+		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + views.Name(ctx, d.Name, d.NameKo)})
 		known = known || d.Code == f.Department
 	}
 	if f.Department != "" && !known {
@@ -53,7 +53,8 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		f.Department = ""
 	}
 
-	search := registration.Search{TermID: term.ID, Keyword: f.Keyword, Department: f.Department, Credits: f.Credits}
+	search := registration.Search{TermID: term.ID, Keyword: f.Keyword, Department: f.Department, Credits: f.Credits,
+		CourseType: f.CourseType, ClassYear: f.ClassYear, Weekday: f.Weekday, Period: f.Period, OpenToOthers: f.OpenToOthers}
 	if f.OpenOnly {
 		open, err := s.catalogQ.OpenSectionIDs(ctx, term.ID)
 		if err != nil {
@@ -110,6 +111,9 @@ func parseCatalogFilter(r *http.Request) (views.CatalogFilter, views.Message) {
 		} else {
 			f.Credits = n
 		}
+	}
+	if msg2 := parseCourseFilters(q, &f); msg2.Key != "" {
+		msg = msg2
 	}
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
