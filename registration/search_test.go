@@ -19,9 +19,9 @@ func TestSearchFilters(t *testing.T) {
 			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?)`, dept, code, "Course "+code, credits, titleKo, kind, year, open))
 	}
 	w.section(course("CS101", w.dept, 3, "major_required", 1, false, "프로그래밍"), "01", 30, mon, hm(9, 0), hm(10, 15)) // periods 1-2
-	w.section(course("CS201", w.dept, 3, "major_elective", 2, true, "자료구조"), "01", 30, tue, hm(13, 0), hm(14, 15))     // periods 5-6
-	w.section(course("EE101", ee, 2, "general_elective", 1, true, "회로이론"), "01", 30, mon, hm(13, 30), hm(15, 0))        // periods 5-6
-	w.section(course("EE301", ee, 3, "", 3, true, ""), "01", 30, wed, hm(18, 0), hm(19, 0))                                // period 10
+	w.section(course("CS201", w.dept, 3, "major_elective", 2, true, "자료구조"), "01", 30, tue, hm(13, 0), hm(14, 15))  // periods 5-6
+	w.section(course("EE101", ee, 2, "general_elective", 1, true, "회로이론"), "01", 30, mon, hm(13, 30), hm(15, 0))    // periods 5-6
+	w.section(course("EE301", ee, 3, "", 3, true, ""), "01", 30, wed, hm(18, 0), hm(19, 0))                         // period 10
 
 	ctx := context.Background()
 	cat, err := w.svc.FreshCatalog(ctx)
