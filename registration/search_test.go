@@ -2,9 +2,16 @@ package registration_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/db/dbtest"
 	"github.com/schoolservice/school/registration"
 )
 
@@ -69,5 +76,89 @@ func TestSearchFilters(t *testing.T) {
 	found, _ := cat.Search(registration.Search{TermID: w.term, Keyword: "CS101"}, 0, 1)
 	if len(found) != 1 || found[0].TitleKo != "프로그래밍" || found[0].CourseType != "major_required" || found[0].ClassYear != 1 || found[0].OpenToOthers {
 		t.Errorf("CS101 in the catalog = %+v", found)
+	}
+}
+
+// BenchmarkSearch is the catalog page's search over 2,000 sections in memory, without a
+// filter and with the filters of issue 18 (a page of 25 and the total, as the page asks).
+func BenchmarkSearch(b *testing.B) {
+	sqldb, _ := dbtest.New(b)
+	ctx := context.Background()
+	q := db.New(sqldb)
+	dept, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "CS", Name: "Computer Science"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	term, err := q.InsertTerm(ctx, db.InsertTermParams{Code: "2027-1", Name: "Spring 2027", IsCurrent: true,
+		StartsOn: now.AddDate(0, 1, 0), EndsOn: now.AddDate(0, 5, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := registration.New(sqldb, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	var courses, sections, meetings [][]any
+	kinds := []string{"major_required", "major_elective", "general_elective", ""}
+	for i := range 1000 {
+		courses = append(courses, []any{dept, fmt.Sprintf("C%04d", i), fmt.Sprintf("Course %d", i), 3, "", kinds[i%4], i % 5, i%3 != 0})
+	}
+	if err := q.BulkInsert(ctx, "courses", []string{"department_id", "code", "title", "credits", "description", "course_type", "class_year", "open_to_others"}, courses); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := sqldb.Query("SELECT id FROM courses ORDER BY id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		sections = append(sections, []any{id, term, "01", 30}, []any{id, term, "02", 30})
+	}
+	if err := q.BulkInsert(ctx, "sections", []string{"course_id", "term_id", "number", "capacity"}, sections); err != nil {
+		b.Fatal(err)
+	}
+	if err := sqldb.QueryRow("SELECT COUNT(*) FROM sections").Scan(new(int)); err != nil {
+		b.Fatal(err)
+	}
+	ids, err := sqldb.Query("SELECT id FROM sections ORDER BY id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for n := 0; ids.Next(); n++ {
+		var id int64
+		if err := ids.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		start := 9*60 + 90*(n%6)
+		meetings = append(meetings, []any{id, 1 + n%5, start, start + 75}, []any{id, 1 + (n+2)%5, start, start + 75})
+	}
+	if err := q.BulkInsert(ctx, "section_meetings", []string{"section_id", "weekday", "start_minute", "end_minute"}, meetings); err != nil {
+		b.Fatal(err)
+	}
+	if err := q.BumpCatalogVersion(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cat, err := svc.FreshCatalog(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		q    registration.Search
+	}{
+		{"none", registration.Search{}},
+		{"keyword", registration.Search{Keyword: "course 9"}},
+		{"type+year+open", registration.Search{CourseType: "major_required", ClassYear: 2, OpenToOthers: true}},
+		{"day+period", registration.Search{Weekday: 3, Period: 4}},
+		{"all", registration.Search{Keyword: "course", CourseType: "major_elective", ClassYear: 1, Weekday: 2, Period: 2, OpenToOthers: true}},
+	} {
+		bc.q.TermID = term
+		b.Run(bc.name, func(b *testing.B) {
+			var total int
+			for b.Loop() {
+				_, total = cat.Search(bc.q, 0, 25)
+			}
+			b.ReportMetric(float64(total), "matches")
+		})
 	}
 }
