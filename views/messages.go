@@ -679,6 +679,7 @@ var messages = map[string]struct{ en, ko string }{
 	"catalog.weekday":                              {"Day", "요일"},
 	"catalog.period":                               {"Period", "교시"},
 	"catalog.open_to_others_only":                  {"Only courses open to other departments", "타과 수강 가능 과목만"},
+	"catalog.more_filters":                         {"Course type, year, day and period", "이수구분·학년·요일·교시"},
 	"catalog.err.course_type":                      {"There is no such course type; showing every type.", "없는 이수구분이라 전체를 보여드립니다."},
 	"catalog.err.class_year":                       {"The year must be a whole number from 1 to 6.", "학년은 1에서 6 사이의 정수여야 합니다."},
 	"catalog.err.weekday":                          {"The day must be one of Monday to Sunday.", "요일은 월요일부터 일요일 중 하나여야 합니다."},
