@@ -12,8 +12,9 @@ import (
 
 // Department is a department as staff write it and the audit log keeps it.
 type Department struct {
-	Code string `json:"code"`
-	Name string `json:"name"`
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	NameKo string `json:"name_ko,omitempty"` // the Korean name; Name is the English one
 }
 
 // CreateDepartment adds a department; its code must be free.
@@ -21,7 +22,7 @@ func (s *Service) CreateDepartment(ctx context.Context, by db.Actor, d Departmen
 	var id int64
 	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		var err error
-		id, err = q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: d.Code, Name: d.Name})
+		id, err = q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: d.Code, Name: d.Name, NameKo: d.NameKo})
 		if err != nil {
 			return db.Change{}, taken(err, &CodeTakenError{Code: d.Code})
 		}
@@ -37,11 +38,11 @@ func (s *Service) UpdateDepartment(ctx context.Context, by db.Actor, id int64, d
 		if err != nil {
 			return db.Change{}, err
 		}
-		before := Department{Code: old.Code, Name: old.Name}
+		before := Department{Code: old.Code, Name: old.Name, NameKo: old.NameKo}
 		if before == d {
 			return db.Change{}, nil
 		}
-		if err := q.UpdateDepartment(ctx, db.UpdateDepartmentParams{Code: d.Code, Name: d.Name, ID: id}); err != nil {
+		if err := q.UpdateDepartment(ctx, db.UpdateDepartmentParams{Code: d.Code, Name: d.Name, NameKo: d.NameKo, ID: id}); err != nil {
 			return db.Change{}, taken(err, &CodeTakenError{Code: d.Code})
 		}
 		return db.Change{Action: "department.update", Entity: "department", EntityID: id, Before: before, After: d}, nil
@@ -67,7 +68,7 @@ func (s *Service) DeleteDepartment(ctx context.Context, by db.Actor, id int64) (
 		if err := q.DeleteDepartment(ctx, id); err != nil {
 			return db.Change{}, err
 		}
-		return db.Change{Action: "department.delete", Entity: "department", EntityID: id, Before: Department{Code: old.Code, Name: old.Name}}, nil
+		return db.Change{Action: "department.delete", Entity: "department", EntityID: id, Before: Department{Code: old.Code, Name: old.Name, NameKo: old.NameKo}}, nil
 	})
 	return code, err
 }
@@ -83,11 +84,20 @@ type Course struct {
 	Credits       int      `json:"credits"`
 	Description   string   `json:"description"`
 	Prerequisites []string `json:"prerequisites"`
+	// The Korean title (Title is the English one), 이수구분 (catalogcsv.CourseTypes or ""),
+	// the year the course is meant for (0: any), 타과 수강 가능, and the syllabus link.
+	TitleKo      string `json:"title_ko,omitempty"`
+	CourseType   string `json:"course_type,omitempty"`
+	ClassYear    int    `json:"class_year,omitempty"`
+	OpenToOthers bool   `json:"open_to_other_departments"`
+	SyllabusURL  string `json:"syllabus_url,omitempty"`
 }
 
 func (c Course) same(o Course) bool {
 	return c.Department == o.Department && c.Code == o.Code && c.Title == o.Title && c.Credits == o.Credits &&
-		c.Description == o.Description && slices.Equal(c.Prerequisites, o.Prerequisites)
+		c.Description == o.Description && slices.Equal(c.Prerequisites, o.Prerequisites) &&
+		c.TitleKo == o.TitleKo && c.CourseType == o.CourseType && c.ClassYear == o.ClassYear &&
+		c.OpenToOthers == o.OpenToOthers && c.SyllabusURL == o.SyllabusURL
 }
 
 // normalized is c with its prerequisites upper case, sorted, each once.
@@ -170,7 +180,8 @@ func lockCourse(ctx context.Context, q *db.Queries, id int64) (Course, error) {
 	if err != nil {
 		return Course{}, err
 	}
-	rec := Course{DepartmentID: c.DepartmentID, Department: c.DepartmentCode, Code: c.Code, Title: c.Title, Credits: int(c.Credits), Description: c.Description}
+	rec := Course{DepartmentID: c.DepartmentID, Department: c.DepartmentCode, Code: c.Code, Title: c.Title, Credits: int(c.Credits), Description: c.Description,
+		TitleKo: c.TitleKo, CourseType: c.CourseType, ClassYear: int(c.ClassYear), OpenToOthers: c.OpenToOthers, SyllabusURL: c.SyllabusUrl}
 	for _, p := range prereqs {
 		rec.Prerequisites = append(rec.Prerequisites, p.Code)
 	}
@@ -198,13 +209,15 @@ func saveCourse(ctx context.Context, q *db.Queries, id int64, c *Course) (int64,
 	}
 	if id == 0 {
 		id, err = q.InsertCourse(ctx, db.InsertCourseParams{DepartmentID: c.DepartmentID, Code: c.Code, Title: c.Title,
-			Credits: int8(c.Credits), Description: c.Description})
+			Credits: int8(c.Credits), Description: c.Description, TitleKo: c.TitleKo, CourseType: c.CourseType,
+			ClassYear: int8(c.ClassYear), OpenToOthers: c.OpenToOthers, SyllabusUrl: c.SyllabusURL})
 	} else {
 		if slices.Contains(prereqs, id) {
 			return 0, ErrSelfPrerequisite
 		}
 		err = q.UpdateCourse(ctx, db.UpdateCourseParams{DepartmentID: c.DepartmentID, Code: c.Code, Title: c.Title,
-			Credits: int8(c.Credits), Description: c.Description, ID: id})
+			Credits: int8(c.Credits), Description: c.Description, TitleKo: c.TitleKo, CourseType: c.CourseType,
+			ClassYear: int8(c.ClassYear), OpenToOthers: c.OpenToOthers, SyllabusUrl: c.SyllabusURL, ID: id})
 		if err == nil {
 			err = q.DeletePrerequisites(ctx, id)
 		}

@@ -286,10 +286,19 @@ func applyCatalog(ctx context.Context, q *db.Queries, c Check, progress func(int
 			old, exists := k.courses[r.CourseCode]
 			switch {
 			case !exists && !updatedCourse[r.CourseCode]:
-				newCourses = append(newCourses, db.InsertCourseParams{DepartmentID: dept, Code: r.CourseCode, Title: r.Title, Credits: int8(r.Credits)})
+				d := r.CourseDetails
+				newCourses = append(newCourses, db.InsertCourseParams{DepartmentID: dept, Code: r.CourseCode, Title: r.Title, Credits: int8(r.Credits),
+					Description: d.Description, TitleKo: d.TitleKo, CourseType: d.CourseType, ClassYear: int8(d.ClassYear),
+					OpenToOthers: d.OpenToOthers, SyllabusUrl: d.SyllabusURL})
 				newCodes = append(newCodes, r.CourseCode)
-			case exists && !updatedCourse[r.CourseCode] && (old.DepartmentID != dept || old.Title != r.Title || int(old.Credits) != r.Credits):
-				if err := q.UpdateImportedCourse(ctx, db.UpdateImportedCourseParams{DepartmentID: dept, Title: r.Title, Credits: int8(r.Credits), ID: old.ID}); err != nil {
+			case exists && !updatedCourse[r.CourseCode]:
+				want := importedCourse(old, dept, r, c.catalog.Has)
+				if want == (db.UpdateImportedCourseParams{DepartmentID: old.DepartmentID, Title: old.Title, Credits: old.Credits, TitleKo: old.TitleKo,
+					CourseType: old.CourseType, ClassYear: old.ClassYear, OpenToOthers: old.OpenToOthers, Description: old.Description,
+					SyllabusUrl: old.SyllabusUrl, ID: old.ID}) {
+					break
+				}
+				if err := q.UpdateImportedCourse(ctx, want); err != nil {
 					return nil, fmt.Errorf("update course %s: %w", r.CourseCode, err)
 				}
 			}
@@ -360,6 +369,34 @@ func applyCatalog(ctx context.Context, q *db.Queries, c Check, progress func(int
 		progress(len(chunk))
 	}
 	return held, nil
+}
+
+// importedCourse is course old as row r of a file with the columns has leaves it: a
+// course detail whose column the file lacks keeps its stored value.
+func importedCourse(old db.ImportCoursesRow, dept int64, r catalogcsv.SectionRow, has map[string]bool) db.UpdateImportedCourseParams {
+	p := db.UpdateImportedCourseParams{DepartmentID: dept, Title: r.Title, Credits: int8(r.Credits), TitleKo: old.TitleKo,
+		CourseType: old.CourseType, ClassYear: old.ClassYear, OpenToOthers: old.OpenToOthers, Description: old.Description,
+		SyllabusUrl: old.SyllabusUrl, ID: old.ID}
+	d := r.CourseDetails
+	if has["title_ko"] {
+		p.TitleKo = d.TitleKo
+	}
+	if has["course_type"] {
+		p.CourseType = d.CourseType
+	}
+	if has["class_year"] {
+		p.ClassYear = int8(d.ClassYear)
+	}
+	if has["open_to_other_departments"] {
+		p.OpenToOthers = d.OpenToOthers
+	}
+	if has["description"] {
+		p.Description = d.Description
+	}
+	if has["syllabus_url"] {
+		p.SyllabusUrl = d.SyllabusURL
+	}
+	return p
 }
 
 // importMeetings gives the chunk's sections the meetings of the file.

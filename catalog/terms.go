@@ -12,6 +12,7 @@ import (
 // Term is a term as staff write it.
 type Term struct {
 	Code, Name       string
+	NameKo           string // the Korean name; Name is the English one
 	StartsOn, EndsOn time.Time
 }
 
@@ -19,18 +20,19 @@ type Term struct {
 type termRecord struct {
 	Code     string `json:"code"`
 	Name     string `json:"name"`
+	NameKo   string `json:"name_ko,omitempty"`
 	StartsOn string `json:"starts_on"`
 	EndsOn   string `json:"ends_on"`
 	Current  bool   `json:"current"`
 }
 
 func (t Term) record(current bool) termRecord {
-	return termRecord{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn.Format(time.DateOnly),
+	return termRecord{Code: t.Code, Name: t.Name, NameKo: t.NameKo, StartsOn: t.StartsOn.Format(time.DateOnly),
 		EndsOn: t.EndsOn.Format(time.DateOnly), Current: current}
 }
 
 func termRecordOf(t db.Term) termRecord {
-	return Term{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn}.record(t.IsCurrent)
+	return Term{Code: t.Code, Name: t.Name, NameKo: t.NameKo, StartsOn: t.StartsOn, EndsOn: t.EndsOn}.record(t.IsCurrent)
 }
 
 // taken turns a UNIQUE key violation into refusal; other errors pass as they are.
@@ -46,7 +48,7 @@ func (s *Service) CreateTerm(ctx context.Context, by db.Actor, t Term) (int64, e
 	var id int64
 	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		var err error
-		id, err = q.InsertTerm(ctx, db.InsertTermParams{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn})
+		id, err = q.InsertTerm(ctx, db.InsertTermParams{Code: t.Code, Name: t.Name, NameKo: t.NameKo, StartsOn: t.StartsOn, EndsOn: t.EndsOn})
 		if err != nil {
 			return db.Change{}, taken(err, &CodeTakenError{Code: t.Code})
 		}
@@ -66,7 +68,7 @@ func (s *Service) UpdateTerm(ctx context.Context, by db.Actor, id int64, t Term)
 		if before == after {
 			return db.Change{}, nil
 		}
-		err = q.UpdateTerm(ctx, db.UpdateTermParams{Code: t.Code, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn, ID: id})
+		err = q.UpdateTerm(ctx, db.UpdateTermParams{Code: t.Code, Name: t.Name, NameKo: t.NameKo, StartsOn: t.StartsOn, EndsOn: t.EndsOn, ID: id})
 		if err != nil {
 			return db.Change{}, taken(err, &CodeTakenError{Code: t.Code})
 		}

@@ -37,11 +37,15 @@ type Existing struct {
 // file's other rows.
 func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 	t, problems := read(data, CatalogColumns)
-	f := CatalogFile{HasMeetings: t.header["meetings"], HasQuotas: t.header["quotas"] || t.header["quota_release_at"]}
+	f := CatalogFile{HasMeetings: t.header["meetings"], HasQuotas: t.header["quotas"] || t.header["quota_release_at"], Has: map[string]bool{}}
+	for _, col := range CourseDetailColumns {
+		f.Has[col] = t.header[col]
+	}
 	type course struct {
 		line              int
 		department, title string
 		credits           int
+		details           CourseDetails
 	}
 	courses := map[string]course{}
 	sections := map[SectionKey]int{}
@@ -61,6 +65,7 @@ func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 			Instructor: c.text("instructor", false, 200),
 			Room:       c.text("room", false, 64),
 		}
+		row.CourseDetails = courseDetails(c)
 		if row.Section != "" {
 			row.Term = strings.ToUpper(c.text("term", true, 16))
 			row.Capacity = c.number("capacity", 0, 100000)
@@ -85,9 +90,11 @@ func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 				c.add("course_differs", row.CourseCode, "title", strconv.Itoa(prev.line))
 			case prev.credits != row.Credits:
 				c.add("course_differs", row.CourseCode, "credits", strconv.Itoa(prev.line))
+			case prev.details != row.CourseDetails:
+				c.add("course_differs", row.CourseCode, differingDetail(prev.details, row.CourseDetails), strconv.Itoa(prev.line))
 			}
 		} else {
-			courses[row.CourseCode] = course{rec.line, row.Department, row.Title, row.Credits}
+			courses[row.CourseCode] = course{rec.line, row.Department, row.Title, row.Credits, row.CourseDetails}
 		}
 		if row.Section != "" {
 			if prev, ok := sections[row.Key()]; ok {
@@ -101,6 +108,62 @@ func ParseCatalog(data []byte) (CatalogFile, []Problem) {
 		}
 	}
 	return f, truncate(problems)
+}
+
+// courseDetails reads a row's optional course columns; an empty or absent one is the
+// default (no type, any year, open to other departments).
+func courseDetails(c rowCheck) CourseDetails {
+	d := CourseDetails{
+		TitleKo:      c.text("title_ko", false, 200),
+		Description:  c.text("description", false, 5000),
+		OpenToOthers: true,
+	}
+	if v := c.fields["course_type"]; v != "" {
+		t, ok := ParseCourseType(v)
+		if !ok {
+			c.add("bad_course_type", v)
+		}
+		d.CourseType = t
+	}
+	if v := c.fields["class_year"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 6 {
+			c.add("bad_number", "class_year", v, "0", "6")
+		}
+		d.ClassYear = n
+	}
+	if v := c.fields["open_to_other_departments"]; v != "" {
+		open, ok := ParseYesNo(v)
+		if !ok {
+			c.add("bad_flag", "open_to_other_departments", v)
+		}
+		d.OpenToOthers = open
+	}
+	if v := c.fields["syllabus_url"]; v != "" {
+		u, ok := CheckSyllabusURL(v)
+		if !ok {
+			c.add("bad_url", "syllabus_url", v)
+		}
+		d.SyllabusURL = u
+	}
+	return d
+}
+
+// differingDetail names the first column in which a and b differ.
+func differingDetail(a, b CourseDetails) string {
+	switch {
+	case a.TitleKo != b.TitleKo:
+		return "title_ko"
+	case a.CourseType != b.CourseType:
+		return "course_type"
+	case a.ClassYear != b.ClassYear:
+		return "class_year"
+	case a.OpenToOthers != b.OpenToOthers:
+		return "open_to_other_departments"
+	case a.Description != b.Description:
+		return "description"
+	}
+	return "syllabus_url"
 }
 
 // weekdays are the names a meeting may start with, in English and Korean.

@@ -44,7 +44,14 @@ var CatalogColumns = []Column{
 	{"term", true}, {"section", true}, {"capacity", true},
 	{"instructor", false}, {"room", false}, {"meetings", false},
 	{"quotas", false}, {"quota_release_at", false},
+	{"title_ko", false}, {"course_type", false}, {"class_year", false}, {"open_to_other_departments", false},
+	{"description", false}, {"syllabus_url", false},
 }
+
+// CourseDetailColumns are the optional course columns of a catalog file. A file without
+// one leaves that fact of its courses as it is (a new course takes the default), so files
+// written before the columns existed import as they always did.
+var CourseDetailColumns = []string{"title_ko", "course_type", "class_year", "open_to_other_departments", "description", "syllabus_url"}
 
 // TranscriptColumns are the transcript file's columns: one row per course a student
 // completed.
@@ -93,6 +100,17 @@ type SectionRow struct {
 	// never).
 	Quotas       []Quota
 	QuotaRelease time.Time
+	CourseDetails
+}
+
+// CourseDetails are a course's facts beyond its code, title and credits.
+type CourseDetails struct {
+	TitleKo      string // the Korean title; Title is the English one
+	CourseType   string // one of CourseTypes, or ""
+	ClassYear    int    // the year the course is meant for, 0 for any
+	OpenToOthers bool   // students of other departments may take it
+	Description  string
+	SyllabusURL  string
 }
 
 // TranscriptRow is a row of a transcript file.
@@ -114,6 +132,8 @@ type CatalogFile struct {
 	// quotas are replaced by the file's (none where the cell is empty). Without either
 	// column, quotas are left as they are.
 	HasQuotas bool
+	// Has names the CourseDetailColumns the file has; the others are left as they are.
+	Has map[string]bool
 }
 
 // table is a file's rows as maps from column name to trimmed value.

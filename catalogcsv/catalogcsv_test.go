@@ -59,7 +59,7 @@ func TestParseCatalogRows(t *testing.T) {
 		t.Fatal(ps)
 	}
 	want := SectionRow{Line: 2, Department: "CS", CourseCode: "CS101", Title: "Intro", Credits: 3, Term: "2027-1", Section: "01", Capacity: 30,
-		Meetings: []Meeting{{2, 9 * 60, 10*60 + 15}, {4, 13 * 60, 14 * 60}}}
+		Meetings: []Meeting{{2, 9 * 60, 10*60 + 15}, {4, 13 * 60, 14 * 60}}, CourseDetails: CourseDetails{OpenToOthers: true}}
 	if len(f.Rows) != 1 || fmt.Sprint(f.Rows[0]) != fmt.Sprint(want) || !f.HasMeetings {
 		t.Errorf("rows = %+v, want %+v", f.Rows, want)
 	}

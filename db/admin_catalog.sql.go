@@ -13,12 +13,12 @@ import (
 )
 
 const adminListCourses = `-- name: AdminListCourses :many
-SELECT c.id, c.code, c.title, c.credits, d.code AS department_code,
+SELECT c.id, c.code, c.title, c.title_ko, c.credits, c.course_type, c.class_year, c.open_to_others, d.code AS department_code,
        CAST((SELECT COUNT(*) FROM sections s WHERE s.course_id = c.id) AS SIGNED) AS sections,
        CAST(COUNT(*) OVER () AS SIGNED) AS total
 FROM courses c JOIN departments d ON d.id = c.department_id
 WHERE (? = 0 OR c.department_id = ?)
-  AND (? = '%%' OR c.code LIKE ? OR c.title LIKE ?)
+  AND (? = '%%' OR c.code LIKE ? OR c.title LIKE ? OR c.title_ko LIKE ?)
 ORDER BY c.code
 LIMIT ? OFFSET ?
 `
@@ -34,7 +34,11 @@ type AdminListCoursesRow struct {
 	ID             int64
 	Code           string
 	Title          string
+	TitleKo        string
 	Credits        int8
+	CourseType     string
+	ClassYear      int8
+	OpenToOthers   bool
 	DepartmentCode string
 	Sections       int64
 	Total          int64
@@ -46,6 +50,7 @@ func (q *Queries) AdminListCourses(ctx context.Context, arg AdminListCoursesPara
 	rows, err := q.db.QueryContext(ctx, adminListCourses,
 		arg.DepartmentID,
 		arg.DepartmentID,
+		arg.Pattern,
 		arg.Pattern,
 		arg.Pattern,
 		arg.Pattern,
@@ -63,7 +68,11 @@ func (q *Queries) AdminListCourses(ctx context.Context, arg AdminListCoursesPara
 			&i.ID,
 			&i.Code,
 			&i.Title,
+			&i.TitleKo,
 			&i.Credits,
+			&i.CourseType,
+			&i.ClassYear,
+			&i.OpenToOthers,
 			&i.DepartmentCode,
 			&i.Sections,
 			&i.Total,
@@ -82,7 +91,7 @@ func (q *Queries) AdminListCourses(ctx context.Context, arg AdminListCoursesPara
 }
 
 const adminListDepartments = `-- name: AdminListDepartments :many
-SELECT d.id, d.code, d.name,
+SELECT d.id, d.code, d.name, d.name_ko,
        CAST((SELECT COUNT(*) FROM courses c WHERE c.department_id = d.id) AS SIGNED) AS courses
 FROM departments d
 ORDER BY d.code
@@ -92,6 +101,7 @@ type AdminListDepartmentsRow struct {
 	ID      int64
 	Code    string
 	Name    string
+	NameKo  string
 	Courses int64
 }
 
@@ -108,6 +118,7 @@ func (q *Queries) AdminListDepartments(ctx context.Context) ([]AdminListDepartme
 			&i.ID,
 			&i.Code,
 			&i.Name,
+			&i.NameKo,
 			&i.Courses,
 		); err != nil {
 			return nil, err
@@ -125,7 +136,7 @@ func (q *Queries) AdminListDepartments(ctx context.Context) ([]AdminListDepartme
 
 const adminListTerms = `-- name: AdminListTerms :many
 
-SELECT t.id, t.code, t.name, t.starts_on, t.ends_on, t.is_current,
+SELECT t.id, t.code, t.name, t.name_ko, t.starts_on, t.ends_on, t.is_current,
        CAST((SELECT COUNT(*) FROM sections s WHERE s.term_id = t.id) AS SIGNED) AS sections,
        CAST((SELECT COUNT(*) FROM registration_windows w WHERE w.term_id = t.id) AS SIGNED) AS windows
 FROM terms t
@@ -136,6 +147,7 @@ type AdminListTermsRow struct {
 	ID        int64
 	Code      string
 	Name      string
+	NameKo    string
 	StartsOn  time.Time
 	EndsOn    time.Time
 	IsCurrent bool
@@ -159,6 +171,7 @@ func (q *Queries) AdminListTerms(ctx context.Context) ([]AdminListTermsRow, erro
 			&i.ID,
 			&i.Code,
 			&i.Name,
+			&i.NameKo,
 			&i.StartsOn,
 			&i.EndsOn,
 			&i.IsCurrent,
@@ -309,13 +322,18 @@ func (q *Queries) DeleteTerm(ctx context.Context, id int64) error {
 }
 
 const departmentByCode = `-- name: DepartmentByCode :one
-SELECT id, code, name FROM departments WHERE code = ?
+SELECT id, code, name, name_ko FROM departments WHERE code = ?
 `
 
 func (q *Queries) DepartmentByCode(ctx context.Context, code string) (Department, error) {
 	row := q.db.QueryRowContext(ctx, departmentByCode, code)
 	var i Department
-	err := row.Scan(&i.ID, &i.Code, &i.Name)
+	err := row.Scan(
+		&i.ID,
+		&i.Code,
+		&i.Name,
+		&i.NameKo,
+	)
 	return i, err
 }
 
@@ -342,19 +360,27 @@ func (q *Queries) DepartmentDependents(ctx context.Context, arg DepartmentDepend
 }
 
 const getCourse = `-- name: GetCourse :one
-SELECT c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
+SELECT c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code,
+       c.title_ko, c.course_type, c.class_year, c.open_to_others, c.syllabus_url, d.name AS department_name, d.name_ko AS department_name_ko
 FROM courses c JOIN departments d ON d.id = c.department_id
 WHERE c.id = ?
 `
 
 type GetCourseRow struct {
-	ID             int64
-	DepartmentID   int64
-	Code           string
-	Title          string
-	Credits        int8
-	Description    string
-	DepartmentCode string
+	ID               int64
+	DepartmentID     int64
+	Code             string
+	Title            string
+	Credits          int8
+	Description      string
+	DepartmentCode   string
+	TitleKo          string
+	CourseType       string
+	ClassYear        int8
+	OpenToOthers     bool
+	SyllabusUrl      string
+	DepartmentName   string
+	DepartmentNameKo string
 }
 
 func (q *Queries) GetCourse(ctx context.Context, id int64) (GetCourseRow, error) {
@@ -368,6 +394,13 @@ func (q *Queries) GetCourse(ctx context.Context, id int64) (GetCourseRow, error)
 		&i.Credits,
 		&i.Description,
 		&i.DepartmentCode,
+		&i.TitleKo,
+		&i.CourseType,
+		&i.ClassYear,
+		&i.OpenToOthers,
+		&i.SyllabusUrl,
+		&i.DepartmentName,
+		&i.DepartmentNameKo,
 	)
 	return i, err
 }
@@ -377,9 +410,18 @@ SELECT c.id, c.department_id, c.code, c.title, c.credits, c.description
 FROM courses c WHERE c.id = ? FOR UPDATE
 `
 
-func (q *Queries) GetCourseForUpdate(ctx context.Context, id int64) (Course, error) {
+type GetCourseForUpdateRow struct {
+	ID           int64
+	DepartmentID int64
+	Code         string
+	Title        string
+	Credits      int8
+	Description  string
+}
+
+func (q *Queries) GetCourseForUpdate(ctx context.Context, id int64) (GetCourseForUpdateRow, error) {
 	row := q.db.QueryRowContext(ctx, getCourseForUpdate, id)
-	var i Course
+	var i GetCourseForUpdateRow
 	err := row.Scan(
 		&i.ID,
 		&i.DepartmentID,
@@ -392,18 +434,23 @@ func (q *Queries) GetCourseForUpdate(ctx context.Context, id int64) (Course, err
 }
 
 const getDepartmentForUpdate = `-- name: GetDepartmentForUpdate :one
-SELECT id, code, name FROM departments WHERE id = ? FOR UPDATE
+SELECT id, code, name, name_ko FROM departments WHERE id = ? FOR UPDATE
 `
 
 func (q *Queries) GetDepartmentForUpdate(ctx context.Context, id int64) (Department, error) {
 	row := q.db.QueryRowContext(ctx, getDepartmentForUpdate, id)
 	var i Department
-	err := row.Scan(&i.ID, &i.Code, &i.Name)
+	err := row.Scan(
+		&i.ID,
+		&i.Code,
+		&i.Name,
+		&i.NameKo,
+	)
 	return i, err
 }
 
 const getTerm = `-- name: GetTerm :one
-SELECT id, code, name, starts_on, ends_on, is_current FROM terms WHERE id = ?
+SELECT id, code, name, starts_on, ends_on, is_current, name_ko FROM terms WHERE id = ?
 `
 
 func (q *Queries) GetTerm(ctx context.Context, id int64) (Term, error) {
@@ -416,12 +463,13 @@ func (q *Queries) GetTerm(ctx context.Context, id int64) (Term, error) {
 		&i.StartsOn,
 		&i.EndsOn,
 		&i.IsCurrent,
+		&i.NameKo,
 	)
 	return i, err
 }
 
 const getTermForUpdate = `-- name: GetTermForUpdate :one
-SELECT id, code, name, starts_on, ends_on, is_current FROM terms WHERE id = ? FOR UPDATE
+SELECT id, code, name, starts_on, ends_on, is_current, name_ko FROM terms WHERE id = ? FOR UPDATE
 `
 
 func (q *Queries) GetTermForUpdate(ctx context.Context, id int64) (Term, error) {
@@ -434,6 +482,7 @@ func (q *Queries) GetTermForUpdate(ctx context.Context, id int64) (Term, error) 
 		&i.StartsOn,
 		&i.EndsOn,
 		&i.IsCurrent,
+		&i.NameKo,
 	)
 	return i, err
 }
@@ -520,7 +569,8 @@ func (q *Queries) TermDependents(ctx context.Context, arg TermDependentsParams) 
 }
 
 const updateCourse = `-- name: UpdateCourse :exec
-UPDATE courses SET department_id = ?, code = ?, title = ?, credits = ?, description = ? WHERE id = ?
+UPDATE courses SET department_id = ?, code = ?, title = ?, credits = ?, description = ?,
+    title_ko = ?, course_type = ?, class_year = ?, open_to_others = ?, syllabus_url = ? WHERE id = ?
 `
 
 type UpdateCourseParams struct {
@@ -529,6 +579,11 @@ type UpdateCourseParams struct {
 	Title        string
 	Credits      int8
 	Description  string
+	TitleKo      string
+	CourseType   string
+	ClassYear    int8
+	OpenToOthers bool
+	SyllabusUrl  string
 	ID           int64
 }
 
@@ -539,33 +594,45 @@ func (q *Queries) UpdateCourse(ctx context.Context, arg UpdateCourseParams) erro
 		arg.Title,
 		arg.Credits,
 		arg.Description,
+		arg.TitleKo,
+		arg.CourseType,
+		arg.ClassYear,
+		arg.OpenToOthers,
+		arg.SyllabusUrl,
 		arg.ID,
 	)
 	return err
 }
 
 const updateDepartment = `-- name: UpdateDepartment :exec
-UPDATE departments SET code = ?, name = ? WHERE id = ?
+UPDATE departments SET code = ?, name = ?, name_ko = ? WHERE id = ?
 `
 
 type UpdateDepartmentParams struct {
-	Code string
-	Name string
-	ID   int64
+	Code   string
+	Name   string
+	NameKo string
+	ID     int64
 }
 
 func (q *Queries) UpdateDepartment(ctx context.Context, arg UpdateDepartmentParams) error {
-	_, err := q.db.ExecContext(ctx, updateDepartment, arg.Code, arg.Name, arg.ID)
+	_, err := q.db.ExecContext(ctx, updateDepartment,
+		arg.Code,
+		arg.Name,
+		arg.NameKo,
+		arg.ID,
+	)
 	return err
 }
 
 const updateTerm = `-- name: UpdateTerm :exec
-UPDATE terms SET code = ?, name = ?, starts_on = ?, ends_on = ? WHERE id = ?
+UPDATE terms SET code = ?, name = ?, name_ko = ?, starts_on = ?, ends_on = ? WHERE id = ?
 `
 
 type UpdateTermParams struct {
 	Code     string
 	Name     string
+	NameKo   string
 	StartsOn time.Time
 	EndsOn   time.Time
 	ID       int64
@@ -575,6 +642,7 @@ func (q *Queries) UpdateTerm(ctx context.Context, arg UpdateTermParams) error {
 	_, err := q.db.ExecContext(ctx, updateTerm,
 		arg.Code,
 		arg.Name,
+		arg.NameKo,
 		arg.StartsOn,
 		arg.EndsOn,
 		arg.ID,

@@ -62,9 +62,10 @@ func (q *Queries) bulk(ctx context.Context, table string, columns []string, rows
 func (q *Queries) InsertCourses(ctx context.Context, rows []InsertCourseParams) error {
 	values := make([][]any, len(rows))
 	for i, r := range rows {
-		values[i] = []any{r.DepartmentID, r.Code, r.Title, r.Credits, r.Description}
+		values[i] = []any{r.DepartmentID, r.Code, r.Title, r.Credits, r.Description, r.TitleKo, r.CourseType, r.ClassYear, r.OpenToOthers, r.SyllabusUrl}
 	}
-	return q.BulkInsert(ctx, "courses", []string{"department_id", "code", "title", "credits", "description"}, values)
+	return q.BulkInsert(ctx, "courses", []string{"department_id", "code", "title", "credits", "description",
+		"title_ko", "course_type", "class_year", "open_to_others", "syllabus_url"}, values)
 }
 
 // InsertSections is InsertSection for many rows.

@@ -11,7 +11,7 @@ import (
 )
 
 const currentTerm = `-- name: CurrentTerm :one
-SELECT id, code, name, starts_on, ends_on, is_current
+SELECT id, code, name, starts_on, ends_on, is_current, name_ko
 FROM terms
 WHERE is_current
 ORDER BY starts_on DESC
@@ -28,23 +28,29 @@ func (q *Queries) CurrentTerm(ctx context.Context) (Term, error) {
 		&i.StartsOn,
 		&i.EndsOn,
 		&i.IsCurrent,
+		&i.NameKo,
 	)
 	return i, err
 }
 
 const getDepartment = `-- name: GetDepartment :one
-SELECT id, code, name FROM departments WHERE id = ?
+SELECT id, code, name, name_ko FROM departments WHERE id = ?
 `
 
 func (q *Queries) GetDepartment(ctx context.Context, id int64) (Department, error) {
 	row := q.db.QueryRowContext(ctx, getDepartment, id)
 	var i Department
-	err := row.Scan(&i.ID, &i.Code, &i.Name)
+	err := row.Scan(
+		&i.ID,
+		&i.Code,
+		&i.Name,
+		&i.NameKo,
+	)
 	return i, err
 }
 
 const listDepartments = `-- name: ListDepartments :many
-SELECT id, code, name FROM departments ORDER BY code
+SELECT id, code, name, name_ko FROM departments ORDER BY code
 `
 
 func (q *Queries) ListDepartments(ctx context.Context) ([]Department, error) {
@@ -56,7 +62,12 @@ func (q *Queries) ListDepartments(ctx context.Context) ([]Department, error) {
 	items := []Department{}
 	for rows.Next() {
 		var i Department
-		if err := rows.Scan(&i.ID, &i.Code, &i.Name); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Code,
+			&i.Name,
+			&i.NameKo,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -207,7 +218,7 @@ func (q *Queries) SectionSeats(ctx context.Context, ids []int64) ([]SectionSeats
 }
 
 const sectionsByID = `-- name: SectionsByID :many
-SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at, c.id, c.department_id, c.code, c.title, c.credits, c.description, d.code AS department_code
+SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.capacity, s.enrolled, s.held, s.reserved, s.quota_release_at, c.id, c.department_id, c.code, c.title, c.credits, c.description, c.title_ko, c.course_type, c.class_year, c.open_to_others, c.syllabus_url, d.code AS department_code
 FROM sections s
 JOIN courses c ON c.id = s.course_id
 JOIN departments d ON d.id = c.department_id
@@ -258,6 +269,11 @@ func (q *Queries) SectionsByID(ctx context.Context, ids []int64) ([]SectionsByID
 			&i.Course.Title,
 			&i.Course.Credits,
 			&i.Course.Description,
+			&i.Course.TitleKo,
+			&i.Course.CourseType,
+			&i.Course.ClassYear,
+			&i.Course.OpenToOthers,
+			&i.Course.SyllabusUrl,
 			&i.DepartmentCode,
 		); err != nil {
 			return nil, err

@@ -151,7 +151,8 @@ func (q *Queries) CatalogQuotas(ctx context.Context) ([]CatalogQuotasRow, error)
 
 const catalogSections = `-- name: CatalogSections :many
 SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.quota_release_at,
-       c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current
+       c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current,
+       c.title_ko, c.course_type, c.class_year, c.open_to_others
 FROM sections s
 JOIN courses c ON c.id = s.course_id
 JOIN departments d ON d.id = c.department_id
@@ -171,6 +172,10 @@ type CatalogSectionsRow struct {
 	Credits        int8
 	DepartmentCode string
 	IsCurrent      bool
+	TitleKo        string
+	CourseType     string
+	ClassYear      int8
+	OpenToOthers   bool
 }
 
 func (q *Queries) CatalogSections(ctx context.Context) ([]CatalogSectionsRow, error) {
@@ -195,6 +200,10 @@ func (q *Queries) CatalogSections(ctx context.Context) ([]CatalogSectionsRow, er
 			&i.Credits,
 			&i.DepartmentCode,
 			&i.IsCurrent,
+			&i.TitleKo,
+			&i.CourseType,
+			&i.ClassYear,
+			&i.OpenToOthers,
 		); err != nil {
 			return nil, err
 		}

@@ -135,7 +135,8 @@ func (q *Queries) GetImportJob(ctx context.Context, id int64) (GetImportJobRow, 
 }
 
 const importCourses = `-- name: ImportCourses :many
-SELECT id, code, department_id, title, credits FROM courses WHERE code IN (/*SLICE:codes*/?)
+SELECT id, code, department_id, title, credits, title_ko, course_type, class_year, open_to_others, description, syllabus_url
+FROM courses WHERE code IN (/*SLICE:codes*/?)
 `
 
 type ImportCoursesRow struct {
@@ -144,6 +145,12 @@ type ImportCoursesRow struct {
 	DepartmentID int64
 	Title        string
 	Credits      int8
+	TitleKo      string
+	CourseType   string
+	ClassYear    int8
+	OpenToOthers bool
+	Description  string
+	SyllabusUrl  string
 }
 
 func (q *Queries) ImportCourses(ctx context.Context, codes []string) ([]ImportCoursesRow, error) {
@@ -171,6 +178,12 @@ func (q *Queries) ImportCourses(ctx context.Context, codes []string) ([]ImportCo
 			&i.DepartmentID,
 			&i.Title,
 			&i.Credits,
+			&i.TitleKo,
+			&i.CourseType,
+			&i.ClassYear,
+			&i.OpenToOthers,
+			&i.Description,
+			&i.SyllabusUrl,
 		); err != nil {
 			return nil, err
 		}
@@ -490,13 +503,20 @@ func (q *Queries) StartImportJob(ctx context.Context, id int64) (int64, error) {
 }
 
 const updateImportedCourse = `-- name: UpdateImportedCourse :exec
-UPDATE courses SET department_id = ?, title = ?, credits = ? WHERE id = ?
+UPDATE courses SET department_id = ?, title = ?, credits = ?, title_ko = ?, course_type = ?, class_year = ?,
+    open_to_others = ?, description = ?, syllabus_url = ? WHERE id = ?
 `
 
 type UpdateImportedCourseParams struct {
 	DepartmentID int64
 	Title        string
 	Credits      int8
+	TitleKo      string
+	CourseType   string
+	ClassYear    int8
+	OpenToOthers bool
+	Description  string
+	SyllabusUrl  string
 	ID           int64
 }
 
@@ -505,6 +525,12 @@ func (q *Queries) UpdateImportedCourse(ctx context.Context, arg UpdateImportedCo
 		arg.DepartmentID,
 		arg.Title,
 		arg.Credits,
+		arg.TitleKo,
+		arg.CourseType,
+		arg.ClassYear,
+		arg.OpenToOthers,
+		arg.Description,
+		arg.SyllabusUrl,
 		arg.ID,
 	)
 	return err

@@ -23,7 +23,8 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 }
 
 const insertCourse = `-- name: InsertCourse :execlastid
-INSERT INTO courses (department_id, code, title, credits, description) VALUES (?, ?, ?, ?, ?)
+INSERT INTO courses (department_id, code, title, credits, description, title_ko, course_type, class_year, open_to_others, syllabus_url)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 `
 
 type InsertCourseParams struct {
@@ -32,6 +33,11 @@ type InsertCourseParams struct {
 	Title        string
 	Credits      int8
 	Description  string
+	TitleKo      string
+	CourseType   string
+	ClassYear    int8
+	OpenToOthers bool
+	SyllabusUrl  string
 }
 
 func (q *Queries) InsertCourse(ctx context.Context, arg InsertCourseParams) (int64, error) {
@@ -41,6 +47,11 @@ func (q *Queries) InsertCourse(ctx context.Context, arg InsertCourseParams) (int
 		arg.Title,
 		arg.Credits,
 		arg.Description,
+		arg.TitleKo,
+		arg.CourseType,
+		arg.ClassYear,
+		arg.OpenToOthers,
+		arg.SyllabusUrl,
 	)
 	if err != nil {
 		return 0, err
@@ -50,17 +61,18 @@ func (q *Queries) InsertCourse(ctx context.Context, arg InsertCourseParams) (int
 
 const insertDepartment = `-- name: InsertDepartment :execlastid
 
-INSERT INTO departments (code, name) VALUES (?, ?)
+INSERT INTO departments (code, name, name_ko) VALUES (?, ?, ?)
 `
 
 type InsertDepartmentParams struct {
-	Code string
-	Name string
+	Code   string
+	Name   string
+	NameKo string
 }
 
 // Rows the seed writes one at a time; the large tables go through Queries.BulkInsert.
 func (q *Queries) InsertDepartment(ctx context.Context, arg InsertDepartmentParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, insertDepartment, arg.Code, arg.Name)
+	result, err := q.db.ExecContext(ctx, insertDepartment, arg.Code, arg.Name, arg.NameKo)
 	if err != nil {
 		return 0, err
 	}
@@ -108,12 +120,13 @@ func (q *Queries) InsertRegistrationWindow(ctx context.Context, arg InsertRegist
 }
 
 const insertTerm = `-- name: InsertTerm :execlastid
-INSERT INTO terms (code, name, starts_on, ends_on, is_current) VALUES (?, ?, ?, ?, ?)
+INSERT INTO terms (code, name, name_ko, starts_on, ends_on, is_current) VALUES (?, ?, ?, ?, ?, ?)
 `
 
 type InsertTermParams struct {
 	Code      string
 	Name      string
+	NameKo    string
 	StartsOn  time.Time
 	EndsOn    time.Time
 	IsCurrent bool
@@ -123,6 +136,7 @@ func (q *Queries) InsertTerm(ctx context.Context, arg InsertTermParams) (int64, 
 	result, err := q.db.ExecContext(ctx, insertTerm,
 		arg.Code,
 		arg.Name,
+		arg.NameKo,
 		arg.StartsOn,
 		arg.EndsOn,
 		arg.IsCurrent,

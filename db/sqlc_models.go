@@ -446,6 +446,11 @@ type Course struct {
 	Title        string
 	Credits      int8
 	Description  string
+	TitleKo      string
+	CourseType   string
+	ClassYear    int8
+	OpenToOthers bool
+	SyllabusUrl  string
 }
 
 type CoursePrerequisite struct {
@@ -454,9 +459,10 @@ type CoursePrerequisite struct {
 }
 
 type Department struct {
-	ID   int64
-	Code string
-	Name string
+	ID     int64
+	Code   string
+	Name   string
+	NameKo string
 }
 
 type Enrollment struct {
@@ -622,6 +628,7 @@ type Term struct {
 	StartsOn  time.Time
 	EndsOn    time.Time
 	IsCurrent bool
+	NameKo    string
 }
 
 type User struct {

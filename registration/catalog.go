@@ -126,9 +126,10 @@ func loadCatalog(ctx context.Context, sqldb *sql.DB) (*Catalog, error) {
 	for _, s := range secs {
 		c.sections[s.ID] = &catalogSection{
 			Section: Section{ID: s.ID, CourseCode: s.CourseCode, Number: s.Number, Credits: int(s.Credits), Title: s.Title,
-				Department: s.DepartmentCode, Instructor: s.Instructor, Room: s.Room},
+				Department: s.DepartmentCode, Instructor: s.Instructor, Room: s.Room,
+				TitleKo: s.TitleKo, CourseType: s.CourseType, ClassYear: int(s.ClassYear), OpenToOthers: s.OpenToOthers},
 			courseID: s.CourseID, termID: s.TermID, current: s.IsCurrent,
-			folded:  strings.ToLower(s.CourseCode + "\x00" + s.Title + "\x00" + s.Instructor),
+			folded:  strings.ToLower(s.CourseCode + "\x00" + s.Title + "\x00" + s.TitleKo + "\x00" + s.Instructor),
 			release: s.QuotaReleaseAt.Time,
 		}
 	}

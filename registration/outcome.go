@@ -86,6 +86,13 @@ type Section struct {
 	Instructor string
 	Room       string
 	Capacity   int
+	// TitleKo is the Korean title (Title the English one); CourseType is 이수구분
+	// (catalogcsv.CourseTypes or ""), ClassYear the year the course is meant for (0: any),
+	// OpenToOthers whether students of other departments may take it.
+	TitleKo      string
+	CourseType   string
+	ClassYear    int
+	OpenToOthers bool
 }
 
 // Label names the section as students and staff write it: "CS101-01".

@@ -34,6 +34,13 @@ type Course struct {
 	Credits       int
 	Level         int // 1 to 4
 	Prerequisites []int
+	// The Korean title and the registrar's facts (korean.go).
+	TitleKo      string
+	Type         string // 이수구분, one of catalogcsv.CourseTypes
+	Year         int    // the year it is meant for, 0 for any
+	OpenToOthers bool
+	Description  string
+	SyllabusURL  string
 }
 
 type Section struct {
@@ -126,6 +133,8 @@ func Generate(sizes Sizes, seed uint64) Dataset {
 		}
 		seen[ds.Courses[i].Code] = true
 	}
+
+	koreanDetails(&ds, seed)
 
 	instructors := make([]string, max(20, sizes.Sections/4))
 	for i := range instructors {

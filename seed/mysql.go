@@ -53,15 +53,15 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 
 		deptIDs := make([]int64, len(ds.Departments))
 		for i, d := range ds.Departments {
-			if deptIDs[i], err = q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: d.Code, Name: d.Name}); err != nil {
+			if deptIDs[i], err = q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: d.Code, Name: d.Name, NameKo: DepartmentNameKo(d.Code)}); err != nil {
 				return fmt.Errorf("department %s: %w", d.Code, err)
 			}
 		}
-		if _, err := q.InsertTerm(ctx, db.InsertTermParams{Code: Term.PreviousCode, Name: Term.PreviousName,
+		if _, err := q.InsertTerm(ctx, db.InsertTermParams{Code: Term.PreviousCode, Name: Term.PreviousName, NameKo: TermNamesKo[Term.PreviousCode],
 			StartsOn: Term.PreviousStarts, EndsOn: Term.PreviousEnds}); err != nil {
 			return fmt.Errorf("term %s: %w", Term.PreviousCode, err)
 		}
-		termID, err := q.InsertTerm(ctx, db.InsertTermParams{Code: Term.Code, Name: Term.Name,
+		termID, err := q.InsertTerm(ctx, db.InsertTermParams{Code: Term.Code, Name: Term.Name, NameKo: TermNamesKo[Term.Code],
 			StartsOn: Term.Starts, EndsOn: Term.Ends, IsCurrent: true})
 		if err != nil {
 			return fmt.Errorf("term %s: %w", Term.Code, err)
@@ -77,7 +77,8 @@ func WriteMySQL(ctx context.Context, sqldb *sql.DB, ds Dataset, replace bool) er
 		for i, c := range ds.Courses {
 			if courseIDs[i], err = q.InsertCourse(ctx, db.InsertCourseParams{
 				DepartmentID: deptIDs[c.Dept], Code: c.Code, Title: c.Title, Credits: int8(c.Credits),
-				Description: fmt.Sprintf("%s, a level-%d course of the %s department.", c.Title, c.Level, ds.Departments[c.Dept].Name),
+				Description: c.Description, TitleKo: c.TitleKo, CourseType: c.Type, ClassYear: int8(c.Year),
+				OpenToOthers: c.OpenToOthers, SyllabusUrl: c.SyllabusURL,
 			}); err != nil {
 				return fmt.Errorf("course %s: %w", c.Code, err)
 			}

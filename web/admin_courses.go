@@ -16,7 +16,7 @@ import (
 // Departments and courses: the catalog's staff side.
 
 func departmentInput(f *adminForm) catalog.Department {
-	return catalog.Department{Code: f.text("code", 16, true), Name: f.text("name", 200, true)}
+	return catalog.Department{Code: f.text("code", 16, true), Name: f.text("name", 200, true), NameKo: f.text("name_ko", 200, false)}
 }
 
 func (s *Server) adminDepartments(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +31,7 @@ func (s *Server) renderDepartments(w http.ResponseWriter, r *http.Request, statu
 	}
 	page := views.DepartmentsAdmin{Form: f.Form, Flash: s.flash(r)}
 	for _, d := range rows {
-		page.Departments = append(page.Departments, views.DepartmentRow{ID: d.ID, Code: d.Code, Name: d.Name, Courses: int(d.Courses)})
+		page.Departments = append(page.Departments, views.DepartmentRow{ID: d.ID, Code: d.Code, Name: d.Name, NameKo: d.NameKo, Courses: int(d.Courses)})
 	}
 	s.render(w, r, status, views.DepartmentsPage(page), views.DepartmentForm("/admin/departments", f.Form))
 }
@@ -73,7 +73,7 @@ func (s *Server) departmentPage(r *http.Request, id int64, f *adminForm, refused
 		return nil, err
 	}
 	if len(f.Values) == 0 {
-		f.Values = map[string]string{"code": d.Code, "name": d.Name}
+		f.Values = map[string]string{"code": d.Code, "name": d.Name, "name_ko": d.NameKo}
 	}
 	return views.DepartmentPage(views.DepartmentEdit{ID: id, Code: d.Code, Form: f.Form, Flash: s.flash(r), DeleteRefused: refused}), nil
 }
@@ -129,6 +129,7 @@ func courseInput(f *adminForm) catalog.Course {
 		f.fail("department_id", "admin.courses.choose_department")
 	}
 	c.DepartmentID = dept
+	courseDetailsInput(f, &c)
 	c.Prerequisites = strings.FieldsFunc(f.text("prerequisites", 1000, false), func(r rune) bool {
 		return r == ',' || r == ' ' || r == ';' || r == '\n' || r == '\r' || r == '\t'
 	})
@@ -186,7 +187,7 @@ func (s *Server) renderCourses(w http.ResponseWriter, r *http.Request, status in
 		}
 	}
 	for _, c := range rows {
-		page.Courses = append(page.Courses, views.CourseRow{ID: c.ID, Code: c.Code, Title: c.Title, Credits: int(c.Credits),
+		page.Courses = append(page.Courses, views.CourseRow{ID: c.ID, Code: c.Code, Title: c.Title, TitleKo: c.TitleKo, CourseType: c.CourseType, Credits: int(c.Credits),
 			Department: c.DepartmentCode, Prerequisites: strings.Join(prereqs[c.ID], ", "), Sections: int(c.Sections)})
 	}
 	page.Pages = (page.Total + coursesPerPage - 1) / coursesPerPage
@@ -244,7 +245,9 @@ func (s *Server) coursePage(r *http.Request, id int64, f *adminForm, refused vie
 			codes[i] = p.Code
 		}
 		f.Values = map[string]string{"department_id": itoa(c.DepartmentID), "code": c.Code, "title": c.Title,
-			"credits": strconv.Itoa(int(c.Credits)), "description": c.Description, "prerequisites": strings.Join(codes, ", ")}
+			"credits": strconv.Itoa(int(c.Credits)), "description": c.Description, "prerequisites": strings.Join(codes, ", "),
+			"title_ko": c.TitleKo, "course_type": c.CourseType, "class_year": strconv.Itoa(int(c.ClassYear)),
+			"open_to_others": checked(c.OpenToOthers), "syllabus_url": c.SyllabusUrl}
 	}
 	page := views.CourseEdit{ID: id, Code: c.Code, Form: f.Form, Flash: s.flash(r), DeleteRefused: refused}
 	for _, d := range depts {

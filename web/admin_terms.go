@@ -14,7 +14,7 @@ import (
 
 // termInput validates a term form.
 func termInput(f *adminForm) catalog.Term {
-	t := catalog.Term{Code: f.text("code", 16, true), Name: f.text("name", 100, true),
+	t := catalog.Term{Code: f.text("code", 16, true), Name: f.text("name", 100, true), NameKo: f.text("name_ko", 100, false),
 		StartsOn: f.date("starts_on"), EndsOn: f.date("ends_on")}
 	if f.E("starts_on").Key == "" && f.E("ends_on").Key == "" && !t.StartsOn.Before(t.EndsOn) {
 		f.fail("ends_on", "admin.err.term_dates")
@@ -77,7 +77,7 @@ func (s *Server) adminTerm(w http.ResponseWriter, r *http.Request) {
 // termEdit is the edit page of t; the form shows t unless f was posted.
 func (s *Server) termEdit(r *http.Request, t db.Term, f *adminForm) views.TermEdit {
 	if len(f.Values) == 0 {
-		f.Values = map[string]string{"code": t.Code, "name": t.Name,
+		f.Values = map[string]string{"code": t.Code, "name": t.Name, "name_ko": t.NameKo,
 			"starts_on": t.StartsOn.Format(time.DateOnly), "ends_on": t.EndsOn.Format(time.DateOnly)}
 	}
 	return views.TermEdit{ID: t.ID, Code: t.Code, Current: t.IsCurrent, Form: f.Form, Flash: s.flash(r), CanEdit: s.isAdmin(r)}

@@ -173,7 +173,7 @@ func fixtureParams(t *testing.T, app *testApp, f catalogFixture) map[string]stri
 		}
 	}
 	params := map[string]string{"termID": itoa(f.TermID), "sectionID": itoa(f.Sections["CS101-01"]),
-		"username": "alice", "action": "publish"}
+		"username": "alice", "action": "publish", "code": "CS101"}
 	for name, query := range map[string]string{
 		"deptID":   "SELECT id FROM departments ORDER BY id LIMIT 1",
 		"courseID": "SELECT id FROM courses ORDER BY id LIMIT 1",

@@ -27,7 +27,7 @@ func (s *Server) basket(w http.ResponseWriter, r *http.Request) {
 func (s *Server) basketContent(r *http.Request, u sessionUser) (views.Basket, error) {
 	var b views.Basket
 	if term, err := s.currentTerm(r); err == nil {
-		b.Term = term.Name
+		b.Term = views.Name(r.Context(), term.Name, term.NameKo)
 	}
 	ids, err := s.q.BasketSectionIDs(r.Context(), u.ID)
 	if err != nil {

@@ -36,7 +36,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	page.Term = term.Name
+	page.Term = views.Name(ctx, term.Name, term.NameKo)
 	if u, _ := s.currentUser(r); u.Role == RoleStudent {
 		page.Quick = quickForm(r)
 	}
@@ -48,7 +48,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 	}
 	known := false
 	for _, d := range depts {
-		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
+		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + views.Name(ctx, d.Name, d.NameKo)})
 		known = known || d.Code == f.Department
 	}
 	if f.Department != "" && !known {
@@ -56,7 +56,8 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		f.Department = ""
 	}
 
-	search := registration.Search{TermID: term.ID, Keyword: f.Keyword, Department: f.Department, Credits: f.Credits}
+	search := registration.Search{TermID: term.ID, Keyword: f.Keyword, Department: f.Department, Credits: f.Credits,
+		CourseType: f.CourseType, ClassYear: f.ClassYear, Weekday: f.Weekday, Period: f.Period, OpenToOthers: f.OpenToOthers}
 	if f.OpenOnly {
 		open, err := s.catalogQ.OpenSectionIDs(ctx, term.ID)
 		if err != nil {
@@ -113,6 +114,9 @@ func parseCatalogFilter(r *http.Request) (views.CatalogFilter, views.Message) {
 		} else {
 			f.Credits = n
 		}
+	}
+	if msg2 := parseCourseFilters(q, &f); msg2.Key != "" {
+		msg = msg2
 	}
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -38,7 +38,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	h.Term = term.Name
+	h.Term = views.Name(r.Context(), term.Name, term.NameKo)
 	if u.Role == RoleStudent {
 		_, h.Queue = s.room.WindowFor(u.Year)
 		h.Student = true
@@ -72,7 +72,7 @@ func (s *Server) homeRegistration(r *http.Request, h *views.Home, term db.Term, 
 	if err != nil {
 		return fmt.Errorf("timetable of user %d: %w", u.ID, err)
 	}
-	h.Timetable = views.Timetable{Term: term.Name, Sections: timetableSections(rows)}
+	h.Timetable = views.Timetable{Term: views.Name(r.Context(), term.Name, term.NameKo), Sections: timetableSections(rows)}
 	windows, err := s.q.ListTermWindows(r.Context())
 	if err != nil {
 		return fmt.Errorf("registration windows: %w", err)

@@ -48,6 +48,7 @@ var formFields = []string{
 	"password", "paused", "per_row", "phase", "pinned", "prerequisites", "q", "rate", "reason", "request_key",
 	"room", "rows", "saved", "seat", "section_id", "starts_at", "starts_on", "t", "term", "term_id", "title",
 	"username", "venue",
+	"title_ko", "name_ko", "course_type", "open_to_others", "syllabus_url", "type", "year", "period", "others",
 }
 
 // TestMalformedInputEverywhere sends every route of the router, as every role, each

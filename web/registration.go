@@ -191,7 +191,7 @@ func (s *Server) registrations(w http.ResponseWriter, r *http.Request) {
 	u, _ := s.currentUser(r)
 	page := views.Registrations{}
 	if term, err := s.currentTerm(r); err == nil {
-		page.Term = term.Name
+		page.Term = views.Name(r.Context(), term.Name, term.NameKo)
 	}
 	if u.Role == RoleStudent {
 		if windowID, queued := s.room.WindowFor(u.Year); queued {

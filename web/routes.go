@@ -40,6 +40,7 @@ func (s *Server) Handler() http.Handler {
 			r.Use(s.requireLogin)
 			r.Get("/", s.home)
 			r.Get("/courses", s.catalog)
+			r.Get("/courses/{code}", s.courseInfo)
 			r.Get("/timetable", s.timetable)
 			r.Get("/registrations", s.registrations)
 			r.Get("/events", s.eventsList)
@@ -119,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireStudent)
 				r.Get("/basket", s.basket)
+				r.Get("/registrations/print", s.registrationsPrint)
 				r.Post("/basket", s.addToBasket)
 				r.Post("/basket/{sectionID}/remove", s.removeFromBasket)
 				r.Get("/notifications", s.notificationsPage)

@@ -365,6 +365,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	app := newTestApp(t)
 	f := seedCatalog(t, app.DB)
+	courseDetails(t, app.DB)
 	event := openEvent(t, app, 3, 10)
 	staff := app.client(t)
 	app.login(t, staff, sam)
@@ -394,7 +395,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	id := func(query string) string { return itoa(int64(app.count(t, query))) }
 	pages := map[string][]string{
 		"student": {"/", "/courses", "/courses?dept=MATH&open=1", "/basket", "/registrations", "/timetable", "/timetable/preview", "/events",
-			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/notifications", "/queue"},
+			fmt.Sprintf("/events/%d", event), "/notices", "/notices/" + strings.TrimPrefix(notice, "/admin/notices/"), "/notifications", "/queue",
+			"/registrations/print", "/courses/CS101", "/courses?type=major_required&year=1&day=1&period=1&others=1"},
 		"staff": {"/admin", "/admin/audit", "/admin/terms", "/admin/terms/" + itoa(f.TermID), "/admin/departments",
 			"/admin/departments/" + id("SELECT MIN(id) FROM departments"), "/admin/courses", "/admin/courses/" + id("SELECT MIN(id) FROM courses"),
 			"/admin/sections", "/admin/sections/" + itoa(f.Sections["MATH150-01"]), "/admin/windows",

@@ -25,7 +25,8 @@ type listedSection struct {
 func listed(sec db.Section, c db.Course, dept string) listedSection {
 	return listedSection{
 		Section: registration.Section{ID: sec.ID, CourseCode: c.Code, Number: sec.Number, Credits: int(c.Credits), Title: c.Title,
-			Department: dept, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)},
+			Department: dept, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity),
+			TitleKo: c.TitleKo, CourseType: c.CourseType, ClassYear: int(c.ClassYear), OpenToOthers: c.OpenToOthers},
 		seatsLeft: int(sec.Capacity - sec.Enrolled - sec.Held - reservedNow(sec)),
 	}
 }

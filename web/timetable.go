@@ -22,7 +22,7 @@ func (s *Server) timetable(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	page.Term = term.Name
+	page.Term = views.Name(r.Context(), term.Name, term.NameKo)
 	rows, err := s.q.TimetableMeetings(r.Context(), db.TimetableMeetingsParams{UserID: u.ID, TermID: term.ID})
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("timetable of user %d: %w", u.ID, err))

@@ -1,12 +1,12 @@
 -- name: CurrentTerm :one
-SELECT id, code, name, starts_on, ends_on, is_current
+SELECT id, code, name, starts_on, ends_on, is_current, name_ko
 FROM terms
 WHERE is_current
 ORDER BY starts_on DESC
 LIMIT 1;
 
 -- name: ListDepartments :many
-SELECT id, code, name FROM departments ORDER BY code;
+SELECT id, code, name, name_ko FROM departments ORDER BY code;
 
 -- name: SectionsByID :many
 SELECT sqlc.embed(s), sqlc.embed(c), d.code AS department_code
@@ -23,7 +23,7 @@ WHERE section_id IN (sqlc.slice(section_ids))
 ORDER BY section_id, weekday, start_minute;
 
 -- name: GetDepartment :one
-SELECT id, code, name FROM departments WHERE id = ?;
+SELECT id, code, name, name_ko FROM departments WHERE id = ?;
 
 -- SectionSeats reads the live seats of the sections a catalog page shows; what the
 -- sections are comes from the registration catalog in memory. reserved is the seats kept

@@ -13,7 +13,8 @@ SELECT version FROM catalog_version WHERE id = 1;
 
 -- name: CatalogSections :many
 SELECT s.id, s.course_id, s.term_id, s.number, s.instructor, s.room, s.quota_release_at,
-       c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current
+       c.code AS course_code, c.title, c.credits, d.code AS department_code, t.is_current,
+       c.title_ko, c.course_type, c.class_year, c.open_to_others
 FROM sections s
 JOIN courses c ON c.id = s.course_id
 JOIN departments d ON d.id = c.department_id

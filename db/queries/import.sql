@@ -36,7 +36,8 @@ SELECT id, code FROM departments;
 SELECT id, code FROM terms;
 
 -- name: ImportCourses :many
-SELECT id, code, department_id, title, credits FROM courses WHERE code IN (sqlc.slice(codes));
+SELECT id, code, department_id, title, credits, title_ko, course_type, class_year, open_to_others, description, syllabus_url
+FROM courses WHERE code IN (sqlc.slice(codes));
 
 -- name: ImportSections :many
 -- Existing sections of the named terms, with what a new capacity must leave room for.
@@ -49,7 +50,8 @@ WHERE t.code IN (sqlc.slice(term_codes));
 SELECT id, course_id, term_id, number FROM sections WHERE course_id IN (sqlc.slice(course_ids));
 
 -- name: UpdateImportedCourse :exec
-UPDATE courses SET department_id = ?, title = ?, credits = ? WHERE id = ?;
+UPDATE courses SET department_id = ?, title = ?, credits = ?, title_ko = ?, course_type = ?, class_year = ?,
+    open_to_others = ?, description = ?, syllabus_url = ? WHERE id = ?;
 
 -- name: UpdateImportedSection :exec
 -- The capacity changes through ResizeSection (registration.Resize).
