@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		migrateOnStart  bool
 		shutdownTimeout time.Duration
 		shuffleFile     string
+		profiling       bool
 	)
 	dbc.register(fs)
 	lc.register(fs)
@@ -49,6 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.String(&timeZone, "time-zone", views.DefaultTimeZone, "the school's IANA time zone: every time shown, entered and exported is on its clock")
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.String(&shuffleFile, "shuffle-secret-file", "", "file holding the secret the waiting room derives its pre-queue shuffle seeds from (at least 32 bytes; the same on every replica, never in the database); unset: a random one per process")
+	fs.Bool(&profiling, "pprof", false, "serve Go's CPU, heap and goroutine profiles at /debug/pprof/ on the ops listener (-ops-addr), to find where the app spends its time")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
 	var p problems
 	if err := fs.parse(args, &p); err != nil {
@@ -105,7 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
-		ShuffleSecret: shuffleSecret,
+		ShuffleSecret: shuffleSecret, Profiling: profiling,
 	})
 	if err != nil {
 		return err
