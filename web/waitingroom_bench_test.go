@@ -62,6 +62,8 @@ const (
 // Sizes: SCHOOL_BENCH_WR_CLIENTS (default 10000,25000,50000,75000,100000); measured
 // seconds per size: SCHOOL_BENCH_WR_SECONDS (default 60), after a 10 s warm-up. Run it
 // with -benchtime 1x and a -timeout that covers every size (about 90 s each).
+// SCHOOL_BENCH_WR_CPUPROFILE=FILE writes a CPU profile of the app's own process (process
+// mode, `school serve -pprof`) to FILE.N for N clients.
 func BenchmarkWaitingRoomPolling(b *testing.B) {
 	sizes := wrSizes(b)
 	measure := wrSeconds(b)
