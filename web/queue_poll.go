@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/views"
@@ -25,29 +26,39 @@ const pollPath = "/queue/status"
 // well-formed poll with a genuine token (another method, a query the page does not send,
 // a forged token, a client already gone) goes on to the router, whose queueStatus
 // answers it the usual way, errors included.
-func (s *Server) pollFirst(router http.Handler) http.Handler {
-	// Resolved at the first poll, not before: a replica that never answers one shows no
-	// series for it.
-	observe := sync.OnceValue(func() prometheus.Observer {
-		return s.metrics.requests.WithLabelValues(pollPath, http.MethodGet, "200")
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || r.URL.Path != pollPath {
-			router.ServeHTTP(w, r)
-			return
+func (s *Server) pollFirst(router *chi.Mux) http.Handler {
+	return &pollRouter{Mux: router, s: s,
+		// Resolved at the first poll, not before: a replica that never answers one shows
+		// no series for it.
+		observe: sync.OnceValue(func() prometheus.Observer {
+			return s.metrics.requests.WithLabelValues(pollPath, http.MethodGet, "200")
+		})}
+}
+
+// pollRouter is the router with polls answered ahead of it; it is still the router's
+// chi.Routes, so walking the routes sees every one.
+type pollRouter struct {
+	*chi.Mux
+	s       *Server
+	observe func() prometheus.Observer
+}
+
+func (p *pollRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || r.URL.Path != pollPath {
+		p.Mux.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			p.s.recovered(w, r, v)
 		}
-		start := time.Now()
-		defer func() {
-			if v := recover(); v != nil {
-				s.recovered(w, r, v)
-			}
-		}()
-		if !s.answerPoll(w, r) {
-			router.ServeHTTP(w, r)
-			return
-		}
-		observe().Observe(time.Since(start).Seconds())
-	})
+	}()
+	if !p.s.answerPoll(w, r) {
+		p.Mux.ServeHTTP(w, r)
+		return
+	}
+	p.observe().Observe(time.Since(start).Seconds())
 }
 
 // pollBuffers hold rendered poll answers until written.
