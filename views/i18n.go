@@ -33,6 +33,9 @@ func ParseLocale(s string) (Locale, bool) {
 
 // NegotiateLocale picks the best supported language from an Accept-Language header.
 func NegotiateLocale(acceptLanguage string) Locale {
+	if acceptLanguage == "" {
+		return Locales[0]
+	}
 	best, bestQ := Locales[0], -1.0
 	for _, part := range strings.Split(acceptLanguage, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")

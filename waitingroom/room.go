@@ -167,7 +167,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		o.Logger.WarnContext(ctx, "waiting room: no shuffle secret set, using a random one for this process; with more than one replica, or a restart before an opening, the shuffle will not match its commitment")
 	}
 	r := &Room{
-		db: sqldb, q: q, log: o.Logger, signer: signer{key: key}, now: o.Now, pace: o.Pace,
+		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
 		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},

@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,20 +24,43 @@ type Place struct {
 // signer makes and checks the two signed strings the waiting room hands out: the place
 // token a waiting page polls with (so a poll needs no session and no database), and the
 // pass an admitted student registers with.
-type signer struct{ key []byte }
+type signer struct {
+	// macs holds HMAC-SHA256 states keyed and ready: every poll checks a token, and a
+	// new HMAC costs two hash states and their pads each time.
+	macs *sync.Pool
+}
+
+func newSigner(key []byte) signer {
+	return signer{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+// macLen is the length of a signature: the base64 of an HMAC-SHA256, without padding.
+var macLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+
+// mac appends payload's signature to dst.
+func (s signer) mac(dst []byte, payload string) []byte {
+	m := s.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write([]byte(payload))
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	s.macs.Put(m)
+	return base64.RawURLEncoding.AppendEncode(dst, sum[:])
+}
 
 func (s signer) sign(payload string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(payload))
-	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	b := append(make([]byte, 0, len(payload)+1+macLen), payload...)
+	return string(s.mac(append(b, '.'), payload))
 }
 
 func (s signer) verify(token string) ([]string, error) {
 	i := strings.LastIndexByte(token, '.')
-	if i < 0 || len(token) > 200 {
+	if i < 0 || len(token) > 200 || len(token)-i-1 != macLen {
 		return nil, ErrBadToken
 	}
-	if !hmac.Equal([]byte(s.sign(token[:i])), []byte(token)) {
+	var want, got [64]byte
+	copy(got[:], token[i+1:])
+	if !hmac.Equal(s.mac(want[:0], token[:i]), got[:macLen]) {
 		return nil, ErrBadToken
 	}
 	return strings.Split(token[:i], "."), nil

@@ -14,15 +14,29 @@ import (
 // own scripts and styles: no inline code, so injected markup cannot run.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
 	})
+}
+
+// securityHeaderValues are built once: every answer shares the value slices (each of
+// capacity one, so an Add elsewhere copies instead of writing into them).
+var securityHeaderValues = []struct {
+	key   string
+	value []string
+}{
+	{"Content-Security-Policy", []string{"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"same-origin"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	{"Permissions-Policy", []string{"camera=(), microphone=(), geolocation=()"}},
+}
+
+func setSecurityHeaders(h http.Header) {
+	for _, kv := range securityHeaderValues {
+		h[kv.key] = kv.value
+	}
 }
 
 // crossOrigin refuses unsafe requests (POST and the like) that a browser sent from
@@ -48,14 +62,19 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.serverError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+				s.recovered(w, r, v)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// recovered answers a request whose handler panicked with v.
+func (s *Server) recovered(w http.ResponseWriter, r *http.Request, v any) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.serverError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
 }
 
 // timeZone gives every view and form the school's clock.
@@ -67,18 +86,23 @@ func (s *Server) timeZone(next http.Handler) http.Handler {
 
 const langCookie = "lang"
 
-// locale picks the UI language: the user's own choice (a cookie), else the browser's
-// Accept-Language.
+// locale picks the UI language for every view (requestLocale).
 func locale(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l := views.NegotiateLocale(r.Header.Get("Accept-Language"))
-		if c, err := r.Cookie(langCookie); err == nil {
-			if chosen, ok := views.ParseLocale(c.Value); ok {
-				l = chosen
-			}
-		}
-		next.ServeHTTP(w, r.WithContext(views.WithLocale(r.Context(), l)))
+		next.ServeHTTP(w, r.WithContext(views.WithLocale(r.Context(), requestLocale(r))))
 	})
+}
+
+// requestLocale is the user's own choice of language (a cookie), else the browser's
+// Accept-Language.
+func requestLocale(r *http.Request) views.Locale {
+	l := views.NegotiateLocale(r.Header.Get("Accept-Language"))
+	if c, err := r.Cookie(langCookie); err == nil {
+		if chosen, ok := views.ParseLocale(c.Value); ok {
+			l = chosen
+		}
+	}
+	return l
 }
 
 // noStore keeps every page behind the session out of every cache, the browser's back-

@@ -8,6 +8,12 @@ import (
 	"github.com/a-h/templ"
 )
 
+const (
+	contentTypeHTML = "text/html; charset=utf-8"
+	// varyPage: pages differ by HTMX request and language, so caches must not mix them.
+	varyPage = "HX-Request, HX-Boosted, Accept-Language, Cookie"
+)
+
 // render writes a page, or only fragment when HTMX asked for a part of one. The body is
 // rendered before the status is sent, so a rendering failure can still become a clean
 // answer. A request whose client has gone is not rendered at all.
@@ -25,9 +31,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		s.renderFailed(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// Pages differ by HTMX request and language: caches must not mix them.
-	w.Header().Add("Vary", "HX-Request, HX-Boosted, Accept-Language, Cookie")
+	w.Header().Set("Content-Type", contentTypeHTML)
+	w.Header().Add("Vary", varyPage)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

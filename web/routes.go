@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -13,6 +14,8 @@ import (
 // school's time zone, input limits and checks; then, for pages, no caching, the session,
 // who signed in (read once) and the page context; then, for signed-in pages, the login
 // check, and the role checks of the student's and the staff's groups.
+// Waiting pages' polls are answered ahead of all of it (pollFirst), with what those layers
+// do for a poll; any other request, and any poll it does not answer, takes the route below.
 // /metrics and /readyz are not here: they are OpsHandler's, on a listener of their own.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
@@ -22,8 +25,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Method(http.MethodGet, "/static/*", staticHandler())
-	// Waiting pages poll here: answered from memory, without loading the session.
-	r.With(noStore).Get("/queue/status", s.queueStatus)
+	// Waiting pages poll here: answered from memory, without loading the session. Polls
+	// with a genuine token have been answered by pollFirst; here come the others.
+	r.With(noStore).Get(pollPath, s.queueStatus)
 	// The header's server clock measures its offset here: no session, no database.
 	r.Get("/clock", s.clockNow)
 	// The pre-queue shuffle's commitment and reveal, for anyone to check.
@@ -146,21 +150,25 @@ func (s *Server) Handler() http.Handler {
 			})
 		})
 	})
-	return r
+	return s.pollFirst(r)
 }
 
 // OpsHandler returns the operators' routes, for a listener that only the cluster reaches
 // (kubelet's probes, Prometheus): liveness, readiness and the metrics. They are kept off
 // the public handler, so neither a student nor anyone on the internet can read the
-// metrics or make every replica ping MySQL and search the directory. /debug/pprof/ is
-// here for the same reason: a CPU profile of a replica under the rush is how the hot
-// path's cost is found (BENCHMARKS.md).
+// metrics or make every replica ping MySQL and search the directory. With -pprof,
+// /debug/pprof/ is here for the same reason: a CPU profile of a replica under the rush is
+// how the hot path's cost is found (BENCHMARKS.md).
 func (s *Server) OpsHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
-	r.Mount("/debug", middleware.Profiler())
+	if s.profiling {
+		// The profiles, not the command line: it can hold a DSN's password.
+		r.Get("/debug/pprof/profile", pprof.Profile)
+		r.Get("/debug/pprof/{name}", pprof.Index)
+	}
 	return r
 }

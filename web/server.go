@@ -73,7 +73,9 @@ type Options struct {
 	// TimeZone is the school's: every time a page shows or a form reads is on its clock
 	// (default views.DefaultTimeZone). Stored moments stay UTC.
 	TimeZone *time.Location
-	Now      func() time.Time
+	// Profiling serves Go's profiles on the ops listener (OpsHandler).
+	Profiling bool
+	Now       func() time.Time
 	// Mail, when set, is the SMTP server notification e-mails go through; MailOptions
 	// times their outbox. Without it notifications stay in the app.
 	Mail        *notify.SMTP
@@ -115,6 +117,7 @@ type Server struct {
 	checks     accountChecks
 	origins    []string
 	zone       *time.Location
+	profiling  bool
 	now        func() time.Time
 
 	events *events.Service
@@ -176,23 +179,24 @@ func New(o Options) (*Server, error) {
 	sm.Cookie.Path = "/"
 
 	s := &Server{
-		db:       o.DB,
-		q:        db.New(o.DB),
-		catalogQ: db.New(o.DB),
-		dir:      o.Directory,
-		log:      o.Logger,
-		sessions: sm,
-		reg:      registration.New(o.DB, o.Logger, o.Registry),
-		limits:   newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
-		poll:     o.QueuePoll,
-		registry: o.Registry,
-		metrics:  newMetrics(o.Registry, o.DB),
-		throttle: throttle,
-		proxies:  o.TrustedProxies,
-		idle:     o.SessionIdle,
-		origins:  o.TrustedOrigins,
-		zone:     o.TimeZone,
-		now:      o.Now,
+		db:        o.DB,
+		q:         db.New(o.DB),
+		catalogQ:  db.New(o.DB),
+		dir:       o.Directory,
+		log:       o.Logger,
+		sessions:  sm,
+		reg:       registration.New(o.DB, o.Logger, o.Registry),
+		limits:    newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
+		poll:      o.QueuePoll,
+		registry:  o.Registry,
+		metrics:   newMetrics(o.Registry, o.DB),
+		throttle:  throttle,
+		proxies:   o.TrustedProxies,
+		idle:      o.SessionIdle,
+		origins:   o.TrustedOrigins,
+		zone:      o.TimeZone,
+		profiling: o.Profiling,
+		now:       o.Now,
 
 		events:     events.New(o.DB, o.Now),
 		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),

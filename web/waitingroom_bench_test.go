@@ -62,6 +62,8 @@ const (
 // Sizes: SCHOOL_BENCH_WR_CLIENTS (default 10000,25000,50000,75000,100000); measured
 // seconds per size: SCHOOL_BENCH_WR_SECONDS (default 60), after a 10 s warm-up. Run it
 // with -benchtime 1x and a -timeout that covers every size (about 90 s each).
+// SCHOOL_BENCH_WR_CPUPROFILE=FILE writes a CPU profile of the app's own process (process
+// mode, `school serve -pprof`) to FILE.N for N clients.
 func BenchmarkWaitingRoomPolling(b *testing.B) {
 	sizes := wrSizes(b)
 	measure := wrSeconds(b)
@@ -155,7 +157,11 @@ func wrStartProcess(b *testing.B, bin string) wrApp {
 	l1.Close()
 	l2.Close()
 	logs := &testlog.Buffer{}
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-ops-addr", opsAddr, "-migrate")
+	args := []string{"serve", "-addr", addr, "-ops-addr", opsAddr, "-migrate"}
+	if wrProfile() != "" {
+		args = append(args, "-pprof")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SCHOOL_DB_DSN="+dsn) // the last value of a key wins
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -193,6 +199,46 @@ func wrStartProcess(b *testing.B, bin string) wrApp {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// wrProfile is where a CPU profile of the app's process goes (SCHOOL_BENCH_WR_CPUPROFILE,
+// with ".N" for N clients added): empty, none is taken.
+func wrProfile() string { return os.Getenv("SCHOOL_BENCH_WR_CPUPROFILE") }
+
+// wrStartProfile takes a CPU profile of the app's own process (`school serve -pprof`)
+// over the measured time but its last 10 s (the ops listener's write timeout is 60 s),
+// when wrProfile asks for one.
+func wrStartProfile(b *testing.B, app wrApp, n int, measure time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if wrProfile() == "" || app.pid == 0 {
+		done <- nil
+		return done
+	}
+	secs := max(1, int((measure - 10*time.Second).Seconds()))
+	path := fmt.Sprintf("%s.%d", wrProfile(), n)
+	go func() {
+		res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", app.opsURL, secs))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(res.Body)
+			done <- fmt.Errorf("%s: %s", res.Status, msg)
+			return
+		}
+		f, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(f, res.Body)
+			err = errors.Join(err, f.Close())
+		}
+		if err == nil {
+			b.Logf("CPU profile of the app over %d s of the measured time: %s (go tool pprof -top %s)", secs, path, path)
+		}
+		done <- err
+	}()
+	return done
 }
 
 // wrBench is one size: the data, the load, the checks and the figures.
@@ -265,6 +311,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	// Warm-up: connections dialled, the unpause seen, admissions under way.
 	time.Sleep(time.Until(load.base.Add(wrWarmup)))
 	b.StartTimer()
+	profiled := wrStartProfile(b, app, n, measure)
 	cpu0 := wrCPUNow(pidName)
 	metrics0, _ := wrScrape(client, app.opsURL)
 	var rssMax int64
@@ -276,6 +323,9 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	}
 	cpu1 := wrCPUNow(pidName)
 	b.StopTimer()
+	if err := <-profiled; err != nil {
+		b.Errorf("CPU profile: %v", err)
+	}
 	metrics1, _ := wrScrape(client, app.opsURL)
 	tickErrors := metrics1["school_waiting_room_tick_errors_total"] - metrics0["school_waiting_room_tick_errors_total"]
 	ticks := metrics1["school_waiting_room_tick_duration_seconds_count"] - metrics0["school_waiting_room_tick_duration_seconds_count"]

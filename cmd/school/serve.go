@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		shutdownTimeout time.Duration
 		shuffleFile     string
 		smtpc           smtpFlags
+		profiling       bool
 	)
 	dbc.register(fs)
 	lc.register(fs)
@@ -51,6 +52,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.Bool(&migrateOnStart, "migrate", false, "migrate the schema before serving")
 	fs.String(&shuffleFile, "shuffle-secret-file", "", "file holding the secret the waiting room derives its pre-queue shuffle seeds from (at least 32 bytes; the same on every replica, never in the database); unset: a random one per process")
 	smtpc.register(fs)
+	fs.Bool(&profiling, "pprof", false, "serve Go's CPU, heap and goroutine profiles at /debug/pprof/ on the ops listener (-ops-addr), to find where the app spends its time")
 	fs.Duration(&shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long requests in flight may take to finish at shutdown")
 	var p problems
 	if err := fs.parse(args, &p); err != nil {
@@ -108,7 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
-		ShuffleSecret: shuffleSecret, Mail: mail,
+		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling,
 	})
 	if err != nil {
 		return err
