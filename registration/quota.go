@@ -17,9 +17,11 @@ import (
 //
 //   - Which seat: a student takes a seat of the first of the section's quotas (in the
 //     order staff listed them) that fits them and had room at the request's first read;
-//     else an open seat. One request tries at most one quota, so a section with quotas
-//     costs at most one more conditional UPDATE than one without (TakeQuotaSeat, then
-//     the section's TakeReservedSeat), and one without quotas costs nothing more.
+//     should that one have filled meanwhile, the next such quota, and so on; else an open
+//     seat. So a student is told full only when every seat they may use was taken. In the
+//     common case a section with quotas costs one more conditional UPDATE than one
+//     without (TakeQuotaSeat, then the section's TakeReservedSeat), and one without
+//     quotas costs nothing more.
 //   - No oversell: the quota's counter has its own conditional UPDATE, and the section's
 //     counter counts every seat as before. sections.reserved is the quotas' seats nobody
 //     has taken; an open seat needs enrolled + held + reserved < capacity (TakeSeat), so
@@ -103,10 +105,11 @@ func (s seats) free(q quota) int {
 	return max(0, min(q.capacity-n, s.capacity-s.enrolled-s.held))
 }
 
-// choose is the quota the student's seat is to come from (nil: an open seat) and the
-// seats the student may use: the open ones and those of every quota that fits them.
-func (sec *catalogSection) choose(classYear int, deptID int64, live seats) (*quota, int) {
-	var pick *quota
+// choose is the quotas the student's seat is to come from, in the order they are tried
+// (none: an open seat), and the seats the student may use: the open ones and those of
+// every quota that fits them.
+func (sec *catalogSection) choose(classYear int, deptID int64, live seats) ([]*quota, int) {
+	var picks []*quota
 	left := live.open()
 	for i := range sec.quotas {
 		q := &sec.quotas[i]
@@ -115,12 +118,10 @@ func (sec *catalogSection) choose(classYear int, deptID int64, live seats) (*quo
 		}
 		if f := live.free(*q); f > 0 {
 			left += f
-			if pick == nil {
-				pick = q
-			}
+			picks = append(picks, q)
 		}
 	}
-	return pick, min(left, max(0, live.capacity-live.enrolled-live.held))
+	return picks, min(left, max(0, live.capacity-live.enrolled-live.held))
 }
 
 // QuotasFor lists the section's quotas that fit a student of the class year and
@@ -156,10 +157,11 @@ func (c *Catalog) QuotaRelease(sectionID int64) time.Time {
 // errFull: no seat the request may take was free at the conditional UPDATE.
 var errFull = errors.New("full")
 
-// takeSeat takes a seat in the section, of quota qt first when there is one, and returns
-// the quota the seat came from (invalid for an open seat), or errFull.
-func takeSeat(ctx context.Context, q *db.Queries, sectionID int64, qt *quota) (sql.NullInt64, error) {
-	if qt != nil {
+// takeSeat takes a seat in the section, of the first of quotas with room when there are
+// any, else an open one, and returns the quota the seat came from (invalid for an open
+// seat), or errFull.
+func takeSeat(ctx context.Context, q *db.Queries, sectionID int64, quotas []*quota) (sql.NullInt64, error) {
+	for _, qt := range quotas {
 		var id sql.NullInt64
 		switch n, err := q.TakeQuotaSeat(ctx, qt.id); {
 		case err != nil:
@@ -174,7 +176,7 @@ func takeSeat(ctx context.Context, q *db.Queries, sectionID int64, qt *quota) (s
 			}
 			return sql.NullInt64{Int64: qt.id, Valid: true}, nil
 		}
-		// Filled since the first read: an open seat, if any.
+		// Filled since the first read: the next quota, then an open seat, if any.
 	}
 	n, err := q.TakeSeat(ctx, sectionID)
 	if err != nil {

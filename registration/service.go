@@ -92,9 +92,10 @@ type request struct {
 	// record (lockRecord).
 	st  db.LockStudentRow
 	rec record
-	// quota is the quota a registration's seat is to come from, chosen at the glance (nil:
-	// an open seat); dropQuota, under a drop's lock, is the quota the seat came from.
-	quota     *quota
+	// quotas are the quotas a registration's seat may come from, in the order they are
+	// tried, chosen at the glance (none: an open seat); dropQuota, under a drop's lock, is
+	// the quota the seat came from.
+	quotas    []*quota
 	dropQuota sql.NullInt64
 	// source is what the enrollment records, when not a student's own registration.
 	source db.EnrollmentsSource
@@ -178,7 +179,7 @@ func (s *Service) glance(ctx context.Context, r Request, kind db.RegistrationReq
 		out.Section.Capacity = int(g.Capacity.Int32)
 		live := seats{capacity: int(g.Capacity.Int32), enrolled: int(g.Enrolled.Int32), held: int(g.Held.Int32),
 			reserved: int(g.Reserved), taken: parseTaken(text(g.QuotaEnrolled))}
-		req.quota, out.SeatsLeft = sec.choose(int(g.ClassYear.Int16), g.DepartmentID.Int64, live)
+		req.quotas, out.SeatsLeft = sec.choose(int(g.ClassYear.Int16), g.DepartmentID.Int64, live)
 	}
 	if g.KeyAction.Valid {
 		replay(&out, kind, r.SectionID, g.KeyAction.RegistrationRequestsAction, g.KeySectionID.Int64, Result(g.KeyResult.String))
@@ -448,7 +449,7 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 		return err
 	}
 	sec := req.sec
-	quotaID, err := takeSeat(ctx, q, sec.ID, req.quota)
+	quotaID, err := takeSeat(ctx, q, sec.ID, req.quotas)
 	if errors.Is(err, errFull) {
 		out.Result, out.SeatsLeft = Full, 0
 		return nil
@@ -473,15 +474,15 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 
 func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
 	sec := req.sec
-	if req.quota != nil {
-		// A seat of the student's quota was free at the read: it is tried before the
+	if len(req.quotas) > 0 {
+		// A seat of the student's quotas was free at the read: they are tried before the
 		// section is locked (the lock order: quota, then section). A retried transaction
-		// tries it again.
-		defer func(qt *quota) { req.quota = qt }(req.quota)
+		// tries them again.
+		defer func(qts []*quota) { req.quotas = qts }(req.quotas)
 		if err := s.enroll(ctx, q, req, out); err != nil || out.Result != Full {
 			return err
 		}
-		out.Result, req.quota = "", nil
+		out.Result, req.quotas = "", nil
 	}
 	// The section row is locked before the seat count is read, so a drop that frees a seat
 	// either sees this entry or comes after it. A seat reserved for a quota is not open.

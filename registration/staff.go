@@ -103,14 +103,14 @@ func staffEnrollIn(ctx context.Context, q *db.Queries, studentID, sectionID int6
 		waived = append(waived, CreditLimit)
 	}
 	// The student's quota first, as their own request would (quota.go).
-	var qt *quota
+	var qts []*quota
 	switch id, err := q.StaffQuotaFor(ctx, db.StaffQuotaForParams{UserID: st.ID, SectionID: sec.ID}); {
 	case err == nil:
-		qt = &quota{id: id}
+		qts = []*quota{{id: id}}
 	case !errors.Is(err, sql.ErrNoRows):
 		return out, nil, fmt.Errorf("quota for the student: %w", err)
 	}
-	quotaID, err := takeSeat(ctx, q, sec.ID, qt)
+	quotaID, err := takeSeat(ctx, q, sec.ID, qts)
 	if errors.Is(err, errFull) {
 		out.Result, out.SeatsLeft = Full, 0
 		return out, nil, nil
