@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/schoolservice/school/web/ldaptest"
 )
 
 // deviceClockSkew is how wrong the browser's own clock is made in the countdown test:
@@ -127,6 +129,9 @@ func TestBrowserCountdownOpensByServerTime(t *testing.T) {
 	// The server's clock: lead before the opening.
 	const lead = 8 * time.Second
 	clock.Shift(time.Until(opens) - lead)
+	// The header reads this replica's catalog, which takes the window's new times within
+	// its poll (a second): the page is opened once it has them.
+	waitForServerClock(t, app, alice)
 	b.open(app.URL + "/courses")
 	b.mark()
 	before := clock.Now()
@@ -388,4 +393,19 @@ func TestBrowserPreviewTimetable(t *testing.T) {
 		b.screenshot("preview-timetable-" + lang + ".png")
 	}
 	b.checkConsole()
+}
+
+// waitForServerClock waits until u's catalog page shows the server clock in its header.
+func waitForServerClock(t *testing.T, app *testApp, u ldaptest.User) {
+	t.Helper()
+	c := app.client(t)
+	app.login(t, c, u)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, body := app.get(t, c, "/courses"); strings.Contains(body, `data-testid="server-clock"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the catalog page never showed the server clock")
+		}
+	}
 }
