@@ -130,19 +130,22 @@ SELECT u.credit_limit,
        CAST(COALESCE((SELECT SUM(c.credits) FROM enrollments e
                       JOIN courses c ON c.id = e.course_id
                       JOIN terms t ON t.id = e.term_id
-                      WHERE e.user_id = u.id AND t.is_current), 0) AS SIGNED) AS used
+                      WHERE e.user_id = u.id AND t.is_current), 0) AS SIGNED) AS used,
+       CAST((SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS SIGNED) AS unread
 FROM users u WHERE u.id = ?
 `
 
 type StudentCreditsRow struct {
 	CreditLimit int16
 	Used        int64
+	Unread      int64
 }
 
 // What a signed-in student sees of their own registration.
+// The header's one read of a student's own figures: credits and unread notifications.
 func (q *Queries) StudentCredits(ctx context.Context, id int64) (StudentCreditsRow, error) {
 	row := q.db.QueryRowContext(ctx, studentCredits, id)
 	var i StudentCreditsRow
-	err := row.Scan(&i.CreditLimit, &i.Used)
+	err := row.Scan(&i.CreditLimit, &i.Used, &i.Unread)
 	return i, err
 }

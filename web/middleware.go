@@ -128,17 +128,10 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 				if r.Method == http.MethodGet {
 					c.Intent = s.intentBack(r)
 				}
-				credits, err := s.credits(r)
-				if err != nil {
+				var err error
+				if c.Credits, c.Unread, err = s.header(r); err != nil {
 					s.serverError(w, r, err)
 					return
-				}
-				c.Credits = credits
-				if credits != nil {
-					if c.Unread, err = s.unread(r, u.ID); err != nil {
-						s.serverError(w, r, err)
-						return
-					}
 				}
 				c.Clock = s.serverClock(u)
 			}

@@ -76,15 +76,6 @@ func (s *Server) notifications(ctx context.Context, userID int64) ([]notify.Noti
 	return ns, int(unread), nil
 }
 
-// unread is the header's count of the student's unread notifications.
-func (s *Server) unread(r *http.Request, userID int64) (int, error) {
-	n, err := s.q.UnreadNotifications(r.Context(), userID)
-	if err != nil {
-		return 0, fmt.Errorf("unread notifications of %d: %w", userID, err)
-	}
-	return int(n), nil
-}
-
 // mailRenderer writes notification e-mails with the school's clock.
 func (s *Server) mailRenderer() notify.Render {
 	ctx := views.WithZone(context.Background(), s.zone)

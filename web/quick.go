@@ -105,6 +105,9 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seen := map[string]bool{}
+	// The header's credits come from the last answer that read them under the student's
+	// lock, as a click's do: no query after the registrations.
+	var credits *views.Credits
 	for _, c := range codes {
 		var res views.QuickResult
 		switch {
@@ -130,17 +133,15 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.stats.count(out.Result)
+			if out.CreditsKnown {
+				credits = &views.Credits{Used: out.CreditsUsed, Limit: out.CreditLimit}
+			}
 			res = quickResult(out, sec.ID, c.label)
 		}
 		if c.label != "" {
 			seen[c.label] = true
 		}
 		q.Results = append(q.Results, res)
-	}
-	credits, err := s.credits(r)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
 	}
 	s.render(w, r, http.StatusOK, views.QuickRegisterPage(q), views.QuickAnswer(q, credits))
 }

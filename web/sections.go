@@ -182,15 +182,22 @@ func (s *Server) sectionsByID(r *http.Request, ids []int64) ([]views.SectionRow,
 
 // credits is the signed-in student's credit status; nil for anyone else.
 func (s *Server) credits(r *http.Request) (*views.Credits, error) {
+	c, _, err := s.header(r)
+	return c, err
+}
+
+// header is a student's own figures in the page header, in one statement: credits and
+// unread notifications (nil and 0 for anyone else).
+func (s *Server) header(r *http.Request) (*views.Credits, int, error) {
 	u, ok := s.currentUser(r)
 	if !ok || u.Role != RoleStudent {
-		return nil, nil
+		return nil, 0, nil
 	}
 	c, err := s.q.StudentCredits(r.Context(), u.ID)
 	if err != nil {
-		return nil, fmt.Errorf("credits of student %d: %w", u.ID, err)
+		return nil, 0, fmt.Errorf("credits of student %d: %w", u.ID, err)
 	}
-	return &views.Credits{Used: int(c.Used), Limit: int(c.CreditLimit)}, nil
+	return &views.Credits{Used: int(c.Used), Limit: int(c.CreditLimit)}, int(c.Unread), nil
 }
 
 // meetingViews groups meeting rows by section.

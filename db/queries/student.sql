@@ -1,11 +1,13 @@
 -- What a signed-in student sees of their own registration.
 
+-- The header's one read of a student's own figures: credits and unread notifications.
 -- name: StudentCredits :one
 SELECT u.credit_limit,
        CAST(COALESCE((SELECT SUM(c.credits) FROM enrollments e
                       JOIN courses c ON c.id = e.course_id
                       JOIN terms t ON t.id = e.term_id
-                      WHERE e.user_id = u.id AND t.is_current), 0) AS SIGNED) AS used
+                      WHERE e.user_id = u.id AND t.is_current), 0) AS SIGNED) AS used,
+       CAST((SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS SIGNED) AS unread
 FROM users u WHERE u.id = ?;
 
 -- name: MySectionIDs :many
