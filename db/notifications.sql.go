@@ -126,18 +126,30 @@ func (q *Queries) InsertWindowNotifications(ctx context.Context, arg InsertWindo
 }
 
 const leaseMail = `-- name: LeaseMail :exec
-UPDATE notifications SET mail_next_at = ?, mail_attempts = mail_attempts + 1 WHERE id = ?
+UPDATE notifications SET mail_next_at = ?, mail_attempts = mail_attempts + 1
+WHERE id IN (/*SLICE:ids*/?)
 `
 
 type LeaseMailParams struct {
 	MailNextAt sql.NullTime
-	ID         int64
+	Ids        []int64
 }
 
 // LeaseMail keeps a claimed e-mail from other senders until the lease ends; a sender
 // that stops before it finishes leaves the e-mail to be tried again then.
 func (q *Queries) LeaseMail(ctx context.Context, arg LeaseMailParams) error {
-	_, err := q.db.ExecContext(ctx, leaseMail, arg.MailNextAt, arg.ID)
+	query := leaseMail
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.MailNextAt)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
 	return err
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/textproto"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,6 +93,9 @@ func (s *Sender) Run(ctx context.Context) {
 	tick := time.NewTicker(s.o.Poll)
 	defer tick.Stop()
 	for {
+		if err := s.expire(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "notification e-mail", slog.Any("error", err))
+		}
 		for {
 			n, err := s.SendDue(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -114,27 +116,33 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
+// expire gives up the e-mails pending for longer than MaxAge: once a tick, not once a
+// batch, since it reads every pending row.
+func (s *Sender) expire(ctx context.Context) error {
+	n, err := db.New(s.db).ExpireMail(ctx, s.o.Now().Add(-s.o.MaxAge))
+	if err != nil {
+		return fmt.Errorf("expire old mail: %w", err)
+	}
+	if n > 0 {
+		s.results.WithLabelValues("expired").Add(float64(n))
+	}
+	return nil
+}
+
 // SendDue sends one batch of the e-mails due now and returns how many it claimed.
 func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	now := s.o.Now()
 	q := db.New(s.db)
-	if n, err := q.ExpireMail(ctx, now.Add(-s.o.MaxAge)); err != nil {
-		return 0, fmt.Errorf("expire old mail: %w", err)
-	} else if n > 0 {
-		s.results.WithLabelValues("expired").Add(float64(n))
-	}
 	var ids []int64
 	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
 		var err error
 		if ids, err = q.ClaimMail(ctx, db.ClaimMailParams{MailNextAt: sql.NullTime{Time: now, Valid: true}, Limit: int32(s.o.Batch)}); err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if err := q.LeaseMail(ctx, db.LeaseMailParams{MailNextAt: sql.NullTime{Time: now.Add(s.o.Lease), Valid: true}, ID: id}); err != nil {
-				return err
-			}
+		if len(ids) == 0 {
+			return nil
 		}
-		return nil
+		return q.LeaseMail(ctx, db.LeaseMailParams{MailNextAt: sql.NullTime{Time: now.Add(s.o.Lease), Valid: true}, Ids: ids})
 	})
 	if err != nil || len(ids) == 0 {
 		return 0, err
@@ -164,11 +172,10 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	errs := s.smtp.send(ctx, out)
 	var failed error
 	for i, m := range out {
-		var perr *textproto.Error
 		switch err := errs[i]; {
 		case err == nil:
 			s.finish(ctx, q, m.id, db.NotificationsMailStateSent, "sent")
-		case errors.As(err, &perr) && perr.Code >= 500 && perr.Code < 600:
+		case errors.As(err, new(refused)):
 			// The server refused this e-mail for good (an unknown mailbox): sending it
 			// again would be refused again.
 			s.log.WarnContext(ctx, "notification e-mail refused", slog.Int64("notification", m.id), slog.Any("error", err))

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -61,11 +62,11 @@ func (c SMTP) Check() error {
 // connection cannot be made every e-mail has its error.
 func (c SMTP) send(ctx context.Context, out []outgoing) []error {
 	errs := make([]error, len(out))
-	fail := func(err error) []error {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
+	// fail gives err to the e-mails from the one the conversation broke at on: those
+	// before it were accepted (nil) or refused for themselves, and keep that.
+	fail := func(from int, err error) []error {
+		for i := from; i < len(errs); i++ {
+			errs[i] = err
 		}
 		return errs
 	}
@@ -78,7 +79,7 @@ func (c SMTP) send(ctx context.Context, out []outgoing) []error {
 	host, _, _ := net.SplitHostPort(c.Addr)
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.Addr)
 	if err != nil {
-		return fail(err)
+		return fail(0, err)
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline) //nolint:errcheck // a connection that refuses a deadline fails its next read
@@ -88,11 +89,11 @@ func (c SMTP) send(ctx context.Context, out []outgoing) []error {
 	cl, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return fail(err)
+		return fail(0, err)
 	}
 	defer cl.Close()
 	if err := cl.Hello(helloName(c.From)); err != nil {
-		return fail(err)
+		return fail(0, err)
 	}
 	if ok, _ := cl.Extension("STARTTLS"); ok {
 		cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
@@ -103,23 +104,23 @@ func (c SMTP) send(ctx context.Context, out []outgoing) []error {
 			}
 		}
 		if err := cl.StartTLS(cfg); err != nil {
-			return fail(fmt.Errorf("starttls: %w", err))
+			return fail(0, fmt.Errorf("starttls: %w", err))
 		}
 	}
 	if c.Username != "" {
 		if err := cl.Auth(smtp.PlainAuth("", c.Username, c.Password, host)); err != nil {
-			return fail(fmt.Errorf("auth: %w", err))
+			return fail(0, fmt.Errorf("auth: %w", err))
 		}
 	}
 	from, _ := mail.ParseAddress(c.From)
 	for i, m := range out {
 		if errs[i] = c.deliver(cl, from, m); errs[i] != nil {
 			if _, ok := errors.AsType[net.Error](errs[i]); ok {
-				return fail(errs[i])
+				return fail(i, errs[i])
 			}
 			// A refused e-mail leaves the conversation midway; RSET starts the next one.
 			if err := cl.Reset(); err != nil {
-				return fail(err)
+				return fail(i+1, err)
 			}
 		}
 	}
@@ -132,17 +133,33 @@ func (c SMTP) deliver(cl *smtp.Client, from *mail.Address, m outgoing) error {
 		return err
 	}
 	if err := cl.Rcpt(m.to); err != nil {
-		return err
+		return refusal(err)
 	}
 	w, err := cl.Data()
 	if err != nil {
-		return err
+		return refusal(err)
 	}
 	if _, err := w.Write(message(from, m)); err != nil {
 		w.Close()
 		return err
 	}
-	return w.Close()
+	return refusal(w.Close())
+}
+
+// refused is the server's refusal of one e-mail for good (a 5xx answer to its recipient
+// or its content): sending it again would be refused again. Any other failure, a 5xx to
+// the greeting, STARTTLS, AUTH (a changed password) or MAIL FROM included, is the
+// connection's or the settings', and every e-mail is tried again later.
+type refused struct{ error }
+
+func (e refused) Unwrap() error { return e.error }
+
+// refusal marks err as a refusal of the e-mail when it is a 5xx reply.
+func refusal(err error) error {
+	if perr, ok := errors.AsType[*textproto.Error](err); ok && perr.Code >= 500 && perr.Code < 600 {
+		return refused{err}
+	}
+	return err
 }
 
 // message is the e-mail as RFC 5322 text: UTF-8, the subject encoded for the headers, the

@@ -41,7 +41,8 @@ FOR UPDATE SKIP LOCKED;
 -- LeaseMail keeps a claimed e-mail from other senders until the lease ends; a sender
 -- that stops before it finishes leaves the e-mail to be tried again then.
 -- name: LeaseMail :exec
-UPDATE notifications SET mail_next_at = ?, mail_attempts = mail_attempts + 1 WHERE id = ?;
+UPDATE notifications SET mail_next_at = sqlc.arg(mail_next_at), mail_attempts = mail_attempts + 1
+WHERE id IN (sqlc.slice(ids));
 
 -- name: MailToSend :many
 SELECT n.id, n.kind, n.args, n.created_at, n.mail_attempts, u.email, u.locale, u.display_name
