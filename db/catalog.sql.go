@@ -134,11 +134,13 @@ func (q *Queries) MeetingsForSections(ctx context.Context, sectionIds []int64) (
 }
 
 const openSectionIDs = `-- name: OpenSectionIDs :many
-SELECT id FROM sections WHERE term_id = ? AND capacity - enrolled - held > 0
+SELECT id FROM sections
+WHERE term_id = ? AND capacity - enrolled - held - IF(quota_release_at <= NOW(6), 0, reserved) > 0
 `
 
-// OpenSectionIDs lists the term's sections with a seat left; a seat held for the waitlist
-// is taken.
+// OpenSectionIDs lists the term's sections with a seat left, as SectionSeats counts them:
+// a seat held for the waitlist is taken, and so is one kept for a quota until the quotas
+// are released.
 func (q *Queries) OpenSectionIDs(ctx context.Context, termID int64) ([]int64, error) {
 	rows, err := q.db.QueryContext(ctx, openSectionIDs, termID)
 	if err != nil {

@@ -167,14 +167,20 @@ func takeSeat(ctx context.Context, q *db.Queries, sectionID int64, quotas []*quo
 		case err != nil:
 			return id, fmt.Errorf("take quota seat: %w", err)
 		case n == 1:
-			switch n, err := q.TakeReservedSeat(ctx, sectionID); {
-			case err != nil:
+			n, err := q.TakeReservedSeat(ctx, sectionID)
+			if err != nil {
 				return id, fmt.Errorf("take reserved seat: %w", err)
-			case n == 0:
-				// A quota with room keeps a seat reserved in its section: broken, not full.
-				return id, fmt.Errorf("quota %d has a seat that section %d does not", qt.id, sectionID)
 			}
-			return sql.NullInt64{Int64: qt.id, Valid: true}, nil
+			if n == 1 {
+				return sql.NullInt64{Int64: qt.id, Valid: true}, nil
+			}
+			// The quotas were released since the first read and open seats took the
+			// section's last: the quota's seat goes back, and the section's own count
+			// decides below (full, as for anyone).
+			if _, err := q.GiveBackQuotaSeat(ctx, qt.id); err != nil {
+				return id, fmt.Errorf("give back quota seat: %w", err)
+			}
+			break
 		}
 		// Filled since the first read: the next quota, then an open seat, if any.
 	}

@@ -32,7 +32,9 @@ SELECT id, code, name, name_ko FROM departments WHERE id = ?;
 SELECT id, capacity, enrolled, held, CAST(IF(quota_release_at <= NOW(6), 0, reserved) AS SIGNED) AS reserved
 FROM sections WHERE id IN (sqlc.slice(ids));
 
--- OpenSectionIDs lists the term's sections with a seat left; a seat held for the waitlist
--- is taken.
+-- OpenSectionIDs lists the term's sections with a seat left, as SectionSeats counts them:
+-- a seat held for the waitlist is taken, and so is one kept for a quota until the quotas
+-- are released.
 -- name: OpenSectionIDs :many
-SELECT id FROM sections WHERE term_id = ? AND capacity - enrolled - held > 0;
+SELECT id FROM sections
+WHERE term_id = ? AND capacity - enrolled - held - IF(quota_release_at <= NOW(6), 0, reserved) > 0;
