@@ -73,7 +73,11 @@ func TestServerClockInHeader(t *testing.T) {
 		{"open since yesterday", nil, "registration", at(9, 0).AddDate(0, 0, -1), at(12, 0), "ko", "open", "2027-03-02 12:00 KST까지 신청 가능"},
 		{"closed earlier today", nil, "registration", at(8, 0), at(9, 0), "en", "day", "Your registration period for today has ended."},
 		{"tomorrow", nil, "registration", at(10, 0).AddDate(0, 0, 1), at(18, 0).AddDate(0, 0, 1), "en", "", ""},
+		// Each case without a clock follows one with: waiting for "no clock" must not pass
+		// against a catalog that still holds the case before.
+		{"open again", nil, "registration", at(9, 0), at(18, 0), "en", "open", "Registration open until 2027-03-02 18:00 KST"},
 		{"another year's window", 3, "registration", at(10, 0), at(18, 0), "en", "", ""},
+		{"open once more", nil, "registration", at(9, 0), at(18, 0), "en", "open", "Registration open until 2027-03-02 18:00 KST"},
 		{"the basket phase", nil, "basket", at(10, 0), at(18, 0), "en", "", ""},
 	}
 	for _, c := range cases {

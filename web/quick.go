@@ -99,10 +99,22 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, views.QuickRegisterPage(q), views.QuickAnswer(q, nil))
 		return
 	}
-	cat, err := s.reg.FreshCatalog(ctx)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
+	// Codes are looked up in this replica's catalog; a code it does not know (a section
+	// added within the poll) is looked up again in a fresh one before it is called unknown.
+	cat, fresh := s.reg.Catalog(), false
+	lookup := func(label string) (registration.Section, bool, error) {
+		if cat != nil {
+			if sec, ok := cat.SectionByLabel(label); ok || fresh {
+				return sec, ok, nil
+			}
+		}
+		var err error
+		if cat, err = s.reg.FreshCatalog(ctx); err != nil {
+			return registration.Section{}, false, err
+		}
+		fresh = true
+		sec, ok := cat.SectionByLabel(label)
+		return sec, ok, nil
 	}
 	seen := map[string]bool{}
 	// The header's credits come from the last answer that read them under the student's
@@ -116,7 +128,11 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 		case seen[c.label]:
 			res = views.QuickResult{Code: c.label, Result: "repeated", Message: views.Msg("quick.repeated", c.label)}
 		default:
-			sec, found := cat.SectionByLabel(c.label)
+			sec, found, err := lookup(c.label)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			if !found {
 				res = views.QuickResult{Code: c.label, Result: "unknown", Message: views.Msg("quick.unknown", c.label), Refused: true}
 				break
