@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -73,7 +74,9 @@ func (s *Service) CreateWindow(ctx context.Context, by db.Actor, termID int64, w
 
 // UpdateWindow changes registration window id; its term stays.
 func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Window) error {
-	return db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+	var moved func(context.Context) error
+	err := db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
+		moved = nil
 		old, err := q.GetWindowForUpdate(ctx, id)
 		if err != nil {
 			return db.Change{}, err
@@ -92,15 +95,26 @@ func (s *Service) UpdateWindow(ctx context.Context, by db.Actor, id int64, w Win
 			return db.Change{}, err
 		}
 		// The students it applies to, before or after, plan their morning by it: they are
-		// told in this transaction, so only of a change that happened.
+		// told once the change committed, so only of a change that happened.
 		if !before.OpensAt.Equal(after.OpensAt) || !before.ClosesAt.Equal(after.ClosesAt) || before.ClassYear != after.ClassYear {
-			if _, err := notify.WindowChanged(ctx, q, windowOf(old).ClassYear, w.ClassYear,
-				notify.Args{Term: t.Code, Phase: string(w.Phase), Opens: w.Opens.UTC(), Closes: w.Closes.UTC()}); err != nil {
-				return db.Change{}, err
+			oldYear, args := windowOf(old).ClassYear, notify.Args{Term: t.Code, Phase: string(w.Phase), Opens: w.Opens.UTC(), Closes: w.Closes.UTC()}
+			moved = func(ctx context.Context) error {
+				_, err := notify.WindowChanged(ctx, db.New(s.db), oldYear, w.ClassYear, args)
+				return err
 			}
 		}
 		return db.Change{Action: "window.update", Entity: "registration_window", EntityID: id, Before: before, After: after}, nil
 	})
+	if err != nil || moved == nil {
+		return err
+	}
+	// The change stands whatever happens to the notices: a staff member's request that
+	// leaves does not stop them, and a failure is logged for the operators rather than
+	// answered as a change that failed.
+	if err := moved(context.WithoutCancel(ctx)); err != nil {
+		s.log.ErrorContext(ctx, "tell the students a window moved", slog.Int64("window", id), slog.Any("error", err))
+	}
+	return nil
 }
 
 // DeleteWindow deletes registration window id, in whose waiting room no student may have

@@ -100,11 +100,14 @@ func (q *Queries) InsertNotification(ctx context.Context, arg InsertNotification
 const insertWindowNotifications = `-- name: InsertWindowNotifications :execrows
 INSERT INTO notifications (user_id, kind, args)
 SELECT u.id, 'window_moved', ? FROM users u
-WHERE u.role = 'student' AND (? OR u.class_year IN (?, ?))
+WHERE u.id >= ? AND u.id < ?
+  AND u.role = 'student' AND (? OR u.class_year IN (?, ?))
 `
 
 type InsertWindowNotificationsParams struct {
 	Args     json.RawMessage
+	FromID   int64
+	ToID     int64
 	Everyone interface{}
 	OldYear  sql.NullInt16
 	NewYear  sql.NullInt16
@@ -112,9 +115,15 @@ type InsertWindowNotificationsParams struct {
 
 // InsertWindowNotifications tells every student a registration window applies to, in one
 // statement: all students when everyone is set, else those of the class years given.
+// InsertWindowNotifications tells the students of ids [from_id, to_id) a window moved. It
+// runs after the window's change committed, a range at a time and on its own: the users
+// rows it reads are the ones every registration locks first, and a statement over all of
+// them inside the staff's transaction held every registration behind it.
 func (q *Queries) InsertWindowNotifications(ctx context.Context, arg InsertWindowNotificationsParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, insertWindowNotifications,
 		arg.Args,
+		arg.FromID,
+		arg.ToID,
 		arg.Everyone,
 		arg.OldYear,
 		arg.NewYear,
@@ -294,6 +303,17 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const maxUserID = `-- name: MaxUserID :one
+SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM users
+`
+
+func (q *Queries) MaxUserID(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, maxUserID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const pendingMail = `-- name: PendingMail :one

@@ -69,22 +69,34 @@ func Add(ctx context.Context, q *db.Queries, studentID int64, kind Kind, a Args)
 	return nil
 }
 
-// WindowChanged tells the students a registration window applies to that its times
-// moved, within q's transaction, in one INSERT … SELECT whatever their number. A window
-// whose class year changed applies to the students of both years (0: every year).
+// WindowChanged tells the students of a window's class years (before and after the
+// change; every student for a window of every year) that it moved. Run it after the
+// change committed: it reads the users rows in ranges of windowFanOut ids, each range a
+// statement of its own, so no registration waits behind more than one range's locks.
 func WindowChanged(ctx context.Context, q *db.Queries, oldYear, newYear int, a Args) (int64, error) {
 	b, err := json.Marshal(a)
 	if err != nil {
 		return 0, err
 	}
-	year := func(y int) sql.NullInt16 { return sql.NullInt16{Int16: int16(y), Valid: y != 0} }
-	n, err := q.InsertWindowNotifications(ctx, db.InsertWindowNotificationsParams{Args: b,
-		Everyone: oldYear == 0 || newYear == 0, OldYear: year(oldYear), NewYear: year(newYear)})
+	maxID, err := q.MaxUserID(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("notify the students of a window: %w", err)
 	}
-	return n, nil
+	year := func(y int) sql.NullInt16 { return sql.NullInt16{Int16: int16(y), Valid: y != 0} }
+	var total int64
+	for from := int64(0); from <= maxID; from += windowFanOut {
+		n, err := q.InsertWindowNotifications(ctx, db.InsertWindowNotificationsParams{Args: b, FromID: from, ToID: from + windowFanOut,
+			Everyone: oldYear == 0 || newYear == 0, OldYear: year(oldYear), NewYear: year(newYear)})
+		if err != nil {
+			return total, fmt.Errorf("notify the students of a window: %w", err)
+		}
+		total += n
+	}
+	return total, nil
 }
+
+// windowFanOut is how many user ids one statement of WindowChanged covers.
+const windowFanOut = 1000
 
 // List returns the student's latest notifications, newest first.
 func List(ctx context.Context, q *db.Queries, studentID int64, limit int) ([]Notification, error) {

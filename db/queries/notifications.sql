@@ -5,10 +5,18 @@ INSERT INTO notifications (user_id, kind, args) VALUES (?, ?, ?);
 
 -- InsertWindowNotifications tells every student a registration window applies to, in one
 -- statement: all students when everyone is set, else those of the class years given.
+-- InsertWindowNotifications tells the students of ids [from_id, to_id) a window moved. It
+-- runs after the window's change committed, a range at a time and on its own: the users
+-- rows it reads are the ones every registration locks first, and a statement over all of
+-- them inside the staff's transaction held every registration behind it.
 -- name: InsertWindowNotifications :execrows
 INSERT INTO notifications (user_id, kind, args)
 SELECT u.id, 'window_moved', sqlc.arg(args) FROM users u
-WHERE u.role = 'student' AND (sqlc.arg(everyone) OR u.class_year IN (sqlc.arg(old_year), sqlc.arg(new_year)));
+WHERE u.id >= sqlc.arg(from_id) AND u.id < sqlc.arg(to_id)
+  AND u.role = 'student' AND (sqlc.arg(everyone) OR u.class_year IN (sqlc.arg(old_year), sqlc.arg(new_year)));
+
+-- name: MaxUserID :one
+SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM users;
 
 -- name: UnreadNotifications :one
 SELECT CAST(COUNT(*) AS SIGNED) FROM notifications WHERE user_id = ? AND read_at IS NULL;
