@@ -90,6 +90,9 @@ type autoRecord struct {
 	StudentsEnrolled int            `json:"students_enrolled"`
 	Enrollments      int            `json:"enrollments"`
 	Refusals         map[Result]int `json:"refusals"`
+	// Stopped is why a run ended before every basket was tried (a database failure, a
+	// shutdown); a run again finishes it.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // BasketPlan reads the term's basket demand and decides which sections fit, without
@@ -176,13 +179,14 @@ func (s *Service) AutoEnroll(ctx context.Context, by db.Actor, termID int64) (Au
 		return rep, fmt.Errorf("baskets of term %d: %w", termID, err)
 	}
 	enrolled := map[int64]bool{}
+	var stopped error // what ended the run early; the seats given so far are audited anyway
 	for _, b := range baskets {
 		sec := line[b.SectionID]
 		if sec == nil {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, err
+		if stopped = ctx.Err(); stopped != nil {
+			break
 		}
 		out, already, err := s.enrollFromBasket(ctx, cat, b.UserID, b.SectionID)
 		if errors.Is(err, ErrNotStudent) {
@@ -190,7 +194,8 @@ func (s *Service) AutoEnroll(ctx context.Context, by db.Actor, termID int64) (Au
 			out, err = Outcome{Result: Invalid}, nil
 		}
 		if err != nil {
-			return rep, fmt.Errorf("auto-enroll student %d in section %d: %w", b.UserID, b.SectionID, err)
+			stopped = fmt.Errorf("auto-enroll student %d in section %d: %w", b.UserID, b.SectionID, err)
+			break
 		}
 		switch {
 		case already:
@@ -205,15 +210,18 @@ func (s *Service) AutoEnroll(ctx context.Context, by db.Actor, termID int64) (Au
 		}
 	}
 	rep.Students = len(enrolled)
-	err = db.Audited(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
-		return db.Change{Action: "basket.auto_enroll", Entity: "term", EntityID: termID, After: autoRecord{
-			SectionsFitted: rep.Fitted, SectionsOver: rep.Over, StudentsEnrolled: rep.Students, Enrollments: rep.Enrollments,
-			Refusals: rep.Refusals}}, nil
+	record := autoRecord{SectionsFitted: rep.Fitted, SectionsOver: rep.Over, StudentsEnrolled: rep.Students,
+		Enrollments: rep.Enrollments, Refusals: rep.Refusals}
+	if stopped != nil {
+		record.Stopped = stopped.Error()
+	}
+	err = db.Audited(context.WithoutCancel(ctx), s.db, by, func(q *db.Queries) (db.Change, error) {
+		return db.Change{Action: "basket.auto_enroll", Entity: "term", EntityID: termID, After: record}, nil
 	})
 	if err != nil {
-		return rep, fmt.Errorf("audit the basket auto-enrolment: %w", err)
+		return rep, errors.Join(stopped, fmt.Errorf("audit the basket auto-enrolment: %w", err))
 	}
-	return rep, nil
+	return rep, stopped
 }
 
 // RefusalReasons lists the report's refusal reasons in a stable order.

@@ -56,6 +56,7 @@ var auditFields = map[string]struct{ en, ko string }{
 	"students_enrolled": {"Students enrolled", "신청된 학생"},
 	"enrollments":       {"Seats given", "신청된 좌석"},
 	"refusals":          {"Refusals by reason", "거절 사유별 건수"},
+	"stopped":           {"Stopped early by", "중단 사유"},
 	"venue":             {"Venue", "장소"},
 	"waived":            {"Rules waived", "면제된 규칙"},
 	"QueueEnabled":      {"Waiting room on", "대기실 사용"},
