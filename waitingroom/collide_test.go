@@ -173,10 +173,9 @@ func TestTicksAndWriteBacksDoNotCollide(t *testing.T) {
 		}
 		// Ticks and write-backs locking in one order never deadlock each other; a rare
 		// retry can still come from a join or a sweep that finds its rows by student (seen
-		// once in many runs, on a machine at load 30, and 6 in 508 in a CI run beside
-		// another package's tests), so one retry per twenty of the replica's ticks and
-		// write-backs is let pass, and none may fail. Colliding by design, as before the
-		// primary-key order, retried at nearly every write-back: twenty times this bound.
+		// once in many runs, on a machine at load 30), so one retry per hundred of the
+		// replica's ticks and write-backs is let pass, and none may fail. Colliding by
+		// design, as before the primary-key order, retried at nearly every write-back.
 		ticks, _ := metric(t, reg, "school_waiting_room_tick_duration_seconds", nil)
 		flushes, _ := metric(t, reg, "school_waiting_room_flush_duration_seconds", nil)
 		retries := 0.0
@@ -187,7 +186,7 @@ func TestTicksAndWriteBacksDoNotCollide(t *testing.T) {
 			}
 			retries += v
 		}
-		if allowed := max(1, (ticks+flushes)/20); retries > allowed {
+		if allowed := max(1, (ticks+flushes)/100); retries > allowed {
 			t.Errorf("replica %d: ticks, sweeps and write-backs retried %v times in %v ticks and %v write-backs, want at most %v: they collide", i, retries, ticks, flushes, allowed)
 		}
 		for _, name := range []string{"school_waiting_room_tick_duration_seconds", "school_waiting_room_flush_duration_seconds"} {
