@@ -54,10 +54,11 @@ type Room struct {
 	written map[int64]time.Time
 	// flushedAt is when a write-back last succeeded whole (Unix ns).
 	flushedAt atomic.Int64
-	// seats are the sections waiting pages showed lately, while a room is open; each
-	// entry says when a page last asked for it, and the refresh reads those asked for
-	// lately only.
-	seats map[int64]*seatEntry
+	seats     map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
+	// wanted are the sections waiting pages asked for, and when last: the refresh reads
+	// the seats of those only.
+	wantedMu sync.Mutex
+	wanted   map[int64]time.Time
 
 	history   history            // waiting-length samples, for the staff chart
 	shuffleMu sync.Mutex         // guards shuffles
@@ -70,14 +71,6 @@ type SectionSeats struct {
 	SeatsLeft int
 }
 
-// seatEntry is a section's seats as the last refresh read them, and when a waiting page
-// last asked for them (Unix ns): a poll stores that under the read lock it already holds,
-// so polls never queue behind each other for it.
-type seatEntry struct {
-	SectionSeats
-	wanted atomic.Int64
-}
-
 // Seats returns the seats left of the given sections, as of the last refresh, and keeps
 // those refreshed. Only sections the room already knows are kept: the ids come from the
 // poll's URL, and made-up ones must not add to every refresh's read (SeatsNow, on the
@@ -86,16 +79,22 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 	if len(ids) == 0 {
 		return nil
 	}
-	now := r.now().UnixNano()
 	r.mu.RLock()
 	var out []SectionSeats
+	known := make([]int64, 0, len(ids))
 	for _, id := range ids {
-		if e, ok := r.seats[id]; ok {
-			out = append(out, e.SectionSeats)
-			e.wanted.Store(now)
+		if s, ok := r.seats[id]; ok {
+			out = append(out, s)
+			known = append(known, id)
 		}
 	}
 	r.mu.RUnlock()
+	now := r.now()
+	r.wantedMu.Lock()
+	for _, id := range known {
+		r.wanted[id] = now
+	}
+	r.wantedMu.Unlock()
 	return out
 }
 
@@ -118,10 +117,10 @@ func (r *Room) SeatsNow(ctx context.Context, ids []int64) ([]SectionSeats, error
 		}
 		r.mu.Lock()
 		if r.seats == nil {
-			r.seats = map[int64]*seatEntry{}
+			r.seats = map[int64]SectionSeats{}
 		}
 		for _, s := range list {
-			r.seats[s.ID] = &seatEntry{SectionSeats: SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}}
+			r.seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
 		}
 		r.mu.Unlock()
 	}
@@ -174,7 +173,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
-		shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
+		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
 	r.flushedAt.Store(r.now().UnixNano()) // nothing seen yet is waiting to be written
 	r.metrics = newMetrics(o.Registry, r)
