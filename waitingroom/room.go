@@ -54,7 +54,7 @@ type Room struct {
 	written map[int64]time.Time
 	// flushedAt is when a write-back last succeeded whole (Unix ns).
 	flushedAt atomic.Int64
-	seats     map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
+	seats   map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
 	// wanted are the sections waiting pages asked for, and when last: the refresh reads
 	// the seats of those only.
 	wantedMu sync.Mutex
