@@ -432,18 +432,19 @@ func (q *Queries) NextWindowOpening(ctx context.Context, opensAt time.Time) (tim
 const numberTickets = `-- name: NumberTickets :execrows
 UPDATE waiting_room_tickets
 SET position = ELT(FIELD(id, /*SLICE:ids*/?), /*SLICE:positions*/?),
-    -- MariaDB assigns left to right: position is the new one here.
-    shuffle_position = IF(?, position, shuffle_position),
+    shuffle_position = IF(?, ELT(FIELD(id, /*SLICE:ids2*/?), /*SLICE:positions2*/?), shuffle_position),
     changed_at = ?
-WHERE id IN (/*SLICE:numbered*/?) AND position IS NULL
+WHERE id IN (/*SLICE:ids3*/?) AND position IS NULL
 `
 
 type NumberTicketsParams struct {
-	Ids       []string
-	Positions []string
-	Shuffle   interface{}
-	Now       time.Time
-	Numbered  []int64
+	Ids        []string
+	Positions  []string
+	Shuffle    interface{}
+	Ids2       []string
+	Positions2 []string
+	Now        time.Time
+	Ids3       []int64
 }
 
 func (q *Queries) NumberTickets(ctx context.Context, arg NumberTicketsParams) (int64, error) {
@@ -466,14 +467,30 @@ func (q *Queries) NumberTickets(ctx context.Context, arg NumberTicketsParams) (i
 		query = strings.Replace(query, "/*SLICE:positions*/?", "NULL", 1)
 	}
 	queryParams = append(queryParams, arg.Shuffle)
-	queryParams = append(queryParams, arg.Now)
-	if len(arg.Numbered) > 0 {
-		for _, v := range arg.Numbered {
+	if len(arg.Ids2) > 0 {
+		for _, v := range arg.Ids2 {
 			queryParams = append(queryParams, v)
 		}
-		query = strings.Replace(query, "/*SLICE:numbered*/?", strings.Repeat(",?", len(arg.Numbered))[1:], 1)
+		query = strings.Replace(query, "/*SLICE:ids2*/?", strings.Repeat(",?", len(arg.Ids2))[1:], 1)
 	} else {
-		query = strings.Replace(query, "/*SLICE:numbered*/?", "NULL", 1)
+		query = strings.Replace(query, "/*SLICE:ids2*/?", "NULL", 1)
+	}
+	if len(arg.Positions2) > 0 {
+		for _, v := range arg.Positions2 {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:positions2*/?", strings.Repeat(",?", len(arg.Positions2))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:positions2*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.Ids3) > 0 {
+		for _, v := range arg.Ids3 {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids3*/?", strings.Repeat(",?", len(arg.Ids3))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids3*/?", "NULL", 1)
 	}
 	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {

@@ -112,7 +112,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 	if w == nil {
 		return nil
 	}
-	if r.sweepDue(windowID) && r.writtenBack(w) {
+	if r.sweepDue(windowID) {
 		if err := r.sweep(ctx, w); err != nil {
 			return fmt.Errorf("window %d: %w", windowID, err)
 		}
@@ -269,7 +269,7 @@ func numberTickets(ctx context.Context, q *db.Queries, now time.Time, ids []int6
 			idStr[i], posStr[i], idNum[i] = strconv.FormatInt(n.id, 10), strconv.FormatInt(n.pos, 10), n.id
 		}
 		k, err := q.NumberTickets(ctx, db.NumberTicketsParams{Ids: idStr, Positions: posStr, Shuffle: shuffle,
-			Now: now, Numbered: idNum})
+			Ids2: idStr, Positions2: posStr, Now: now, Ids3: idNum})
 		if err != nil {
 			return err
 		}
@@ -536,18 +536,7 @@ func (r *Room) flush(ctx context.Context) error {
 			r.written[id] = now
 		}
 	}
-	if len(errs) == 0 {
-		r.flushedAt.Store(now.UnixNano())
-	}
 	return errors.Join(errs...)
-}
-
-// writtenBack reports whether the polls seen lately are in the database, so that the
-// sweep may judge places by last_seen_at. During a database outage polls are answered
-// from memory but not written back; once write-backs have failed for touchEvery, the
-// sweep waits for one to succeed rather than give up students who kept polling.
-func (r *Room) writtenBack(w *window) bool {
-	return r.now().Sub(time.Unix(0, r.flushedAt.Load())) < touchEvery(w)
 }
 
 // touchEvery is how often a place seen polling is written back: a quarter of the time

@@ -65,10 +65,9 @@ ORDER BY arrival, id;
 -- name: NumberTickets :execrows
 UPDATE waiting_room_tickets
 SET position = ELT(FIELD(id, sqlc.slice(ids)), sqlc.slice(positions)),
-    -- MariaDB assigns left to right: position is the new one here.
-    shuffle_position = IF(sqlc.arg(shuffle), position, shuffle_position),
+    shuffle_position = IF(sqlc.arg(shuffle), ELT(FIELD(id, sqlc.slice(ids2)), sqlc.slice(positions2)), shuffle_position),
     changed_at = sqlc.arg(now)
-WHERE id IN (sqlc.slice(numbered)) AND position IS NULL;
+WHERE id IN (sqlc.slice(ids3)) AND position IS NULL;
 
 -- The sweep: candidates read without locks through the indexes, at most a batch a tick,
 -- then changed by primary key with the condition checked again (a poll written back in
