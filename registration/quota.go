@@ -180,7 +180,6 @@ func takeSeat(ctx context.Context, q *db.Queries, sectionID int64, quotas []*quo
 			if _, err := q.GiveBackQuotaSeat(ctx, qt.id); err != nil {
 				return id, fmt.Errorf("give back quota seat: %w", err)
 			}
-			break
 		}
 		// Filled since the first read: the next quota, then an open seat, if any.
 	}
