@@ -542,15 +542,16 @@ func TestPaceLimitsActive(t *testing.T) {
 	f := newFixture(t)
 	w := f.window(windowSpec{maxActive: 1000, rate: 100})
 	var told []int64
+	limit := int64(7)
 	r := f.room(func(o *waitingroom.Options) {
 		o.Pace = func(_ int64, rate float64, maxActive, active int64) (float64, int64) {
 			told = append(told, active)
-			return rate, min(maxActive, 7)
+			return rate, min(maxActive, limit)
 		}
 	})
 	f.clock.Set(opens.Add(time.Second))
 	f.open(r, w)
-	f.queue(r, w, 50)
+	f.queue(r, w, 500)
 	for range 20 {
 		f.clock.Advance(250 * time.Millisecond)
 		f.tick(r, w)
@@ -560,6 +561,17 @@ func TestPaceLimitsActive(t *testing.T) {
 	}
 	if len(told) == 0 || told[len(told)-1] != 7 {
 		t.Errorf("the pace was told active counts %v, want the last to be 7", told)
+	}
+
+	// Five seconds held at the limit saved no credit: once it lifts, admission goes on at
+	// the rate, not in a burst of what the limit held back.
+	limit = 1000
+	for range 4 {
+		f.clock.Advance(250 * time.Millisecond)
+		f.tick(r, w)
+	}
+	if n := f.active(w) - 7; n < 98 || n > 101 {
+		t.Errorf("the second after the limit lifted admitted %d, want the rate's 100", n)
 	}
 }
 

@@ -174,7 +174,8 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 			rate, maxActive := r.pace(windowID, w.AdmitPerSecond, int64(w.MaxActive), active)
 			r.paced.Store(windowID, rate)
 			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate*maxCreditSeconds))
-			if n := min(int64(credit), maxActive-active); n > 0 {
+			room := maxActive - active
+			if n := min(int64(credit), room); n > 0 {
 				next, err := q.NextInLine(ctx, db.NextInLineParams{WindowID: windowID, Limit: int32(n)})
 				if err != nil {
 					return fmt.Errorf("next in line: %w", err)
@@ -201,6 +202,13 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 				if int64(len(next)) < n {
 					credit = min(credit, 1) // nobody left waiting: no credit to save up
 				}
+			}
+			// Credit is for ticks that could not run. While the active limit holds students
+			// back (the pacer finding the backend strained, or staff's limit), none is saved:
+			// a bank spent the moment the limit lifts would be a burst into a backend that has
+			// only just recovered, and more than the set rate over any minute.
+			if room < int64(credit) {
+				credit = min(credit, 1)
 			}
 		}
 		return q.SaveRoomState(ctx, db.SaveRoomStateParams{LastPosition: last, AdmitCredit: credit,
