@@ -39,6 +39,13 @@ func Config(dsn string) (*mysql.Config, error) {
 	// escapes the values itself, which is safe with the utf8mb4 connection character set;
 	// the SQL in db/queries keeps its placeholders.
 	cfg.InterpolateParams = true
+	// Times go to the server as DATETIME(6) holds them. With nanoseconds the literal has
+	// nine fractional digits, and MariaDB then compares the column with it row by row
+	// instead of ranging over an index: the waiting room's refresh scanned every place of
+	// a window, once a second, for a time-bounded read of a few hundred.
+	if err := cfg.Apply(mysql.TimeTruncate(time.Microsecond)); err != nil {
+		return nil, fmt.Errorf("MySQL time precision: %w", err)
+	}
 	// A server that is gone without closing its connections (a host lost, a network
 	// cut) must not hold a request for the kernel's minutes: the dial, and each read
 	// and write of a packet, give up. 30 s is longer than any statement the app makes
