@@ -39,9 +39,12 @@ import (
 
 // The waiting-room benchmark's shape; see BENCHMARKS.md, "Waiting room polling".
 const (
-	wrPoll    = 5 * time.Second // what the app tells a waiting page (web.Options.QueuePoll default)
-	wrRate    = 100             // admit_per_second
-	wrWarmup  = 10 * time.Second
+	wrPoll = 5 * time.Second // what the app tells a waiting page (web.Options.QueuePoll default)
+	wrRate = 100             // admit_per_second
+	// The warm-up covers the pacer's start: every opening starts at 50 students active
+	// and grows by a fifth a second while they fill it (registration.Pace), so at 100/s
+	// the limit, not the rate, decides admission for the first 13 s or so.
+	wrWarmup  = 20 * time.Second
 	wrWorkers = 256 // concurrent requests at most, over as many keep-alive connections
 )
 
@@ -60,7 +63,7 @@ const (
 //     process, with the load generator; what -cpuprofile profiles.
 //
 // Sizes: SCHOOL_BENCH_WR_CLIENTS (default 10000,25000,50000,75000,100000); measured
-// seconds per size: SCHOOL_BENCH_WR_SECONDS (default 60), after a 10 s warm-up. Run it
+// seconds per size: SCHOOL_BENCH_WR_SECONDS (default 60), after a 20 s warm-up. Run it
 // with -benchtime 1x and a -timeout that covers every size (about 90 s each).
 // SCHOOL_BENCH_WR_CPUPROFILE=FILE writes a CPU profile of the app's own process (process
 // mode, `school serve -pprof`) to FILE.N for N clients.
