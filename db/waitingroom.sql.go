@@ -378,7 +378,7 @@ func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomSt
 }
 
 const nextInLine = `-- name: NextInLine :many
-SELECT id, joined_at FROM waiting_room_tickets
+SELECT id, joined_at FROM waiting_room_tickets FORCE INDEX (waiting_room_tickets_state)
 WHERE window_id = ? AND state = 'waiting' AND position IS NOT NULL
 ORDER BY position
 LIMIT ?
@@ -394,6 +394,9 @@ type NextInLineRow struct {
 	JoinedAt time.Time
 }
 
+// Through the state index, which holds the waiting in position order: by the position
+// index, which the optimizer picks while most places wait, the read steps over every place
+// admitted so far (1,155 rows for 24 in the polling benchmark, growing all morning).
 func (q *Queries) NextInLine(ctx context.Context, arg NextInLineParams) ([]NextInLineRow, error) {
 	rows, err := q.db.QueryContext(ctx, nextInLine, arg.WindowID, arg.Limit)
 	if err != nil {

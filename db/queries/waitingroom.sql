@@ -99,8 +99,11 @@ WHERE id IN (sqlc.slice(ids)) AND state = 'admitted'
 -- name: CountActive :one
 SELECT CAST(COUNT(*) AS SIGNED) FROM waiting_room_tickets WHERE window_id = ? AND state = 'admitted';
 
+-- Through the state index, which holds the waiting in position order: by the position
+-- index, which the optimizer picks while most places wait, the read steps over every place
+-- admitted so far (1,155 rows for 24 in the polling benchmark, growing all morning).
 -- name: NextInLine :many
-SELECT id, joined_at FROM waiting_room_tickets
+SELECT id, joined_at FROM waiting_room_tickets FORCE INDEX (waiting_room_tickets_state)
 WHERE window_id = ? AND state = 'waiting' AND position IS NOT NULL
 ORDER BY position
 LIMIT ?;
