@@ -28,10 +28,41 @@ type signer struct {
 	// macs holds HMAC-SHA256 states keyed and ready: every poll checks a token, and a
 	// new HMAC costs two hash states and their pads each time.
 	macs *sync.Pool
+	// known holds the poll tokens already found genuine: a waiting page polls with the
+	// same token every few seconds all morning, and its HMAC cost more than the rest of
+	// the room's work for a poll. A token's place never changes, so the answer keeps.
+	known *knownTokens
 }
 
 func newSigner(key []byte) signer {
-	return signer{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	return signer{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
+		known: &knownTokens{places: map[string]Place{}}}
+}
+
+// maxKnownTokens bounds the tokens remembered: more than the students of the largest
+// window. Only genuine tokens go in, so nobody without the key can fill it; full, it
+// starts over.
+const maxKnownTokens = 1 << 18
+
+type knownTokens struct {
+	mu     sync.RWMutex
+	places map[string]Place
+}
+
+func (k *knownTokens) get(token string) (Place, bool) {
+	k.mu.RLock()
+	p, ok := k.places[token]
+	k.mu.RUnlock()
+	return p, ok
+}
+
+func (k *knownTokens) add(token string, p Place) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.places) >= maxKnownTokens {
+		clear(k.places)
+	}
+	k.places[strings.Clone(token)] = p // not the request's query it may point into
 }
 
 // macLen is the length of a signature: the base64 of an HMAC-SHA256, without padding.
@@ -73,11 +104,18 @@ func (s signer) Token(p Place) string {
 
 // ParseToken returns the place a token names.
 func (s signer) ParseToken(token string) (Place, error) {
+	if p, ok := s.known.get(token); ok {
+		return p, nil
+	}
 	f, err := s.verify(token)
 	if err != nil || len(f) != 4 || f[0] != "t" {
 		return Place{}, ErrBadToken
 	}
-	return parsePlace(f[1:])
+	p, err := parsePlace(f[1:])
+	if err == nil {
+		s.known.add(token, p)
+	}
+	return p, err
 }
 
 // Pass lets the place's student register until expires.
