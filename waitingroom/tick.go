@@ -112,7 +112,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 	if w == nil {
 		return nil
 	}
-	if r.sweepDue(windowID) {
+	if r.sweepDue(windowID) && r.writtenBack(w) {
 		if err := r.sweep(ctx, w); err != nil {
 			return fmt.Errorf("window %d: %w", windowID, err)
 		}
@@ -544,7 +544,18 @@ func (r *Room) flush(ctx context.Context) error {
 			r.written[id] = now
 		}
 	}
+	if len(errs) == 0 {
+		r.flushedAt.Store(now.UnixNano())
+	}
 	return errors.Join(errs...)
+}
+
+// writtenBack reports whether the polls seen lately are in the database, so that the
+// sweep may judge places by last_seen_at. During a database outage polls are answered
+// from memory but not written back; once write-backs have failed for touchEvery, the
+// sweep waits for one to succeed rather than give up students who kept polling.
+func (r *Room) writtenBack(w *window) bool {
+	return r.now().Sub(time.Unix(0, r.flushedAt.Load())) < touchEvery(w)
 }
 
 // touchEvery is how often a place seen polling is written back: a quarter of the time
