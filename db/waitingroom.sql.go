@@ -377,6 +377,47 @@ func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomSt
 	return i, err
 }
 
+const lockTickets = `-- name: LockTickets :many
+SELECT id FROM waiting_room_tickets WHERE id IN (/*SLICE:ids*/?) ORDER BY id FOR UPDATE
+`
+
+// The tick takes every place it will number or admit in one pass in primary-key order
+// before changing any, as the write-backs and the sweep take theirs: numbered first and
+// admitted after, its locks came newest arrivals first, then the front of the line, and
+// closed cycles with write-backs in between (deadlocks in admit under load).
+func (q *Queries) LockTickets(ctx context.Context, ids []int64) ([]int64, error) {
+	query := lockTickets
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const nextInLine = `-- name: NextInLine :many
 SELECT id, joined_at FROM waiting_room_tickets FORCE INDEX (waiting_room_tickets_state)
 WHERE window_id = ? AND state = 'waiting' AND position IS NOT NULL
@@ -901,7 +942,7 @@ func (q *Queries) TouchTickets(ctx context.Context, arg TouchTicketsParams) erro
 }
 
 const unorderedTickets = `-- name: UnorderedTickets :many
-SELECT id, prequeue, arrival FROM waiting_room_tickets
+SELECT id, prequeue, arrival, joined_at FROM waiting_room_tickets
 WHERE window_id = ? AND position IS NULL
 ORDER BY arrival, id
 `
@@ -910,6 +951,7 @@ type UnorderedTicketsRow struct {
 	ID       int64
 	Prequeue bool
 	Arrival  int64
+	JoinedAt time.Time
 }
 
 // Unordered places (the pre-queue at the opening, arrivals after) are read without locks
@@ -925,7 +967,12 @@ func (q *Queries) UnorderedTickets(ctx context.Context, windowID int64) ([]Unord
 	items := []UnorderedTicketsRow{}
 	for rows.Next() {
 		var i UnorderedTicketsRow
-		if err := rows.Scan(&i.ID, &i.Prequeue, &i.Arrival); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Prequeue,
+			&i.Arrival,
+			&i.JoinedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

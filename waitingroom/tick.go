@@ -89,8 +89,9 @@ const sweepBatch = 1000
 // shuffle) and arrivals since, and admits as many as the rate and the active limit allow
 // (Options.Pace keeps both to what the backend sustains): replicas take turns, and the
 // active count they check is
-// the one they change. Every change to places is by primary key in ascending order, as
-// the liveness write-back's, so ticks and write-backs never deadlock.
+// the one they change. A tick locks every place it will number or admit in one pass in
+// primary-key order before changing any, and the write-backs and the sweep change theirs
+// in that order too, so ticks and write-backs never deadlock.
 func (r *Room) Tick(ctx context.Context, windowID int64) error {
 	start := time.Now()
 	err := r.tick(ctx, windowID)
@@ -132,6 +133,10 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 		shuffledAt := st.ShuffledAt
 		last := st.LastPosition
 		var revealed sql.NullString
+		// The places this tick numbers, in queue order: at the opening the pre-queue in
+		// the shuffle's order, then the arrivals since.
+		var pre, later []int64
+		joinedAt := map[int64]time.Time{}
 		if open {
 			// No join is in flight (they hold the state row shared): this read sees every
 			// arrival numbered so far.
@@ -139,32 +144,31 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 			if err != nil {
 				return fmt.Errorf("unordered places: %w", err)
 			}
-			var pre, later []int64
 			for _, t := range rows {
 				if t.Prequeue && !shuffledAt.Valid {
 					pre = append(pre, t.ID)
 				} else {
 					later = append(later, t.ID)
 				}
+				joinedAt[t.ID] = t.JoinedAt
 			}
 			if !shuffledAt.Valid {
 				seed, err := r.shuffleSeed(windowID, st)
 				if err != nil {
 					return err
 				}
-				if err := numberTickets(ctx, q, now, ShuffleOrder(seed, pre), 1, true); err != nil {
-					return fmt.Errorf("shuffle the pre-queue: %w", err)
-				}
-				last, shuffled = int64(len(pre)), len(pre)
+				pre = ShuffleOrder(seed, pre)
 				shuffledAt = sql.NullTime{Time: now, Valid: true}
 				revealed = sql.NullString{String: seed, Valid: true}
 			}
-			if err := numberTickets(ctx, q, now, later, last+1, false); err != nil {
-				return fmt.Errorf("order arrivals: %w", err)
-			}
-			last += int64(len(later))
 		}
+		queue := slices.Concat(pre, later)
+
+		// Who is let in: the front of the line numbered so far, then, if the rate and the
+		// limit reach past it, the places numbered now, in their order.
 		credit := st.AdmitCredit
+		var next []db.NextInLineRow
+		var n, room int64
 		if open && !w.Paused && st.LastTickAt.Valid {
 			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), maxCreditSeconds)
 			active, err := q.CountActive(ctx, windowID)
@@ -174,42 +178,71 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 			rate, maxActive := r.pace(windowID, w.AdmitPerSecond, int64(w.MaxActive), active)
 			r.paced.Store(windowID, rate)
 			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate*maxCreditSeconds))
-			room := maxActive - active
-			if n := min(int64(credit), room); n > 0 {
-				next, err := q.NextInLine(ctx, db.NextInLineParams{WindowID: windowID, Limit: int32(n)})
-				if err != nil {
+			room = maxActive - active
+			if n = min(int64(credit), room); n > 0 {
+				if next, err = q.NextInLine(ctx, db.NextInLineParams{WindowID: windowID, Limit: int32(n)}); err != nil {
 					return fmt.Errorf("next in line: %w", err)
 				}
-				if len(next) > 0 {
-					ids := make([]int64, len(next))
-					for i, t := range next {
-						ids[i] = t.ID
-					}
-					slices.Sort(ids)
-					k, err := q.AdmitTickets(ctx, db.AdmitTicketsParams{
-						AdmittedAt:    sql.NullTime{Time: now, Valid: true},
-						PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
-						Now:           now, Ids: ids,
-					})
-					if err != nil {
-						return fmt.Errorf("admit: %w", err)
-					}
-					// A place expired or let through since the read is passed over.
-					admitted = next[:min(int(k), len(next))]
-					credit -= float64(k)
-					admittedAt = now
-				}
-				if int64(len(next)) < n {
-					credit = min(credit, 1) // nobody left waiting: no credit to save up
+				for _, id := range queue[:min(len(queue), int(n)-len(next))] {
+					next = append(next, db.NextInLineRow{ID: id, JoinedAt: joinedAt[id]})
 				}
 			}
-			// Credit is for ticks that could not run. While the active limit holds students
-			// back (the pacer finding the backend strained, or staff's limit), none is saved:
-			// a bank spent the moment the limit lifts would be a burst into a backend that has
-			// only just recovered, and more than the set rate over any minute.
-			if room < int64(credit) {
-				credit = min(credit, 1)
+		}
+
+		// Every place changed below, locked first in one pass in primary-key order, as the
+		// write-backs and the sweep lock theirs (LockTickets).
+		lock := slices.Clone(queue)
+		for _, t := range next {
+			lock = append(lock, t.ID)
+		}
+		slices.Sort(lock)
+		lock = slices.Compact(lock)
+		for start := 0; start < len(lock); start += 1000 {
+			if _, err := q.LockTickets(ctx, lock[start:min(start+1000, len(lock))]); err != nil {
+				return fmt.Errorf("lock places: %w", err)
 			}
+		}
+		if revealed.Valid {
+			if err := numberTickets(ctx, q, now, pre, 1, true); err != nil {
+				return fmt.Errorf("shuffle the pre-queue: %w", err)
+			}
+			last, shuffled = int64(len(pre)), len(pre)
+		}
+		if err := numberTickets(ctx, q, now, later, last+1, false); err != nil {
+			return fmt.Errorf("order arrivals: %w", err)
+		}
+		last += int64(len(later))
+
+		if n > 0 {
+			if len(next) > 0 {
+				ids := make([]int64, len(next))
+				for i, t := range next {
+					ids[i] = t.ID
+				}
+				slices.Sort(ids)
+				k, err := q.AdmitTickets(ctx, db.AdmitTicketsParams{
+					AdmittedAt:    sql.NullTime{Time: now, Valid: true},
+					PassExpiresAt: sql.NullTime{Time: now.Add(time.Duration(w.PassSeconds) * time.Second), Valid: true},
+					Now:           now, Ids: ids,
+				})
+				if err != nil {
+					return fmt.Errorf("admit: %w", err)
+				}
+				// A place expired or let through since the read is passed over.
+				admitted = next[:min(int(k), len(next))]
+				credit -= float64(k)
+				admittedAt = now
+			}
+			if int64(len(next)) < n {
+				credit = min(credit, 1) // nobody left waiting: no credit to save up
+			}
+		}
+		// Credit is for ticks that could not run. While the active limit holds students
+		// back (the pacer finding the backend strained, or staff's limit), none is saved:
+		// a bank spent the moment the limit lifts would be a burst into a backend that has
+		// only just recovered, and more than the set rate over any minute.
+		if open && !w.Paused && st.LastTickAt.Valid && room < int64(credit) {
+			credit = min(credit, 1)
 		}
 		return q.SaveRoomState(ctx, db.SaveRoomStateParams{LastPosition: last, AdmitCredit: credit,
 			TickAt: sql.NullTime{Time: now, Valid: true}, Admitted: int64(len(admitted)), ShuffledAt: shuffledAt,

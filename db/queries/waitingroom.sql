@@ -58,9 +58,16 @@ FROM waiting_room_tickets WHERE window_id = ? AND user_id = ?;
 -- numbered in chunks in primary-key order: every writer of places locks them in that
 -- order, so none deadlocks with another.
 -- name: UnorderedTickets :many
-SELECT id, prequeue, arrival FROM waiting_room_tickets
+SELECT id, prequeue, arrival, joined_at FROM waiting_room_tickets
 WHERE window_id = ? AND position IS NULL
 ORDER BY arrival, id;
+
+-- The tick takes every place it will number or admit in one pass in primary-key order
+-- before changing any, as the write-backs and the sweep take theirs: numbered first and
+-- admitted after, its locks came newest arrivals first, then the front of the line, and
+-- closed cycles with write-backs in between (deadlocks in admit under load).
+-- name: LockTickets :many
+SELECT id FROM waiting_room_tickets WHERE id IN (sqlc.slice(ids)) ORDER BY id FOR UPDATE;
 
 -- name: NumberTickets :execrows
 UPDATE waiting_room_tickets
