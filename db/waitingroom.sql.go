@@ -378,14 +378,21 @@ func (q *Queries) LockRoomState(ctx context.Context, windowID int64) (LockRoomSt
 }
 
 const lockTickets = `-- name: LockTickets :many
-SELECT id FROM waiting_room_tickets WHERE id IN (/*SLICE:ids*/?) ORDER BY id FOR UPDATE
+SELECT id, state FROM waiting_room_tickets WHERE id IN (/*SLICE:ids*/?) ORDER BY id FOR UPDATE
 `
+
+type LockTicketsRow struct {
+	ID    int64
+	State WaitingRoomTicketsState
+}
 
 // The tick takes every place it will number or admit in one pass in primary-key order
 // before changing any, as the write-backs and the sweep take theirs: numbered first and
 // admitted after, its locks came newest arrivals first, then the front of the line, and
 // closed cycles with write-backs in between (deadlocks in admit under load).
-func (q *Queries) LockTickets(ctx context.Context, ids []int64) ([]int64, error) {
+// It reads their state as it is now (the tick's earlier reads see its snapshot), so it
+// admits exactly the places still waiting.
+func (q *Queries) LockTickets(ctx context.Context, ids []int64) ([]LockTicketsRow, error) {
 	query := lockTickets
 	var queryParams []interface{}
 	if len(ids) > 0 {
@@ -401,13 +408,13 @@ func (q *Queries) LockTickets(ctx context.Context, ids []int64) ([]int64, error)
 		return nil, err
 	}
 	defer rows.Close()
-	items := []int64{}
+	items := []LockTicketsRow{}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var i LockTicketsRow
+		if err := rows.Scan(&i.ID, &i.State); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

@@ -197,11 +197,19 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 		}
 		slices.Sort(lock)
 		lock = slices.Compact(lock)
+		waiting := make(map[int64]bool, len(lock))
 		for start := 0; start < len(lock); start += 1000 {
-			if _, err := q.LockTickets(ctx, lock[start:min(start+1000, len(lock))]); err != nil {
+			rows, err := q.LockTickets(ctx, lock[start:min(start+1000, len(lock))])
+			if err != nil {
 				return fmt.Errorf("lock places: %w", err)
 			}
+			for _, t := range rows {
+				waiting[t.ID] = t.State == db.WaitingRoomTicketsStateWaiting
+			}
 		}
+		short := int64(len(next)) < n // fewer waiting than the credit and the limit allow
+		// A place of the line read that expired or was let through since is passed over.
+		next = slices.DeleteFunc(next, func(t db.NextInLineRow) bool { return !waiting[t.ID] })
 		if revealed.Valid {
 			if err := numberTickets(ctx, q, now, pre, 1, true); err != nil {
 				return fmt.Errorf("shuffle the pre-queue: %w", err)
@@ -228,12 +236,14 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 				if err != nil {
 					return fmt.Errorf("admit: %w", err)
 				}
-				// A place expired or let through since the read is passed over.
-				admitted = next[:min(int(k), len(next))]
+				if k != int64(len(next)) { // they are locked: nothing can have changed them
+					return fmt.Errorf("admitted %d of %d places", k, len(next))
+				}
+				admitted = next
 				credit -= float64(k)
 				admittedAt = now
 			}
-			if int64(len(next)) < n {
+			if short {
 				credit = min(credit, 1) // nobody left waiting: no credit to save up
 			}
 		}

@@ -66,8 +66,10 @@ ORDER BY arrival, id;
 -- before changing any, as the write-backs and the sweep take theirs: numbered first and
 -- admitted after, its locks came newest arrivals first, then the front of the line, and
 -- closed cycles with write-backs in between (deadlocks in admit under load).
+-- It reads their state as it is now (the tick's earlier reads see its snapshot), so it
+-- admits exactly the places still waiting.
 -- name: LockTickets :many
-SELECT id FROM waiting_room_tickets WHERE id IN (sqlc.slice(ids)) ORDER BY id FOR UPDATE;
+SELECT id, state FROM waiting_room_tickets WHERE id IN (sqlc.slice(ids)) ORDER BY id FOR UPDATE;
 
 -- name: NumberTickets :execrows
 UPDATE waiting_room_tickets
