@@ -26,5 +26,12 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	}
 }
 
-// Unlock releases the lock taken by Lock.
-func (m *Mutex) Unlock() { <-m.ch }
+// Unlock releases the lock taken by Lock. Unlocking a mutex that is not locked is a bug,
+// and panics (as sync.Mutex's does) rather than hang.
+func (m *Mutex) Unlock() {
+	select {
+	case <-m.ch:
+	default:
+		panic("ctxsync: unlock of unlocked mutex")
+	}
+}

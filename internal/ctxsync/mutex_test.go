@@ -48,3 +48,23 @@ func TestMutexExcludes(t *testing.T) {
 		t.Errorf("n = %d, want 8000", n)
 	}
 }
+
+func TestUnlockOfUnlockedPanics(t *testing.T) {
+	for _, name := range []string{"never locked", "unlocked twice"} {
+		var m Mutex
+		if name == "unlocked twice" {
+			if err := m.Lock(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			m.Unlock()
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Unlock returned, want a panic", name)
+				}
+			}()
+			m.Unlock()
+		}()
+	}
+}
