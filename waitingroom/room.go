@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/internal/ctxsync"
 	"github.com/schoolservice/school/registration"
 )
 
@@ -60,9 +61,12 @@ type Room struct {
 	wantedMu sync.Mutex
 	wanted   map[int64]time.Time
 
-	history   history            // waiting-length samples, for the staff chart
-	shuffleMu sync.Mutex         // guards shuffles
-	shuffles  map[int64]verified // revealed shuffles: they never change
+	history   history    // waiting-length samples, for the staff chart
+	shuffleMu sync.Mutex // guards shuffles
+	// shuffleLoad lets one request at a time load a reveal; the others wait for it, or
+	// give up with their request.
+	shuffleLoad ctxsync.Mutex
+	shuffles    map[int64]verified // revealed shuffles: they never change
 }
 
 // SectionSeats is a section's seats left, for the waiting page's basket.

@@ -31,6 +31,15 @@ func (r *Room) Shuffle(ctx context.Context, windowID int64) (Shuffle, error) {
 	if !st.ShuffledAt.Valid || !st.ShuffleSeed.Valid {
 		return s, nil
 	}
+	// The list is read and checked by one request at a time: at the opening every student
+	// who looks would otherwise read and hash the whole pre-queue at once.
+	if err := r.shuffleLoad.Lock(ctx); err != nil {
+		return Shuffle{}, err
+	}
+	defer r.shuffleLoad.Unlock()
+	if s, _, ok := r.revealed(windowID); ok {
+		return s, nil
+	}
 	s.Seed = st.ShuffleSeed.String
 	rows, err := r.q.ShuffledTickets(ctx, windowID)
 	if err != nil {
