@@ -749,6 +749,7 @@ var messages = map[string]struct{ en, ko string }{
 	"quick.bad_code":            {"\"%s\" is not a section code: type the course code, a hyphen and the section number, such as CS101-01.", "\"%s\"은(는) 분반 코드가 아닙니다. 과목번호, 하이픈(-), 분반 번호 순서로 입력하세요 (예: CS101-01)."},
 	"quick.unknown":             {"There is no section %s this term. Check the course code and the section number.", "이번 학기에 %s 분반이 없습니다. 과목번호와 분반 번호를 확인하세요."},
 	"quick.repeated":            {"%s is typed more than once; it was sent once.", "%s 분반을 두 번 이상 입력하여 한 번만 신청했습니다."},
+	"quick.too_fast":            {"%s was not sent: that is more sections at once than anyone clicks. Wait a second and send it again.", "%s 분반은 신청하지 않았습니다. 한 번에 너무 많은 요청을 보냈습니다. 잠시 후 다시 보내세요."},
 	"queue.intent_back.quick":   {"Your turn has come. Your section codes are back in the quick registration field: press Register.", "차례가 되었습니다. 입력했던 분반 코드가 직접 입력란에 있습니다. 신청을 누르세요."},
 	"preview.title":             {"Preview timetable", "예비 시간표"},
 	"preview.intro":             {"Your registered sections and your basket on one week, before you register.", "신청한 분반과 장바구니 분반을 한 주 시간표에 함께 보여 줍니다."},

@@ -120,6 +120,7 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 	// The header's credits come from the last answer that read them under the student's
 	// lock, as a click's do: no query after the registrations.
 	var credits *views.Credits
+	tried := 0
 	for _, c := range codes {
 		var res views.QuickResult
 		switch {
@@ -137,6 +138,14 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 				res = views.QuickResult{Code: c.label, Result: "unknown", Message: views.Msg("quick.unknown", c.label), Refused: true}
 				break
 			}
+			// The gate took the form's token for its first section; every further one takes
+			// its own, as its click would. Typed codes must be no faster a way to keep
+			// trying full sections than clicking: that is what a macro would use them for.
+			if tried > 0 && !s.limits.allow(u.ID, s.now()) {
+				res = views.QuickResult{Code: c.label, Result: string(registration.RateLimited), Message: views.Msg("quick.too_fast", c.label), Refused: true}
+				break
+			}
+			tried++
 			out, err := s.reg.Register(ctx, registration.Request{StudentID: u.ID, SectionID: sec.ID, Key: quickKey(key, sec.ID)})
 			if errors.Is(err, registration.ErrNotStudent) {
 				s.errorPage(w, r, http.StatusForbidden, "error.forbidden", views.Msg("result.students_only"))

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/schoolservice/school/web"
 )
 
 // quickLine is one code's line of a quick registration answer.
@@ -267,5 +269,32 @@ func TestQuickRegistrationGates(t *testing.T) {
 	_, body = app.post(t, c, "/registrations/quick", form, hx, "true")
 	if got := quickLines(t, body); len(got) != 1 || got[0].result != "enrolled" {
 		t.Errorf("quick registration with the pass: %+v", got)
+	}
+}
+
+// TestQuickRegistrationRateLimit: each section a quick registration tries takes a token
+// of the student's request limit, as its click would; past the limit a code's line says it
+// was not sent, and nothing of it is registered. Codes that name no section take none.
+func TestQuickRegistrationRateLimit(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.RequestLimit = web.RequestLimit{Burst: 3, PerSecond: 0.001} })
+	seedCatalog(t, app.DB)
+	c := app.client(t)
+	app.login(t, c, alice)
+	codes := "CS101-01 MATH101-01 MATH150-01 CS999-01 CS201-01 CS101-02"
+	_, body := app.post(t, c, "/registrations/quick", url.Values{"codes": {codes}, "request_key": {"limited"}}, hx, "true")
+	var got []string
+	for _, l := range quickLines(t, body) {
+		got = append(got, l.code+" "+l.result)
+	}
+	want := []string{"CS101-01 enrolled", "MATH101-01 full", "MATH150-01 enrolled", "CS999-01 unknown", "CS201-01 rate_limited", "CS101-02 rate_limited"}
+	if !slices.Equal(got, want) {
+		t.Errorf("with 3 requests allowed:\n got %v\nwant %v", got, want)
+	}
+	if lines := quickLines(t, body); len(lines) == len(want) && lines[4].text != "CS201-01 was not sent: that is more sections at once than anyone clicks. Wait a second and send it again." {
+		t.Errorf("the rate-limited line says %q", lines[4].text)
+	}
+	if got := alicesSections(t, app); !slices.Equal(got, []string{"CS101-01", "MATH150-01"}) {
+		t.Errorf("alice holds %v, want CS101-01 and MATH150-01", got)
 	}
 }
