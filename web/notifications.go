@@ -69,6 +69,17 @@ func (s *Server) notifications(ctx context.Context, userID int64) ([]notify.Noti
 	if err != nil {
 		return nil, 0, err
 	}
+	// A list shorter than the bound is all of them: the count is in it. Only a student
+	// with more than the list shows needs the count read.
+	if len(ns) < notificationsShown {
+		unread := 0
+		for _, n := range ns {
+			if !n.Read {
+				unread++
+			}
+		}
+		return ns, unread, nil
+	}
 	unread, err := s.q.UnreadNotifications(ctx, userID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("unread notifications of %d: %w", userID, err)

@@ -145,3 +145,36 @@ func TestRegistrationWhileSMTPIsDown(t *testing.T) {
 		t.Errorf("%d e-mails given up while the server was down", n)
 	}
 }
+
+// TestNotificationsUnreadBeyondTheList: the page lists the newest 100; the unread count
+// still counts them all, read or not.
+func TestNotificationsUnreadBeyondTheList(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, insecureCookies)
+	seedCatalog(t, app.DB)
+	c := app.client(t)
+	app.login(t, c, alice)
+	for i := range 105 {
+		if _, err := app.DB.Exec(`INSERT INTO notifications (user_id, kind, args, read_at)
+			SELECT id, 'staff_dropped', '{}', IF(?, NOW(6), NULL) FROM users WHERE username = 'alice'`, i < 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The list as HTMX asks for it: its own count goes to the header's badge.
+	_, body := app.get(t, c, "/notifications", hx, "true")
+	d := doc(t, body)
+	if n := d.Find(`[data-testid="notification"]`).Length(); n != 100 {
+		t.Errorf("%d listed, want the newest 100", n)
+	}
+	if got := d.Find(`#nav-notifications[hx-swap-oob] [data-testid="unread-count"]`).Text(); got != "103" {
+		t.Errorf("unread count %q, want 103 (105, two read)", got)
+	}
+	// With fewer than the list holds, the count is the list's own.
+	if _, err := app.DB.Exec("DELETE FROM notifications WHERE read_at IS NULL LIMIT 100"); err != nil {
+		t.Fatal(err)
+	}
+	_, body = app.get(t, c, "/notifications", hx, "true")
+	if got := doc(t, body).Find(`#nav-notifications[hx-swap-oob] [data-testid="unread-count"]`).Text(); got != "3" {
+		t.Errorf("unread count %q after deleting 100, want 3", got)
+	}
+}
