@@ -39,10 +39,21 @@ func TestArrivalOrderWithDelayedCommit(t *testing.T) {
 	f.join(r, w, b) // b commits first
 	tickDone := make(chan error, 1)
 	go func() { tickDone <- r.Tick(f.ctx, w) }()
-	select {
-	case err := <-tickDone:
-		t.Fatalf("a tick finished (%v) while a join was in flight: it could have ordered b before a", err)
-	case <-time.After(300 * time.Millisecond):
+	// The tick is waiting for the state row (a's join holds it shared), not merely not
+	// started yet: its statement shows in the process list.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-tickDone:
+			t.Fatalf("a tick finished (%v) while a join was in flight: it could have ordered b before a", err)
+		default:
+		}
+		if f.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
+			WHERE ID <> CONNECTION_ID() AND DB = DATABASE() AND COMMAND = 'Query' AND INFO LIKE '%name: LockRoomState%'`) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tick never came to wait for the state row")
+		}
 	}
 	close(release)
 	if err := <-aDone; err != nil {
