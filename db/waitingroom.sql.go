@@ -949,7 +949,7 @@ func (q *Queries) TouchTickets(ctx context.Context, arg TouchTicketsParams) erro
 }
 
 const unorderedTickets = `-- name: UnorderedTickets :many
-SELECT id, prequeue, arrival, joined_at FROM waiting_room_tickets
+SELECT id, prequeue, arrival, joined_at, state FROM waiting_room_tickets
 WHERE window_id = ? AND position IS NULL
 ORDER BY arrival, id
 `
@@ -959,6 +959,7 @@ type UnorderedTicketsRow struct {
 	Prequeue bool
 	Arrival  int64
 	JoinedAt time.Time
+	State    WaitingRoomTicketsState
 }
 
 // Unordered places (the pre-queue at the opening, arrivals after) are read without locks
@@ -979,6 +980,7 @@ func (q *Queries) UnorderedTickets(ctx context.Context, windowID int64) ([]Unord
 			&i.Prequeue,
 			&i.Arrival,
 			&i.JoinedAt,
+			&i.State,
 		); err != nil {
 			return nil, err
 		}

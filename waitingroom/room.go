@@ -53,9 +53,10 @@ type Room struct {
 	// written is when each place was last written back (flushMu guards it).
 	flushMu sync.Mutex
 	written map[int64]time.Time
-	// flushedAt is when a write-back last succeeded whole (Unix ns).
-	flushedAt atomic.Int64
-	seats     map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
+	// flushFailedAt is when a write-back last failed, recoveredAt when the first one after
+	// a failure succeeded whole (Unix ns; 0: never): see livenessKnown.
+	flushFailedAt, recoveredAt atomic.Int64
+	seats                      map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
 	// wanted are the sections waiting pages asked for, and when last: the refresh reads
 	// the seats of those only.
 	wantedMu sync.Mutex
@@ -179,7 +180,6 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
 		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
-	r.flushedAt.Store(r.now().UnixNano()) // nothing seen yet is waiting to be written
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil
 }

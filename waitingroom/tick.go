@@ -23,7 +23,7 @@ func (r *Room) Run(ctx context.Context, tick time.Duration) {
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)
-		t := time.NewTicker(5 * time.Second)
+		t := time.NewTicker(flushEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -61,6 +61,9 @@ func (r *Room) Run(ctx context.Context, tick time.Duration) {
 		}
 	}
 }
+
+// flushEvery is how often Run writes back the places seen polling.
+const flushEvery = 5 * time.Second
 
 func (r *Room) windowIDs() []int64 {
 	r.mu.RLock()
@@ -113,7 +116,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 	if w == nil {
 		return nil
 	}
-	if r.sweepDue(windowID) && r.writtenBack(w) {
+	if r.sweepDue(windowID) {
 		if err := r.sweep(ctx, w); err != nil {
 			return fmt.Errorf("window %d: %w", windowID, err)
 		}
@@ -150,7 +153,9 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 				} else {
 					later = append(later, t.ID)
 				}
-				joinedAt[t.ID] = t.JoinedAt
+				if t.State == db.WaitingRoomTicketsStateWaiting { // not one that expired before its turn
+					joinedAt[t.ID] = t.JoinedAt
+				}
 			}
 			if !shuffledAt.Valid {
 				seed, err := r.shuffleSeed(windowID, st)
@@ -168,7 +173,8 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 		// limit reach past it, the places numbered now, in their order.
 		credit := st.AdmitCredit
 		var next []db.NextInLineRow
-		var n, room int64
+		var n int64
+		limited := false
 		if open && !w.Paused && st.LastTickAt.Valid {
 			elapsed := min(now.Sub(st.LastTickAt.Time).Seconds(), maxCreditSeconds)
 			active, err := q.CountActive(ctx, windowID)
@@ -178,13 +184,19 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 			rate, maxActive := r.pace(windowID, w.AdmitPerSecond, int64(w.MaxActive), active)
 			r.paced.Store(windowID, rate)
 			credit = min(credit+rate*max(0, elapsed), math.Max(1, rate*maxCreditSeconds))
-			room = maxActive - active
+			room := maxActive - active
+			limited = room < int64(credit)
 			if n = min(int64(credit), room); n > 0 {
 				if next, err = q.NextInLine(ctx, db.NextInLineParams{WindowID: windowID, Limit: int32(n)}); err != nil {
 					return fmt.Errorf("next in line: %w", err)
 				}
-				for _, id := range queue[:min(len(queue), int(n)-len(next))] {
-					next = append(next, db.NextInLineRow{ID: id, JoinedAt: joinedAt[id]})
+				for _, id := range queue {
+					if int64(len(next)) >= n {
+						break
+					}
+					if at, ok := joinedAt[id]; ok {
+						next = append(next, db.NextInLineRow{ID: id, JoinedAt: at})
+					}
 				}
 			}
 		}
@@ -198,8 +210,10 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 		slices.Sort(lock)
 		lock = slices.Compact(lock)
 		waiting := make(map[int64]bool, len(lock))
-		for start := 0; start < len(lock); start += 1000 {
-			rows, err := q.LockTickets(ctx, lock[start:min(start+1000, len(lock))])
+		// Under 1,000 a statement: from there MariaDB turns an IN list into a join, whose
+		// plan a locking read should not depend on (in_predicate_conversion_threshold).
+		for start := 0; start < len(lock); start += 500 {
+			rows, err := q.LockTickets(ctx, lock[start:min(start+500, len(lock))])
 			if err != nil {
 				return fmt.Errorf("lock places: %w", err)
 			}
@@ -251,7 +265,7 @@ func (r *Room) tick(ctx context.Context, windowID int64) error {
 		// back (the pacer finding the backend strained, or staff's limit), none is saved:
 		// a bank spent the moment the limit lifts would be a burst into a backend that has
 		// only just recovered, and more than the set rate over any minute.
-		if open && !w.Paused && st.LastTickAt.Valid && room < int64(credit) {
+		if limited {
 			credit = min(credit, 1)
 		}
 		return q.SaveRoomState(ctx, db.SaveRoomStateParams{LastPosition: last, AdmitCredit: credit,
@@ -350,6 +364,10 @@ func (r *Room) sweepDue(windowID int64) bool {
 func (r *Room) sweep(ctx context.Context, w *window) error {
 	now := r.now().UTC().Truncate(time.Microsecond)
 	seenBefore := now.Add(-time.Duration(w.GraceSeconds) * time.Second)
+	idleBefore := now.Add(-time.Duration(w.IdleSeconds) * time.Second)
+	if !r.livenessKnown() { // nobody is given up for silence; ended passes still end
+		seenBefore, idleBefore = time.Unix(0, 0).UTC(), time.Unix(0, 0).UTC()
+	}
 	absent, err := r.q.AbsentWaiting(ctx, db.AbsentWaitingParams{WindowID: w.ID, SeenBefore: seenBefore, Limit: sweepBatch})
 	if err != nil {
 		return fmt.Errorf("absent places: %w", err)
@@ -363,7 +381,6 @@ func (r *Room) sweep(ctx context.Context, w *window) error {
 			return fmt.Errorf("expire absent: %w", err)
 		}
 	}
-	idleBefore := now.Add(-time.Duration(w.IdleSeconds) * time.Second)
 	idle, err := r.q.IdleAdmitted(ctx, db.IdleAdmittedParams{WindowID: w.ID, SeenBefore: idleBefore, Limit: sweepBatch})
 	if err != nil {
 		return fmt.Errorf("idle admissions: %w", err)
@@ -581,24 +598,40 @@ func (r *Room) flush(ctx context.Context) error {
 			return q.TouchTickets(ctx, db.TouchTicketsParams{Now: now, Ids: part})
 		}, r.metrics.retry("flush")); err != nil {
 			errs = append(errs, err)
+			// Seen all the same: the next write-back tries them again.
+			r.seenMu.Lock()
+			for _, id := range part {
+				r.seen[id] = struct{}{}
+			}
+			r.seenMu.Unlock()
 			continue
 		}
 		for _, id := range part {
 			r.written[id] = now
 		}
 	}
-	if len(errs) == 0 {
-		r.flushedAt.Store(now.UnixNano())
+	if len(errs) > 0 {
+		r.flushFailedAt.Store(now.UnixNano())
+	} else if r.flushFailedAt.Load() > r.recoveredAt.Load() {
+		r.recoveredAt.Store(now.UnixNano()) // the first whole write-back after a failure
 	}
 	return errors.Join(errs...)
 }
 
-// writtenBack reports whether the polls seen lately are in the database, so that the
-// sweep may judge places by last_seen_at. During a database outage polls are answered
-// from memory but not written back; once write-backs have failed for touchEvery, the
-// sweep waits for one to succeed rather than give up students who kept polling.
-func (r *Room) writtenBack(w *window) bool {
-	return r.now().Sub(time.Unix(0, r.flushedAt.Load())) < touchEvery(w)
+// livenessKnown reports whether last_seen_at says who stopped polling. During a
+// database outage polls are answered from memory but not written back (they stay in
+// seen, and go out with the first write-back that succeeds), and every replica has its
+// own to catch up: a student may have polled only another replica all through it. So from
+// a failed write-back until two write-back periods after the first one to succeed, the
+// sweep gives nobody up for silence; ended passes still end. A replica whose write-backs
+// never failed judges at once: a write-back that is slow holds nothing up.
+func (r *Room) livenessKnown() bool {
+	failed := r.flushFailedAt.Load()
+	if failed == 0 {
+		return true
+	}
+	recovered := r.recoveredAt.Load()
+	return recovered > failed && r.now().Sub(time.Unix(0, recovered)) >= 2*flushEvery
 }
 
 // touchEvery is how often a place seen polling is written back: a quarter of the time

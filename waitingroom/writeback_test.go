@@ -5,30 +5,55 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schoolservice/school/db"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/db/dbtest"
 )
 
-// After a database outage long enough that polls have not been written back for
-// touchEvery, the sweep holds off until a write-back succeeds: students who kept polling
-// are not given up for the database's silence.
-func TestSweepWaitsForTheWriteBack(t *testing.T) {
+// TestLivenessJudgedAfterWriteBacksRecover: a replica whose write-backs never failed lets
+// the sweep judge by last_seen_at at once; once one has failed (a database outage, polls
+// answered from memory), not until two write-back periods after the first to succeed,
+// when every replica has written back what it saw meanwhile. What a failed write-back was
+// to write is written by the next one.
+func TestLivenessJudgedAfterWriteBacksRecover(t *testing.T) {
 	now := time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)
-	r := &Room{now: func() time.Time { return now }, seen: map[int64]struct{}{}, written: map[int64]time.Time{},
+	sqldb, _ := dbtest.New(t)
+	r := &Room{db: sqldb, now: func() time.Time { return now }, seen: map[int64]struct{}{}, written: map[int64]time.Time{},
 		tickets: map[int64]*ticket{}, windows: map[int64]*window{}}
-	w := &window{QueuedWindowsRow: db.QueuedWindowsRow{GraceSeconds: 60, IdleSeconds: 300}} // touchEvery 15 s
-	r.flushedAt.Store(now.UnixNano())
-	now = now.Add(14 * time.Second)
-	if !r.writtenBack(w) {
-		t.Fatal("14 s after a write-back: the sweep should run")
+	r.metrics = newMetrics(prometheus.NewRegistry(), r)
+	if !r.livenessKnown() {
+		t.Fatal("write-backs never failed: the sweep should judge")
 	}
-	now = now.Add(2 * time.Second)
-	if r.writtenBack(w) {
-		t.Fatal("16 s without a write-back (an outage): the sweep ran on stale last_seen_at")
+
+	// The database goes away: a write-back of two places fails, and keeps them.
+	r.seen[7], r.seen[9] = struct{}{}, struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the write-back cannot reach the database
+	if err := r.flush(ctx); err == nil {
+		t.Fatal("a write-back without a database succeeded")
 	}
-	if err := r.flush(context.Background()); err != nil { // nothing seen: nothing to write
+	if _, ok := r.seen[9]; !ok || len(r.seen) != 2 {
+		t.Errorf("after a failed write-back seen holds %v, want places 7 and 9 for the next one", r.seen)
+	}
+	now = now.Add(time.Minute)
+	if r.livenessKnown() {
+		t.Fatal("during an outage the sweep judged by last_seen_at")
+	}
+
+	// Back: the first write-back succeeds (nothing left to write stands in for it).
+	clear(r.seen)
+	if err := r.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !r.writtenBack(w) {
-		t.Error("after a write-back succeeded, the sweep still held off")
+	now = now.Add(flushEvery)
+	if r.livenessKnown() {
+		t.Error("one write-back period after recovering: other replicas may not have written back yet")
+	}
+	now = now.Add(flushEvery)
+	if !r.livenessKnown() {
+		t.Error("two write-back periods after recovering the sweep still held off")
+	}
+	if err := r.flush(context.Background()); err != nil || !r.livenessKnown() {
+		t.Errorf("a later write-back (%v) closed the gate again", err)
 	}
 }

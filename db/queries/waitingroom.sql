@@ -58,7 +58,7 @@ FROM waiting_room_tickets WHERE window_id = ? AND user_id = ?;
 -- numbered in chunks in primary-key order: every writer of places locks them in that
 -- order, so none deadlocks with another.
 -- name: UnorderedTickets :many
-SELECT id, prequeue, arrival, joined_at FROM waiting_room_tickets
+SELECT id, prequeue, arrival, joined_at, state FROM waiting_room_tickets
 WHERE window_id = ? AND position IS NULL
 ORDER BY arrival, id;
 
