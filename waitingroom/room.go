@@ -56,11 +56,10 @@ type Room struct {
 	// flushFailedAt is when a write-back last failed, recoveredAt when the first one after
 	// a failure succeeded whole (Unix ns; 0: never): see livenessKnown.
 	flushFailedAt, recoveredAt atomic.Int64
-	seats                      map[int64]SectionSeats // the sections waiting pages showed lately, while a room is open
-	// wanted are the sections waiting pages asked for, and when last: the refresh reads
-	// the seats of those only.
-	wantedMu sync.Mutex
-	wanted   map[int64]time.Time
+	// seats are the sections waiting pages showed lately, while a room is open; each
+	// entry says when a page last asked for it, and the refresh reads those asked for
+	// lately only.
+	seats map[int64]*seatEntry
 
 	history   history    // waiting-length samples, for the staff chart
 	shuffleMu sync.Mutex // guards shuffles
@@ -76,6 +75,14 @@ type SectionSeats struct {
 	SeatsLeft int
 }
 
+// seatEntry is a section's seats as the last refresh read them, and when a waiting page
+// last asked for them (Unix ns): a poll stores that under the read lock it already holds,
+// so polls never queue behind each other for it.
+type seatEntry struct {
+	SectionSeats
+	wanted atomic.Int64
+}
+
 // Seats returns the seats left of the given sections, as of the last refresh, and keeps
 // those refreshed. Only sections the room already knows are kept: the ids come from the
 // poll's URL, and made-up ones must not add to every refresh's read (SeatsNow, on the
@@ -84,22 +91,16 @@ func (r *Room) Seats(ids []int64) []SectionSeats {
 	if len(ids) == 0 {
 		return nil
 	}
+	now := r.now().UnixNano()
 	r.mu.RLock()
 	var out []SectionSeats
-	known := make([]int64, 0, len(ids))
 	for _, id := range ids {
-		if s, ok := r.seats[id]; ok {
-			out = append(out, s)
-			known = append(known, id)
+		if e, ok := r.seats[id]; ok {
+			out = append(out, e.SectionSeats)
+			e.wanted.Store(now)
 		}
 	}
 	r.mu.RUnlock()
-	now := r.now()
-	r.wantedMu.Lock()
-	for _, id := range known {
-		r.wanted[id] = now
-	}
-	r.wantedMu.Unlock()
 	return out
 }
 
@@ -122,10 +123,10 @@ func (r *Room) SeatsNow(ctx context.Context, ids []int64) ([]SectionSeats, error
 		}
 		r.mu.Lock()
 		if r.seats == nil {
-			r.seats = map[int64]SectionSeats{}
+			r.seats = map[int64]*seatEntry{}
 		}
 		for _, s := range list {
-			r.seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+			r.seats[s.ID] = &seatEntry{SectionSeats: SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}}
 		}
 		r.mu.Unlock()
 	}
@@ -178,7 +179,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
-		wanted: map[int64]time.Time{}, shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
+		shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil

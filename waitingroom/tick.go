@@ -453,7 +453,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 		changes = append(changes, change{row.ID, tickets})
 	}
 
-	var seats map[int64]SectionSeats
+	var seats map[int64]*seatEntry
 	if len(rows) > 0 {
 		if seats, err = r.seatsShown(ctx); err != nil {
 			return err
@@ -461,6 +461,18 @@ func (r *Room) Refresh(ctx context.Context) error {
 	}
 
 	r.mu.Lock()
+	if seats != nil {
+		// Carry over when each was last asked for, and keep what a signed-in page brought
+		// in (SeatsNow) while the refresh read.
+		recent := now.Add(-30 * time.Second).UnixNano()
+		for id, old := range r.seats {
+			if e := seats[id]; e != nil {
+				e.wanted.Store(old.wanted.Load())
+			} else if old.wanted.Load() >= recent {
+				seats[id] = old
+			}
+		}
+	}
 	r.seats = seats
 	for _, c := range changes {
 		for _, t := range c.rows {
@@ -519,27 +531,25 @@ func (r *Room) Refresh(ctx context.Context) error {
 // seatsShown reads the seats left of the sections waiting pages asked for in the last
 // half minute: what students are shown, a primary-key lookup each, however many sections
 // the term has.
-func (r *Room) seatsShown(ctx context.Context) (map[int64]SectionSeats, error) {
-	since := r.now().Add(-30 * time.Second)
-	r.wantedMu.Lock()
-	ids := make([]int64, 0, len(r.wanted))
-	for id, at := range r.wanted {
-		if at.Before(since) {
-			delete(r.wanted, id)
-		} else {
+func (r *Room) seatsShown(ctx context.Context) (map[int64]*seatEntry, error) {
+	since := r.now().Add(-30 * time.Second).UnixNano()
+	r.mu.RLock()
+	ids := make([]int64, 0, len(r.seats))
+	for id, e := range r.seats {
+		if e.wanted.Load() >= since {
 			ids = append(ids, id)
 		}
 	}
-	r.wantedMu.Unlock()
+	r.mu.RUnlock()
 	slices.Sort(ids)
-	seats := make(map[int64]SectionSeats, len(ids))
+	seats := make(map[int64]*seatEntry, len(ids))
 	for start := 0; start < len(ids); start += 1000 {
 		list, err := r.q.SeatsLeftOf(ctx, ids[start:min(start+1000, len(ids))])
 		if err != nil {
 			return nil, fmt.Errorf("seats left: %w", err)
 		}
 		for _, s := range list {
-			seats[s.ID] = SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}
+			seats[s.ID] = &seatEntry{SectionSeats: SectionSeats{Label: registration.SectionLabel(s.CourseCode, s.Number), SeatsLeft: int(max(0, s.SeatsLeft))}}
 		}
 	}
 	return seats, nil
