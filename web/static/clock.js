@@ -180,9 +180,17 @@
 	document.addEventListener("htmx:load", function (evt) {
 		start(evt.target);
 	});
+	// A device that slept may have paused the monotonic clock: after a long time away the
+	// clock is measured again, but not at every switch between tabs (a measurement is
+	// five requests, and students switch tabs most in the minute before the opening).
+	var AWAY_MS = 60 * 1000;
+	var hiddenAt = 0;
 	document.addEventListener("visibilitychange", function () {
-		// A sleeping device may have paused the monotonic clock: measure again.
-		if (document.visibilityState === "visible" && clock()) {
+		if (document.visibilityState === "hidden") {
+			hiddenAt = Date.now();
+			return;
+		}
+		if (clock() && Date.now() - hiddenAt > AWAY_MS) {
 			sync();
 		}
 	});
