@@ -23,8 +23,13 @@ import (
 // requests queueing for a database connection. Under fastLatency, or while nobody
 // registers, the limit grows by a fifth a second, but only while the students active
 // fill most of it (growth needs evidence); between the thresholds it holds; over
-// slowLatency or while requests wait for a connection it falls by a fifth a second. Every
-// opening (no tick asked in idleReset) starts the limit at startActive.
+// slowLatency or while requests wait for a connection it falls by a fifth a second, but
+// only while the students active are within it. Once more are active than the limit,
+// nobody is admitted, and the load falls as they finish: the students a cut has not yet
+// reached are the lag of the loop, and shrinking on through it cut the limit to a tenth in
+// ten seconds, the load collapsed, and it grew back at a fifth a second (the rehearsal's
+// answers dipped to a tenth every 25-30 s). Every opening (no tick asked in idleReset)
+// starts the limit at startActive.
 const (
 	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
@@ -93,7 +98,7 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	switch {
 	case l == light && float64(active) >= full*p.limit:
 		p.limit *= math.Pow(growth, dt)
-	case l == strained:
+	case l == strained && float64(active) <= p.limit:
 		p.limit = max(minActive, p.limit*math.Pow(shrink, dt))
 	}
 	// The limit never banks more than the ceiling: lowering it takes effect at once.

@@ -13,8 +13,8 @@ import (
 
 // TestPacer: an opening starts with a small active limit, which grows while
 // registrations are fast and the students fill it, holds while busy or while they do
-// not fill it, falls while strained (never below its floor nor above the staff's limit),
-// and starts small again at the next opening.
+// not fill it, falls while strained and the students active are within it (never below
+// its floor nor above the staff's limit), and starts small again at the next opening.
 func TestPacer(t *testing.T) {
 	var p pacer
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -45,6 +45,12 @@ func TestPacer(t *testing.T) {
 	}
 	if n := step(3, 20000, 1, strained); math.Abs(float64(n)-held*math.Pow(shrink, 3)) > 2 {
 		t.Errorf("strained for 3 s: %d, want %.0f", n, held*math.Pow(shrink, 3))
+	}
+	// More students active than the limit: nobody is admitted and the load falls as
+	// they finish; the limit waits for that instead of shrinking on.
+	shrunk := p.limit
+	if step(10, 20000, 1.5, strained); p.limit != shrunk {
+		t.Errorf("strained for 10 s with more active than the limit: %.1f, want it held at %.1f", p.limit, shrunk)
 	}
 	if n := step(60, 20000, 1, strained); n != minActive {
 		t.Errorf("strained for a minute: %d, want the floor %v", n, minActive)
