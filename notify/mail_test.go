@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,6 +175,47 @@ func TestMailDeliveredInTheStudentsLanguage(t *testing.T) {
 	}
 	if o.sent("sent") != 3 || o.sent("skipped") != 1 {
 		t.Errorf("metrics: sent %v, skipped %v", o.sent("sent"), o.sent("skipped"))
+	}
+}
+
+// TestRefusedRecipientFailsOnlyItsMail: a mailbox the server refuses for good (550 to
+// RCPT) fails that e-mail, once and for good; the others of the same batch are sent.
+func TestRefusedRecipientFailsOnlyItsMail(t *testing.T) {
+	server := newRefusingSMTPD(t)
+	server.start()
+	o := newOutbox(t, server)
+	ctx := context.Background()
+	kim := o.user("kim", "kim@school.example", "ko")
+	gone := o.user("gone", "refused@school.example", "en")
+	lee := o.user("lee", "lee@school.example", "en")
+	for _, id := range []int64{kim, gone, lee} {
+		if err := notify.Add(ctx, o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := o.sender.SendDue(ctx); err != nil || n != 3 {
+		t.Fatalf("send: %d claimed (%v)", n, err)
+	}
+	var to []string
+	for _, m := range server.messages() {
+		to = append(to, m.To)
+	}
+	slices.Sort(to)
+	if !slices.Equal(to, []string{"kim@school.example", "lee@school.example"}) {
+		t.Errorf("the server received mail for %v, want kim and lee", to)
+	}
+	for id, want := range map[int64]string{kim: "sent", gone: "failed", lee: "sent"} {
+		if state, _ := o.state(id); state != want {
+			t.Errorf("user %d: mail %s, want %s", id, state, want)
+		}
+	}
+	// Refused for good: not tried again, however long one waits.
+	o.clock.add(24 * time.Hour)
+	if n, err := o.sender.SendDue(ctx); err != nil || n != 0 || len(server.messages()) != 2 {
+		t.Errorf("a later round claimed %d (%v); the server has %d messages", n, err, len(server.messages()))
+	}
+	if o.sent("sent") != 2 || o.sent("failed") != 1 || o.sent("retry") != 0 {
+		t.Errorf("metrics: sent %v, failed %v, retry %v; want 2, 1, 0", o.sent("sent"), o.sent("failed"), o.sent("retry"))
 	}
 }
 

@@ -30,6 +30,9 @@ type smtpd struct {
 	log  bytes.Buffer
 	// stopFn ends the running server; nil while none runs.
 	stopFn func()
+	// handler is the aiosmtpd handler class, and env what python needs to find it.
+	handler string
+	env     []string
 }
 
 // newSMTPD reserves a port for a server that is not yet running.
@@ -44,14 +47,40 @@ func newSMTPD(t *testing.T) *smtpd {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &smtpd{t: t, addr: addr, dir: filepath.Join(t.TempDir(), "maildir")}
+	s := &smtpd{t: t, addr: addr, dir: filepath.Join(t.TempDir(), "maildir"), handler: "aiosmtpd.handlers.Mailbox"}
 	t.Cleanup(s.stop)
+	return s
+}
+
+// refusingHandler is aiosmtpd's Mailbox, but a recipient whose address starts with
+// "refused" is refused for good (550), as a server refuses a mailbox it does not have.
+const refusingHandler = `from aiosmtpd.handlers import Mailbox
+
+
+class Refusing(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):
+            return "550 5.1.1 <%s>: no such mailbox" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+`
+
+// newRefusingSMTPD is newSMTPD with refusingHandler.
+func newRefusingSMTPD(t *testing.T) *smtpd {
+	t.Helper()
+	s := newSMTPD(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "refusing.py"), []byte(refusingHandler), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.handler, s.env = "refusing.Refusing", []string{"PYTHONPATH=" + dir}
 	return s
 }
 
 func (s *smtpd) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(python, "-m", "aiosmtpd", "-n", "-l", s.addr, "-c", "aiosmtpd.handlers.Mailbox", s.dir)
+	s.cmd = exec.Command(python, "-m", "aiosmtpd", "-n", "-l", s.addr, "-c", s.handler, s.dir)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
