@@ -181,7 +181,8 @@ func TestMailDeliveredInTheStudentsLanguage(t *testing.T) {
 // TestRefusedRecipientFailsOnlyItsMail: a mailbox the server refuses for good (550 to
 // RCPT) fails that e-mail, once and for good; the others of the same batch are sent.
 func TestRefusedRecipientFailsOnlyItsMail(t *testing.T) {
-	server := newRefusingSMTPD(t)
+	server := newSMTPD(t)
+	server.withHandler("Refusing")
 	server.start()
 	o := newOutbox(t, server)
 	ctx := context.Background()
@@ -216,6 +217,52 @@ func TestRefusedRecipientFailsOnlyItsMail(t *testing.T) {
 	}
 	if o.sent("sent") != 2 || o.sent("failed") != 1 || o.sent("retry") != 0 {
 		t.Errorf("metrics: sent %v, failed %v, retry %v; want 2, 1, 0", o.sent("sent"), o.sent("failed"), o.sent("retry"))
+	}
+}
+
+// TestMailServerLostMidBatch: a server that dies in the middle of a batch keeps what it
+// accepted before; those e-mails are sent, and not sent again; the one it died on and
+// the ones after it wait, and go out once it is back.
+func TestMailServerLostMidBatch(t *testing.T) {
+	server := newSMTPD(t)
+	server.withHandler("Crashing")
+	server.start()
+	o := newOutbox(t, server)
+	ctx := context.Background()
+	first := o.user("first", "first@school.example", "en")
+	crash := o.user("crash", "crash@school.example", "en")
+	last := o.user("last", "last@school.example", "en")
+	for _, id := range []int64{first, crash, last} {
+		if err := notify.Add(ctx, o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.sender.SendDue(ctx); err == nil {
+		t.Fatal("a batch through a server that died in it reported no error")
+	}
+	if ms := server.messages(); len(ms) != 1 || ms[0].To != "first@school.example" {
+		t.Fatalf("before it died the server saved %+v, want first's only", ms)
+	}
+	for id, want := range map[int64]string{first: "sent", crash: "pending", last: "pending"} {
+		if state, _ := o.state(id); state != want {
+			t.Errorf("user %d: mail %s after the server died, want %s", id, state, want)
+		}
+	}
+
+	server.stop()
+	server.withHandler("")
+	server.start()
+	o.clock.add(time.Hour)
+	if n, err := o.sender.SendDue(ctx); err != nil || n != 2 {
+		t.Fatalf("with the server back: %d claimed (%v), want the two that waited", n, err)
+	}
+	var to []string
+	for _, m := range server.messages() {
+		to = append(to, m.To)
+	}
+	slices.Sort(to)
+	if !slices.Equal(to, []string{"crash@school.example", "first@school.example", "last@school.example"}) {
+		t.Errorf("the server holds mail for %v, want each of the three once", to)
 	}
 }
 

@@ -52,9 +52,13 @@ func newSMTPD(t *testing.T) *smtpd {
 	return s
 }
 
-// refusingHandler is aiosmtpd's Mailbox, but a recipient whose address starts with
-// "refused" is refused for good (550), as a server refuses a mailbox it does not have.
-const refusingHandler = `from aiosmtpd.handlers import Mailbox
+// testHandlers are aiosmtpd's Mailbox with a fault: Refusing refuses a recipient whose
+// address starts with "refused" for good (550), as a server refuses a mailbox it does not
+// have; Crashing dies in the middle of the conversation when a message is for an address
+// starting with "crash", after saving the ones before it.
+const testHandlers = `import os
+
+from aiosmtpd.handlers import Mailbox
 
 
 class Refusing(Mailbox):
@@ -63,18 +67,28 @@ class Refusing(Mailbox):
             return "550 5.1.1 <%s>: no such mailbox" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+
+class Crashing(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        if any(r.startswith("crash") for r in envelope.rcpt_tos):
+            os._exit(1)
+        return await super().handle_DATA(server, session, envelope)
 `
 
-// newRefusingSMTPD is newSMTPD with refusingHandler.
-func newRefusingSMTPD(t *testing.T) *smtpd {
-	t.Helper()
-	s := newSMTPD(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "refusing.py"), []byte(refusingHandler), 0o644); err != nil {
-		t.Fatal(err)
+// withHandler makes the server run one of testHandlers ("Refusing", "Crashing") from its
+// next start; "" goes back to the plain Mailbox.
+func (s *smtpd) withHandler(name string) {
+	s.t.Helper()
+	if name == "" {
+		s.handler, s.env = "aiosmtpd.handlers.Mailbox", nil
+		return
 	}
-	s.handler, s.env = "refusing.Refusing", []string{"PYTHONPATH=" + dir}
-	return s
+	dir := s.t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "testhandlers.py"), []byte(testHandlers), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.handler, s.env = "testhandlers."+name, []string{"PYTHONPATH=" + dir}
 }
 
 func (s *smtpd) start() {
