@@ -104,6 +104,9 @@ const maxBasketShown = 20
 // basketParam reads the basket a poll URL carries ("1,2,3"), at most maxBasketShown
 // sections; what is not an id is left out.
 func basketParam(v string) []int64 {
+	if v == "" { // most polls: no basket, and no failed parse to allocate an error for
+		return nil
+	}
 	var ids []int64
 	for f := range strings.SplitSeq(v, ",") {
 		if id, ok := parseID(f); ok && len(ids) < maxBasketShown {
