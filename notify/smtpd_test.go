@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -108,8 +110,15 @@ func (s *smtpd) start() {
 			s.t.Fatalf("aiosmtpd exited: %v\n%s", err, s.log.String())
 		default:
 		}
+		// Ready when this server greets: the port was free when reserved, but another
+		// listener could have taken it since, and aiosmtpd would then have failed to bind.
 		if c, err := net.Dial("tcp", s.addr); err == nil {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			greeting, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
+			if !strings.HasPrefix(greeting, "220 ") {
+				s.t.Fatalf("%s greets %q, not as aiosmtpd does\n%s", s.addr, greeting, s.log.String())
+			}
 			break
 		}
 		if time.Now().After(deadline) {
