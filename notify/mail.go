@@ -170,6 +170,11 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 		return len(ids), nil
 	}
 	errs := s.smtp.send(ctx, out)
+	// What the server accepted is recorded even when ctx ends now (a shutdown in the
+	// middle of a batch): unrecorded, the lease would run out and another replica would
+	// send it again. Bounded, so a shutdown does not wait on a database that is gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	var failed error
 	for i, m := range out {
 		switch err := errs[i]; {
@@ -194,6 +199,9 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	}
 	return len(ids), nil
 }
+
+// recordTimeout bounds recording what became of a batch once it was sent.
+const recordTimeout = 10 * time.Second
 
 // finish records what became of an e-mail; when that write fails the lease ends and the
 // e-mail is tried again, which is the safe side.

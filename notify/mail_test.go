@@ -220,6 +220,39 @@ func TestRefusedRecipientFailsOnlyItsMail(t *testing.T) {
 	}
 }
 
+// TestMailRecordedWhenStoppedAfterSending: a sender stopped (its context cancelled) once
+// the server has accepted an e-mail still records it sent; otherwise its lease runs out
+// and another replica sends it again.
+func TestMailRecordedWhenStoppedAfterSending(t *testing.T) {
+	server := newSMTPD(t)
+	server.start()
+	o := newOutbox(t, server)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	// The sender reads its clock to stamp what it records: the moment the server holds
+	// the e-mail, the sender is stopped, as a shutdown would.
+	sender := notify.NewSender(o.db, notify.SMTP{Addr: server.addr, From: "School Service <noreply@school.example>", Timeout: 10 * time.Second},
+		func(n notify.Notification, locale, name string) notify.Mail {
+			return views.NotificationMail(views.WithZone(context.Background(), nil), n, locale, name)
+		}, quiet, prometheus.NewRegistry(), notify.SenderOptions{Backoff: time.Minute, Lease: testLease, Now: func() time.Time {
+			if len(server.messages()) > 0 {
+				stop()
+			}
+			return o.clock.Now()
+		}})
+	kim := o.user("kim", "kim@school.example", "en")
+	if err := notify.Add(context.Background(), o.q, kim, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
+		t.Fatal(err)
+	}
+	sender.SendDue(ctx)
+	if ctx.Err() == nil || len(server.messages()) != 1 {
+		t.Fatalf("the sender was not stopped after the server took the e-mail (%v, %d messages)", ctx.Err(), len(server.messages()))
+	}
+	if state, _ := o.state(kim); state != "sent" {
+		t.Errorf("an e-mail the server accepted is %s after the sender stopped, want sent (else it is sent again)", state)
+	}
+}
+
 // TestMailServerLostMidBatch: a server that dies in the middle of a batch keeps what it
 // accepted before; those e-mails are sent, and not sent again; the one it died on and
 // the ones after it wait, and go out once it is back.
