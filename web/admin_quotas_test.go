@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,15 @@ func TestAdminSectionQuotas(t *testing.T) {
 	}
 	if row.Find(`[data-testid="quota-release"]`).Length() != 1 {
 		t.Errorf("no release time shown")
+	}
+
+	// Her basket, where she registers from on the morning, counts the same seats.
+	if res, _ := app.post(t, c, "/basket", url.Values{"section_id": {sec}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("add to basket: %d", res.StatusCode)
+	}
+	_, body = app.get(t, c, "/basket")
+	row = doc(t, body).Find(`[data-section-id="` + sec + `"]`)
+	if seats := row.Find(`[data-testid="seats-left"]`).Text(); !strings.Contains(seats, "17 of 30 left") {
+		t.Errorf("alice's basket shows the seats as %q, want 17 of 30 (12 open and her quota's 5)", seats)
 	}
 }

@@ -19,15 +19,15 @@ type listedQuotas struct {
 
 // quotaSeats reads the counters of the quotas of the listed sections: one query, and
 // only when one of them has quotas; a page without quota sections reads nothing more.
-func (s *Server) quotaSeats(r *http.Request, found []registration.Listing) (listedQuotas, error) {
+func (s *Server) quotaSeats(r *http.Request, sections []int64) (listedQuotas, error) {
 	out := listedQuotas{cat: s.reg.Catalog()}
 	if out.cat == nil {
 		return out, nil
 	}
 	var ids []int64
-	for _, l := range found {
-		if out.cat.HasQuotas(l.ID) {
-			ids = append(ids, l.ID)
+	for _, id := range sections {
+		if out.cat.HasQuotas(id) {
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {
@@ -54,4 +54,14 @@ func (s *Server) quotaSeats(r *http.Request, found []registration.Listing) (list
 		out.dept = dept.Int64
 	}
 	return out, nil
+}
+
+// apply gives a listed section of a quota the seats left to the viewing student: those of
+// the quotas that fit them and the open ones, from the section's counters.
+func (q listedQuotas) apply(ls *listedSection, capacity, enrolled, held, reserved int) {
+	if q.cat == nil || !q.cat.HasQuotas(ls.ID) {
+		return
+	}
+	ls.quotas, ls.seatsLeft = q.cat.QuotasFor(ls.ID, q.year, q.dept, capacity, enrolled, held, reserved, q.taken[ls.ID])
+	ls.release = q.cat.QuotaRelease(ls.ID)
 }

@@ -103,7 +103,7 @@ func (s *Server) listingViews(r *http.Request, found []registration.Listing) ([]
 	for _, st := range seats {
 		live[st.ID] = st
 	}
-	quotas, err := s.quotaSeats(r, found)
+	quotas, err := s.quotaSeats(r, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +117,7 @@ func (s *Server) listingViews(r *http.Request, found []registration.Listing) ([]
 		sec := l.Section
 		sec.Capacity = int(st.Capacity)
 		ls := listedSection{Section: sec, seatsLeft: int(st.Capacity - st.Enrolled - st.Held - int32(st.Reserved))}
-		if quotas.cat != nil && quotas.cat.HasQuotas(l.ID) {
-			ls.quotas, ls.seatsLeft = quotas.cat.QuotasFor(l.ID, quotas.year, quotas.dept, int(st.Capacity), int(st.Enrolled), int(st.Held),
-				int(st.Reserved), quotas.taken[l.ID])
-			ls.release = quotas.cat.QuotaRelease(l.ID)
-		}
+		quotas.apply(&ls, int(st.Capacity), int(st.Enrolled), int(st.Held), int(st.Reserved))
 		secs = append(secs, ls)
 		for _, m := range l.Meetings {
 			meetings[l.ID] = append(meetings[l.ID], views.Meeting(m))
@@ -173,9 +169,16 @@ func (s *Server) sectionsByID(r *http.Request, ids []int64) ([]views.SectionRow,
 	if err != nil {
 		return nil, fmt.Errorf("sections %v: %w", ids, err)
 	}
+	// Seats as the catalog shows them to this student: with the quotas that fit them.
+	quotas, err := s.quotaSeats(r, ids)
+	if err != nil {
+		return nil, err
+	}
 	secs := make([]listedSection, len(rows))
 	for i, row := range rows {
 		secs[i] = listed(row.Section, row.Course, row.DepartmentCode)
+		sec := row.Section
+		quotas.apply(&secs[i], int(sec.Capacity), int(sec.Enrolled), int(sec.Held), int(reservedNow(sec)))
 	}
 	return s.sectionViews(r, secs)
 }
