@@ -59,7 +59,11 @@ func (sessionCodec) Encode(deadline time.Time, values map[string]any) ([]byte, e
 
 func (sessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
 	if len(b) == 0 || b[0] != sessionMagic {
-		return scs.GobCodec{}.Decode(b)
+		deadline, values, err := scs.GobCodec{}.Decode(b)
+		if err != nil { // damaged, or nothing gob can read: sign the student out, as below
+			return time.Time{}, nil, fmt.Errorf("%w: %w", errSessionData, err)
+		}
+		return deadline, values, nil
 	}
 	if len(b) < 2 || b[1] != sessionVersion {
 		return time.Time{}, nil, errSessionData
