@@ -144,6 +144,7 @@ func (q *Queries) GetRequestResult(ctx context.Context, arg GetRequestResultPara
 
 const getSectionForRegistration = `-- name: GetSectionForRegistration :one
 SELECT s.id, s.course_id, s.term_id, s.number, s.capacity, s.enrolled, s.held,
+       CAST(IF(s.quota_release_at <= NOW(6), 0, s.reserved) AS SIGNED) AS reserved,
        s.instructor, s.room, c.code AS course_code, c.title, c.credits,
        d.code AS department_code, t.is_current
 FROM sections s
@@ -161,6 +162,7 @@ type GetSectionForRegistrationRow struct {
 	Capacity       int32
 	Enrolled       int32
 	Held           int32
+	Reserved       int64
 	Instructor     string
 	Room           string
 	CourseCode     string
@@ -170,6 +172,8 @@ type GetSectionForRegistrationRow struct {
 	IsCurrent      bool
 }
 
+// reserved is the seats kept for quotas as they count now (none once released), so a
+// staff answer does not call them free.
 func (q *Queries) GetSectionForRegistration(ctx context.Context, id int64) (GetSectionForRegistrationRow, error) {
 	row := q.db.QueryRowContext(ctx, getSectionForRegistration, id)
 	var i GetSectionForRegistrationRow
@@ -181,6 +185,7 @@ func (q *Queries) GetSectionForRegistration(ctx context.Context, id int64) (GetS
 		&i.Capacity,
 		&i.Enrolled,
 		&i.Held,
+		&i.Reserved,
 		&i.Instructor,
 		&i.Room,
 		&i.CourseCode,

@@ -205,8 +205,12 @@ func TestQuotaDrop(t *testing.T) {
 		t.Errorf("after the open drop: enrolled %d, held %d, reserved %d; want 3, 0, 0", enrolled, held, reserved)
 	}
 	// Staff drop a quota seat: it goes back to the quota too.
-	if _, err := w.svc.StaffDrop(context.Background(), registration.StaffChange{By: db.Actor{Username: "registrar"}, StudentID: senior[1], Student: "senior", SectionID: sec}); err != nil {
+	dropped, err := w.svc.StaffDrop(context.Background(), registration.StaffChange{By: db.Actor{Username: "registrar"}, StudentID: senior[1], Student: "senior", SectionID: sec})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if dropped.SeatsLeft != 0 { // 3 seats: 2 taken, 1 kept for the seniors' quota
+		t.Errorf("the staff answer says %d seats left, want 0: the free seat is the quota's", dropped.SeatsLeft)
 	}
 	if enrolled, held, reserved := w.quotaSeats(sec); enrolled != 2 || held != 0 || reserved != 1 {
 		t.Errorf("after the staff drop: enrolled %d, held %d, reserved %d; want 2, 0, 1", enrolled, held, reserved)

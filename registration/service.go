@@ -292,7 +292,7 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 func describe(sec db.GetSectionForRegistrationRow, out *Outcome) {
 	out.Section = Section{ID: sec.ID, CourseCode: sec.CourseCode, Number: sec.Number, Credits: int(sec.Credits),
 		Title: sec.Title, Department: sec.DepartmentCode, Instructor: sec.Instructor, Room: sec.Room, Capacity: int(sec.Capacity)}
-	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held))
+	out.SeatsLeft = max(0, int(sec.Capacity-sec.Enrolled-sec.Held)-int(sec.Reserved))
 }
 
 // record is what the rules need of the student's own record, read under their lock.
@@ -591,9 +591,13 @@ func freeSeat(ctx context.Context, q *db.Queries, st db.LockStudentRow, quotaID 
 	}
 	out.CreditsUsed, out.CreditLimit, out.CreditsKnown = int(used), int(st.CreditLimit), true
 	out.Result = Dropped
-	if hold == 0 {
-		out.SeatsLeft++
+	// The seats left after the drop, from the counters read under the section's lock: a
+	// seat given back to its quota is kept for that quota, not free to anyone.
+	reserved := locked.Reserved
+	if quotaID.Valid && locked.Released == 0 {
+		reserved++
 	}
+	out.SeatsLeft = max(0, int(locked.Capacity-(locked.Enrolled-1)-(locked.Held+hold))-int(reserved))
 	return nil
 }
 

@@ -64,8 +64,11 @@ SELECT action, section_id, result FROM registration_requests WHERE user_id = ? A
 -- name: SaveRequestResult :exec
 INSERT INTO registration_requests (user_id, request_key, action, section_id, result) VALUES (?, ?, ?, ?, ?);
 
+-- reserved is the seats kept for quotas as they count now (none once released), so a
+-- staff answer does not call them free.
 -- name: GetSectionForRegistration :one
 SELECT s.id, s.course_id, s.term_id, s.number, s.capacity, s.enrolled, s.held,
+       CAST(IF(s.quota_release_at <= NOW(6), 0, s.reserved) AS SIGNED) AS reserved,
        s.instructor, s.room, c.code AS course_code, c.title, c.credits,
        d.code AS department_code, t.is_current
 FROM sections s
