@@ -13,18 +13,13 @@ import (
 )
 
 const clearOldWaitlistEntry = `-- name: ClearOldWaitlistEntry :exec
-DELETE FROM waitlist_entries WHERE user_id = ? AND section_id = ? AND status <> 'waiting'
+DELETE FROM waitlist_entries WHERE id = ? AND status <> 'waiting'
 `
-
-type ClearOldWaitlistEntryParams struct {
-	UserID    int64
-	SectionID int64
-}
 
 // ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
 // the back of the queue.
-func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, arg ClearOldWaitlistEntryParams) error {
-	_, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, arg.UserID, arg.SectionID)
+func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, id int64) error {
+	_, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, id)
 	return err
 }
 
@@ -242,7 +237,7 @@ func (q *Queries) InsertEnrollment(ctx context.Context, arg InsertEnrollmentPara
 	return err
 }
 
-const joinWaitlist = `-- name: JoinWaitlist :exec
+const joinWaitlist = `-- name: JoinWaitlist :execlastid
 INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?)
 `
 
@@ -251,9 +246,13 @@ type JoinWaitlistParams struct {
 	SectionID int64
 }
 
-func (q *Queries) JoinWaitlist(ctx context.Context, arg JoinWaitlistParams) error {
-	_, err := q.db.ExecContext(ctx, joinWaitlist, arg.UserID, arg.SectionID)
-	return err
+// JoinWaitlist returns the entry's id: its place in the queue.
+func (q *Queries) JoinWaitlist(ctx context.Context, arg JoinWaitlistParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, joinWaitlist, arg.UserID, arg.SectionID)
+	if err != nil {
+		return 0, err
+	}
+	return result.LastInsertId()
 }
 
 const lockSection = `-- name: LockSection :one
@@ -309,6 +308,8 @@ const lockStudentRecord = `-- name: LockStudentRecord :one
 SELECT u.id, u.role, u.class_year, u.credit_limit,
        CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
                       WHERE e.user_id = u.id AND e.term_id = ?), '') AS CHAR) AS held,
+       CAST(COALESCE((SELECT w.id FROM waitlist_entries w
+                      WHERE w.user_id = u.id AND w.section_id = ?), 0) AS SIGNED) AS waitlist_id,
        CAST(EXISTS (SELECT 1 FROM waitlist_entries w
                     WHERE w.user_id = u.id AND w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting
 FROM users u WHERE u.id = ?
@@ -327,18 +328,26 @@ type LockStudentRecordRow struct {
 	ClassYear   sql.NullInt16
 	CreditLimit int16
 	Held        interface{}
+	WaitlistID  int64
 	Waiting     int64
 }
 
 // LockStudentRecord locks the student's row, the lock that serialises one student's
 // requests, and in the same round trip reads their record as the rules need it: the
 // sections they hold in the term (the catalog says when those meet and what they are
-// worth), and whether they wait for this section. The subqueries are plain reads that
-// refer to the locked row: they run once the lock is granted and see what the student's
-// other requests committed before it. They lock no enrollments; a JOIN would, and its
+// worth), and their entry on this section's waitlist if any (waitlist_id, of any status)
+// and whether it is waiting. The subqueries are plain reads that refer to the locked row:
+// they run once the lock is granted and see what the student's other requests committed
+// before it. Every change to a student's waitlist entry (joining, leaving, a promotion)
+// is made under that student's lock, so the entry read here stays as read. They lock no enrollments; a JOIN would, and its
 // next-key locks would block other students' inserts until this commit.
 func (q *Queries) LockStudentRecord(ctx context.Context, arg LockStudentRecordParams) (LockStudentRecordRow, error) {
-	row := q.db.QueryRowContext(ctx, lockStudentRecord, arg.TermID, arg.SectionID, arg.ID)
+	row := q.db.QueryRowContext(ctx, lockStudentRecord,
+		arg.TermID,
+		arg.SectionID,
+		arg.SectionID,
+		arg.ID,
+	)
 	var i LockStudentRecordRow
 	err := row.Scan(
 		&i.ID,
@@ -346,6 +355,7 @@ func (q *Queries) LockStudentRecord(ctx context.Context, arg LockStudentRecordPa
 		&i.ClassYear,
 		&i.CreditLimit,
 		&i.Held,
+		&i.WaitlistID,
 		&i.Waiting,
 	)
 	return i, err

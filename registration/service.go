@@ -298,7 +298,11 @@ func describe(sec db.GetSectionForRegistrationRow, out *Outcome) {
 // record is what the rules need of the student's own record, read under their lock.
 type record struct {
 	held    []*catalogSection // the sections held in the wanted section's term
-	waiting bool              // on the wanted section's waitlist
+	entry   int64             // their entry on the wanted section's waitlist, of any status (0: none)
+	waiting bool              // that entry is waiting
+	// courseOK: courseRules passed in this transaction, so a second check of the rules
+	// (a quota seat tried, then an open one) does not read the completed courses again.
+	courseOK bool
 }
 
 // lockStudent locks the student's row, the first lock of every transaction (the lock
@@ -326,7 +330,7 @@ func (s *Service) lockRecord(ctx context.Context, q *db.Queries, req *request) e
 		return err
 	}
 	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
-	req.rec = record{waiting: row.Waiting != 0}
+	req.rec = record{entry: row.WaitlistID, waiting: row.Waiting != 0}
 	var ids []int64
 	for f := range strings.SplitSeq(text(row.Held), ",") {
 		id, err := strconv.ParseInt(f, 10, 64)
@@ -394,6 +398,9 @@ func facts(ctx context.Context, q *db.Queries, st db.LockStudentRow, sec db.GetS
 // and the prerequisites, whose completed courses are read only when the course has some.
 // It reports whether a rule decided the outcome.
 func courseRules(ctx context.Context, q *db.Queries, req *request, out *Outcome) (bool, error) {
+	if req.rec.courseOK {
+		return false, nil
+	}
 	for _, h := range req.rec.held {
 		switch {
 		case h.ID == req.sec.ID:
@@ -406,6 +413,7 @@ func courseRules(ctx context.Context, q *db.Queries, req *request, out *Outcome)
 	}
 	pre := req.cat.prereqs[req.sec.courseID]
 	if len(pre) == 0 {
+		req.rec.courseOK = true
 		return false, nil
 	}
 	ids := make([]int64, len(pre))
@@ -423,6 +431,7 @@ func courseRules(ctx context.Context, q *db.Queries, req *request, out *Outcome)
 		}
 	}
 	if len(missing) == 0 {
+		req.rec.courseOK = true
 		return false, nil
 	}
 	out.Result, out.Missing = Prerequisite, missing
@@ -472,8 +481,19 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 	return nil
 }
 
+// joinWaitlist gives the student a seat when one is open to them, and otherwise a place
+// on the section's waitlist (the one they hold, when already waiting). What needs no seat
+// count is decided before the section's row is locked, so that lock, which every request
+// for a full section waits for, is held for the waitlist's own statements only.
 func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
 	sec := req.sec
+	if !req.rec.waiting {
+		// Holding a seat in the course, or missing a prerequisite, makes waiting
+		// pointless; conflicts and credits are checked when a seat frees.
+		if decided, err := courseRules(ctx, q, req, out); err != nil || decided {
+			return err
+		}
+	}
 	if len(req.quotas) > 0 {
 		// A seat of the student's quotas was free at the read: they are tried before the
 		// section is locked (the lock order: quota, then section). A retried transaction
@@ -495,29 +515,19 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 	if open > 0 {
 		return s.enroll(ctx, q, req, out)
 	}
-	entry, err := q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID})
-	switch {
-	case err == nil && entry.Status == db.WaitlistEntriesStatusWaiting:
-		// Already waiting: the same place, not a new one.
-	case err == nil || errors.Is(err, sql.ErrNoRows):
-		// Holding a seat in the course, or missing a prerequisite, makes waiting pointless;
-		// conflicts and credits are checked when a seat frees.
-		if decided, err := courseRules(ctx, q, req, out); err != nil || decided {
-			return err
+	entry := req.rec.entry
+	if !req.rec.waiting {
+		if entry != 0 {
+			// Left or skipped before: rejoining is a new row at the back of the queue.
+			if err := q.ClearOldWaitlistEntry(ctx, entry); err != nil {
+				return fmt.Errorf("clear old waitlist entry: %w", err)
+			}
 		}
-		if err := q.ClearOldWaitlistEntry(ctx, db.ClearOldWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
-			return fmt.Errorf("clear old waitlist entry: %w", err)
-		}
-		if err := q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
+		if entry, err = q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("join waitlist: %w", err)
 		}
-		if entry, err = q.GetWaitlistEntry(ctx, db.GetWaitlistEntryParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
-			return fmt.Errorf("read waitlist entry: %w", err)
-		}
-	default:
-		return fmt.Errorf("waitlist entry: %w", err)
 	}
-	ahead, err := q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, ID: entry.ID})
+	ahead, err := q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, ID: entry})
 	if err != nil {
 		return fmt.Errorf("waitlist position: %w", err)
 	}

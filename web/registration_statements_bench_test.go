@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -57,13 +58,15 @@ func BenchmarkRegistrationStatements(b *testing.B) {
 		section int64
 		want    string
 		rounds  int
+		path    string // "/registrations" when empty
 	}{
-		{"enrolled", f.Sections["MATH101-02"], "enrolled", 1}, // 50 free seats, one each
-		{"full", f.Sections["CS101-02"], "full", fullRounds},  // 30 of 30 taken
+		{"enrolled", f.Sections["MATH101-02"], "enrolled", 1, ""}, // 50 free seats, one each
+		{"full", f.Sections["CS101-02"], "full", fullRounds, ""},  // 30 of 30 taken
+		{"waitlisted", f.Sections["CS101-02"], "waitlisted", 1, "/waitlist"},
 		// Seat quotas (registration/quota.go); the students are of the second year.
-		{"enrolled_quota_seat", quotaSection(b, app, "QA101", 60, "2", 50), "enrolled", 1},
-		{"enrolled_open_seat_quota_section", quotaSection(b, app, "QA102", 60, "4", 10), "enrolled", 1},
-		{"full_only_quota_seats_left", quotaSection(b, app, "QA103", 10, "4", 10), "full", fullRounds},
+		{"enrolled_quota_seat", quotaSection(b, app, "QA101", 60, "2", 50), "enrolled", 1, ""},
+		{"enrolled_open_seat_quota_section", quotaSection(b, app, "QA102", 60, "4", 10), "enrolled", 1, ""},
+		{"full_only_quota_seats_left", quotaSection(b, app, "QA103", 10, "4", 10), "full", fullRounds, ""},
 	}
 	// One request first, so that loading the catalog after the fixture's change is not
 	// counted as the requests' own.
@@ -75,7 +78,7 @@ func BenchmarkRegistrationStatements(b *testing.B) {
 		for round := range k.rounds {
 			for i, c := range clients {
 				form := url.Values{"section_id": {itoa(k.section)}, "request_key": {fmt.Sprintf("%s-%d-%d", k.name, round, i)}}
-				res, body := countedApp.post(b, c, "/registrations", form, "HX-Request", "true")
+				res, body := countedApp.post(b, c, cmp.Or(k.path, "/registrations"), form, "HX-Request", "true")
 				if got := res.Header.Get("X-Registration-Result"); got != k.want {
 					b.Fatalf("%s: %q, want %q\n%s", k.name, got, k.want, body)
 				}

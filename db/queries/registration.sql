@@ -42,14 +42,18 @@ WHERE v.id = 1;
 -- LockStudentRecord locks the student's row, the lock that serialises one student's
 -- requests, and in the same round trip reads their record as the rules need it: the
 -- sections they hold in the term (the catalog says when those meet and what they are
--- worth), and whether they wait for this section. The subqueries are plain reads that
--- refer to the locked row: they run once the lock is granted and see what the student's
--- other requests committed before it. They lock no enrollments; a JOIN would, and its
+-- worth), and their entry on this section's waitlist if any (waitlist_id, of any status)
+-- and whether it is waiting. The subqueries are plain reads that refer to the locked row:
+-- they run once the lock is granted and see what the student's other requests committed
+-- before it. Every change to a student's waitlist entry (joining, leaving, a promotion)
+-- is made under that student's lock, so the entry read here stays as read. They lock no enrollments; a JOIN would, and its
 -- next-key locks would block other students' inserts until this commit.
 -- name: LockStudentRecord :one
 SELECT u.id, u.role, u.class_year, u.credit_limit,
        CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
                       WHERE e.user_id = u.id AND e.term_id = sqlc.arg(term_id)), '') AS CHAR) AS held,
+       CAST(COALESCE((SELECT w.id FROM waitlist_entries w
+                      WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id)), 0) AS SIGNED) AS waitlist_id,
        CAST(EXISTS (SELECT 1 FROM waitlist_entries w
                     WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id) AND w.status = 'waiting') AS SIGNED) AS waiting
 FROM users u WHERE u.id = sqlc.arg(id)
@@ -113,9 +117,10 @@ SELECT id, status, joined_at FROM waitlist_entries WHERE user_id = ? AND section
 -- ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
 -- the back of the queue.
 -- name: ClearOldWaitlistEntry :exec
-DELETE FROM waitlist_entries WHERE user_id = ? AND section_id = ? AND status <> 'waiting';
+DELETE FROM waitlist_entries WHERE id = ? AND status <> 'waiting';
 
--- name: JoinWaitlist :exec
+-- JoinWaitlist returns the entry's id: its place in the queue.
+-- name: JoinWaitlist :execlastid
 INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?);
 
 -- name: SetWaitlistStatus :exec
