@@ -45,6 +45,81 @@ func (q *Queries) DeleteEndedLoginThrottle(ctx context.Context, arg DeleteEndedL
 	return result.RowsAffected()
 }
 
+const loginFacts = `-- name: LoginFacts :one
+SELECT u.id, u.username, u.student_number, u.display_name, u.email, u.role, d.code AS department_code,
+       u.class_year,
+       tg.failures AS global_failures, tg.window_started_at AS global_window_started_at, tg.blocked_until AS global_blocked_until,
+       ta.failures AS address_failures, ta.window_started_at AS address_window_started_at, ta.blocked_until AS address_blocked_until,
+       tu.failures AS account_failures, tu.window_started_at AS account_window_started_at, tu.blocked_until AS account_blocked_until
+FROM (SELECT 1 AS one) AS attempt
+LEFT JOIN users u ON u.username = ?
+LEFT JOIN departments d ON d.id = u.department_id
+LEFT JOIN login_throttle tg ON tg.k = ?
+LEFT JOIN login_throttle ta ON ta.k = ?
+LEFT JOIN login_throttle tu ON tu.k = ?
+`
+
+type LoginFactsParams struct {
+	Username   string
+	GlobalKey  []byte
+	AddressKey []byte
+	AccountKey []byte
+}
+
+type LoginFactsRow struct {
+	ID                     sql.NullInt64
+	Username               sql.NullString
+	StudentNumber          sql.NullString
+	DisplayName            sql.NullString
+	Email                  sql.NullString
+	Role                   NullUsersRole
+	DepartmentCode         sql.NullString
+	ClassYear              sql.NullInt16
+	GlobalFailures         sql.NullInt32
+	GlobalWindowStartedAt  sql.NullTime
+	GlobalBlockedUntil     sql.NullTime
+	AddressFailures        sql.NullInt32
+	AddressWindowStartedAt sql.NullTime
+	AddressBlockedUntil    sql.NullTime
+	AccountFailures        sql.NullInt32
+	AccountWindowStartedAt sql.NullTime
+	AccountBlockedUntil    sql.NullTime
+}
+
+// LoginFacts is what a sign-in reads before the directory is asked, in one round trip:
+// every throttle key of the attempt (as LoginThrottleRows; a key without a row has
+// NULL failures) and the users row of the name typed, which most sign-ins find
+// unchanged in the directory (web/auth.go syncUser).
+func (q *Queries) LoginFacts(ctx context.Context, arg LoginFactsParams) (LoginFactsRow, error) {
+	row := q.db.QueryRowContext(ctx, loginFacts,
+		arg.Username,
+		arg.GlobalKey,
+		arg.AddressKey,
+		arg.AccountKey,
+	)
+	var i LoginFactsRow
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.StudentNumber,
+		&i.DisplayName,
+		&i.Email,
+		&i.Role,
+		&i.DepartmentCode,
+		&i.ClassYear,
+		&i.GlobalFailures,
+		&i.GlobalWindowStartedAt,
+		&i.GlobalBlockedUntil,
+		&i.AddressFailures,
+		&i.AddressWindowStartedAt,
+		&i.AddressBlockedUntil,
+		&i.AccountFailures,
+		&i.AccountWindowStartedAt,
+		&i.AccountBlockedUntil,
+	)
+	return i, err
+}
+
 const loginThrottleRows = `-- name: LoginThrottleRows :many
 SELECT k, failures, window_started_at, blocked_until
 FROM login_throttle

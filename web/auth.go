@@ -54,7 +54,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UTC()
 	keys := newThrottleKeys(s.clientAddress(r), account)
 
-	adm, err := s.admitLogin(ctx, keys, now)
+	adm, err := s.admitLogin(ctx, keys, account, now)
 	defer adm.release()
 	if err != nil {
 		s.serverError(w, r, err)
@@ -89,7 +89,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	userID, err := s.syncUser(r, id, now)
+	userID, err := s.syncUser(r, id, adm.stored, now)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -119,27 +119,42 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // syncUser makes the users row say what the directory says and returns its id. Most
-// sign-ins find it unchanged: then it is one read, and the sign-in time is written later
-// with others (lastLogins), so the session is the sign-in's one durable commit.
-func (s *Server) syncUser(r *http.Request, id Identity, now time.Time) (int64, error) {
-	row, err := s.q.AccountByUsername(r.Context(), id.Username)
-	switch {
-	case err == nil && sameAccount(row, id):
-		s.lastLogins.note(row.ID)
-		return row.ID, nil
-	case err != nil && !isNoRows(err):
-		return 0, fmt.Errorf("read user %q: %w", id.Username, err)
+// sign-ins find it unchanged, as read with the throttle keys (stored): then it costs
+// nothing more, and the sign-in time is written later with others (lastLogins), so the
+// session is the sign-in's one durable commit. A directory that spells the name otherwise
+// than typed has its row read by its own spelling.
+func (s *Server) syncUser(r *http.Request, id Identity, stored *storedAccount, now time.Time) (int64, error) {
+	if stored == nil || stored.username != id.Username {
+		row, err := s.q.AccountByUsername(r.Context(), id.Username)
+		switch {
+		case err == nil:
+			stored = &storedAccount{id: row.ID, username: row.Username, studentNumber: row.StudentNumber.String,
+				displayName: row.DisplayName, email: row.Email, role: string(row.Role),
+				department: row.DepartmentCode.String, classYear: int(row.ClassYear.Int16)}
+		case !isNoRows(err):
+			return 0, fmt.Errorf("read user %q: %w", id.Username, err)
+		}
+	}
+	if stored != nil && stored.same(id) {
+		s.lastLogins.note(stored.id)
+		return stored.id, nil
 	}
 	return s.upsertUser(r.Context(), id, sql.NullTime{Time: now, Valid: true})
 }
 
-// sameAccount reports whether the users row holds what the directory says of the account.
+// storedAccount is a users row as a sign-in compares it with the directory.
+type storedAccount struct {
+	id                                                            int64
+	username, studentNumber, displayName, email, role, department string
+	classYear                                                     int
+}
+
+// same reports whether the users row holds what the directory says of the account.
 // (An account whose department the school has not set up keeps no department, so it is
 // written at every sign-in: rare, and correct.)
-func sameAccount(row db.AccountByUsernameRow, id Identity) bool {
-	return row.Username == id.Username && row.StudentNumber.String == id.StudentNumber &&
-		row.DisplayName == id.DisplayName && row.Email == id.Email && string(row.Role) == id.Role &&
-		row.DepartmentCode.String == id.Department && int(row.ClassYear.Int16) == id.ClassYear
+func (a *storedAccount) same(id Identity) bool {
+	return a.username == id.Username && a.studentNumber == id.StudentNumber && a.displayName == id.DisplayName &&
+		a.email == id.Email && a.role == id.Role && a.department == id.Department && a.classYear == id.ClassYear
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -153,13 +153,32 @@ type throttleCheck struct {
 	delayed    []string // keys past their free failures
 }
 
-// checkThrottle reads every key of the attempt with one SELECT, before the directory is
-// asked. It only reads: a refused attempt costs this query and nothing else.
+// checkThrottle reads every key of the attempt with one SELECT. It only reads: a refused
+// attempt costs this query and nothing else.
 func (s *Server) checkThrottle(ctx context.Context, keys throttleKeys, now time.Time) (throttleCheck, error) {
 	rows, err := s.q.LoginThrottleRows(ctx, db.LoginThrottleRowsParams{GlobalKey: keys.global, AddressKey: keys.address, AccountKey: keys.account})
 	if err != nil {
 		return throttleCheck{}, fmt.Errorf("read login throttle: %w", err)
 	}
+	return s.judgeThrottle(rows, keys, now), nil
+}
+
+// throttleRows are the rows of the keys LoginFacts found, as LoginThrottleRows reads them.
+func throttleRows(f db.LoginFactsRow, keys throttleKeys) []db.LoginThrottle {
+	var rows []db.LoginThrottle
+	add := func(k []byte, failures sql.NullInt32, window, blocked sql.NullTime) {
+		if failures.Valid {
+			rows = append(rows, db.LoginThrottle{K: k, Failures: failures.Int32, WindowStartedAt: window.Time, BlockedUntil: blocked})
+		}
+	}
+	add(keys.global, f.GlobalFailures, f.GlobalWindowStartedAt, f.GlobalBlockedUntil)
+	add(keys.address, f.AddressFailures, f.AddressWindowStartedAt, f.AddressBlockedUntil)
+	add(keys.account, f.AccountFailures, f.AccountWindowStartedAt, f.AccountBlockedUntil)
+	return rows
+}
+
+// judgeThrottle says what the keys' rows mean for an attempt now.
+func (s *Server) judgeThrottle(rows []db.LoginThrottle, keys throttleKeys, now time.Time) throttleCheck {
 	t := s.throttle
 	windowStart := now.Add(-t.Window)
 	var c throttleCheck
@@ -190,7 +209,7 @@ func (s *Server) checkThrottle(ctx context.Context, keys throttleKeys, now time.
 	if addressFailed && budgetEnds.After(now) && budgetEnds.Sub(now) > c.wait {
 		c.wait, c.global = budgetEnds.Sub(now), true
 	}
-	return c, nil
+	return c
 }
 
 // admission says whether an attempt may ask the directory.
@@ -199,17 +218,26 @@ type admission struct {
 	refused    string        // the logins metric's result when refused
 	hadAccount bool          // the account+address key has a row, to clear on success
 	release    func()        // call, even after an error, once the attempt's failure is recorded
+	// stored is the users row of the name typed, read with the keys (nil: none).
+	stored *storedAccount
 }
 
-// admitLogin checks the attempt's keys. Past its free failures a key lets one attempt at
-// a time through on this replica (see oneAtATime), read again once held: an attempt that
-// ended since the first read may have recorded a new delay.
-func (s *Server) admitLogin(ctx context.Context, keys throttleKeys, now time.Time) (admission, error) {
+// admitLogin checks the attempt's keys, and reads the users row of the account name
+// typed in the same round trip (LoginFacts). Past its free failures a key lets one
+// attempt at a time through on this replica (see oneAtATime), read again once held: an
+// attempt that ended since the first read may have recorded a new delay.
+func (s *Server) admitLogin(ctx context.Context, keys throttleKeys, account string, now time.Time) (admission, error) {
 	a := admission{release: func() {}}
-	c, err := s.checkThrottle(ctx, keys, now)
+	f, err := s.q.LoginFacts(ctx, db.LoginFactsParams{Username: account, GlobalKey: keys.global, AddressKey: keys.address, AccountKey: keys.account})
 	if err != nil {
-		return a, err
+		return a, fmt.Errorf("read login throttle: %w", err)
 	}
+	if f.ID.Valid {
+		a.stored = &storedAccount{id: f.ID.Int64, username: f.Username.String, studentNumber: f.StudentNumber.String,
+			displayName: f.DisplayName.String, email: f.Email.String, role: string(f.Role.UsersRole),
+			department: f.DepartmentCode.String, classYear: int(f.ClassYear.Int16)}
+	}
+	c := s.judgeThrottle(throttleRows(f, keys), keys, now)
 	if len(c.delayed) > 0 && c.wait == 0 {
 		release, ok := s.loginsInFlight.acquire(c.delayed)
 		if !ok {

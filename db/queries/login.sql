@@ -47,3 +47,20 @@ DELETE FROM login_throttle
 WHERE window_started_at <= sqlc.arg(window_start)
   AND (blocked_until IS NULL OR blocked_until <= sqlc.arg(now))
 LIMIT ?;
+
+-- LoginFacts is what a sign-in reads before the directory is asked, in one round trip:
+-- every throttle key of the attempt (as LoginThrottleRows; a key without a row has
+-- NULL failures) and the users row of the name typed, which most sign-ins find
+-- unchanged in the directory (web/auth.go syncUser).
+-- name: LoginFacts :one
+SELECT u.id, u.username, u.student_number, u.display_name, u.email, u.role, d.code AS department_code,
+       u.class_year,
+       tg.failures AS global_failures, tg.window_started_at AS global_window_started_at, tg.blocked_until AS global_blocked_until,
+       ta.failures AS address_failures, ta.window_started_at AS address_window_started_at, ta.blocked_until AS address_blocked_until,
+       tu.failures AS account_failures, tu.window_started_at AS account_window_started_at, tu.blocked_until AS account_blocked_until
+FROM (SELECT 1 AS one) AS attempt
+LEFT JOIN users u ON u.username = sqlc.arg(username)
+LEFT JOIN departments d ON d.id = u.department_id
+LEFT JOIN login_throttle tg ON tg.k = sqlc.arg(global_key)
+LEFT JOIN login_throttle ta ON ta.k = sqlc.arg(address_key)
+LEFT JOIN login_throttle tu ON tu.k = sqlc.arg(account_key);
