@@ -8,19 +8,21 @@ import (
 	"github.com/schoolservice/school/internal/ctxsync"
 )
 
-// NewPrepared returns Queries that run RegistrationGlance, the first statement of every
-// registration request and the whole of a `full` answer, as a server-side prepared
-// statement, and every other query as New(sqldb) does (parameters interpolated by the
-// driver, see Config). Measured as mariadbd's CPU per execution (MariaDB 10.11): alone on
-// one connection about 110-160 µs prepared against 200-230 µs interpolated, and in the app
-// (BenchmarkRegistrationStatements, runs alternated) 160-220 µs against 205-260 µs; parsing
-// its five joins and three subqueries is much of its cost. database/sql
-// prepares it on each pooled connection the first time it runs there; after that each
+// NewPrepared returns Queries that run the hottest reads as server-side prepared
+// statements, and every other query as New(sqldb) does (parameters interpolated by the
+// driver, see Config): FindSession, the first statement of every signed-in request, and
+// RegistrationGlance, the first statement of every registration request and, after the
+// session's, the whole of a `full` answer. Measured as mariadbd's CPU per execution
+// (MariaDB 10.11): the glance alone on one connection about 110-160 µs prepared against
+// 200-230 µs interpolated, and in the app (BenchmarkRegistrationStatements, runs
+// alternated) 160-220 µs against 205-260 µs, parsing its five joins and three subqueries
+// being much of its cost; the session's read 87-89 µs against 101-121 µs. database/sql
+// prepares each on every pooled connection the first time it runs there; after that each
 // execution is one round trip, as an interpolated query is. The statements that run
 // inside transactions stay interpolated: a prepared statement there is prepared for the
 // transaction's connection, which the measured gain on them does not pay for.
 func NewPrepared(sqldb *sql.DB) *Queries {
-	return New(&preparedDB{DB: sqldb, stmts: map[string]*lazyStmt{registrationGlance: {}}})
+	return New(&preparedDB{DB: sqldb, stmts: map[string]*lazyStmt{findSession: {}, registrationGlance: {}}})
 }
 
 // preparedDB is a DBTX that runs the queries in stmts as prepared statements.

@@ -10,6 +10,54 @@ import (
 	"time"
 )
 
+const allSessions = `-- name: AllSessions :many
+SELECT token, data FROM sessions WHERE expiry > ?
+`
+
+type AllSessionsRow struct {
+	Token string
+	Data  []byte
+}
+
+func (q *Queries) AllSessions(ctx context.Context, now time.Time) ([]AllSessionsRow, error) {
+	rows, err := q.db.QueryContext(ctx, allSessions, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AllSessionsRow{}
+	for rows.Next() {
+		var i AllSessionsRow
+		if err := rows.Scan(&i.Token, &i.Data); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const commitSession = `-- name: CommitSession :exec
+INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)
+ON DUPLICATE KEY UPDATE data = VALUES(data), expiry = VALUES(expiry)
+`
+
+type CommitSessionParams struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+}
+
+func (q *Queries) CommitSession(ctx context.Context, arg CommitSessionParams) error {
+	_, err := q.db.ExecContext(ctx, commitSession, arg.Token, arg.Data, arg.Expiry)
+	return err
+}
+
 const deleteExpiredSessions = `-- name: DeleteExpiredSessions :execrows
 DELETE FROM sessions WHERE expiry < ?
 `
@@ -20,4 +68,31 @@ func (q *Queries) DeleteExpiredSessions(ctx context.Context, now time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const deleteSession = `-- name: DeleteSession :exec
+DELETE FROM sessions WHERE token = ?
+`
+
+func (q *Queries) DeleteSession(ctx context.Context, token string) error {
+	_, err := q.db.ExecContext(ctx, deleteSession, token)
+	return err
+}
+
+const findSession = `-- name: FindSession :one
+SELECT data FROM sessions WHERE token = ? AND expiry > ?
+`
+
+type FindSessionParams struct {
+	Token string
+	Now   time.Time
+}
+
+// The session store's statements (web/session_store.go), on the table and with the
+// meaning of scs's mysqlstore.
+func (q *Queries) FindSession(ctx context.Context, arg FindSessionParams) ([]byte, error) {
+	row := q.db.QueryRowContext(ctx, findSession, arg.Token, arg.Now)
+	var data []byte
+	err := row.Scan(&data)
+	return data, err
 }

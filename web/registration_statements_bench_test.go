@@ -184,7 +184,7 @@ func (c *stmtCounter) report(b *testing.B, kind string, requests int) {
 }
 
 // statementName is the sqlc query name ("-- name: LockStudent :one"), or the statement's
-// first words (the session store's, START TRANSACTION, COMMIT).
+// first words (START TRANSACTION, COMMIT).
 func statementName(query string) string {
 	if rest, ok := strings.CutPrefix(query, "-- name: "); ok {
 		return strings.Fields(rest)[0]
@@ -240,9 +240,7 @@ func (cn *countingConn) cpu() int64 {
 }
 
 func (cn *countingConn) count(ctx context.Context, name string, do func() error) error {
-	// The session store reads and writes without the request's context; nothing else
-	// reads a session or writes one.
-	if !counted(ctx) && name != "SELECT data FROM" && name != "INSERT INTO sessions" {
+	if !counted(ctx) {
 		return do()
 	}
 	before := cn.cpu()

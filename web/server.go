@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/mysqlstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -165,9 +164,7 @@ func New(o Options) (*Server, error) {
 		o.RequestLimit = DefaultRequestLimit
 	}
 	sm := scs.New()
-	// The store's own cleanup goroutine cannot be stopped without a data race, so the
-	// server sweeps expired sessions itself.
-	sm.Store = mysqlstore.NewWithCleanupInterval(o.DB, 0)
+	sm.Store = sessionStore{q: db.NewPrepared(o.DB)}
 	sm.Codec = sessionCodec{}
 	sm.Lifetime = o.SessionLifetime
 	// No scs IdleTimeout: it rewrites the session on every request. idleSessions keeps

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/db/dbtest"
+)
+
+// TestSessionStore: what scs's mysqlstore did, on the same table (a session written is
+// found until it expires, then not; deleted, not found), and what it did not: a request
+// whose client has gone gets its context's error, not the session.
+func TestSessionStore(t *testing.T) {
+	t.Parallel()
+	sqldb, _ := dbtest.New(t)
+	st := sessionStore{q: db.NewPrepared(sqldb)}
+	ctx := context.Background()
+	if err := st.CommitCtx(ctx, "live", []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CommitCtx(ctx, "live", []byte("v2"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err) // a second commit of the same token overwrites it
+	}
+	if err := st.CommitCtx(ctx, "expired", []byte("old"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if b, found, err := st.FindCtx(ctx, "live"); err != nil || !found || !bytes.Equal(b, []byte("v2")) {
+		t.Errorf("live session: %q, %v, %v", b, found, err)
+	}
+	for _, token := range []string{"expired", "never"} {
+		if b, found, err := st.FindCtx(ctx, token); err != nil || found {
+			t.Errorf("%s session: %q, %v, %v; want not found", token, b, found, err)
+		}
+	}
+	if all, err := st.AllCtx(ctx); err != nil || len(all) != 1 || !bytes.Equal(all["live"], []byte("v2")) {
+		t.Errorf("all sessions: %q, %v; want only the live one", all, err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, found, err := st.FindCtx(gone, "live"); !errors.Is(err, context.Canceled) || found {
+		t.Errorf("read for a request whose client has gone: %v, %v; want context.Canceled", found, err)
+	}
+	if err := st.DeleteCtx(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := st.FindCtx(ctx, "live"); err != nil || found {
+		t.Errorf("deleted session: %v, %v; want not found", found, err)
+	}
+}
