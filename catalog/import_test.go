@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/schoolservice/school/catalog"
@@ -176,5 +177,61 @@ func TestImportQuotas(t *testing.T) {
 	}
 	if n := f.count("SELECT reserved FROM sections WHERE id = ? AND capacity = 20 AND quota_release_at IS NULL", sec); n != 2 {
 		t.Errorf("reserved %d, want 2", n)
+	}
+}
+
+// TestQuotaOrderFollowsStaff: a student takes a seat of the first quota listed that fits
+// them, so listing the same quotas in another order must change which comes first, and
+// the quotas kept keep their students.
+func TestQuotaOrderFollowsStaff(t *testing.T) {
+	f := newFixture(t)
+	f.course("CS101")
+	const qheader = "department,course_code,title,credits,term,section,capacity,quotas,quota_release_at\n"
+	imp := func(quotas string) {
+		t.Helper()
+		c, err := f.svc.PrepareImport(f.ctx, sam, catalogcsv.Catalog, "q.csv", []byte(qheader+"CS,CS101,Course CS101,3,2027-1,01,30,"+quotas+",\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Problems) > 0 {
+			t.Fatalf("%s: %+v", quotas, c.Problems)
+		}
+		if c.JobID != 0 {
+			if job := f.run(c.JobID); job.State != db.ImportJobsStateDone {
+				t.Fatalf("%s: %s", quotas, job.Problems)
+			}
+		}
+	}
+	var sec int64
+	order := func() string {
+		t.Helper()
+		qs, _, err := f.svc.Quotas(f.ctx, sec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return catalogcsv.FormatQuotas(qs)
+	}
+	imp("4/*=10; */CS=5")
+	if err := f.db.QueryRow("SELECT id FROM sections WHERE number = '01'").Scan(&sec); err != nil {
+		t.Fatal(err)
+	}
+	f.exec("UPDATE section_quotas SET enrolled = 2 WHERE class_year = 4")
+	for _, want := range []string{"*/CS=5; 4/*=10", "*/CS=5; 3/*=4; 4/*=10", "4/*=10; */CS=5"} {
+		imp(want)
+		if got := order(); got != want {
+			t.Errorf("listed %q, read back %q", want, got)
+		}
+		// What registration chooses by: the catalog snapshot's order.
+		var first string
+		if err := f.db.QueryRow(`SELECT CONCAT(COALESCE(class_year, '*'), '/', COALESCE(d.code, '*')) FROM section_quotas q
+			LEFT JOIN departments d ON d.id = q.department_id WHERE q.section_id = ? ORDER BY q.position, q.id LIMIT 1`, sec).Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(want, first+"=") {
+			t.Errorf("listed %q, the first quota tried is %s", want, first)
+		}
+		if n := f.count("SELECT COUNT(*) FROM section_quotas WHERE section_id = ? AND class_year = 4 AND enrolled = 2", sec); n != 1 {
+			t.Errorf("listed %q: the fourth year's quota lost its students", want)
+		}
 	}
 }

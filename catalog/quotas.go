@@ -57,7 +57,7 @@ func setQuotas(ctx context.Context, q *db.Queries, id int64, quotas []catalogcsv
 	}
 	kept := map[int64]bool{}
 	var add []db.InsertSectionQuotaParams
-	for _, nq := range quotas {
+	for i, nq := range quotas {
 		w := who{year: nq.ClassYear}
 		if nq.Department != "" {
 			d, err := depts(nq.Department)
@@ -74,14 +74,15 @@ func setQuotas(ctx context.Context, q *db.Queries, id int64, quotas []catalogcsv
 			if nq.Seats < int(o.Enrolled) {
 				return 0, &QuotaTakenError{Quota: nq.String(), Enrolled: int(o.Enrolled)}
 			}
-			if nq.Seats != int(o.Capacity) {
-				if err := q.SetSectionQuotaCapacity(ctx, db.SetSectionQuotaCapacityParams{Capacity: int32(nq.Seats), ID: o.ID}); err != nil {
+			// Kept quotas keep their ids, so a new order is written to position.
+			if nq.Seats != int(o.Capacity) || i != int(o.Position) {
+				if err := q.SetSectionQuota(ctx, db.SetSectionQuotaParams{Capacity: int32(nq.Seats), Position: int32(i), ID: o.ID}); err != nil {
 					return 0, fmt.Errorf("quota %s: %w", nq, err)
 				}
 			}
 			continue
 		}
-		p := db.InsertSectionQuotaParams{SectionID: id, Capacity: int32(nq.Seats)}
+		p := db.InsertSectionQuotaParams{SectionID: id, Capacity: int32(nq.Seats), Position: int32(i)}
 		p.ClassYear = sql.NullInt16{Int16: int16(w.year), Valid: w.year != 0}
 		p.DepartmentID = sql.NullInt64{Int64: w.dept, Valid: w.dept != 0}
 		add = append(add, p)

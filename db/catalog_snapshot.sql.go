@@ -106,7 +106,7 @@ func (q *Queries) CatalogPrerequisites(ctx context.Context) ([]CatalogPrerequisi
 const catalogQuotas = `-- name: CatalogQuotas :many
 SELECT q.id, q.section_id, q.class_year, q.department_id, q.capacity, COALESCE(d.code, '') AS department_code
 FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
-ORDER BY q.section_id, q.id
+ORDER BY q.section_id, q.position, q.id
 `
 
 type CatalogQuotasRow struct {

@@ -90,7 +90,7 @@ func (q *Queries) InsertQuotaEnrollment(ctx context.Context, arg InsertQuotaEnro
 }
 
 const insertSectionQuota = `-- name: InsertSectionQuota :exec
-INSERT INTO section_quotas (section_id, class_year, department_id, capacity) VALUES (?, ?, ?, ?)
+INSERT INTO section_quotas (section_id, class_year, department_id, capacity, position) VALUES (?, ?, ?, ?, ?)
 `
 
 type InsertSectionQuotaParams struct {
@@ -98,6 +98,7 @@ type InsertSectionQuotaParams struct {
 	ClassYear    sql.NullInt16
 	DepartmentID sql.NullInt64
 	Capacity     int32
+	Position     int32
 }
 
 func (q *Queries) InsertSectionQuota(ctx context.Context, arg InsertSectionQuotaParams) error {
@@ -106,6 +107,7 @@ func (q *Queries) InsertSectionQuota(ctx context.Context, arg InsertSectionQuota
 		arg.ClassYear,
 		arg.DepartmentID,
 		arg.Capacity,
+		arg.Position,
 	)
 	return err
 }
@@ -263,9 +265,9 @@ func (q *Queries) SectionQuotaRelease(ctx context.Context, id int64) (sql.NullTi
 }
 
 const sectionQuotas = `-- name: SectionQuotas :many
-SELECT q.id, q.class_year, q.department_id, COALESCE(d.code, '') AS department_code, q.capacity, q.enrolled
+SELECT q.id, q.class_year, q.department_id, COALESCE(d.code, '') AS department_code, q.capacity, q.enrolled, q.position
 FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
-WHERE q.section_id = ? ORDER BY q.id
+WHERE q.section_id = ? ORDER BY q.position, q.id
 `
 
 type SectionQuotasRow struct {
@@ -275,6 +277,7 @@ type SectionQuotasRow struct {
 	DepartmentCode string
 	Capacity       int32
 	Enrolled       int32
+	Position       int32
 }
 
 func (q *Queries) SectionQuotas(ctx context.Context, sectionID int64) ([]SectionQuotasRow, error) {
@@ -293,6 +296,7 @@ func (q *Queries) SectionQuotas(ctx context.Context, sectionID int64) ([]Section
 			&i.DepartmentCode,
 			&i.Capacity,
 			&i.Enrolled,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -307,17 +311,18 @@ func (q *Queries) SectionQuotas(ctx context.Context, sectionID int64) ([]Section
 	return items, nil
 }
 
-const setSectionQuotaCapacity = `-- name: SetSectionQuotaCapacity :exec
-UPDATE section_quotas SET capacity = ? WHERE id = ?
+const setSectionQuota = `-- name: SetSectionQuota :exec
+UPDATE section_quotas SET capacity = ?, position = ? WHERE id = ?
 `
 
-type SetSectionQuotaCapacityParams struct {
+type SetSectionQuotaParams struct {
 	Capacity int32
+	Position int32
 	ID       int64
 }
 
-func (q *Queries) SetSectionQuotaCapacity(ctx context.Context, arg SetSectionQuotaCapacityParams) error {
-	_, err := q.db.ExecContext(ctx, setSectionQuotaCapacity, arg.Capacity, arg.ID)
+func (q *Queries) SetSectionQuota(ctx context.Context, arg SetSectionQuotaParams) error {
+	_, err := q.db.ExecContext(ctx, setSectionQuota, arg.Capacity, arg.Position, arg.ID)
 	return err
 }
 
@@ -347,7 +352,7 @@ WHERE q.section_id = ? AND q.enrolled < q.capacity
   AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)
   AND (q.class_year IS NULL OR q.class_year = u.class_year)
   AND (q.department_id IS NULL OR q.department_id = u.department_id)
-ORDER BY q.id LIMIT 1
+ORDER BY q.position, q.id LIMIT 1
 `
 
 type StaffQuotaForParams struct {

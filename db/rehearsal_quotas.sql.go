@@ -75,7 +75,7 @@ const rehearsalQuotaState = `-- name: RehearsalQuotaState :many
 
 SELECT q.id, q.section_id, q.class_year, q.department_id, q.capacity, q.enrolled,
        CAST((SELECT COUNT(*) FROM enrollments e WHERE e.quota_id = q.id) AS SIGNED) AS used
-FROM section_quotas q WHERE q.section_id IN (/*SLICE:ids*/?) ORDER BY q.section_id, q.id
+FROM section_quotas q WHERE q.section_id IN (/*SLICE:ids*/?) ORDER BY q.section_id, q.position, q.id
 `
 
 type RehearsalQuotaStateRow struct {

@@ -613,6 +613,7 @@ type SectionQuota struct {
 	DepartmentID sql.NullInt64
 	Capacity     int32
 	Enrolled     int32
+	Position     int32
 }
 
 type Session struct {

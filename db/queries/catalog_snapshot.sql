@@ -41,4 +41,4 @@ WHERE phase IN ('registration', 'add_drop');
 -- name: CatalogQuotas :many
 SELECT q.id, q.section_id, q.class_year, q.department_id, q.capacity, COALESCE(d.code, '') AS department_code
 FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
-ORDER BY q.section_id, q.id;
+ORDER BY q.section_id, q.position, q.id;

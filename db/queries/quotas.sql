@@ -54,22 +54,22 @@ WHERE q.section_id = sqlc.arg(section_id) AND q.enrolled < q.capacity
   AND NOT COALESCE(s.quota_release_at <= NOW(6), FALSE)
   AND (q.class_year IS NULL OR q.class_year = u.class_year)
   AND (q.department_id IS NULL OR q.department_id = u.department_id)
-ORDER BY q.id LIMIT 1;
+ORDER BY q.position, q.id LIMIT 1;
 
 -- name: SectionQuotas :many
-SELECT q.id, q.class_year, q.department_id, COALESCE(d.code, '') AS department_code, q.capacity, q.enrolled
+SELECT q.id, q.class_year, q.department_id, COALESCE(d.code, '') AS department_code, q.capacity, q.enrolled, q.position
 FROM section_quotas q LEFT JOIN departments d ON d.id = q.department_id
-WHERE q.section_id = ? ORDER BY q.id;
+WHERE q.section_id = ? ORDER BY q.position, q.id;
 
 -- LockSectionQuotas locks the section's quotas before its row (the lock order).
 -- name: LockSectionQuotas :many
 SELECT id FROM section_quotas WHERE section_id = ? ORDER BY id FOR UPDATE;
 
 -- name: InsertSectionQuota :exec
-INSERT INTO section_quotas (section_id, class_year, department_id, capacity) VALUES (?, ?, ?, ?);
+INSERT INTO section_quotas (section_id, class_year, department_id, capacity, position) VALUES (?, ?, ?, ?, ?);
 
--- name: SetSectionQuotaCapacity :exec
-UPDATE section_quotas SET capacity = ? WHERE id = ?;
+-- name: SetSectionQuota :exec
+UPDATE section_quotas SET capacity = ?, position = ? WHERE id = ?;
 
 -- name: DeleteSectionQuota :exec
 DELETE FROM section_quotas WHERE id = ?;
