@@ -33,16 +33,10 @@ func (e *QuotaTakenError) Error() string {
 // time (zero: never), and then its capacity, through registration.Resize, which refuses
 // a capacity below the seats taken and still reserved for the quotas. A quota of the same
 // class year and department keeps its students; a quota removed gives its students open
-// seats. The section's quotas are locked before its row, the registrations' lock order
-// (registration/quota.go), so the caller calls it before locking the section; depts maps
-// department codes to ids. It returns the seats held for the waitlist, as Resize does.
+// seats. The caller holds the locks of lockForQuotas (a section inserted in the same
+// transaction is locked by its insert); depts maps department codes to ids. It returns
+// the seats held for the waitlist, as Resize does.
 func setQuotas(ctx context.Context, q *db.Queries, id int64, quotas []catalogcsv.Quota, release time.Time, capacity int, depts func(string) (int64, error)) (held int, err error) {
-	if _, err := q.LockSectionQuotas(ctx, id); err != nil {
-		return 0, fmt.Errorf("lock the quotas of section %d: %w", id, err)
-	}
-	if _, err := q.LockSection(ctx, id); err != nil {
-		return 0, fmt.Errorf("lock section %d: %w", id, err)
-	}
 	old, err := q.SectionQuotas(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("quotas of section %d: %w", id, err)
@@ -106,6 +100,18 @@ func setQuotas(ctx context.Context, q *db.Queries, id int64, quotas []catalogcsv
 	return registration.Resize(ctx, q, id, capacity)
 }
 
+// lockForQuotas locks section id's quotas, then its row: the registrations' lock order
+// (registration/quota.go), which every staff change to a section's seats keeps.
+func lockForQuotas(ctx context.Context, q *db.Queries, id int64) error {
+	if _, err := q.LockSectionQuotas(ctx, id); err != nil {
+		return fmt.Errorf("lock the quotas of section %d: %w", id, err)
+	}
+	if _, err := q.LockSection(ctx, id); err != nil {
+		return fmt.Errorf("lock section %d: %w", id, err)
+	}
+	return nil
+}
+
 // quotasOf reads section id's quotas as staff write them, and their release time.
 func quotasOf(ctx context.Context, q *db.Queries, id int64) ([]catalogcsv.Quota, time.Time, error) {
 	rows, err := q.SectionQuotas(ctx, id)
@@ -163,6 +169,9 @@ func importQuotas(ctx context.Context, q *db.Queries, k knownCatalog, chunk []ca
 			continue
 		}
 		id := ids[key{k.courses[r.CourseCode].ID, k.terms[r.Term], strings.ToUpper(r.Section)}]
+		if err := lockForQuotas(ctx, q, id); err != nil {
+			return nil, err
+		}
 		n, err := setQuotas(ctx, q, id, r.Quotas, r.QuotaRelease, r.Capacity, depts)
 		var taken *QuotaTakenError
 		switch {

@@ -120,12 +120,8 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 	var held int
 	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
 		held = 0
-		// The row stays locked to the commit: the record read is the one changed. Its
-		// quotas are locked first, the registrations' lock order.
-		if _, err := q.LockSectionQuotas(ctx, id); err != nil {
-			return db.Change{}, err
-		}
-		if _, err := q.LockSection(ctx, id); err != nil {
+		// The row stays locked to the commit: the record read is the one changed.
+		if err := lockForQuotas(ctx, q, id); err != nil {
 			return db.Change{}, err
 		}
 		before, err := sectionRecordOf(ctx, q, id)
@@ -166,10 +162,7 @@ func (s *Service) UpdateSection(ctx context.Context, by db.Actor, id int64, sec 
 // waitlist history, and returns its label.
 func (s *Service) DeleteSection(ctx context.Context, by db.Actor, id int64) (label string, err error) {
 	err = db.AuditedCatalog(ctx, s.db, by, func(q *db.Queries) (db.Change, error) {
-		if _, err := q.LockSectionQuotas(ctx, id); err != nil {
-			return db.Change{}, err
-		}
-		if _, err := q.LockSection(ctx, id); err != nil {
+		if err := lockForQuotas(ctx, q, id); err != nil {
 			return db.Change{}, err
 		}
 		before, err := sectionRecordOf(ctx, q, id)
