@@ -31,9 +31,17 @@ func (s sessionStore) CommitCtx(ctx context.Context, token string, b []byte, exp
 	return s.q.CommitSession(ctx, db.CommitSessionParams{Token: token, Data: b, Expiry: expiry.UTC()})
 }
 
+// DeleteCtx deletes the session even when the request's client has gone: a student who
+// signs out and closes the tab at once never gets the answer that drops their cookie, so
+// on a shared computer the session must end in the database regardless.
 func (s sessionStore) DeleteCtx(ctx context.Context, token string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionDeleteTimeout)
+	defer cancel()
 	return s.q.DeleteSession(ctx, token)
 }
+
+// sessionDeleteTimeout bounds a sign-out that outlives its request.
+const sessionDeleteTimeout = 5 * time.Second
 
 // AllCtx serves scs's Iterate (endSessions).
 func (s sessionStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
