@@ -28,6 +28,7 @@ type fixture struct {
 	ctx  context.Context
 	db   *sql.DB
 	svc  *catalog.Service
+	reg  *registration.Service // the one svc tells of its changes
 	dept int64
 	term int64
 }
@@ -36,8 +37,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	sqldb, _ := dbtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &fixture{t: t, ctx: context.Background(), db: sqldb,
-		svc: catalog.New(sqldb, registration.New(sqldb, log, prometheus.NewRegistry()), log)}
+	reg := registration.New(sqldb, log, prometheus.NewRegistry())
+	f := &fixture{t: t, ctx: context.Background(), db: sqldb, reg: reg, svc: catalog.New(sqldb, reg, log)}
 	f.dept = f.id(f.exec("INSERT INTO departments (code, name) VALUES ('CS', 'Computer Science')"))
 	f.term = f.id(f.exec("INSERT INTO terms (code, name, starts_on, ends_on, is_current) VALUES ('2027-1', 'Spring 2027', '2027-03-01', '2027-06-30', TRUE)"))
 	return f

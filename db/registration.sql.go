@@ -12,15 +12,18 @@ import (
 	"time"
 )
 
-const clearOldWaitlistEntry = `-- name: ClearOldWaitlistEntry :exec
+const clearOldWaitlistEntry = `-- name: ClearOldWaitlistEntry :execrows
 DELETE FROM waitlist_entries WHERE id = ? AND status <> 'waiting'
 `
 
 // ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
 // the back of the queue.
-func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, id int64) error {
-	_, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, id)
-	return err
+func (q *Queries) ClearOldWaitlistEntry(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, clearOldWaitlistEntry, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const completedAmong = `-- name: CompletedAmong :many

@@ -519,8 +519,13 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 	if !req.rec.waiting {
 		if entry != 0 {
 			// Left or skipped before: rejoining is a new row at the back of the queue.
-			if err := q.ClearOldWaitlistEntry(ctx, entry); err != nil {
+			n, err := q.ClearOldWaitlistEntry(ctx, entry)
+			if err != nil {
 				return fmt.Errorf("clear old waitlist entry: %w", err)
+			}
+			if n == 0 {
+				// Every writer of a student's entry holds their lock, as this one does.
+				return fmt.Errorf("waitlist entry %d changed under the student's lock", entry)
 			}
 		}
 		if entry, err = q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {

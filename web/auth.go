@@ -89,7 +89,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	userID, err := s.syncUser(r, id, adm.stored, now)
+	userID, err := s.syncUser(r, id, account, adm.stored, now)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -119,12 +119,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // syncUser makes the users row say what the directory says and returns its id. Most
-// sign-ins find it unchanged, as read with the throttle keys (stored): then it costs
-// nothing more, and the sign-in time is written later with others (lastLogins), so the
-// session is the sign-in's one durable commit. A directory that spells the name otherwise
-// than typed has its row read by its own spelling.
-func (s *Server) syncUser(r *http.Request, id Identity, stored *storedAccount, now time.Time) (int64, error) {
-	if stored == nil || stored.username != id.Username {
+// sign-ins find it unchanged, as read with the throttle keys under the name typed
+// (account; stored, nil when there was no row): then it costs nothing more, and the
+// sign-in time is written later with others (lastLogins), so the session is the
+// sign-in's one durable commit. A directory that spells the name otherwise than typed
+// has its row read by its own spelling.
+func (s *Server) syncUser(r *http.Request, id Identity, account string, stored *storedAccount, now time.Time) (int64, error) {
+	if id.Username != account {
 		row, err := s.q.AccountByUsername(r.Context(), id.Username)
 		switch {
 		case err == nil:

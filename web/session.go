@@ -84,7 +84,8 @@ func (s *Server) sweep(ctx context.Context, interval time.Duration) {
 
 func (s *Server) sweepOnce(ctx context.Context) {
 	now := s.now().UTC()
-	n, err := s.q.DeleteExpiredSessions(ctx, now)
+	// Sessions expire by the real clock, as scs sets them and the store reads them.
+	n, err := s.q.DeleteExpiredSessions(ctx, time.Now().UTC())
 	if err != nil {
 		s.log.Warn("delete expired sessions", slog.Any("error", err))
 	} else if n > 0 {

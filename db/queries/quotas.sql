@@ -1,7 +1,8 @@
 -- Seat quotas within a section (section_quotas). The lock order of a registration that
 -- takes a quota seat is the student's row, then the quota's, then the section's; every
 -- writer of quotas keeps it (a drop gives the quota seat back before it locks the
--- section, staff lock a section's quotas before the section).
+-- section, staff lock a section's quotas before the section). A section's quotas are
+-- locked in the order a seat is chosen (position, then id), as a registration tries them.
 
 -- TakeQuotaSeat is the quota's no-oversell condition: 0 rows affected means the quota is
 -- full.
@@ -63,7 +64,7 @@ WHERE q.section_id = ? ORDER BY q.position, q.id;
 
 -- LockSectionQuotas locks the section's quotas before its row (the lock order).
 -- name: LockSectionQuotas :many
-SELECT id FROM section_quotas WHERE section_id = ? ORDER BY id FOR UPDATE;
+SELECT id FROM section_quotas WHERE section_id = ? ORDER BY position, id FOR UPDATE;
 
 -- name: InsertSectionQuota :exec
 INSERT INTO section_quotas (section_id, class_year, department_id, capacity, position) VALUES (?, ?, ?, ?, ?);

@@ -116,7 +116,7 @@ SELECT id, status, joined_at FROM waitlist_entries WHERE user_id = ? AND section
 
 -- ClearOldWaitlistEntry removes a left or skipped entry, so rejoining is a new row at
 -- the back of the queue.
--- name: ClearOldWaitlistEntry :exec
+-- name: ClearOldWaitlistEntry :execrows
 DELETE FROM waitlist_entries WHERE id = ? AND status <> 'waiting';
 
 -- JoinWaitlist returns the entry's id: its place in the queue.
