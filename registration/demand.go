@@ -23,11 +23,9 @@ import (
 
 // phaseWindow is a registration window of any phase, with its basket-count setting.
 type phaseWindow struct {
-	termID        int64
-	classYear     int
-	phase         db.RegistrationWindowsPhase
-	opens, closes time.Time
-	showCounts    bool
+	window
+	phase      db.RegistrationWindowsPhase
+	showCounts bool
 }
 
 func loadPhases(ctx context.Context, q *db.Queries) ([]phaseWindow, error) {
@@ -37,16 +35,10 @@ func loadPhases(ctx context.Context, q *db.Queries) ([]phaseWindow, error) {
 	}
 	out := make([]phaseWindow, len(rows))
 	for i, w := range rows {
-		out[i] = phaseWindow{termID: w.TermID, classYear: int(w.ClassYear.Int16), phase: w.Phase, opens: w.OpensAt,
-			closes: w.ClosesAt, showCounts: w.ShowBasketCounts}
+		out[i] = phaseWindow{window: window{termID: w.TermID, classYear: int(w.ClassYear.Int16), opens: w.OpensAt, closes: w.ClosesAt},
+			phase: w.Phase, showCounts: w.ShowBasketCounts}
 	}
 	return out, nil
-}
-
-// covers reports whether the window is for a student of the class year (0: none known,
-// whom only the every-year windows are for), as windowOpen reads it.
-func (w phaseWindow) covers(classYear int) bool {
-	return w.classYear == 0 || classYear != 0 && w.classYear == classYear
 }
 
 // BasketCountsShown reports whether a student of the class year sees the basket counts of
@@ -58,7 +50,7 @@ func (c *Catalog) BasketCountsShown(termID int64, classYear int, now time.Time) 
 	var latest time.Time
 	shown := false
 	for _, w := range c.phases {
-		if w.termID != termID || !w.covers(classYear) || now.Before(w.opens) {
+		if w.termID != termID || !w.admits(classYear) || now.Before(w.opens) {
 			continue
 		}
 		switch {
@@ -83,7 +75,7 @@ func (c *Catalog) TermOf(sectionID int64) int64 {
 // window is open: a registration-phase window of the term is for the student's year.
 func (c *Catalog) yearMayRegister(termID int64, classYear int) bool {
 	for _, w := range c.phases {
-		if w.termID == termID && w.phase == db.RegistrationWindowsPhaseRegistration && w.covers(classYear) {
+		if w.termID == termID && w.phase == db.RegistrationWindowsPhaseRegistration && w.admits(classYear) {
 			return true
 		}
 	}
