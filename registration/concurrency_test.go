@@ -275,3 +275,58 @@ func TestFullOnlyWithoutAFreeSeat(t *testing.T) {
 	t.Logf("%d enrolled, %d dropped, %d full answers checked", len(enrolled), len(dropped), len(full))
 	w.checkInvariants()
 }
+
+// TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection: a student's join reads their
+// record under their lock, then waits for the section's row, which the joiners ahead hold
+// in turn. Those who joined meanwhile are ahead, and the place the answer gives counts
+// them. Under REPEATABLE READ a count from a snapshot taken before that wait (any plain
+// read earlier in the transaction) would not see them and tell a place too near the
+// front: with one added at the start of joinWaitlist, both students are told 1.
+func TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 1, mon, hm(9, 0), hm(10, 0))
+	expect(t, "holder", w.register(w.student(), sec), registration.Enrolled)
+	first, second := w.student(), w.student()
+
+	// Staff hold the section's row, as a join ahead would.
+	ctx := context.Background()
+	hold, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, "SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func(n int) {
+		t.Helper()
+		for range 2000 {
+			if w.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
+				WHERE DB = DATABASE() AND INFO LIKE '%LockSectionSeats%' AND STATE <> ''`) >= n {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("never %d joins waiting for the section's row", n)
+	}
+	answers := make(chan registration.Outcome, 2)
+	go func() { answers <- w.join(first, sec) }()
+	waiting(1)
+	go func() { answers <- w.join(second, sec) }()
+	waiting(2) // the second has read its record, with the first's place not yet there
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]bool{}
+	for range 2 {
+		out := <-answers
+		if out.Result != registration.Waitlisted {
+			t.Fatalf("join: %s, want waitlisted", out.Result)
+		}
+		got[out.Position] = true
+	}
+	if !got[1] || !got[2] {
+		t.Errorf("places told: %v, want 1 and 2", got)
+	}
+}
