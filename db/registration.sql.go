@@ -665,6 +665,7 @@ func (q *Queries) TakeSeat(ctx context.Context, id int64) (int64, error) {
 const waitlistPosition = `-- name: WaitlistPosition :one
 SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting' AND id < ?
+LOCK IN SHARE MODE
 `
 
 type WaitlistPositionParams struct {
@@ -672,6 +673,11 @@ type WaitlistPositionParams struct {
 	ID        int64
 }
 
+// WaitlistPosition counts the entries waiting ahead of one, as committed now: a locking
+// read, since a plain one reads the transaction's REPEATABLE READ snapshot, which may
+// predate the joins committed while this one waited for the section's row (and tell a
+// place too near the front). The shared locks it takes are on the entries ahead; their
+// writers (a student leaving, a promotion) wait at most for this commit.
 func (q *Queries) WaitlistPosition(ctx context.Context, arg WaitlistPositionParams) (int64, error) {
 	row := q.db.QueryRowContext(ctx, waitlistPosition, arg.SectionID, arg.ID)
 	var ahead int64

