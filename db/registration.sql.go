@@ -383,6 +383,7 @@ SELECT id, user_id FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting'
 ORDER BY id
 LIMIT 1
+LOCK IN SHARE MODE
 `
 
 type NextWaitingRow struct {
@@ -390,6 +391,10 @@ type NextWaitingRow struct {
 	UserID int64
 }
 
+// NextWaiting is the first student waiting for the section, as committed now: a locking
+// read, since inside a transaction a plain one reads its REPEATABLE READ snapshot, and a
+// drop whose snapshot predates a join committed while the drop waited for the section's
+// row would free the seat for anyone while that student waits.
 func (q *Queries) NextWaiting(ctx context.Context, sectionID int64) (NextWaitingRow, error) {
 	row := q.db.QueryRowContext(ctx, nextWaiting, sectionID)
 	var i NextWaitingRow

@@ -299,22 +299,11 @@ func TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection(t *testing.T) {
 	if _, err := hold.ExecContext(ctx, "SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
 		t.Fatal(err)
 	}
-	waiting := func(n int) {
-		t.Helper()
-		for range 2000 {
-			if w.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
-				WHERE DB = DATABASE() AND INFO LIKE '%LockSectionSeats%' AND STATE <> ''`) >= n {
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatalf("never %d joins waiting for the section's row", n)
-	}
 	answers := make(chan registration.Outcome, 2)
 	go func() { answers <- w.join(first, sec) }()
-	waiting(1)
+	w.waitingForSection(1)
 	go func() { answers <- w.join(second, sec) }()
-	waiting(2) // the second has read its record, with the first's place not yet there
+	w.waitingForSection(2) // the second has read its record, with the first's place not yet there
 	if err := hold.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -329,4 +318,61 @@ func TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection(t *testing.T) {
 	if !got[1] || !got[2] {
 		t.Errorf("places told: %v, want 1 and 2", got)
 	}
+}
+
+// TestDropHoldsTheSeatForWhoJoinedWhileItWaited: a drop waits for the section's row
+// behind a join that finds the section full and waits; once the join has committed, the
+// drop must see its entry and hold the seat for the waitlist (its promotion then gives it
+// to the joiner), not free it for anyone: the promise of joinWaitlist's lock order, a
+// drop sees the entry or comes after it.
+func TestDropHoldsTheSeatForWhoJoinedWhileItWaited(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 1, mon, hm(9, 0), hm(10, 0))
+	holder, joiner := w.student(), w.student()
+	expect(t, "holder", w.register(holder, sec), registration.Enrolled)
+
+	ctx := context.Background()
+	hold, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, "SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
+		t.Fatal(err)
+	}
+	joined, dropped := make(chan registration.Outcome, 1), make(chan registration.Outcome, 1)
+	go func() { joined <- w.join(joiner, sec) }()
+	w.waitingForSection(1)
+	go func() { dropped <- w.drop(holder, sec) }()
+	w.waitingForSection(2) // the drop has read the holder's row, with the entry not yet there
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// The join went first (waitlisted, then promoted by the drop) or, should the drop have
+	// had the row first, found the seat open; either way the seat is the joiner's.
+	if out := <-joined; out.Result != registration.Waitlisted && out.Result != registration.Enrolled {
+		t.Fatalf("join: %s, want waitlisted or enrolled", out.Result)
+	}
+	if out := <-dropped; out.Result != registration.Dropped {
+		t.Fatalf("drop: %s, want dropped", out.Result)
+	}
+	if enrolled, held := w.seats(sec); !w.holds(joiner, sec) || enrolled != 1 || held != 0 {
+		t.Errorf("after the drop: the joiner holds the seat %v, enrolled %d, held %d; want the seat theirs (true, 1, 0)", w.holds(joiner, sec), enrolled, held)
+	}
+	w.checkInvariants()
+}
+
+// waitingForSection waits until n statements of this world's database wait for a
+// section's row (LockSectionSeats).
+func (w *world) waitingForSection(n int) {
+	w.t.Helper()
+	for range 2000 {
+		if w.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
+			WHERE DB = DATABASE() AND INFO LIKE '%LockSectionSeats%' AND STATE <> ''`) >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.t.Fatalf("never %d requests waiting for a section's row", n)
 }

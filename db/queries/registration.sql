@@ -139,11 +139,16 @@ SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting' AND id < ?
 LOCK IN SHARE MODE;
 
+-- NextWaiting is the first student waiting for the section, as committed now: a locking
+-- read, since inside a transaction a plain one reads its REPEATABLE READ snapshot, and a
+-- drop whose snapshot predates a join committed while the drop waited for the section's
+-- row would free the seat for anyone while that student waits.
 -- name: NextWaiting :one
 SELECT id, user_id FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting'
 ORDER BY id
-LIMIT 1;
+LIMIT 1
+LOCK IN SHARE MODE;
 
 -- name: SectionsWithHeldSeats :many
 SELECT id FROM sections WHERE held > 0;
