@@ -74,6 +74,16 @@ func (o *outbox) user(name, email, locale string) int64 {
 	return id
 }
 
+// promoted tells each student of a waitlist seat in CS101-01, as a promotion does.
+func (o *outbox) promoted(ids ...int64) {
+	o.t.Helper()
+	for _, id := range ids {
+		if err := notify.Add(context.Background(), o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
+			o.t.Fatal(err)
+		}
+	}
+}
+
 func (o *outbox) state(id int64) (state string, attempts int) {
 	o.t.Helper()
 	if err := o.db.QueryRow("SELECT mail_state, mail_attempts FROM notifications WHERE user_id = ?", id).Scan(&state, &attempts); err != nil {
@@ -115,11 +125,7 @@ func TestMailDeliveredInTheStudentsLanguage(t *testing.T) {
 	lee := o.user("lee", "lee@school.example", "en")
 	park := o.user("park", "park@school.example", "")
 	choi := o.user("choi", "", "ko")
-	for _, id := range []int64{kim, lee, park, choi} {
-		if err := notify.Add(ctx, o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o.promoted(kim, lee, park, choi)
 	if n, err := o.sender.SendDue(ctx); err != nil || n != 4 {
 		t.Fatalf("send: %d claimed (%v)", n, err)
 	}
@@ -189,11 +195,7 @@ func TestRefusedRecipientFailsOnlyItsMail(t *testing.T) {
 	kim := o.user("kim", "kim@school.example", "ko")
 	gone := o.user("gone", "refused@school.example", "en")
 	lee := o.user("lee", "lee@school.example", "en")
-	for _, id := range []int64{kim, gone, lee} {
-		if err := notify.Add(ctx, o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o.promoted(kim, gone, lee)
 	if n, err := o.sender.SendDue(ctx); err != nil || n != 3 {
 		t.Fatalf("send: %d claimed (%v)", n, err)
 	}
@@ -265,11 +267,7 @@ func TestMailServerLostMidBatch(t *testing.T) {
 	first := o.user("first", "first@school.example", "en")
 	crash := o.user("crash", "crash@school.example", "en")
 	last := o.user("last", "last@school.example", "en")
-	for _, id := range []int64{first, crash, last} {
-		if err := notify.Add(ctx, o.q, id, notify.Promoted, notify.Args{Section: "CS101-01", Course: "Algorithms"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	o.promoted(first, crash, last)
 	if _, err := o.sender.SendDue(ctx); err == nil {
 		t.Fatal("a batch through a server that died in it reported no error")
 	}

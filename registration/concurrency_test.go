@@ -289,24 +289,13 @@ func TestWaitlistPlaceCountsWhoJoinedWhileWaitingForTheSection(t *testing.T) {
 	expect(t, "holder", w.register(w.student(), sec), registration.Enrolled)
 	first, second := w.student(), w.student()
 
-	// Staff hold the section's row, as a join ahead would.
-	ctx := context.Background()
-	hold, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Rollback()
-	if _, err := hold.ExecContext(ctx, "SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
-		t.Fatal(err)
-	}
+	release := w.holdSection(sec) // as a join ahead would
 	answers := make(chan registration.Outcome, 2)
 	go func() { answers <- w.join(first, sec) }()
 	w.waitingForSection(1)
 	go func() { answers <- w.join(second, sec) }()
 	w.waitingForSection(2) // the second has read its record, with the first's place not yet there
-	if err := hold.Rollback(); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	got := map[int]bool{}
 	for range 2 {
 		out := <-answers
@@ -332,23 +321,13 @@ func TestDropHoldsTheSeatForWhoJoinedWhileItWaited(t *testing.T) {
 	holder, joiner := w.student(), w.student()
 	expect(t, "holder", w.register(holder, sec), registration.Enrolled)
 
-	ctx := context.Background()
-	hold, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Rollback()
-	if _, err := hold.ExecContext(ctx, "SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
-		t.Fatal(err)
-	}
+	release := w.holdSection(sec)
 	joined, dropped := make(chan registration.Outcome, 1), make(chan registration.Outcome, 1)
 	go func() { joined <- w.join(joiner, sec) }()
 	w.waitingForSection(1)
 	go func() { dropped <- w.drop(holder, sec) }()
 	w.waitingForSection(2) // the drop has read the holder's row, with the entry not yet there
-	if err := hold.Rollback(); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	// The join went first (waitlisted, then promoted by the drop) or, should the drop have
 	// had the row first, found the seat open; either way the seat is the joiner's.
 	if out := <-joined; out.Result != registration.Waitlisted && out.Result != registration.Enrolled {
@@ -361,6 +340,25 @@ func TestDropHoldsTheSeatForWhoJoinedWhileItWaited(t *testing.T) {
 		t.Errorf("after the drop: the joiner holds the seat %v, enrolled %d, held %d; want the seat theirs (true, 1, 0)", w.holds(joiner, sec), enrolled, held)
 	}
 	w.checkInvariants()
+}
+
+// holdSection locks the section's row in a transaction of its own, as staff or a request
+// ahead would, until release (at the latest when the test ends).
+func (w *world) holdSection(sec int64) (release func()) {
+	w.t.Helper()
+	tx, err := w.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.Exec("SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
+		w.t.Fatal(err)
+	}
+	return func() {
+		if err := tx.Rollback(); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 }
 
 // waitingForSection waits until n statements of this world's database wait for a
