@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,7 +42,7 @@ type Room struct {
 
 	mu      sync.RWMutex
 	windows map[int64]*window // queued windows in their pre-queue or open
-	tickets map[int64]*ticket // every place in those windows, by ticket id
+	tickets map[int64]ticket  // every place in those windows, by ticket id
 	// seen has a lock of its own: every poll writes to it, and polls must not queue
 	// behind each other for the cache's lock.
 	seenMu  sync.Mutex
@@ -178,7 +177,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 	r := &Room{
 		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
-		windows: map[int64]*window{}, tickets: map[int64]*ticket{}, seen: map[int64]struct{}{},
+		windows: map[int64]*window{}, tickets: map[int64]ticket{}, seen: map[int64]struct{}{},
 		shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
@@ -189,7 +188,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 type window struct {
 	db.QueuedWindowsRow
 	since      time.Time // tickets changed before this are in the cache
-	line       []int64   // positions still waiting, in order: a place's rank is its position in line
+	line       line      // positions still waiting: a place's rank is its place in line
 	waiting    int
 	active     int
 	admissions []stamp // admitted totals seen, for the measured rate
@@ -200,10 +199,35 @@ type stamp struct {
 	total int
 }
 
+// ticket is what the replica knows of a place. It holds no pointer, and the map holds
+// tickets rather than pointers to them: the collector skips a map of a hundred thousand
+// places, and a poll's lookup finds the place in the map's own slot.
 type ticket struct {
 	window, user int64
 	position     int64 // 0 until ordered
-	state        db.WaitingRoomTicketsState
+	state        ticketState
+}
+
+// ticketState is a place's state (db.WaitingRoomTicketsState) in a byte.
+type ticketState uint8
+
+const (
+	waiting ticketState = iota
+	admitted
+	done
+	expired
+)
+
+func stateOf(s db.WaitingRoomTicketsState) ticketState {
+	switch s {
+	case db.WaitingRoomTicketsStateAdmitted:
+		return admitted
+	case db.WaitingRoomTicketsStateDone:
+		return done
+	case db.WaitingRoomTicketsStateExpired:
+		return expired
+	}
+	return waiting
 }
 
 // WindowFor returns the queued window a student of classYear waits in now, if any: the
@@ -229,8 +253,8 @@ func (r *Room) WindowFor(classYear int) (int64, bool) {
 func (r *Room) Admitted(p Place) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	t := r.tickets[p.Ticket]
-	return t != nil && t.user == p.User && t.state == db.WaitingRoomTicketsStateAdmitted
+	t, ok := r.tickets[p.Ticket]
+	return ok && t.user == p.User && t.state == admitted
 }
 
 // Open reports whether the window's registration has opened (the pre-queue is over).
@@ -316,7 +340,7 @@ func (r *Room) remember(p Place, t db.GetTicketRow) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.tickets[t.ID]; !ok || t.State == db.WaitingRoomTicketsStateWaiting && !t.Position.Valid {
-		r.tickets[t.ID] = &ticket{window: p.Window, user: p.User, position: t.Position.Int64, state: t.State}
+		r.tickets[t.ID] = ticket{window: p.Window, user: p.User, position: t.Position.Int64, state: stateOf(t.State)}
 	}
 }
 
@@ -373,15 +397,16 @@ func (r *Room) Status(p Place) Status {
 	r.markSeen(p.Ticket)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	w, t := r.windows[p.Window], r.tickets[p.Ticket]
-	if w == nil || t == nil || t.user != p.User {
+	w := r.windows[p.Window]
+	t, ok := r.tickets[p.Ticket]
+	if w == nil || !ok || t.user != p.User {
 		return Status{}
 	}
 	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid}
 	switch {
-	case t.state == db.WaitingRoomTicketsStateAdmitted:
+	case t.state == admitted:
 		st.State = Admitted
-	case t.state == db.WaitingRoomTicketsStateExpired || t.state == db.WaitingRoomTicketsStateDone:
+	case t.state == expired || t.state == done:
 		st.State = Lost
 	case r.now().Before(w.OpensAt):
 		st.State = Prequeue
@@ -389,7 +414,7 @@ func (r *Room) Status(p Place) Status {
 		st.State = Joining // ordered at the next tick
 	default:
 		st.State = Waiting
-		st.Position = sort.Search(len(w.line), func(i int) bool { return w.line[i] >= t.position }) + 1
+		st.Position = w.line.rank(t.position)
 		if rate := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
 		}

@@ -476,7 +476,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 	r.seats = seats
 	for _, c := range changes {
 		for _, t := range c.rows {
-			r.tickets[t.ID] = &ticket{window: c.window, user: t.UserID, position: t.Position.Int64, state: t.State}
+			r.tickets[t.ID] = ticket{window: c.window, user: t.UserID, position: t.Position.Int64, state: stateOf(t.State)}
 		}
 	}
 	for id := range old {
@@ -494,6 +494,7 @@ func (r *Room) Refresh(ctx context.Context) error {
 	// reading meanwhile; only this goroutine changes the places, and fresh is not shown
 	// until it is complete.
 	admittedTotal := map[int64]int{}
+	positions := map[int64][]int64{} // waiting ones, by window
 	r.mu.RLock()
 	for _, t := range r.tickets {
 		w := fresh[t.window]
@@ -501,22 +502,22 @@ func (r *Room) Refresh(ctx context.Context) error {
 			continue
 		}
 		switch t.state {
-		case db.WaitingRoomTicketsStateWaiting:
+		case waiting:
 			w.waiting++
 			if t.position > 0 {
-				w.line = append(w.line, t.position)
+				positions[t.window] = append(positions[t.window], t.position)
 			}
-		case db.WaitingRoomTicketsStateAdmitted:
+		case admitted:
 			w.active++
 		}
-		if t.state == db.WaitingRoomTicketsStateAdmitted || t.state == db.WaitingRoomTicketsStateDone {
+		if t.state == admitted || t.state == done {
 			admittedTotal[t.window]++
 		}
 	}
 	r.mu.RUnlock()
 	for id, w := range fresh {
 		r.history.add(id, now, w.waiting)
-		slices.Sort(w.line)
+		w.line = makeLine(positions[id])
 		w.admissions = append(w.admissions, stamp{at: now, total: admittedTotal[id]})
 		for len(w.admissions) > 1 && now.Sub(w.admissions[0].at) > 10*time.Second {
 			w.admissions = w.admissions[1:]
@@ -587,7 +588,7 @@ func (r *Room) flush(ctx context.Context) error {
 	r.mu.RLock()
 	for _, id := range ids {
 		if at, ok := r.written[id]; ok {
-			if t := r.tickets[id]; t != nil {
+			if t, ok := r.tickets[id]; ok {
 				if w := r.windows[t.window]; w != nil && now.Sub(at) < touchEvery(w) {
 					continue
 				}

@@ -36,7 +36,7 @@ type signer struct {
 
 func newSigner(key []byte) signer {
 	return signer{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
-		known: &knownTokens{places: map[string]Place{}}}
+		known: &knownTokens{places: map[[macLen]byte]Place{}}}
 }
 
 // maxKnownTokens bounds the tokens remembered: more than the students of the largest
@@ -44,29 +44,52 @@ func newSigner(key []byte) signer {
 // starts over.
 const maxKnownTokens = 1 << 18
 
+// knownTokens maps a genuine token's signature to its place. Keys and values hold no
+// pointer, so the collector skips the map however many students wait; a token is known
+// only if its payload is the place's too, so a signature moved onto another payload is
+// not.
 type knownTokens struct {
 	mu     sync.RWMutex
-	places map[string]Place
+	places map[[macLen]byte]Place
 }
 
 func (k *knownTokens) get(token string) (Place, bool) {
+	sig, payload, ok := splitToken(token)
+	if !ok {
+		return Place{}, false
+	}
 	k.mu.RLock()
-	p, ok := k.places[token]
+	p, ok := k.places[sig]
 	k.mu.RUnlock()
-	return p, ok
+	var buf [64]byte
+	return p, ok && string(p.appendPayload(buf[:0])) == payload
 }
 
 func (k *knownTokens) add(token string, p Place) {
+	sig, _, ok := splitToken(token)
+	if !ok {
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.places) >= maxKnownTokens {
 		clear(k.places)
 	}
-	k.places[strings.Clone(token)] = p // not the request's query it may point into
+	k.places[sig] = p
+}
+
+// splitToken splits a token into its signature and what it signs.
+func splitToken(token string) (sig [macLen]byte, payload string, ok bool) {
+	i := len(token) - macLen - 1
+	if i < 0 || token[i] != '.' {
+		return sig, "", false
+	}
+	copy(sig[:], token[i+1:])
+	return sig, token[:i], true
 }
 
 // macLen is the length of a signature: the base64 of an HMAC-SHA256, without padding.
-var macLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+const macLen = (sha256.Size*8 + 5) / 6
 
 // mac appends payload's signature to dst.
 func (s signer) mac(dst []byte, payload string) []byte {
@@ -99,7 +122,18 @@ func (s signer) verify(token string) ([]string, error) {
 
 // Token is the place's poll token.
 func (s signer) Token(p Place) string {
-	return s.sign(fmt.Sprintf("t.%d.%d.%d", p.Window, p.User, p.Ticket))
+	var buf [64]byte
+	return s.sign(string(p.appendPayload(buf[:0])))
+}
+
+// appendPayload appends what a place's token signs: "t.WINDOW.USER.TICKET".
+func (p Place) appendPayload(b []byte) []byte {
+	b = append(b, "t."...)
+	b = strconv.AppendInt(b, p.Window, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, p.User, 10)
+	b = append(b, '.')
+	return strconv.AppendInt(b, p.Ticket, 10)
 }
 
 // ParseToken returns the place a token names.

@@ -19,7 +19,7 @@ func TestLivenessJudgedAfterWriteBacksRecover(t *testing.T) {
 	now := time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)
 	sqldb, _ := dbtest.New(t)
 	r := &Room{db: sqldb, now: func() time.Time { return now }, seen: map[int64]struct{}{}, written: map[int64]time.Time{},
-		tickets: map[int64]*ticket{}, windows: map[int64]*window{}}
+		tickets: map[int64]ticket{}, windows: map[int64]*window{}}
 	r.metrics = newMetrics(prometheus.NewRegistry(), r)
 	if !r.livenessKnown() {
 		t.Fatal("write-backs never failed: the sweep should judge")
