@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -19,12 +20,12 @@ var Locales = []Locale{English, Korean}
 
 // ParseLocale returns the supported locale named by s ("ko", "ko-KR", "en-US" …).
 func ParseLocale(s string) (Locale, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, "-_"); i >= 0 {
 		s = s[:i]
 	}
 	for _, l := range Locales {
-		if s == string(l) {
+		if strings.EqualFold(s, string(l)) {
 			return l, true
 		}
 	}
@@ -36,12 +37,14 @@ func NegotiateLocale(acceptLanguage string) Locale {
 	if acceptLanguage == "" {
 		return Locales[0]
 	}
+	// Every page and every waiting page's poll reads it: no allocation, no fmt.
 	best, bestQ := Locales[0], -1.0
-	for _, part := range strings.Split(acceptLanguage, ",") {
+	for part := range strings.SplitSeq(acceptLanguage, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		q := 1.0
 		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if _, err := fmt.Sscanf(v, "%g", &q); err != nil {
+			var err error
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
 				continue
 			}
 		}

@@ -81,7 +81,7 @@ func (s *Server) showPlace(w http.ResponseWriter, r *http.Request, userID int64,
 		return
 	}
 	q := s.queueView(place, token, basket)
-	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueueStatus(q))
+	s.render(w, r, http.StatusOK, views.QueuePage(q), views.QueuePlace(q))
 }
 
 // queueStatus answers a waiting page's poll from the replica's cache: no session, no

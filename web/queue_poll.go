@@ -81,7 +81,7 @@ func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil || r.Context().Err() != nil {
 		return false
 	}
-	ctx := views.WithZone(views.WithLocale(r.Context(), requestLocale(r)), s.zone)
+	ctx := s.pollContexts[requestLocale(r)]
 	buf := pollBuffers.Get().(*bytes.Buffer)
 	defer pollBuffers.Put(buf)
 	buf.Reset()

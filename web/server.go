@@ -116,8 +116,12 @@ type Server struct {
 	checks     accountChecks
 	origins    []string
 	zone       *time.Location
-	profiling  bool
-	now        func() time.Time
+	// pollContexts are what a poll's answer renders with, one per language (its words
+	// and the school's zone), made once rather than at every poll of the morning. The
+	// render reads nothing else of the request, whose end answerPoll checks first.
+	pollContexts map[views.Locale]context.Context
+	profiling    bool
+	now          func() time.Time
 
 	events *events.Service
 	// staffCatalog makes the staff's changes to the catalog.
@@ -199,6 +203,10 @@ func New(o Options) (*Server, error) {
 		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
+	}
+	s.pollContexts = make(map[views.Locale]context.Context, len(views.Locales))
+	for _, l := range views.Locales {
+		s.pollContexts[l] = views.WithZone(views.WithLocale(context.Background(), l), o.TimeZone)
 	}
 	// Windows open and close on the app's clock, the one the header's server clock shows.
 	s.reg.SetClock(o.Now)
