@@ -43,15 +43,18 @@ type Room struct {
 	mu      sync.RWMutex
 	windows map[int64]*window // queued windows in their pre-queue or open
 	tickets map[int64]ticket  // every place in those windows, by ticket id
-	// seen has a lock of its own: every poll writes to it, and polls must not queue
-	// behind each other for the cache's lock.
+	// seen is the tickets polled since the last write-back, repeats and all: every poll
+	// appends to it (cheaper than a map insert, which cost a poll more than its place's
+	// lookup), and the write-back sorts and drops the repeats. It has a lock of its own:
+	// polls must not queue behind each other for the cache's lock.
 	seenMu  sync.Mutex
-	seen    map[int64]struct{}
+	seen    []int64
 	sweptMu sync.Mutex
 	swept   map[int64]time.Time // when each window was last swept
-	// written is when each place was last written back (flushMu guards it).
+	// written is when each place was last written back, in Unix ns: no pointer for the
+	// collector to follow in a hundred thousand entries (flushMu guards it).
 	flushMu sync.Mutex
-	written map[int64]time.Time
+	written map[int64]int64
 	// flushFailedAt is when a write-back last failed, recoveredAt when the first one after
 	// a failure succeeded whole (Unix ns; 0: never): see livenessKnown.
 	flushFailedAt, recoveredAt atomic.Int64
@@ -177,8 +180,8 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 	r := &Room{
 		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
-		windows: map[int64]*window{}, tickets: map[int64]ticket{}, seen: map[int64]struct{}{},
-		shuffles: map[int64]verified{}, written: map[int64]time.Time{}, swept: map[int64]time.Time{},
+		windows: map[int64]*window{}, tickets: map[int64]ticket{},
+		shuffles: map[int64]verified{}, written: map[int64]int64{}, swept: map[int64]time.Time{},
 	}
 	r.metrics = newMetrics(o.Registry, r)
 	return r, nil
@@ -450,7 +453,7 @@ func (r *Room) Seen(p Place) { r.markSeen(p.Ticket) }
 
 func (r *Room) markSeen(ticket int64) {
 	r.seenMu.Lock()
-	r.seen[ticket] = struct{}{}
+	r.seen = append(r.seen, ticket)
 	r.seenMu.Unlock()
 }
 

@@ -571,13 +571,11 @@ func (r *Room) Flush(ctx context.Context) error {
 
 func (r *Room) flush(ctx context.Context) error {
 	r.seenMu.Lock()
-	ids := make([]int64, 0, len(r.seen))
-	for id := range r.seen {
-		ids = append(ids, id)
-	}
-	r.seen = make(map[int64]struct{}, len(ids))
+	ids := r.seen
+	r.seen = make([]int64, 0, len(ids))
 	r.seenMu.Unlock()
 	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	now := r.now().UTC()
 
 	r.flushMu.Lock()
@@ -589,7 +587,7 @@ func (r *Room) flush(ctx context.Context) error {
 	for _, id := range ids {
 		if at, ok := r.written[id]; ok {
 			if t, ok := r.tickets[id]; ok {
-				if w := r.windows[t.window]; w != nil && now.Sub(at) < touchEvery(w) {
+				if w := r.windows[t.window]; w != nil && now.Sub(time.Unix(0, at)) < touchEvery(w) {
 					continue
 				}
 			}
@@ -598,7 +596,7 @@ func (r *Room) flush(ctx context.Context) error {
 	}
 	r.mu.RUnlock()
 	for id, at := range r.written {
-		if now.Sub(at) > 10*time.Minute { // the student left, or the window closed
+		if now.Sub(time.Unix(0, at)) > 10*time.Minute { // the student left, or the window closed
 			delete(r.written, id)
 		}
 	}
@@ -611,14 +609,12 @@ func (r *Room) flush(ctx context.Context) error {
 			errs = append(errs, err)
 			// Seen all the same: the next write-back tries them again.
 			r.seenMu.Lock()
-			for _, id := range part {
-				r.seen[id] = struct{}{}
-			}
+			r.seen = append(r.seen, part...)
 			r.seenMu.Unlock()
 			continue
 		}
 		for _, id := range part {
-			r.written[id] = now
+			r.written[id] = now.UnixNano()
 		}
 	}
 	if len(errs) > 0 {
