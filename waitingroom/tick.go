@@ -363,8 +363,12 @@ func (r *Room) sweepDue(windowID int64) bool {
 // without locks, changed by primary key with the condition checked again.
 func (r *Room) sweep(ctx context.Context, w *window) error {
 	now := r.now().UTC().Truncate(time.Microsecond)
-	seenBefore := now.Add(-time.Duration(w.GraceSeconds) * time.Second)
-	idleBefore := now.Add(-time.Duration(w.IdleSeconds) * time.Second)
+	// A polling place is written back only every touchEvery, so its last_seen_at may be
+	// up to that much older than its last poll: a student is given up after the grace (or
+	// idle time) plus that, so a page closed for less than the grace never loses its place.
+	lag := touchEvery(w)
+	seenBefore := now.Add(-time.Duration(w.GraceSeconds)*time.Second - lag)
+	idleBefore := now.Add(-time.Duration(w.IdleSeconds)*time.Second - lag)
 	if !r.livenessKnown() { // nobody is given up for silence; ended passes still end
 		seenBefore, idleBefore = time.Unix(0, 0).UTC(), time.Unix(0, 0).UTC()
 	}
@@ -643,8 +647,9 @@ func (r *Room) livenessKnown() bool {
 
 // touchEvery is how often a place seen polling is written back: a quarter of the time
 // without a poll after which it is given up (grace for the waiting, idle for the
-// admitted), so a student who keeps polling is never more than that, plus a write-back
-// period, behind in the database. With the default grace of 60 s: every 15 s, not 5.
+// admitted). A student who keeps polling is never more than that behind in the database,
+// and the sweep allows for it. With the default grace of 60 s: every 15 s, not 5, and a
+// page closed is given up 60 to 80 s after its last poll.
 func touchEvery(w *window) time.Duration {
 	return time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second / 4
 }
