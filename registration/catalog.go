@@ -3,6 +3,7 @@ package registration
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ type Catalog struct {
 	windows  []window
 	// phases are every window, basket ones too, with their basket-count setting (demand.go).
 	phases []phaseWindow
+	// term is the current term (none: hasTerm false), departments every department by
+	// code: what the catalog page shows around its sections, from the same copy.
+	term        db.Term
+	hasTerm     bool
+	departments []db.Department
 
 	sortOnce sync.Once
 	sorted   []*catalogSection // ordered()
@@ -169,8 +175,23 @@ func loadCatalog(ctx context.Context, sqldb *sql.DB) (*Catalog, error) {
 	if c.phases, err = loadPhases(ctx, q); err != nil {
 		return nil, err
 	}
+	switch c.term, err = q.CurrentTerm(ctx); {
+	case err == nil:
+		c.hasTerm = true
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("current term: %w", err)
+	}
+	if c.departments, err = q.ListDepartments(ctx); err != nil {
+		return nil, fmt.Errorf("departments: %w", err)
+	}
 	return c, nil
 }
+
+// CurrentTerm is the term students see and register for, if one is set.
+func (c *Catalog) CurrentTerm() (db.Term, bool) { return c.term, c.hasTerm }
+
+// Departments are every department, by code. The slice is shared: not to be changed.
+func (c *Catalog) Departments() []db.Department { return c.departments }
 
 // catalogCache is a replica's catalog: read without a lock, replaced whole.
 type catalogCache struct {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -27,13 +26,17 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		page.Error, status = msg, http.StatusBadRequest
 	}
 
-	term, err := s.currentTerm(r)
-	if errors.Is(err, errNoCurrentTerm) {
+	// The term, the departments and the sections come from one copy of the catalog, at
+	// least as new as its version now: one read, and staff changes show at once.
+	cat, err := s.reg.FreshCatalog(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	term, ok := cat.CurrentTerm()
+	if !ok {
 		page.Error = views.Msg("catalog.no_term")
 		s.render(w, r, http.StatusOK, views.CatalogPage(page), views.CatalogFragment(page))
-		return
-	} else if err != nil {
-		s.serverError(w, r, err)
 		return
 	}
 	page.Term = views.Name(ctx, term.Name, term.NameKo)
@@ -41,13 +44,8 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		page.Quick = quickForm(r)
 	}
 
-	depts, err := s.catalogQ.ListDepartments(ctx)
-	if err != nil {
-		s.serverError(w, r, fmt.Errorf("list departments: %w", err))
-		return
-	}
 	known := false
-	for _, d := range depts {
+	for _, d := range cat.Departments() {
 		page.Departments = append(page.Departments, views.Option{Value: d.Code, Label: d.Code + " · " + views.Name(ctx, d.Name, d.NameKo)})
 		known = known || d.Code == f.Department
 	}
@@ -68,11 +66,6 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		for _, id := range open {
 			search.Only[id] = true
 		}
-	}
-	cat, err := s.reg.FreshCatalog(ctx)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
 	}
 	found, total := cat.Search(search, (f.Page-1)*catalogPageSize, catalogPageSize)
 	if len(found) == 0 && f.Page > 1 {

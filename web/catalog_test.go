@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -203,5 +204,27 @@ func TestCatalogShowsStaffChangesAtOnce(t *testing.T) {
 	}
 	if got := strings.TrimSpace(doc(t, body).Find(`[data-testid="seats-left"]`).Text()); !strings.Contains(got, "of 35") {
 		t.Errorf("seats after the capacity change: %q", got)
+	}
+
+	// The departments and the term come from the same copy: a renamed department shows
+	// on the other replica's next page, and so does another current term.
+	var cs int64
+	if err := app.DB.QueryRow("SELECT id FROM departments WHERE code = 'CS'").Scan(&cs); err != nil {
+		t.Fatal(err)
+	}
+	res, body = app.post(t, staff, "/admin/departments/"+itoa(cs), url.Values{"code": {"CS"}, "name": {"Computing Science"}, "name_ko": {"컴퓨팅학과"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rename CS: %d\n%s", res.StatusCode, body)
+	}
+	_, body = other.get(t, stu, "/courses")
+	if got := doc(t, body).Find(`option[value="CS"]`).Text(); got != "CS · Computing Science" {
+		t.Errorf("the other replica's next page lists CS as %q", got)
+	}
+	if _, err := app.DB.Exec("UPDATE terms SET name = 'Fall 2099' WHERE is_current"); err != nil {
+		t.Fatal(err)
+	}
+	catalogChanged(t, app.DB)
+	if _, body = other.get(t, stu, "/courses"); !strings.Contains(body, "Fall 2099") {
+		t.Errorf("the other replica's next page does not name the renamed term:\n%s", body)
 	}
 }
