@@ -23,7 +23,7 @@ import (
 )
 
 // BenchmarkRegistrationStatements shows what one registration request costs the
-// database, by kind of answer: the statements the app sends (each one round trip, the
+// database, by kind of answer (and a sign-in and the catalog's first page): the statements the app sends (each one round trip, the
 // session read and BEGIN and COMMIT included), and the CPU mariadbd's thread spends on
 // each, from the thread's schedstat (MariaDB names a connection's thread in
 // information_schema.processlist.TID; the database must run on this machine). Requests
@@ -94,6 +94,14 @@ func BenchmarkRegistrationStatements(b *testing.B) {
 		}
 		counter.report(b, k.name, k.rounds*students)
 	}
+	// The catalog's first page, as every student opens it on registration morning.
+	counter.reset()
+	for _, c := range clients {
+		if res, body := countedApp.get(b, c, "/courses"); res.StatusCode != http.StatusOK {
+			b.Fatalf("catalog page: %d\n%s", res.StatusCode, body)
+		}
+	}
+	counter.report(b, "catalog_page", students)
 }
 
 // countedRequest marks the context of a request whose statements are counted.
