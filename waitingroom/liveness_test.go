@@ -3,11 +3,13 @@ package waitingroom_test
 import (
 	"testing"
 	"time"
+
+	"github.com/schoolservice/school/waitingroom"
 )
 
-// TestWriteBackEveryQuarterGrace: a place that keeps polling is written back every
-// quarter of the grace period, not at every write-back, and never expires for it.
-func TestWriteBackEveryQuarterGrace(t *testing.T) {
+// waitingOne is one student waiting in an open window with a 60 s grace, admitted at
+// most once in a thousand seconds, their join written back.
+func waitingOne(t *testing.T) (*fixture, *waitingroom.Room, int64, waitingroom.Place) {
 	f := newFixture(t)
 	w := f.window(windowSpec{rate: 0.001, grace: 60})
 	r := f.room()
@@ -15,6 +17,13 @@ func TestWriteBackEveryQuarterGrace(t *testing.T) {
 	f.open(r, w)
 	p := f.queue(r, w, 1)[0]
 	f.flush(r)
+	return f, r, w, p
+}
+
+// TestWriteBackEveryQuarterGrace: a place that keeps polling is written back every
+// quarter of the grace period, not at every write-back, and never expires for it.
+func TestWriteBackEveryQuarterGrace(t *testing.T) {
+	f, r, w, p := waitingOne(t)
 	first := f.ticket(w, p.User).lastSeen
 	writes := 0
 	last := first
@@ -43,13 +52,7 @@ func TestWriteBackEveryQuarterGrace(t *testing.T) {
 // back (they came within a quarter grace of the last write) keeps its place for the whole
 // grace after its last poll, and loses it soon after.
 func TestClosedPageKeepsItsPlaceForTheGrace(t *testing.T) {
-	f := newFixture(t)
-	w := f.window(windowSpec{rate: 0.001, grace: 60})
-	r := f.room()
-	f.clock.Set(opens.Add(time.Second))
-	f.open(r, w)
-	p := f.queue(r, w, 1)[0]
-	f.flush(r)
+	f, r, w, p := waitingOne(t)
 	written := f.ticket(w, p.User).lastSeen
 	for range 2 { // polls 5 and 10 s later, not written back
 		f.clock.Advance(5 * time.Second)
