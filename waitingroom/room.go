@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -451,8 +452,18 @@ func (w *window) rate() float64 {
 // Seen notes that an admitted student is still active (a registration request).
 func (r *Room) Seen(p Place) { r.markSeen(p.Ticket) }
 
+// seenCompactAt is the length from which a full seen list drops its repeats before it
+// grows: far more than the polls between two write-backs.
+const seenCompactAt = 1 << 20
+
 func (r *Room) markSeen(ticket int64) {
 	r.seenMu.Lock()
+	if len(r.seen) == cap(r.seen) && len(r.seen) >= seenCompactAt {
+		// A write-back that hangs must not let the list grow with every poll: the
+		// repeats go, leaving one entry a place at most.
+		slices.Sort(r.seen)
+		r.seen = slices.Compact(r.seen)
+	}
 	r.seen = append(r.seen, ticket)
 	r.seenMu.Unlock()
 }
