@@ -58,3 +58,18 @@ func TestLivenessJudgedAfterWriteBacksRecover(t *testing.T) {
 		t.Errorf("a later write-back (%v) closed the gate again", err)
 	}
 }
+
+// TestSeenListBounded: polls while no write-back takes the seen list (one that hangs) do
+// not grow it with every poll: it keeps each place, and about a list's worth of repeats.
+func TestSeenListBounded(t *testing.T) {
+	r := &Room{}
+	for i := range 2 * seenCompactAt {
+		r.markSeen(int64(i % 7))
+	}
+	if len(r.seen) > seenCompactAt {
+		t.Errorf("%d entries after %d polls of 7 places, want at most %d", len(r.seen), 2*seenCompactAt, seenCompactAt)
+	}
+	if got := slices.Compact(slices.Sorted(slices.Values(r.seen))); !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5, 6}) {
+		t.Errorf("places seen: %v, want 0 to 6", got)
+	}
+}
