@@ -94,18 +94,7 @@ func (s signer) verify(token string) ([]string, error) {
 
 // Token is the place's poll token.
 func (s signer) Token(p Place) string {
-	var buf [64]byte
-	return s.sign(string(p.appendPayload(buf[:0])))
-}
-
-// appendPayload appends what a place's token signs: "t.WINDOW.USER.TICKET".
-func (p Place) appendPayload(b []byte) []byte {
-	b = append(b, "t."...)
-	b = strconv.AppendInt(b, p.Window, 10)
-	b = append(b, '.')
-	b = strconv.AppendInt(b, p.User, 10)
-	b = append(b, '.')
-	return strconv.AppendInt(b, p.Ticket, 10)
+	return s.sign(fmt.Sprintf("t.%d.%d.%d", p.Window, p.User, p.Ticket))
 }
 
 // ParseToken returns the place a token names. Every poll calls it: it allocates nothing
