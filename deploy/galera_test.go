@@ -64,6 +64,25 @@ next:
 	return 0
 }
 
+// diagnose logs what a failed run leaves behind and the cleanup removes: each node's
+// state as the stack script sees it, and the end of each node's error log.
+func (g *galera) diagnose(t *testing.T, dir string) {
+	t.Helper()
+	cmd := exec.Command("local/stack", "galera-status")
+	cmd.Env = append(os.Environ(), g.env...)
+	out, _ := cmd.CombinedOutput()
+	t.Logf("galera-status:\n%s", out)
+	for n := 1; n <= 3; n++ {
+		b, err := os.ReadFile(filepath.Join(dir, "galera", "n"+strconv.Itoa(n), "error.log"))
+		if err != nil {
+			t.Logf("n%d: %v", n, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("n%d error.log, last lines:\n%s", n, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
+}
+
 // startGalera brings up three nodes and haproxy with the stack script, and takes them
 // down when the test ends.
 func startGalera(t *testing.T) *galera {
@@ -80,6 +99,9 @@ func startGalera(t *testing.T) *galera {
 	g := &galera{env: []string{"SCHOOL_STACK_DIR=" + dir, "SCHOOL_STACK_GALERA_PORT=" + strconv.Itoa(port),
 		"SCHOOL_STACK_GALERA_GCOMM_PORT=" + strconv.Itoa(gcomm)}}
 	t.Cleanup(func() {
+		if t.Failed() {
+			g.diagnose(t, dir)
+		}
 		cmd := exec.Command("local/stack", "galera-down")
 		cmd.Env = append(os.Environ(), g.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -189,16 +211,25 @@ func TestGaleraWriterKilled(t *testing.T) {
 		answers               []answer
 		answered              atomic.Int32
 		refused, serverErrors atomic.Int32
+		gaveUp                atomic.Int32       // students who stopped at a request refused for giveUp
+		refusedBy             = map[string]int{} // each refusal's status and Location, under mu
 		killed                = make(chan struct{})
 		wg                    sync.WaitGroup
 	)
+	// A failover takes seconds; a request still refused after this long is a failure,
+	// reported with what it was told, not a test that hangs until go test's timeout.
+	const giveUp = 2 * time.Minute
 	for i, c := range clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), 21))
 			for _, sec := range sections {
 				time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond) // a student's pause
 				form := url.Values{"section_id": {strconv.FormatInt(sec, 10)}, "request_key": {fmt.Sprintf("k-%d-%d", i, sec)}}
-				for {
+				for start := time.Now(); ; {
+					if time.Since(start) > giveUp {
+						gaveUp.Add(1)
+						return
+					}
 					res, err := c.try(form)
 					if err != nil {
 						t.Errorf("student %d, section %d: no answer: %v", i, sec, err)
@@ -218,15 +249,27 @@ func TestGaleraWriterKilled(t *testing.T) {
 						break
 					}
 					refused.Add(1)
+					mu.Lock()
+					refusedBy[res.Status+" "+res.Header.Get("Location")]++
+					mu.Unlock()
 					time.Sleep(200 * time.Millisecond) // Retry-After, shortened
 				}
 			}
 		})
 	}
-	<-killed
-	t.Log(strings.TrimSpace(g.stack(t, "galera-kill-writer")))
-	wg.Wait()
-	t.Logf("figures: %d answers, %d refusals (503 with Retry-After, resent), %d server errors", len(answers), refused.Load(), serverErrors.Load())
+	rushed := make(chan struct{})
+	go func() { wg.Wait(); close(rushed) }()
+	select {
+	case <-killed:
+		t.Log(strings.TrimSpace(g.stack(t, "galera-kill-writer")))
+	case <-rushed:
+		t.Errorf("the rush ended before a third of it was answered: the writer was never killed")
+	}
+	<-rushed
+	t.Logf("figures: %d answers, %d refusals resent (by status: %v), %d server errors", len(answers), refused.Load(), refusedBy, serverErrors.Load())
+	if n := gaveUp.Load(); n > 0 {
+		t.Fatalf("%d students gave up on a request still refused %v after it was first sent", n, giveUp)
+	}
 	if serverErrors.Load() > 0 {
 		t.Errorf("%d requests answered 5xx without Retry-After, or 500", serverErrors.Load())
 	}
