@@ -61,6 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	dbc.validate(&p)
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
+	db.LogDriverTo(log)
 	trusted := parseOrigins(origins, &p)
 	trustedProxies := parseProxies(proxies, &p)
 	validateListeners(addr, opsAddr, &p)

@@ -1,0 +1,72 @@
+package db_test
+
+import (
+	"bytes"
+	"context"
+	"log"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/schoolservice/school/db"
+	"github.com/schoolservice/school/db/dbtest"
+)
+
+// lockedBuffer is a log destination the driver may write to from any goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A pooled connection the server killed is found dropped when it is next taken; the
+// driver says so, and with LogDriverTo that line is a warning in the app's log. Not
+// parallel: the driver's logger is the process's.
+func TestDriverReportsReachTheLog(t *testing.T) {
+	var out lockedBuffer
+	db.LogDriverTo(slog.New(slog.NewJSONHandler(&out, nil)))
+	t.Cleanup(func() { _ = mysql.SetLogger(log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime|log.Lshortfile)) })
+
+	admin, dsn := dbtest.New(t)
+	ctx := context.Background()
+	pool, err := db.Open(ctx, dsn, db.PoolOptions{MaxOpen: 1, MaxIdle: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for attempt := 0; attempt < 50 && out.String() == ""; attempt++ {
+		var id int64
+		if err := pool.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.ExecContext(ctx, "KILL CONNECTION ?", id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // the server closes the socket after answering KILL
+		var one int
+		if err := pool.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("the pool did not replace the killed connection: %v", err)
+		}
+	}
+	got := out.String()
+	if !strings.Contains(got, `"level":"WARN","msg":"mysql driver"`) {
+		t.Fatalf("the driver's report did not reach the log as a warning; the log holds %q", got)
+	}
+	t.Logf("the log: %s", strings.TrimSpace(got))
+}
