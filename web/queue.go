@@ -119,10 +119,28 @@ func basketParam(v string) []int64 {
 func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) views.Queue {
 	st := s.room.Status(p)
 	// Each poll a fifth early or late: a crowd that arrived together does not poll together.
-	jitter := time.Duration((0.8 + 0.4*rand.Float64()) * float64(s.poll))
+	next := time.Duration((0.8 + 0.4*rand.Float64()) * float64(pollEvery(s.poll, st, s.now())))
 	return views.Queue{Token: token, Status: st.State, Position: st.Position, Wait: st.Wait, Opens: st.Opens,
-		Paused: st.Paused, NextPoll: jitter, BasketIDs: basket, Basket: s.room.Seats(basket),
+		Paused: st.Paused, NextPoll: next, BasketIDs: basket, Basket: s.room.Seats(basket),
 		Commitment: st.Commitment}
+}
+
+// prequeuePollMax is the longest a pre-queue page waits between polls (with its fifth of
+// jitter, 18 s): well inside the default grace (60 s) a place keeps without a poll.
+const prequeuePollMax = 15 * time.Second
+
+// pollEvery is how long a waiting page waits before its next poll: poll, except in the
+// pre-queue, where nothing changes until the opening. There a page polls at half the
+// time left before the opening, up to three times poll and prequeuePollMax, so polls
+// close in on the opening and the first after it comes no later than with poll. A crowd
+// that joins the pre-queue half an hour early sends a third of the polls until the last
+// half minute.
+func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Duration {
+	if st.State != waitingroom.Prequeue {
+		return poll
+	}
+	longest := max(poll, min(3*poll, prequeuePollMax))
+	return min(max(poll, st.Opens.Sub(now)/2), longest)
 }
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie

@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/schoolservice/school/waitingroom"
 )
 
 func TestBasketParam(t *testing.T) {
@@ -18,6 +21,36 @@ func TestBasketParam(t *testing.T) {
 	} {
 		if got := basketParam(v); !slices.Equal(got, want) {
 			t.Errorf("basketParam(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// A pre-queue page polls less often while the opening is far off, closing in on it; a
+// page in line polls at the set interval; no page polls less often than the set interval
+// or, in the pre-queue, than three times it or 15 s.
+func TestPollEvery(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
+	pre := func(before time.Duration) waitingroom.Status {
+		return waitingroom.Status{State: waitingroom.Prequeue, Opens: now.Add(before)}
+	}
+	for _, c := range []struct {
+		name string
+		poll time.Duration
+		st   waitingroom.Status
+		want time.Duration
+	}{
+		{"pre-queue, an hour before", 5 * time.Second, pre(time.Hour), 15 * time.Second},
+		{"pre-queue, 20 s before", 5 * time.Second, pre(20 * time.Second), 10 * time.Second},
+		{"pre-queue, 6 s before", 5 * time.Second, pre(6 * time.Second), 5 * time.Second},
+		{"pre-queue, past the opening before the tick", 5 * time.Second, pre(-time.Second), 5 * time.Second},
+		{"pre-queue, a fast poll", 100 * time.Millisecond, pre(time.Hour), 300 * time.Millisecond},
+		{"pre-queue, a slow poll", 20 * time.Second, pre(time.Hour), 20 * time.Second},
+		{"waiting", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour)}, 5 * time.Second},
+		{"joining", 5 * time.Second, waitingroom.Status{State: waitingroom.Joining, Opens: now.Add(-time.Second)}, 5 * time.Second},
+	} {
+		if got := pollEvery(c.poll, c.st, now); got != c.want {
+			t.Errorf("%s: pollEvery(%v) = %v, want %v", c.name, c.poll, got, c.want)
 		}
 	}
 }
