@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,10 +71,10 @@ func TestVerifiableShuffle(t *testing.T) {
 	clock.Shift(prequeueOpens.Sub(start) + time.Second)
 	c := app.client(t)
 	app.login(t, c, alice)
-	var place string
+	var place, joined string
 	eventually(t, "alice's place in the pre-queue", func() bool {
 		res, body := app.post(t, c, "/queue", nil, hx, "true")
-		place = testid(t, body, "queue-prequeue")
+		place, joined = testid(t, body, "queue-prequeue"), body
 		if res.StatusCode == http.StatusOK && place != "" {
 			if got := testid(t, body, "queue-commitment"); !strings.Contains(got, commitment) {
 				t.Fatalf("/queue in the pre-queue shows %q, want the commitment %s", got, commitment)
@@ -82,6 +83,13 @@ func TestVerifiableShuffle(t *testing.T) {
 		}
 		return false
 	})
+	// Half an hour before the opening the page polls at three times the set interval
+	// (100 ms here), give or take a fifth: nothing changes in the pre-queue until then.
+	if m := regexp.MustCompile(`load delay:(\d+)ms`).FindStringSubmatch(joined); m == nil {
+		t.Fatalf("the pre-queue page sets no next poll:\n%s", joined)
+	} else if ms, _ := strconv.Atoi(m[1]); ms < 240 || ms > 360 {
+		t.Errorf("the pre-queue page polls again in %d ms, want 300 ms ± a fifth", ms)
+	}
 	var users, tickets [][]any
 	for i := range 60 {
 		users = append(users, []any{fmt.Sprintf("pq%02d", i), "Pre Queue", "student", 2, 18})
