@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 type galera struct {
 	env []string
 	dsn string
+	dir string // the stack's folder (SCHOOL_STACK_DIR)
 }
 
 func (g *galera) stack(t *testing.T, verb string) string {
@@ -66,14 +68,14 @@ next:
 
 // diagnose logs what a failed run leaves behind and the cleanup removes: each node's
 // state as the stack script sees it, and the end of each node's error log.
-func (g *galera) diagnose(t *testing.T, dir string) {
+func (g *galera) diagnose(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command("local/stack", "galera-status")
 	cmd.Env = append(os.Environ(), g.env...)
 	out, _ := cmd.CombinedOutput()
 	t.Logf("galera-status:\n%s", out)
 	for n := 1; n <= 3; n++ {
-		b, err := os.ReadFile(filepath.Join(dir, "galera", "n"+strconv.Itoa(n), "error.log"))
+		b, err := os.ReadFile(filepath.Join(g.dir, "galera", "n"+strconv.Itoa(n), "error.log"))
 		if err != nil {
 			t.Logf("n%d: %v", n, err)
 			continue
@@ -81,6 +83,42 @@ func (g *galera) diagnose(t *testing.T, dir string) {
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 		t.Logf("n%d error.log, last lines:\n%s", n, strings.Join(lines[max(0, len(lines)-40):], "\n"))
 	}
+}
+
+// stallBackup stops (SIGSTOP) a node that is not haproxy's writer, as a long fsync or a
+// starved host would, and returns what lets it go on.
+func (g *galera) stallBackup(t *testing.T) (node string, resume func()) {
+	t.Helper()
+	writer := ""
+	for line := range strings.Lines(g.stack(t, "galera-status")) {
+		if _, w, ok := strings.Cut(strings.TrimSpace(line), ", writer "); ok && strings.HasPrefix(line, "haproxy:") {
+			writer = w
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		node = "n" + strconv.Itoa(n)
+		if node == writer {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(g.dir, "galera", node, "mysqld.pid"))
+		if err != nil {
+			t.Fatalf("%s's pid: %v", node, err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatalf("%s's pid %q: %v", node, b, err)
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatalf("stall %s: %v", node, err)
+		}
+		return node, func() {
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("resume %s: %v", node, err)
+			}
+		}
+	}
+	t.Fatalf("no node other than the writer %q", writer)
+	return "", nil
 }
 
 // startGalera brings up three nodes and haproxy with the stack script, and takes them
@@ -96,11 +134,11 @@ func startGalera(t *testing.T) *galera {
 	}
 	port := freeBlock(t, 3460, 3496, 0, 1, 2, 3)
 	gcomm := freeBlock(t, 4560, 4576, 1, 2, 3, 11, 12, 13, 21, 22, 23)
-	g := &galera{env: []string{"SCHOOL_STACK_DIR=" + dir, "SCHOOL_STACK_GALERA_PORT=" + strconv.Itoa(port),
+	g := &galera{dir: dir, env: []string{"SCHOOL_STACK_DIR=" + dir, "SCHOOL_STACK_GALERA_PORT=" + strconv.Itoa(port),
 		"SCHOOL_STACK_GALERA_GCOMM_PORT=" + strconv.Itoa(gcomm)}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			g.diagnose(t, dir)
+			g.diagnose(t)
 		}
 		cmd := exec.Command("local/stack", "galera-down")
 		cmd.Env = append(os.Environ(), g.env...)
@@ -126,7 +164,7 @@ func startGalera(t *testing.T) *galera {
 }
 
 // TestGaleraWriterKilled: students register through the app while the Galera writer is
-// killed (SIGKILL). haproxy moves to a backup node, the app rides through (retries, or
+// killed (SIGKILL), and a backup stalls for 3 s at that moment. haproxy moves to a backup node, the app rides through (retries, or
 // 503 with Retry-After that the students answer by sending the same request again),
 // and afterwards every answer a student got is what the database holds: nothing told
 // "enrolled" is lost, nothing is held that nobody was told, no section oversold, and no
@@ -261,7 +299,13 @@ func TestGaleraWriterKilled(t *testing.T) {
 	go func() { wg.Wait(); close(rushed) }()
 	select {
 	case <-killed:
+		// A backup stalls for 3 s as the writer dies: longer than Galera's 2 s that this
+		// stack once used, when both survivors were then left without a primary component.
+		node, resume := g.stallBackup(t)
 		t.Log(strings.TrimSpace(g.stack(t, "galera-kill-writer")))
+		time.Sleep(3 * time.Second)
+		resume()
+		t.Logf("%s stalled (SIGSTOP) for 3 s from just before the kill", node)
 	case <-rushed:
 		t.Errorf("the rush ended before a third of it was answered: the writer was never killed")
 	}

@@ -56,15 +56,15 @@ galera_args() {
 --wsrep-node-address=127.0.0.1:$((gcomm_port + i))
 --wsrep-node-incoming-address=127.0.0.1:$((galera_port + i))
 --wsrep-cluster-address=gcomm://$peers
---wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:$((gcomm_port + i)); ist.recv_addr=127.0.0.1:$((gcomm_port + 10 + i)); evs.keepalive_period=PT0.5S; evs.suspect_timeout=PT2S; evs.inactive_timeout=PT4S; gcache.size=256M
+--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:$((gcomm_port + i)); ist.recv_addr=127.0.0.1:$((gcomm_port + 10 + i)); gcache.size=256M
 --wsrep-sst-method=rsync
 --wsrep-sst-receive-address=127.0.0.1:$((gcomm_port + 20 + i))
 --wsrep-slave-threads=2
 ARGS
 }
-# evs.suspect_timeout: the survivors stop waiting for a silent node after 2 s instead of
-# 5 s (keepalives must come at least three times as often); writes on the new writer
-# wait that long for the new cluster view.
+# Galera's own view-change timeouts (a silent node suspected after 5 s), as in
+# deploy/galera/galera.cnf: with 2 s, a backup that stalled for 3 s while the writer
+# died left both survivors without a primary component for good (deploy/database.md).
 
 galera_sql() { mariadb --no-defaults --socket="$(galera_sock "$1")" -uroot -Nse "$2" 2>/dev/null; }
 
@@ -290,7 +290,7 @@ galera_rejoin() {
 }
 
 galera_status() {
-	local i rc=0 state
+	local i rc=0 state w
 	for i in $galera_nodes; do
 		if alive "$(galera_pid "$i")"; then
 			state=$(galera_sql "$i" "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'")
@@ -301,7 +301,12 @@ galera_status() {
 		fi
 	done
 	if alive "$galera_dir/haproxy.pid"; then
-		echo "haproxy: running, 127.0.0.1:$galera_port, writer n$(galera_writer)"
+		w=$(galera_writer)
+		if [ -n "$w" ]; then
+			echo "haproxy: running, 127.0.0.1:$galera_port, writer n$w"
+		else
+			echo "haproxy: running, 127.0.0.1:$galera_port, no writer (no node is Synced in a primary component)"
+		fi
 	else
 		echo "haproxy: stopped"
 		rc=1
