@@ -1,13 +1,11 @@
 package db_test
 
 import (
-	"bytes"
 	"context"
 	"log"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,31 +13,14 @@ import (
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
+	"github.com/schoolservice/school/internal/testlog"
 )
-
-// lockedBuffer is a log destination the driver may write to from any goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A pooled connection the server killed is found dropped when it is next taken; the
 // driver says so, and with LogDriverTo that line is a warning in the app's log. Not
 // parallel: the driver's logger is the process's.
 func TestDriverReportsReachTheLog(t *testing.T) {
-	var out lockedBuffer
+	var out testlog.Buffer
 	db.LogDriverTo(slog.New(slog.NewJSONHandler(&out, nil)))
 	t.Cleanup(func() { _ = mysql.SetLogger(log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime|log.Lshortfile)) })
 
