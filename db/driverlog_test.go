@@ -2,14 +2,10 @@ package db_test
 
 import (
 	"context"
-	"log"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/db/dbtest"
@@ -17,16 +13,13 @@ import (
 )
 
 // A pooled connection the server killed is found dropped when it is next taken; the
-// driver says so, and with LogDriverTo that line is a warning in the app's log. Not
-// parallel: the driver's logger is the process's.
+// driver says so, and with PoolOptions.Log that line is a warning in the app's log.
 func TestDriverReportsReachTheLog(t *testing.T) {
+	t.Parallel()
 	var out testlog.Buffer
-	db.LogDriverTo(slog.New(slog.NewJSONHandler(&out, nil)))
-	t.Cleanup(func() { _ = mysql.SetLogger(log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime|log.Lshortfile)) })
-
 	admin, dsn := dbtest.New(t)
 	ctx := context.Background()
-	pool, err := db.Open(ctx, dsn, db.PoolOptions{MaxOpen: 1, MaxIdle: 1})
+	pool, err := db.Open(ctx, dsn, db.PoolOptions{MaxOpen: 1, MaxIdle: 1, Log: slog.New(slog.NewJSONHandler(&out, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
 
-// PoolOptions sizes the connection pool.
+// PoolOptions sizes the connection pool, and says where its driver's own reports go.
 type PoolOptions struct {
 	MaxOpen int
 	MaxIdle int
+	// Log, when set, takes the driver's reports as warnings (driverLog); otherwise the
+	// driver prints them to stderr.
+	Log *slog.Logger
 }
 
 // readTimeout bounds each read and write of a packet (see Config).
@@ -72,6 +76,9 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	cfg, err := Config(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if pool.Log != nil {
+		cfg.Logger = driverLog{pool.Log}
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {

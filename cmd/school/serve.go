@@ -61,7 +61,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	dbc.validate(&p)
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
-	db.LogDriverTo(log)
 	trusted := parseOrigins(origins, &p)
 	trustedProxies := parseProxies(proxies, &p)
 	validateListeners(addr, opsAddr, &p)
@@ -80,7 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
-	sqldb, err := db.Open(ctx, dbc.DSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen})
+	sqldb, err := db.Open(ctx, dbc.DSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen, Log: log})
 	if err != nil {
 		return err
 	}
@@ -89,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var readDB *sql.DB
 	if readDSN != "" {
-		if readDB, err = db.Open(ctx, readDSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen}); err != nil {
+		if readDB, err = db.Open(ctx, readDSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen, Log: log}); err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
 		defer readDB.Close()
