@@ -393,6 +393,8 @@ type Status struct {
 	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
 	Commitment string
 	Shuffled   bool
+	// Grace is how long the place is kept without a poll (the window's grace_seconds).
+	Grace time.Duration
 }
 
 // Status reports a place from the cache and notes the student is still there. It reads
@@ -406,7 +408,8 @@ func (r *Room) Status(p Place) Status {
 	if w == nil || !ok || t.user != p.User {
 		return Status{}
 	}
-	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid}
+	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid,
+		Grace: time.Duration(w.GraceSeconds) * time.Second}
 	switch {
 	case t.state == admitted:
 		st.State = Admitted

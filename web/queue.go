@@ -126,20 +126,21 @@ func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) vi
 }
 
 // prequeuePollMax is the longest a pre-queue page waits between polls (with its fifth of
-// jitter, 18 s): well inside the default grace (60 s) a place keeps without a poll.
+// jitter, 18 s).
 const prequeuePollMax = 15 * time.Second
 
 // pollEvery is how long a waiting page waits before its next poll: poll, except in the
 // pre-queue, where nothing changes until the opening. There a page polls at half the
-// time left before the opening, up to three times poll and prequeuePollMax, so polls
-// close in on the opening and the first after it comes no later than with poll. A crowd
-// that joins the pre-queue half an hour early sends a third of the polls until the last
-// half minute.
+// time left before the opening, up to three times poll, prequeuePollMax and a quarter
+// of the place's grace (the spacing of the write-backs that keep it), so polls close in
+// on the opening and the first after it comes no later than with poll. A crowd that
+// joins the pre-queue half an hour early sends a third of the polls until the last half
+// minute.
 func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Duration {
 	if st.State != waitingroom.Prequeue {
 		return poll
 	}
-	longest := max(poll, min(3*poll, prequeuePollMax))
+	longest := max(poll, min(3*poll, prequeuePollMax, st.Grace/4))
 	return min(max(poll, st.Opens.Sub(now)/2), longest)
 }
 

@@ -27,13 +27,15 @@ func TestBasketParam(t *testing.T) {
 
 // A pre-queue page polls less often while the opening is far off, closing in on it; a
 // page in line polls at the set interval; no page polls less often than the set interval
-// or, in the pre-queue, than three times it or 15 s.
+// or, in the pre-queue, than three times it, 15 s or a quarter of the grace.
 func TestPollEvery(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
 	pre := func(before time.Duration) waitingroom.Status {
-		return waitingroom.Status{State: waitingroom.Prequeue, Opens: now.Add(before)}
+		return waitingroom.Status{State: waitingroom.Prequeue, Opens: now.Add(before), Grace: time.Minute}
 	}
+	short := pre(time.Hour)
+	short.Grace = 20 * time.Second
 	for _, c := range []struct {
 		name string
 		poll time.Duration
@@ -46,6 +48,8 @@ func TestPollEvery(t *testing.T) {
 		{"pre-queue, past the opening before the tick", 5 * time.Second, pre(-time.Second), 5 * time.Second},
 		{"pre-queue, a fast poll", 100 * time.Millisecond, pre(time.Hour), 300 * time.Millisecond},
 		{"pre-queue, a slow poll", 20 * time.Second, pre(time.Hour), 20 * time.Second},
+		{"pre-queue, a short grace", 2 * time.Second, short, 5 * time.Second},
+		{"pre-queue, a grace shorter than four polls", 5 * time.Second, short, 5 * time.Second},
 		{"waiting", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour)}, 5 * time.Second},
 		{"joining", 5 * time.Second, waitingroom.Status{State: waitingroom.Joining, Opens: now.Add(-time.Second)}, 5 * time.Second},
 	} {
