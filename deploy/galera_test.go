@@ -70,23 +70,25 @@ next:
 // state as the stack script sees it, and the end of each node's error log.
 func (g *galera) diagnose(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("local/stack", "galera-status")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "local/stack", "galera-status")
 	cmd.Env = append(os.Environ(), g.env...)
-	out, _ := cmd.CombinedOutput()
-	t.Logf("galera-status:\n%s", out)
+	out, err := cmd.CombinedOutput()
+	t.Logf("galera-status (%v):\n%s", err, out)
 	for n := 1; n <= 3; n++ {
 		b, err := os.ReadFile(filepath.Join(g.dir, "galera", "n"+strconv.Itoa(n), "error.log"))
 		if err != nil {
 			t.Logf("n%d: %v", n, err)
 			continue
 		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		t.Logf("n%d error.log, last lines:\n%s", n, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		t.Logf("n%d error.log, its end:\n%s", n, tail(b, 4000))
 	}
 }
 
 // stallBackup stops (SIGSTOP) a node that is not haproxy's writer, as a long fsync or a
-// starved host would, and returns what lets it go on.
+// starved host would, and returns what lets it go on; the test's cleanup lets it go on
+// too, before the stack's, should the test end between the two.
 func (g *galera) stallBackup(t *testing.T) (node string, resume func()) {
 	t.Helper()
 	writer := ""
@@ -111,11 +113,16 @@ func (g *galera) stallBackup(t *testing.T) (node string, resume func()) {
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			t.Fatalf("stall %s: %v", node, err)
 		}
-		return node, func() {
-			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-				t.Errorf("resume %s: %v", node, err)
-			}
+		var once sync.Once
+		resume = func() {
+			once.Do(func() {
+				if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+					t.Errorf("resume %s: %v", node, err)
+				}
+			})
 		}
+		t.Cleanup(resume)
+		return node, resume
 	}
 	t.Fatalf("no node other than the writer %q", writer)
 	return "", nil
@@ -251,6 +258,7 @@ func TestGaleraWriterKilled(t *testing.T) {
 		refused, serverErrors atomic.Int32
 		gaveUp                atomic.Int32       // students who stopped at a request refused for giveUp
 		refusedBy             = map[string]int{} // each refusal's status and Location, under mu
+		stop                  atomic.Bool        // the test is ending: the students stop
 		killed                = make(chan struct{})
 		wg                    sync.WaitGroup
 	)
@@ -264,6 +272,9 @@ func TestGaleraWriterKilled(t *testing.T) {
 				time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond) // a student's pause
 				form := url.Values{"section_id": {strconv.FormatInt(sec, 10)}, "request_key": {fmt.Sprintf("k-%d-%d", i, sec)}}
 				for start := time.Now(); ; {
+					if stop.Load() {
+						return
+					}
 					if time.Since(start) > giveUp {
 						gaveUp.Add(1)
 						return
@@ -295,6 +306,9 @@ func TestGaleraWriterKilled(t *testing.T) {
 			}
 		})
 	}
+	// A fatal failure below (the stack's kill failing) ends this goroutine: the students
+	// stop too, rather than send requests through the cleanups.
+	defer stop.Store(true)
 	rushed := make(chan struct{})
 	go func() { wg.Wait(); close(rushed) }()
 	select {
@@ -307,7 +321,7 @@ func TestGaleraWriterKilled(t *testing.T) {
 		resume()
 		t.Logf("%s stalled (SIGSTOP) for 3 s from just before the kill", node)
 	case <-rushed:
-		t.Errorf("the rush ended before a third of it was answered: the writer was never killed")
+		t.Fatalf("the rush ended before a third of it was answered: the writer was never killed")
 	}
 	<-rushed
 	t.Logf("figures: %d answers, %d refusals resent (by status: %v), %d server errors", len(answers), refused.Load(), refusedBy, serverErrors.Load())

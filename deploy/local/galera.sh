@@ -66,7 +66,9 @@ ARGS
 # deploy/galera/galera.cnf: with 2 s, a backup that stalled for 3 s while the writer
 # died left both survivors without a primary component for good (deploy/database.md).
 
-galera_sql() { mariadb --no-defaults --socket="$(galera_sock "$1")" -uroot -Nse "$2" 2>/dev/null; }
+# A stopped node (SIGSTOP in the drills) accepts the connection and never answers:
+# give up after 2 s rather than wait for it.
+galera_sql() { mariadb --no-defaults --connect-timeout=2 --socket="$(galera_sock "$1")" -uroot -Nse "$2" 2>/dev/null; }
 
 # galera_synced I: node I is Synced (4) in the primary component.
 galera_synced() {
@@ -293,7 +295,7 @@ galera_status() {
 	local i rc=0 state w
 	for i in $galera_nodes; do
 		if alive "$(galera_pid "$i")"; then
-			state=$(galera_sql "$i" "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'")
+			state=$(galera_sql "$i" "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'" || true)
 			echo "n$i: running, pid $(cat "$(galera_pid "$i")"), 127.0.0.1:$((galera_port + i)), ${state:-not answering}"
 		else
 			echo "n$i: stopped"
