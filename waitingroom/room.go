@@ -395,6 +395,11 @@ type Status struct {
 	Shuffled   bool
 	// Grace is how long the place is kept without a poll (the window's grace_seconds).
 	Grace time.Duration
+	// Soonest is the least time before a waiting place can be admitted: the places ahead
+	// of it at the set rate, which the ticks never exceed but by the credit a stall banks
+	// (maxCreditSeconds of admissions). Staff letting places through, or raising the rate,
+	// can admit it sooner.
+	Soonest time.Duration
 }
 
 // Status reports a place from the cache and notes the student is still there. It reads
@@ -424,6 +429,10 @@ func (r *Room) Status(p Place) Status {
 		st.Position = w.line.rank(t.position)
 		if rate := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
+		}
+		if w.AdmitPerSecond > 0 {
+			ahead := float64(st.Position-1)/w.AdmitPerSecond - maxCreditSeconds
+			st.Soonest = time.Duration(max(0, ahead) * float64(time.Second))
 		}
 	}
 	return st

@@ -47,3 +47,38 @@ func TestStatusStates(t *testing.T) {
 		t.Fatalf("finished: %+v, want lost", st)
 	}
 }
+
+// TestStatusSoonest: a waiting place is not admitted before the places ahead of it have
+// been, at the set rate, less the credit a stall banks (three seconds of admissions);
+// Status says so, for the page to poll less often meanwhile.
+func TestStatusSoonest(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{rate: 10})
+	r := f.room()
+	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w) // no tick admits anyone
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	var places []waitingroom.Place
+	for _, u := range f.students(101) {
+		places = append(places, f.join(r, w, u))
+	}
+	f.tick(r, w)
+	f.refresh(r)
+	for _, c := range []struct {
+		index int
+		want  time.Duration
+	}{
+		{0, 0},                 // next in line
+		{30, 0},                // 30 ahead: 3 s at 10 a second, the credit's worth
+		{40, time.Second},      // 40 ahead: 4 s, less 3
+		{100, 7 * time.Second}, // 100 ahead: 10 s, less 3
+	} {
+		st := r.Status(places[c.index])
+		if st.State != waitingroom.Waiting || st.Position != c.index+1 {
+			t.Fatalf("place %d: %+v, want waiting at %d", c.index, st, c.index+1)
+		}
+		if st.Soonest != c.want {
+			t.Errorf("place %d (position %d): soonest %v, want %v", c.index, st.Position, st.Soonest, c.want)
+		}
+	}
+}

@@ -125,23 +125,30 @@ func (s *Server) queueView(p waitingroom.Place, token string, basket []int64) vi
 		Commitment: st.Commitment}
 }
 
-// prequeuePollMax is the longest a pre-queue page waits between polls (with its fifth of
-// jitter, 18 s).
-const prequeuePollMax = 15 * time.Second
+// farPollMax is the longest a page waits between polls while its place cannot come up
+// soon (with its fifth of jitter, 18 s).
+const farPollMax = 15 * time.Second
 
-// pollEvery is how long a waiting page waits before its next poll: poll, except in the
-// pre-queue, where nothing changes until the opening. There a page polls at half the
-// time left before the opening, up to three times poll, prequeuePollMax and a quarter
-// of the place's grace (the spacing of the write-backs that keep it), so polls close in
-// on the opening and the first after it comes no later than with poll. A crowd that
-// joins the pre-queue half an hour early sends a third of the polls until the last half
-// minute.
+// pollEvery is how long a waiting page waits before its next poll. A page polls at
+// poll, unless its place cannot change for a while: in the pre-queue nothing happens
+// until the opening, and in line a place is not admitted before Soonest (its position
+// at the set rate). Then it polls at half that time, up to three times poll, farPollMax
+// and a quarter of the place's grace (the spacing of the write-backs that keep it), so
+// polls close in on the moment and the first after it comes no later than with poll. A
+// crowd that joins the pre-queue half an hour early, or stands 50,000th in a line
+// admitting 100 a second, sends a third of the polls until its last half minute.
 func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Duration {
-	if st.State != waitingroom.Prequeue {
+	var quiet time.Duration
+	switch st.State {
+	case waitingroom.Prequeue:
+		quiet = st.Opens.Sub(now)
+	case waitingroom.Waiting:
+		quiet = st.Soonest
+	default:
 		return poll
 	}
-	longest := max(poll, min(3*poll, prequeuePollMax, st.Grace/4))
-	return min(max(poll, st.Opens.Sub(now)/2), longest)
+	longest := max(poll, min(3*poll, farPollMax, st.Grace/4))
+	return min(max(poll, quiet/2), longest)
 }
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie

@@ -25,9 +25,10 @@ func TestBasketParam(t *testing.T) {
 	}
 }
 
-// A pre-queue page polls less often while the opening is far off, closing in on it; a
-// page in line polls at the set interval; no page polls less often than the set interval
-// or, in the pre-queue, than three times it, 15 s or a quarter of the grace.
+// A page polls less often while its place cannot change for a while (the opening far
+// off, or its admission, at the set rate), closing in on that moment; no page polls less
+// often than the set interval, nor more seldom than three times it, 15 s or a quarter
+// of the grace.
 func TestPollEvery(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
@@ -50,7 +51,10 @@ func TestPollEvery(t *testing.T) {
 		{"pre-queue, a slow poll", 20 * time.Second, pre(time.Hour), 20 * time.Second},
 		{"pre-queue, a short grace", 2 * time.Second, short, 5 * time.Second},
 		{"pre-queue, a grace shorter than four polls", 5 * time.Second, short, 5 * time.Second},
-		{"waiting", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour)}, 5 * time.Second},
+		{"waiting, next in line", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour), Grace: time.Minute}, 5 * time.Second},
+		{"waiting, admitted in 20 s at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 20 * time.Second, Grace: time.Minute}, 10 * time.Second},
+		{"waiting, admitted in 10 minutes at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 10 * time.Minute, Grace: time.Minute}, 15 * time.Second},
+		{"admitted", 5 * time.Second, waitingroom.Status{State: waitingroom.Admitted, Soonest: 10 * time.Minute, Opens: now.Add(time.Hour), Grace: time.Minute}, 5 * time.Second},
 		{"joining", 5 * time.Second, waitingroom.Status{State: waitingroom.Joining, Opens: now.Add(-time.Second)}, 5 * time.Second},
 	} {
 		if got := pollEvery(c.poll, c.st, now); got != c.want {
