@@ -393,12 +393,14 @@ type Status struct {
 	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
 	Commitment string
 	Shuffled   bool
-	// Grace is how long the place is kept without a poll (the window's grace_seconds).
-	Grace time.Duration
-	// Soonest is the least time before a waiting place can be admitted: the places ahead
-	// of it at the set rate, which the ticks never exceed but by the credit a stall banks
-	// (maxCreditSeconds of admissions). Staff letting places through, or raising the rate,
-	// can admit it sooner.
+	// Keep is how long the place is kept without a poll, whatever its state: the lesser
+	// of the window's grace (while it waits) and idle time (once admitted).
+	Keep time.Duration
+	// Soonest is the least time before a waiting place can be admitted while the places
+	// ahead of it are admitted in turn: they go at the set rate, which the ticks never
+	// exceed but by the credit a stall banks (maxCreditSeconds of admissions). Places
+	// ahead that leave the line (pages closed past their grace, students let through by
+	// staff) bring it sooner, as does a higher rate set meanwhile.
 	Soonest time.Duration
 }
 
@@ -414,7 +416,7 @@ func (r *Room) Status(p Place) Status {
 		return Status{}
 	}
 	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid,
-		Grace: time.Duration(w.GraceSeconds) * time.Second}
+		Keep: time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second}
 	switch {
 	case t.state == admitted:
 		st.State = Admitted

@@ -82,3 +82,49 @@ func TestStatusSoonest(t *testing.T) {
 		}
 	}
 }
+
+// TestSoonestIsNeverBeaten: with the window paused for a while (the credit it may bank is
+// then at its most) and then admitting at its rate, tick after tick, no place is admitted
+// before the Soonest its page was shown when the window resumed.
+func TestSoonestIsNeverBeaten(t *testing.T) {
+	f := newFixture(t)
+	w := f.window(windowSpec{rate: 10})
+	r := f.room()
+	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w)
+	f.clock.Set(opens.Add(time.Second))
+	f.open(r, w)
+	var places []waitingroom.Place
+	for _, u := range f.students(60) {
+		places = append(places, f.join(r, w, u))
+	}
+	f.tick(r, w)
+	f.refresh(r)
+	soonest := make([]time.Duration, len(places))
+	for i, p := range places {
+		soonest[i] = r.Status(p).Soonest
+	}
+	f.exec("UPDATE registration_windows SET paused = FALSE WHERE id = ?", w)
+	f.clock.Advance(10 * time.Second) // a stall: the first tick may catch up its credit's worth
+	f.refresh(r)
+	start := f.clock.Now()
+	admitted := 0
+	for step := 0; step < 40 && admitted < len(places); step++ {
+		f.tick(r, w)
+		f.refresh(r)
+		since := f.clock.Now().Sub(start)
+		admitted = 0
+		for i, p := range places {
+			if r.Status(p).State != waitingroom.Admitted {
+				continue
+			}
+			admitted++
+			if since < soonest[i] {
+				t.Errorf("place %d admitted %v after the window resumed; its page was told %v at the soonest", i+1, since, soonest[i])
+			}
+		}
+		f.clock.Advance(250 * time.Millisecond)
+	}
+	if admitted != len(places) {
+		t.Fatalf("%d of %d admitted after 10 s at 10 a second", admitted, len(places))
+	}
+}

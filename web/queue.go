@@ -131,12 +131,14 @@ const farPollMax = 15 * time.Second
 
 // pollEvery is how long a waiting page waits before its next poll. A page polls at
 // poll, unless its place cannot change for a while: in the pre-queue nothing happens
-// until the opening, and in line a place is not admitted before Soonest (its position
-// at the set rate). Then it polls at half that time, up to three times poll, farPollMax
-// and a quarter of the place's grace (the spacing of the write-backs that keep it), so
-// polls close in on the moment and the first after it comes no later than with poll. A
-// crowd that joins the pre-queue half an hour early, or stands 50,000th in a line
-// admitting 100 a second, sends a third of the polls until its last half minute.
+// until the opening, and in line a place is not admitted before Soonest while those ahead
+// are admitted in turn. Then it polls at half that time, up to three times poll,
+// farPollMax and a quarter of the time the place is kept without a poll (the spacing of
+// the write-backs that keep it), closing in on the moment. A crowd that joins the
+// pre-queue half an hour early, or stands 50,000th in a line admitting 100 a second,
+// sends a third of the polls. An admission that comes sooner (places ahead leaving the
+// line, a higher rate) is seen at most one such spacing late, and the place is kept for
+// four.
 func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Duration {
 	var quiet time.Duration
 	switch st.State {
@@ -147,7 +149,7 @@ func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Du
 	default:
 		return poll
 	}
-	longest := max(poll, min(3*poll, farPollMax, st.Grace/4))
+	longest := max(poll, min(3*poll, farPollMax, st.Keep/4))
 	return min(max(poll, quiet/2), longest)
 }
 

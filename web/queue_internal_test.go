@@ -28,15 +28,15 @@ func TestBasketParam(t *testing.T) {
 // A page polls less often while its place cannot change for a while (the opening far
 // off, or its admission, at the set rate), closing in on that moment; no page polls less
 // often than the set interval, nor more seldom than three times it, 15 s or a quarter
-// of the grace.
+// of the time the place is kept without one.
 func TestPollEvery(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
 	pre := func(before time.Duration) waitingroom.Status {
-		return waitingroom.Status{State: waitingroom.Prequeue, Opens: now.Add(before), Grace: time.Minute}
+		return waitingroom.Status{State: waitingroom.Prequeue, Opens: now.Add(before), Keep: time.Minute}
 	}
 	short := pre(time.Hour)
-	short.Grace = 20 * time.Second
+	short.Keep = 20 * time.Second
 	for _, c := range []struct {
 		name string
 		poll time.Duration
@@ -49,12 +49,12 @@ func TestPollEvery(t *testing.T) {
 		{"pre-queue, past the opening before the tick", 5 * time.Second, pre(-time.Second), 5 * time.Second},
 		{"pre-queue, a fast poll", 100 * time.Millisecond, pre(time.Hour), 300 * time.Millisecond},
 		{"pre-queue, a slow poll", 20 * time.Second, pre(time.Hour), 20 * time.Second},
-		{"pre-queue, a short grace", 2 * time.Second, short, 5 * time.Second},
-		{"pre-queue, a grace shorter than four polls", 5 * time.Second, short, 5 * time.Second},
-		{"waiting, next in line", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour), Grace: time.Minute}, 5 * time.Second},
-		{"waiting, admitted in 20 s at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 20 * time.Second, Grace: time.Minute}, 10 * time.Second},
-		{"waiting, admitted in 10 minutes at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 10 * time.Minute, Grace: time.Minute}, 15 * time.Second},
-		{"admitted", 5 * time.Second, waitingroom.Status{State: waitingroom.Admitted, Soonest: 10 * time.Minute, Opens: now.Add(time.Hour), Grace: time.Minute}, 5 * time.Second},
+		{"pre-queue, kept briefly without a poll", 2 * time.Second, short, 5 * time.Second},
+		{"pre-queue, kept for less than four polls", 5 * time.Second, short, 5 * time.Second},
+		{"waiting, next in line", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour), Keep: time.Minute}, 5 * time.Second},
+		{"waiting, admitted in 20 s at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 20 * time.Second, Keep: time.Minute}, 10 * time.Second},
+		{"waiting, admitted in 10 minutes at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 10 * time.Minute, Keep: time.Minute}, 15 * time.Second},
+		{"admitted", 5 * time.Second, waitingroom.Status{State: waitingroom.Admitted, Soonest: 10 * time.Minute, Opens: now.Add(time.Hour), Keep: time.Minute}, 5 * time.Second},
 		{"joining", 5 * time.Second, waitingroom.Status{State: waitingroom.Joining, Opens: now.Add(-time.Second)}, 5 * time.Second},
 	} {
 		if got := pollEvery(c.poll, c.st, now); got != c.want {
