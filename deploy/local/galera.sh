@@ -64,7 +64,8 @@ ARGS
 }
 # Galera's own view-change timeouts (a silent node suspected after 5 s), as in
 # deploy/galera/galera.cnf: with 2 s, a backup that stalled for 3 s while the writer
-# died left both survivors without a primary component for good (deploy/database.md).
+# died left both survivors without a primary component for good (deploy/database.md);
+# on this machine, loaded by the tests, a node can stall that long.
 
 # A stopped node (SIGSTOP in the drills) accepts the connection and never answers:
 # give up after 2 s rather than wait for it.
