@@ -393,8 +393,8 @@ type Status struct {
 	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
 	Commitment string
 	Shuffled   bool
-	// Keep is how long the place is kept without a poll, whatever its state: the lesser
-	// of the window's grace (while it waits) and idle time (once admitted).
+	// Keep is how long the place is kept without a poll, whatever its state (keep); a
+	// quarter of it is how often a polling place is written back (touchEvery).
 	Keep time.Duration
 	// Soonest is the least time before a waiting place can be admitted while the places
 	// ahead of it are admitted in turn: they go at the set rate, which the ticks never
@@ -416,7 +416,7 @@ func (r *Room) Status(p Place) Status {
 		return Status{}
 	}
 	st := Status{Known: true, Opens: w.OpensAt, Paused: w.Paused, Commitment: w.ShuffleCommitment, Shuffled: w.ShuffledAt.Valid,
-		Keep: time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second}
+		Keep: keep(w)}
 	switch {
 	case t.state == admitted:
 		st.State = Admitted

@@ -48,22 +48,30 @@ func TestStatusStates(t *testing.T) {
 	}
 }
 
-// TestStatusSoonest: a waiting place is not admitted before the places ahead of it have
-// been, at the set rate, less the credit a stall banks (three seconds of admissions);
-// Status says so, for the page to poll less often meanwhile.
-func TestStatusSoonest(t *testing.T) {
+// pausedLine opens a window admitting 10 a second, paused so that no tick admits anyone,
+// and puts n students in its line, ordered and in the room's cache.
+func pausedLine(t *testing.T, n int) (*fixture, *waitingroom.Room, int64, []waitingroom.Place) {
+	t.Helper()
 	f := newFixture(t)
 	w := f.window(windowSpec{rate: 10})
 	r := f.room()
-	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w) // no tick admits anyone
+	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w)
 	f.clock.Set(opens.Add(time.Second))
 	f.open(r, w)
 	var places []waitingroom.Place
-	for _, u := range f.students(101) {
+	for _, u := range f.students(n) {
 		places = append(places, f.join(r, w, u))
 	}
 	f.tick(r, w)
 	f.refresh(r)
+	return f, r, w, places
+}
+
+// TestStatusSoonest: a waiting place is not admitted before the places ahead of it have
+// been, at the set rate, less the credit a stall banks (three seconds of admissions);
+// Status says so, for the page to poll less often meanwhile.
+func TestStatusSoonest(t *testing.T) {
+	_, r, _, places := pausedLine(t, 101)
 	for _, c := range []struct {
 		index int
 		want  time.Duration
@@ -87,18 +95,7 @@ func TestStatusSoonest(t *testing.T) {
 // then at its most) and then admitting at its rate, tick after tick, no place is admitted
 // before the Soonest its page was shown when the window resumed.
 func TestSoonestIsNeverBeaten(t *testing.T) {
-	f := newFixture(t)
-	w := f.window(windowSpec{rate: 10})
-	r := f.room()
-	f.exec("UPDATE registration_windows SET paused = TRUE WHERE id = ?", w)
-	f.clock.Set(opens.Add(time.Second))
-	f.open(r, w)
-	var places []waitingroom.Place
-	for _, u := range f.students(60) {
-		places = append(places, f.join(r, w, u))
-	}
-	f.tick(r, w)
-	f.refresh(r)
+	f, r, w, places := pausedLine(t, 60)
 	soonest := make([]time.Duration, len(places))
 	for i, p := range places {
 		soonest[i] = r.Status(p).Soonest

@@ -650,6 +650,10 @@ func (r *Room) livenessKnown() bool {
 // admitted). A student who keeps polling is never more than that behind in the database,
 // and the sweep allows for it. With the default grace of 60 s: every 15 s, not 5, and a
 // page closed is given up 60 to 80 s after its last poll.
-func touchEvery(w *window) time.Duration {
-	return time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second / 4
+func touchEvery(w *window) time.Duration { return keep(w) / 4 }
+
+// keep is how long a place is kept without a poll, whatever its state: the lesser of
+// the window's grace (while it waits) and idle time (once admitted).
+func keep(w *window) time.Duration {
+	return time.Duration(min(w.GraceSeconds, w.IdleSeconds)) * time.Second
 }
