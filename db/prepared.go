@@ -4,41 +4,60 @@ import (
 	"context"
 	"database/sql"
 	"sync/atomic"
+	"time"
 
 	"github.com/schoolservice/school/internal/ctxsync"
 )
 
-// NewPrepared returns Queries that run the hottest reads as server-side prepared
-// statements, and every other query as New(sqldb) does (parameters interpolated by the
-// driver, see Config): FindSession, the first statement of every signed-in request, and
-// RegistrationGlance, the first statement of every registration request and, after the
-// session's, the whole of a `full` answer. Measured as mariadbd's CPU per execution
-// (MariaDB 10.11): the glance alone on one connection about 110-160 µs prepared against
-// 200-230 µs interpolated, and in the app (BenchmarkRegistrationStatements, runs
-// alternated) 160-220 µs against 205-260 µs, parsing its five joins and three subqueries
-// being much of its cost; the session's read 87-89 µs against 101-121 µs. database/sql
-// prepares each on every pooled connection the first time it runs there; after that each
-// execution is one round trip, as an interpolated query is. The statements that run
-// inside transactions stay interpolated: a prepared statement there is prepared for the
-// transaction's connection, which the measured gain on them does not pay for.
-func NewPrepared(sqldb *sql.DB) *Queries {
-	return New(&preparedDB{DB: sqldb, stmts: map[string]*lazyStmt{findSession: {}, registrationGlance: {}}})
-}
-
-// preparedDB is a DBTX that runs the queries in stmts as prepared statements.
-type preparedDB struct {
-	*sql.DB
+// Prepared runs the hottest statements as server-side prepared statements, and every
+// other query as New(sqldb) does (parameters interpolated by the driver, see Config).
+// Outside a transaction (Queries): FindSession, the first statement of every signed-in
+// request, and RegistrationGlance, the first statement of every registration request
+// and, after the session's, the whole of a `full` answer. Inside one (InTx with
+// UsePrepared): the statements of an `enrolled` and a `waitlisted` answer.
+//
+// Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
+// connection about 110-160 µs prepared against 200-230 µs interpolated, and in the app
+// (BenchmarkRegistrationStatements, runs alternated) 160-220 µs against 205-260 µs,
+// parsing its five joins and three subqueries being much of its cost; the session's read
+// 87-89 µs against 101-121 µs; the transactions' statements in BENCHMARKS.md ("eighth").
+// database/sql prepares each on every pooled connection the first time it runs there,
+// in a transaction on the transaction's own connection (Tx.StmtContext), where later
+// transactions find it; after that each execution is one round trip, as an
+// interpolated query is.
+type Prepared struct {
+	db    *sql.DB
 	stmts map[string]*lazyStmt // fixed at construction: read without a lock
 }
+
+// NewPrepared returns the prepared statements of sqldb; each is prepared at its first use.
+func NewPrepared(sqldb *sql.DB) *Prepared {
+	stmts := map[string]*lazyStmt{}
+	for _, q := range []string{findSession, registrationGlance,
+		lockStudentRecord, takeSeat, insertEnrollment, saveRequestResult,
+		lockSectionSeats, joinWaitlist, waitlistPosition} {
+		stmts[q] = &lazyStmt{}
+	}
+	return &Prepared{db: sqldb, stmts: stmts}
+}
+
+// Queries runs queries outside a transaction, the prepared ones prepared.
+func (p *Prepared) Queries() *Queries { return New(preparedDB{p}) }
+
+// UsePrepared makes InTx run p's statements prepared on the transaction's connection.
+func UsePrepared(p *Prepared) TxOption { return func(o *txOptions) { o.prepared = p } }
 
 // lazyStmt is prepared at its first use, so that building the Queries needs no database;
 // when preparing fails the query runs unprepared and the next use tries again.
 type lazyStmt struct {
-	mu   ctxsync.Mutex
-	stmt atomic.Pointer[sql.Stmt]
+	mu        ctxsync.Mutex
+	stmt      atomic.Pointer[sql.Stmt]
+	preparing atomic.Bool // ready has a goroutine preparing it
 }
 
-func (p *preparedDB) prepared(ctx context.Context, query string) *sql.Stmt {
+// stmt returns query's prepared statement, or nil when it is not one of p's or cannot be
+// prepared now.
+func (p *Prepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	l := p.stmts[query]
 	if l == nil {
 		return nil
@@ -53,7 +72,7 @@ func (p *preparedDB) prepared(ctx context.Context, query string) *sql.Stmt {
 	if st := l.stmt.Load(); st != nil {
 		return st
 	}
-	st, err := p.DB.PrepareContext(ctx, query)
+	st, err := p.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}
@@ -61,16 +80,87 @@ func (p *preparedDB) prepared(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := p.prepared(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// prepareWait bounds a preparation ready started, so that a database that does not
+// answer leaves no goroutine behind for long.
+const prepareWait = 10 * time.Second
+
+// ready returns query's prepared statement when it is one of p's and already prepared.
+// Otherwise it returns nil, so that the query runs unprepared, and has one of p's
+// prepared in the background. A transaction must not wait for a preparation: preparing
+// takes a second connection from the pool, and with every connection held by a
+// transaction waiting for one, none would come (the rush did that: 60 s, every request).
+func (p *Prepared) ready(query string) *sql.Stmt {
+	l := p.stmts[query]
+	if l == nil {
+		return nil
 	}
-	return p.DB.QueryRowContext(ctx, query, args...)
+	if st := l.stmt.Load(); st != nil {
+		return st
+	}
+	if l.preparing.CompareAndSwap(false, true) {
+		go func() {
+			defer l.preparing.Store(false)
+			ctx, cancel := context.WithTimeout(context.Background(), prepareWait)
+			defer cancel()
+			p.stmt(ctx, query)
+		}()
+	}
+	return nil
 }
 
-func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := p.prepared(ctx, query); st != nil {
+// preparedDB is a DBTX outside a transaction that runs p's statements prepared.
+type preparedDB struct{ *Prepared }
+
+func (p preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.db.ExecContext(ctx, query, args...)
+}
+
+func (p preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.db.PrepareContext(ctx, query)
+}
+
+func (p preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return p.DB.QueryContext(ctx, query, args...)
+	return p.db.QueryContext(ctx, query, args...)
+}
+
+func (p preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db.QueryRowContext(ctx, query, args...)
+}
+
+// preparedTx is a DBTX inside a transaction that runs p's statements prepared. The
+// statement Tx.StmtContext returns is the transaction's, closed with it; the server's
+// statement stays prepared on the connection for the next transaction there.
+type preparedTx struct {
+	*sql.Tx
+	p *Prepared
+}
+
+func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.p.ready(query); st != nil {
+		return t.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.p.ready(query); st != nil {
+		return t.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.p.ready(query); st != nil {
+		return t.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }

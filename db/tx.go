@@ -41,6 +41,7 @@ type txOptions struct {
 	attempts   int
 	idempotent bool
 	outage     time.Duration
+	prepared   *Prepared
 }
 
 // OnRetry is called each time InTx runs the transaction again, with the error that made
@@ -80,7 +81,7 @@ func InTx(ctx context.Context, sqldb *sql.DB, fn func(q *Queries) error, opts ..
 	var awaySince time.Time
 	contended, away := 0, 0
 	for {
-		err := inTx(ctx, sqldb, fn)
+		err := inTx(ctx, sqldb, o.prepared, fn)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -124,13 +125,17 @@ func InTx(ctx context.Context, sqldb *sql.DB, fn func(q *Queries) error, opts ..
 	}
 }
 
-func inTx(ctx context.Context, sqldb *sql.DB, fn func(*Queries) error) error {
+func inTx(ctx context.Context, sqldb *sql.DB, p *Prepared, fn func(*Queries) error) error {
 	tx, err := sqldb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(New(tx)); err != nil {
+	var q DBTX = tx
+	if p != nil {
+		q = preparedTx{Tx: tx, p: p}
+	}
+	if err := fn(New(q)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -36,13 +36,16 @@ type Service struct {
 	baskets   basketCounts
 	unwritten unwritten
 	flights   flights
-	// reads runs RegistrationGlance prepared (db.NewPrepared).
-	reads *db.Queries
+	// prepared runs the hottest statements, the glance and those of the students'
+	// transactions, as server-side prepared statements; reads is the glance's Queries.
+	prepared *db.Prepared
+	reads    *db.Queries
 }
 
 // New returns a Service whose metrics are registered on reg.
 func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
-	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now, reads: db.NewPrepared(sqldb)}
+	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now, prepared: db.NewPrepared(sqldb)}
+	s.reads = s.prepared.Queries()
 	s.catalog.db = sqldb
 	return s
 }
@@ -278,7 +281,7 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 			}
 		}
 		return nil
-	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent())
+	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent(), db.UsePrepared(s.prepared))
 	if errors.Is(err, errKeyTaken) {
 		// Read again: the glance now finds the key, and where the student stands after it.
 		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {

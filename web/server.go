@@ -168,7 +168,7 @@ func New(o Options) (*Server, error) {
 		o.RequestLimit = DefaultRequestLimit
 	}
 	sm := scs.New()
-	sm.Store = sessionStore{q: db.NewPrepared(o.DB)}
+	sm.Store = sessionStore{q: db.NewPrepared(o.DB).Queries()}
 	sm.Codec = sessionCodec{}
 	sm.Lifetime = o.SessionLifetime
 	// No scs IdleTimeout: it rewrites the session on every request. idleSessions keeps

@@ -18,7 +18,7 @@ import (
 func TestSessionStore(t *testing.T) {
 	t.Parallel()
 	sqldb, _ := dbtest.New(t)
-	st := sessionStore{q: db.NewPrepared(sqldb)}
+	st := sessionStore{q: db.NewPrepared(sqldb).Queries()}
 	ctx := context.Background()
 	if err := st.CommitCtx(ctx, "live", []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
