@@ -12,15 +12,18 @@ import (
 // Prepared runs the hottest statements as server-side prepared statements, and every
 // other query as New(sqldb) does (parameters interpolated by the driver, see Config).
 // Outside a transaction (Queries): FindSession, the first statement of every signed-in
-// request, and RegistrationGlance, the first statement of every registration request
-// and, after the session's, the whole of a `full` answer. Inside one (InTx with
-// UsePrepared): the statements of an `enrolled` and a `waitlisted` answer.
+// request; LoginFacts and CommitSession, the whole of a sign-in's database work; and
+// RegistrationGlance, the first statement of every registration request and, after the
+// session's, the whole of a `full` answer. Inside one (InTx with UsePrepared): the
+// statements of an `enrolled` and a `waitlisted` answer. Each earned its place by its
+// parse: the catalog page's StudentCredits, tried, did not measurably gain.
 //
 // Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
 // connection about 110-160 µs prepared against 200-230 µs interpolated, and in the app
 // (BenchmarkRegistrationStatements, runs alternated) 160-220 µs against 205-260 µs,
 // parsing its five joins and three subqueries being much of its cost; the session's read
-// 87-89 µs against 101-121 µs; the transactions' statements in BENCHMARKS.md ("eighth").
+// 87-89 µs against 101-121 µs; a sign-in's two 368-376 µs against 446-464 µs; the
+// transactions' statements in BENCHMARKS.md ("eighth").
 // database/sql prepares each on every pooled connection the first time it runs there,
 // in a transaction on the transaction's own connection (Tx.StmtContext), where later
 // transactions find it; after that each execution is one round trip, as an
@@ -33,7 +36,7 @@ type Prepared struct {
 // NewPrepared returns the prepared statements of sqldb; each is prepared at its first use.
 func NewPrepared(sqldb *sql.DB) *Prepared {
 	stmts := map[string]*lazyStmt{}
-	for _, q := range []string{findSession, registrationGlance,
+	for _, q := range []string{findSession, commitSession, loginFacts, registrationGlance,
 		lockStudentRecord, takeSeat, insertEnrollment, saveRequestResult,
 		lockSectionSeats, joinWaitlist, waitlistPosition} {
 		stmts[q] = &lazyStmt{}

@@ -168,7 +168,8 @@ func New(o Options) (*Server, error) {
 		o.RequestLimit = DefaultRequestLimit
 	}
 	sm := scs.New()
-	sm.Store = sessionStore{q: db.NewPrepared(o.DB).Queries()}
+	prepared := db.NewPrepared(o.DB).Queries() // the session's statements and the sign-in's
+	sm.Store = sessionStore{q: prepared}
 	sm.Codec = sessionCodec{}
 	sm.Lifetime = o.SessionLifetime
 	// No scs IdleTimeout: it rewrites the session on every request. idleSessions keeps
@@ -181,7 +182,7 @@ func New(o Options) (*Server, error) {
 
 	s := &Server{
 		db:        o.DB,
-		q:         db.New(o.DB),
+		q:         prepared,
 		catalogQ:  db.New(o.DB),
 		dir:       o.Directory,
 		log:       o.Logger,
