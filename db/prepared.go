@@ -3,8 +3,11 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/schoolservice/school/internal/ctxsync"
 )
@@ -55,7 +58,18 @@ func UsePrepared(p *Prepared) TxOption { return func(o *txOptions) { o.prepared 
 type lazyStmt struct {
 	mu        ctxsync.Mutex
 	stmt      atomic.Pointer[sql.Stmt]
-	preparing atomic.Bool // ready has a goroutine preparing it
+	preparing atomic.Bool  // ready has a goroutine preparing it
+	failed    atomic.Int64 // when preparing it last failed (UnixNano); 0: never
+}
+
+// retryPrepare spaces the attempts to prepare a statement the server refused, so that a
+// refusal that lasts (its limit of prepared statements reached, a privilege missing)
+// costs one failed PREPARE a second, not one for each execution.
+const retryPrepare = time.Second
+
+func (l *lazyStmt) resting(now time.Time) bool {
+	f := l.failed.Load()
+	return f != 0 && now.Sub(time.Unix(0, f)) < retryPrepare
 }
 
 // stmt returns query's prepared statement, or nil when it is not one of p's or cannot be
@@ -68,6 +82,9 @@ func (p *Prepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st := l.stmt.Load(); st != nil {
 		return st
 	}
+	if l.resting(time.Now()) {
+		return nil
+	}
 	if l.mu.Lock(ctx) != nil {
 		return nil // the query runs unprepared, and stops at once on the ended ctx
 	}
@@ -77,6 +94,7 @@ func (p *Prepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	st, err := p.db.PrepareContext(ctx, query)
 	if err != nil {
+		l.failed.Store(time.Now().UnixNano())
 		return nil
 	}
 	l.stmt.Store(st)
@@ -100,7 +118,7 @@ func (p *Prepared) ready(query string) *sql.Stmt {
 	if st := l.stmt.Load(); st != nil {
 		return st
 	}
-	if l.preparing.CompareAndSwap(false, true) {
+	if !l.resting(time.Now()) && l.preparing.CompareAndSwap(false, true) {
 		go func() {
 			defer l.preparing.Store(false)
 			ctx, cancel := context.WithTimeout(context.Background(), prepareWait)
@@ -111,12 +129,22 @@ func (p *Prepared) ready(query string) *sql.Stmt {
 	return nil
 }
 
+// refused reports the server refusing to prepare a statement on a connection that
+// lacks it (database/sql prepares it there before executing): it holds
+// max_prepared_stmt_count statements already. Nothing ran, so the query runs unprepared.
+func refused(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1461
+}
+
 // preparedDB is a DBTX outside a transaction that runs p's statements prepared.
 type preparedDB struct{ *Prepared }
 
 func (p preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := p.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+		if res, err := st.ExecContext(ctx, args...); !refused(err) {
+			return res, err
+		}
 	}
 	return p.db.ExecContext(ctx, query, args...)
 }
@@ -127,14 +155,18 @@ func (p preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt
 
 func (p preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := p.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		if rows, err := st.QueryContext(ctx, args...); !refused(err) {
+			return rows, err
+		}
 	}
 	return p.db.QueryContext(ctx, query, args...)
 }
 
 func (p preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := p.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+		if row := st.QueryRowContext(ctx, args...); !refused(row.Err()) {
+			return row
+		}
 	}
 	return p.db.QueryRowContext(ctx, query, args...)
 }
@@ -149,21 +181,27 @@ type preparedTx struct {
 
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := t.p.ready(query); st != nil {
-		return t.StmtContext(ctx, st).ExecContext(ctx, args...)
+		if res, err := t.StmtContext(ctx, st).ExecContext(ctx, args...); !refused(err) {
+			return res, err
+		}
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := t.p.ready(query); st != nil {
-		return t.StmtContext(ctx, st).QueryContext(ctx, args...)
+		if rows, err := t.StmtContext(ctx, st).QueryContext(ctx, args...); !refused(err) {
+			return rows, err
+		}
 	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := t.p.ready(query); st != nil {
-		return t.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		if row := t.StmtContext(ctx, st).QueryRowContext(ctx, args...); !refused(row.Err()) {
+			return row
+		}
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }

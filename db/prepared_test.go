@@ -15,7 +15,7 @@ import (
 // With the pool's one connection held, a transaction that waited for its statement to be
 // prepared would wait for ever: it runs the statement unprepared instead, and once the
 // statement is prepared (in the background) the next transactions run it prepared, on
-// the same connection.
+// the same connection, where later transactions find it.
 func TestPreparedInTxNeedsNoSecondConnection(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	sqldb.SetMaxOpenConns(1)
@@ -29,14 +29,14 @@ func TestPreparedInTxNeedsNoSecondConnection(t *testing.T) {
 		}
 		return err
 	}
-	executions := func() int {
-		var name string
+	status := func(name string) int {
 		var n int
-		if err := sqldb.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Com_stmt_execute'").Scan(&name, &n); err != nil {
+		if err := sqldb.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE ?", name).Scan(&name, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
+	executions := func() int { return status("Com_stmt_execute") }
 	for runs := 1; executions() == 0; runs++ {
 		if err := db.InTx(ctx, sqldb, lock, db.UsePrepared(p)); err != nil {
 			t.Fatalf("transaction %d: %v", runs, err)
@@ -45,5 +45,18 @@ func TestPreparedInTxNeedsNoSecondConnection(t *testing.T) {
 			t.Fatalf("after %d transactions, none has run its statement prepared", runs)
 		}
 		time.Sleep(10 * time.Millisecond) // the preparation needs the connection back
+	}
+	// Later transactions find the statement prepared on their connection.
+	before := executions()
+	for range 5 {
+		if err := db.InTx(ctx, sqldb, lock, db.UsePrepared(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := executions() - before; got != 5 {
+		t.Errorf("5 transactions ran the prepared statement %d times", got)
+	}
+	if got := status("Com_stmt_prepare"); got != 1 {
+		t.Errorf("the statement was prepared %d times on the pool's one connection, want once", got)
 	}
 }

@@ -16,8 +16,9 @@ import (
 // is safe; reporting the connection as bad (driver.ErrBadConn) lets database/sql run it
 // on another connection. When a Galera writer dies, that turns the reads in flight (a
 // session, a student's basket) from a 503 into an answer from the next writer. Inside a
-// transaction database/sql retries nothing, and InTx takes the error as a dropped
-// connection as before. Statements other than queries (Exec, COMMIT) keep the driver's
+// transaction there is no other connection: a prepared statement's retries run on the
+// same closed one and fail at once, and InTx takes the error as a dropped connection as
+// before. Statements other than queries (Exec, COMMIT) keep the driver's
 // error: their outcome is unknown. The connection wrapper of finish.go applies it.
 
 // retryableRead reports a read's dropped connection as driver.ErrBadConn, unless the

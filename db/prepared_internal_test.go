@@ -1,0 +1,27 @@
+package db
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Only the server's refusal to prepare (its limit of prepared statements) sends a query
+// on unprepared: any other error is the query's own answer.
+func TestRefusedIsOnlyTheLimit(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&mysql.MySQLError{Number: 1461, Message: "Can't create more than max_prepared_stmt_count statements"}, true},
+		{fmt.Errorf("lock student: %w", &mysql.MySQLError{Number: 1461}), true},
+		{&mysql.MySQLError{Number: 1213}, false},
+		{mysql.ErrInvalidConn, false},
+		{nil, false},
+	} {
+		if got := refused(c.err); got != c.want {
+			t.Errorf("refused(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
