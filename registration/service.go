@@ -36,6 +36,7 @@ type Service struct {
 	baskets   basketCounts
 	unwritten unwritten
 	flights   flights
+	gates     gates
 	// prepared runs the hottest statements, the glance and those of the students'
 	// transactions, as server-side prepared statements; reads is the glance's Queries.
 	prepared *db.Prepared
@@ -140,6 +141,9 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	start := time.Now()
 	req, out, err := s.glance(ctx, r, kind)
+	if err == nil && out.Result == "" && kind == db.RegistrationRequestsActionRegister {
+		return s.gated(ctx, r, start, req, out, act)
+	}
 	if err == nil && out.Result == "" {
 		out, err = s.transact(ctx, req, out, act)
 		// The pace follows the requests that took locks: answers from the glance alone are
@@ -148,6 +152,37 @@ func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationReq
 		if err == nil {
 			s.latency.observe(time.Since(start))
 		}
+	}
+	return out, err
+}
+
+// gated runs a registration's transaction once its section's gate lets it in, and
+// reads the section again, instead, when it answered full after this request's read
+// (gates); start is when that read began.
+func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *request, out Outcome, act action) (Outcome, error) {
+	g := s.gates.of(r.SectionID)
+	read := start
+	for tries := 0; ; tries++ {
+		if err := g.enter(ctx); err != nil {
+			return Outcome{}, err
+		}
+		if tries == regates || !g.fullSince(read) {
+			break
+		}
+		g.leave()
+		read = time.Now()
+		var err error
+		if req, out, err = s.glance(ctx, r, req.kind); err != nil || out.Result != "" {
+			return out, err
+		}
+	}
+	defer g.leave()
+	out, err := s.transact(ctx, req, out, act)
+	if err == nil {
+		if out.Result == Full {
+			g.full(time.Now())
+		}
+		s.latency.observe(time.Since(start))
 	}
 	return out, err
 }

@@ -1,0 +1,69 @@
+package registration_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/schoolservice/school/registration"
+)
+
+// registerBehindGate sends a registration that finds a seat at its read and then waits
+// at the section's gate, held by the test; fill says whether the gate records a full
+// answer while it waits. It returns the answer once the gate lets it on.
+func (w *world) registerBehindGate(student, section int64, fill bool, meanwhile func()) registration.Outcome {
+	w.t.Helper()
+	release := w.svc.HoldGate(section)
+	answer := make(chan registration.Outcome, 1)
+	go func() {
+		out, err := w.svc.Register(context.Background(), registration.Request{StudentID: student, SectionID: section, Key: "k"})
+		if err != nil {
+			w.t.Error(err)
+		}
+		answer <- out
+	}()
+	for !w.svc.GateWaiting(section) {
+		time.Sleep(time.Millisecond)
+	}
+	meanwhile()
+	if fill {
+		w.svc.MarkGateFull(section) // another request answered full while this one waited
+	}
+	release()
+	return <-answer
+}
+
+// A registration that waited at the gate while the section's last seat went is answered
+// full from a new read, without a transaction: no lock taken, no key recorded.
+func TestGateAnswersFullFromANewRead(t *testing.T) {
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 1, 1, 540, 600)
+	first, second := w.student(), w.student()
+	out := w.registerBehindGate(second, sec, true, func() {
+		w.exec("UPDATE sections SET enrolled = 1 WHERE id = ?", sec)
+		w.exec("INSERT INTO enrollments (user_id, section_id, course_id, term_id) SELECT ?, id, course_id, term_id FROM sections WHERE id = ?", first, sec)
+	})
+	if out.Result != registration.Full {
+		t.Fatalf("answer %q, want full", out.Result)
+	}
+	if n := w.count("SELECT COUNT(*) FROM registration_requests WHERE user_id = ?", second); n != 0 {
+		t.Errorf("%d request records: the full answer came from a transaction", n)
+	}
+	w.checkInvariants()
+}
+
+// The gate's record of a full answer never answers full by itself: a seat free at the new
+// read (here, the section was never filled) goes to the transaction and is taken.
+func TestGateNeverAnswersFullWithASeatFree(t *testing.T) {
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 1, 1, 540, 600)
+	st := w.student()
+	out := w.registerBehindGate(st, sec, true, func() {})
+	if out.Result != registration.Enrolled {
+		t.Fatalf("answer %q, want enrolled", out.Result)
+	}
+	if n := w.count("SELECT COUNT(*) FROM enrollments WHERE user_id = ? AND section_id = ?", st, sec); n != 1 {
+		t.Errorf("%d enrollments, want 1", n)
+	}
+	w.checkInvariants()
+}
