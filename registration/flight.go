@@ -56,20 +56,30 @@ func (f *flights) do(ctx context.Context, k flightKey, fn func() (Outcome, error
 			}
 			return c.out, c.err
 		}
-		c := &flight{done: make(chan struct{})}
+		c := &flight{done: make(chan struct{}), err: errFlightLost}
 		if f.calls == nil {
 			f.calls = map[flightKey]*flight{}
 		}
 		f.calls[k] = c
 		f.mu.Unlock()
 
+		// Landed even when fn panics (a handler's recoverer answers the client), so that
+		// the key's later requests do not wait on a flight that never ends.
+		defer f.land(k, c)
 		c.out, c.err = fn()
-		f.mu.Lock()
-		delete(f.calls, k)
-		f.mu.Unlock()
-		close(c.done)
 		return c.out, c.err
 	}
+}
+
+// errFlightLost is what the requests sharing a flight get when its request ended without
+// an answer (a panic).
+var errFlightLost = errors.New("the request this one shared its answer with ended without one")
+
+func (f *flights) land(k flightKey, c *flight) {
+	f.mu.Lock()
+	delete(f.calls, k)
+	f.mu.Unlock()
+	close(c.done)
 }
 
 func isContextEnd(err error) bool {

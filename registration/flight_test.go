@@ -128,3 +128,32 @@ func TestFlightsFirstAbandoned(t *testing.T) {
 		t.Errorf("the waiter got %q, want its own answer (enrolled)", out.Result)
 	}
 }
+
+// A request that panics (a handler's recoverer answers its client) still ends its flight:
+// the request waiting on it gets an error, and the key's next request is answered.
+func TestFlightsFirstPanics(t *testing.T) {
+	var f flights
+	k := flightKey{student: 1, key: "k", kind: db.RegistrationRequestsActionRegister, section: 7}
+	release, entered := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer func() { _ = recover() }()
+		_, _ = f.do(context.Background(), k, func() (Outcome, error) { close(entered); <-release; panic("boom") })
+	}()
+	<-entered
+	waiter := make(chan error)
+	go func() {
+		_, err := f.do(context.Background(), k, func() (Outcome, error) { return Outcome{}, nil })
+		waiter <- err
+	}()
+	waitForWaiters(t, &f, k, 1)
+	close(release)
+	if err := <-waiter; !errors.Is(err, errFlightLost) {
+		t.Errorf("the waiter got %v, want errFlightLost", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := f.do(ctx, k, func() (Outcome, error) { return Outcome{Result: Enrolled}, nil })
+	if err != nil || out.Result != Enrolled {
+		t.Errorf("the key's next request: %q, %v; want its own answer", out.Result, err)
+	}
+}

@@ -2,6 +2,8 @@ package registration_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +25,11 @@ func (w *world) registerBehindGate(student, section int64, fill bool, meanwhile 
 		answer <- out
 	}()
 	for !w.svc.GateWaiting(section) {
-		time.Sleep(time.Millisecond)
+		select {
+		case out := <-answer:
+			w.t.Fatalf("answered %q before the gate", out.Result)
+		case <-time.After(time.Millisecond):
+		}
 	}
 	meanwhile()
 	if fill {
@@ -64,6 +70,49 @@ func TestGateNeverAnswersFullWithASeatFree(t *testing.T) {
 	}
 	if n := w.count("SELECT COUNT(*) FROM enrollments WHERE user_id = ? AND section_id = ?", st, sec); n != 1 {
 		t.Errorf("%d enrollments, want 1", n)
+	}
+	w.checkInvariants()
+}
+
+// Many students at once for a section's one seat: one is enrolled, every other is told
+// full, and after the first full answer those who waited are answered from a new read.
+// Transactions run: the seat's, those let in before the first full answer was recorded
+// (the gate's slots, and the slot the seat's transaction freed), none after.
+func TestGateRunsFewTransactionsForTheLastSeat(t *testing.T) {
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 1, 1, 540, 600)
+	const n = 16
+	students := w.students(n, 18)
+	release := w.svc.HoldGate(sec) // every request glances and finds the seat first
+	var wg sync.WaitGroup
+	results := make(chan registration.Result, n)
+	for i, st := range students {
+		wg.Go(func() {
+			out, err := w.svc.Register(context.Background(), registration.Request{StudentID: st, SectionID: sec, Key: fmt.Sprint("k", i)})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- out.Result
+		})
+	}
+	for deadline := time.Now().Add(30 * time.Second); !w.svc.GateWaitingAll(sec, n); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatalf("the %d requests never all waited at the gate", n)
+		}
+	}
+	release()
+	wg.Wait()
+	close(results)
+	counts := map[registration.Result]int{}
+	for r := range results {
+		counts[r]++
+	}
+	if counts[registration.Enrolled] != 1 || counts[registration.Full] != n-1 {
+		t.Errorf("answers %v, want 1 enrolled and %d full", counts, n-1)
+	}
+	if txs := w.count("SELECT COUNT(*) FROM registration_requests"); txs > registration.GateSlots+1 {
+		t.Errorf("%d transactions for one seat, want at most %d", txs, registration.GateSlots+1)
 	}
 	w.checkInvariants()
 }

@@ -156,27 +156,22 @@ func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationReq
 	return out, err
 }
 
-// gated runs a registration's transaction once its section's gate lets it in, and
-// reads the section again, instead, when it answered full after this request's read
-// (gates); start is when that read began.
+// gated runs a registration's transaction once its section's gate lets it in (gates).
+// When the section answered full after this request's read began (start), it reads the
+// section again first, holding its place (the read locks nothing), and goes on to the
+// transaction only if that read still finds a seat.
 func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *request, out Outcome, act action) (Outcome, error) {
 	g := s.gates.of(r.SectionID)
-	read := start
-	for tries := 0; ; tries++ {
-		if err := g.enter(ctx); err != nil {
-			return Outcome{}, err
-		}
-		if tries == regates || !g.fullSince(read) {
-			break
-		}
-		g.leave()
-		read = time.Now()
+	if err := g.enter(ctx); err != nil {
+		return Outcome{}, err
+	}
+	defer g.leave()
+	if g.fullSince(start) {
 		var err error
 		if req, out, err = s.glance(ctx, r, req.kind); err != nil || out.Result != "" {
 			return out, err
 		}
 	}
-	defer g.leave()
 	out, err := s.transact(ctx, req, out, act)
 	if err == nil {
 		if out.Result == Full {
