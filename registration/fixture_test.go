@@ -26,6 +26,7 @@ type world struct {
 	dsn  string
 	q    *db.Queries
 	svc  *registration.Service
+	reg  *prometheus.Registry // the service's metrics
 	term int64
 	dept int64
 	n    int
@@ -45,7 +46,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.window(nil, "registration", now.Add(-time.Hour), now.Add(time.Hour))
-	w.svc = registration.New(sqldb, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	w.reg = prometheus.NewRegistry()
+	w.svc = registration.New(sqldb, slog.New(slog.NewTextHandler(io.Discard, nil)), w.reg)
 	w.svc.SetClock(func() time.Time { return now })
 	return w
 }

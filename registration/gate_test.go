@@ -111,8 +111,29 @@ func TestGateRunsFewTransactionsForTheLastSeat(t *testing.T) {
 	if counts[registration.Enrolled] != 1 || counts[registration.Full] != n-1 {
 		t.Errorf("answers %v, want 1 enrolled and %d full", counts, n-1)
 	}
-	if txs := w.count("SELECT COUNT(*) FROM registration_requests"); txs > registration.GateSlots+1 {
+	txs := w.count("SELECT COUNT(*) FROM registration_requests")
+	if txs > registration.GateSlots+1 {
 		t.Errorf("%d transactions for one seat, want at most %d", txs, registration.GateSlots+1)
 	}
+	// Every request found the seat at its first read: each either ran its transaction or
+	// was answered at the gate, and the metric says how many were.
+	if got := w.counter("school_registration_gate_answers_total"); got != float64(n-txs) {
+		t.Errorf("school_registration_gate_answers_total %v, want %d", got, n-txs)
+	}
 	w.checkInvariants()
+}
+
+// counter is the value of the service's counter of that name (0 when it has no sample).
+func (w *world) counter(name string) float64 {
+	w.t.Helper()
+	families, err := w.reg.Gather()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -17,6 +17,7 @@ const hotSections = 20
 type metrics struct {
 	requests *prometheus.CounterVec
 	retries  prometheus.Counter
+	regated  prometheus.Counter
 	waitlist *prometheus.CounterVec
 	pace     prometheus.Gauge
 	hot      *hotCollector
@@ -32,6 +33,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		retries: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "school", Name: "registration_transaction_retries_total",
 			Help: "Registration transactions run again after a deadlock or lock-wait timeout.",
+		}),
+		regated: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "school", Name: "registration_gate_answers_total",
+			Help: "Registrations answered from a new read after their section answered full while they waited at its gate: transactions the gate saved.",
 		}),
 		waitlist: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "school", Name: "waitlist_promotions_total",

@@ -169,6 +169,9 @@ func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *re
 	if g.fullSince(start) {
 		var err error
 		if req, out, err = s.glance(ctx, r, req.kind); err != nil || out.Result != "" {
+			if err == nil {
+				s.metrics.regated.Inc()
+			}
 			return out, err
 		}
 	}
