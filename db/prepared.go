@@ -48,19 +48,23 @@ func NewPrepared(sqldb *sql.DB) *Prepared {
 }
 
 // Queries runs queries outside a transaction, the prepared ones prepared.
-func (p *Prepared) Queries() *Queries { return New(preparedDB{p}) }
+func (p *Prepared) Queries() *Queries { return New(preparedDBTX{plain: p.db, stmt: p.stmt}) }
 
 // UsePrepared makes InTx run p's statements prepared on the transaction's connection.
 func UsePrepared(p *Prepared) TxOption { return func(o *txOptions) { o.prepared = p } }
 
 // lazyStmt is prepared at its first use, so that building the Queries needs no database;
-// when preparing fails the query runs unprepared and the next use tries again.
+// when preparing fails the query runs unprepared, and a use retryPrepare later tries again.
 type lazyStmt struct {
 	mu        ctxsync.Mutex
 	stmt      atomic.Pointer[sql.Stmt]
 	preparing atomic.Bool  // ready has a goroutine preparing it
-	failed    atomic.Int64 // when preparing it last failed (UnixNano); 0: never
+	failed    atomic.Int64 // when preparing it last failed (since epoch); 0: never
 }
+
+// epoch keeps the failures' times on the monotonic clock (Time.Sub reads it), which a step
+// of the wall clock does not move.
+var epoch = time.Now()
 
 // retryPrepare spaces the attempts to prepare a statement the server refused, so that a
 // refusal that lasts (its limit of prepared statements reached, a privilege missing)
@@ -69,7 +73,7 @@ const retryPrepare = time.Second
 
 func (l *lazyStmt) resting(now time.Time) bool {
 	f := l.failed.Load()
-	return f != 0 && now.Sub(time.Unix(0, f)) < retryPrepare
+	return f != 0 && time.Duration(int64(now.Sub(epoch))-f) < retryPrepare
 }
 
 // stmt returns query's prepared statement, or nil when it is not one of p's or cannot be
@@ -94,7 +98,7 @@ func (p *Prepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	st, err := p.db.PrepareContext(ctx, query)
 	if err != nil {
-		l.failed.Store(time.Now().UnixNano())
+		l.failed.Store(max(int64(time.Since(epoch)), 1))
 		return nil
 	}
 	l.stmt.Store(st)
@@ -137,71 +141,53 @@ func refused(err error) bool {
 	return errors.As(err, &me) && me.Number == 1461
 }
 
-// preparedDB is a DBTX outside a transaction that runs p's statements prepared.
-type preparedDB struct{ *Prepared }
+// preparedDBTX is a DBTX that runs p's statements prepared: stmt finds a query's prepared
+// statement, or nil to run it on plain as it is. A statement the server refuses to
+// prepare on the connection at hand (refused) runs on plain too.
+type preparedDBTX struct {
+	plain DBTX // the pool, or the transaction
+	stmt  func(ctx context.Context, query string) *sql.Stmt
+}
 
-func (p preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := p.stmt(ctx, query); st != nil {
+// inTx runs p's statements on tx, each found prepared (ready) and taken into the
+// transaction with Tx.StmtContext: that statement is the transaction's, closed with it,
+// while the server's stays prepared on the connection for the next transaction there.
+func (p *Prepared) inTx(tx *sql.Tx) preparedDBTX {
+	return preparedDBTX{plain: tx, stmt: func(ctx context.Context, query string) *sql.Stmt {
+		if st := p.ready(query); st != nil {
+			return tx.StmtContext(ctx, st)
+		}
+		return nil
+	}}
+}
+
+func (d preparedDBTX) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := d.stmt(ctx, query); st != nil {
 		if res, err := st.ExecContext(ctx, args...); !refused(err) {
 			return res, err
 		}
 	}
-	return p.db.ExecContext(ctx, query, args...)
+	return d.plain.ExecContext(ctx, query, args...)
 }
 
-func (p preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return p.db.PrepareContext(ctx, query)
+func (d preparedDBTX) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return d.plain.PrepareContext(ctx, query)
 }
 
-func (p preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := p.stmt(ctx, query); st != nil {
+func (d preparedDBTX) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.stmt(ctx, query); st != nil {
 		if rows, err := st.QueryContext(ctx, args...); !refused(err) {
 			return rows, err
 		}
 	}
-	return p.db.QueryContext(ctx, query, args...)
+	return d.plain.QueryContext(ctx, query, args...)
 }
 
-func (p preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := p.stmt(ctx, query); st != nil {
+func (d preparedDBTX) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := d.stmt(ctx, query); st != nil {
 		if row := st.QueryRowContext(ctx, args...); !refused(row.Err()) {
 			return row
 		}
 	}
-	return p.db.QueryRowContext(ctx, query, args...)
-}
-
-// preparedTx is a DBTX inside a transaction that runs p's statements prepared. The
-// statement Tx.StmtContext returns is the transaction's, closed with it; the server's
-// statement stays prepared on the connection for the next transaction there.
-type preparedTx struct {
-	*sql.Tx
-	p *Prepared
-}
-
-func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.p.ready(query); st != nil {
-		if res, err := t.StmtContext(ctx, st).ExecContext(ctx, args...); !refused(err) {
-			return res, err
-		}
-	}
-	return t.Tx.ExecContext(ctx, query, args...)
-}
-
-func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.p.ready(query); st != nil {
-		if rows, err := t.StmtContext(ctx, st).QueryContext(ctx, args...); !refused(err) {
-			return rows, err
-		}
-	}
-	return t.Tx.QueryContext(ctx, query, args...)
-}
-
-func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.p.ready(query); st != nil {
-		if row := t.StmtContext(ctx, st).QueryRowContext(ctx, args...); !refused(row.Err()) {
-			return row
-		}
-	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return d.plain.QueryRowContext(ctx, query, args...)
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -23,5 +24,21 @@ func TestRefusedIsOnlyTheLimit(t *testing.T) {
 		if got := refused(c.err); got != c.want {
 			t.Errorf("refused(%v) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// A statement the server refused to prepare is not tried again for retryPrepare, then is.
+func TestPreparationRestsAfterAFailure(t *testing.T) {
+	var l lazyStmt
+	now := time.Now()
+	if l.resting(now) {
+		t.Fatal("a statement never tried rests")
+	}
+	l.failed.Store(int64(now.Sub(epoch)))
+	if !l.resting(now.Add(retryPrepare / 2)) {
+		t.Error("tried again half a retryPrepare after failing")
+	}
+	if l.resting(now.Add(retryPrepare)) {
+		t.Error("still resting retryPrepare after failing")
 	}
 }

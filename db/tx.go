@@ -133,7 +133,7 @@ func inTx(ctx context.Context, sqldb *sql.DB, p *Prepared, fn func(*Queries) err
 	defer tx.Rollback()
 	var q DBTX = tx
 	if p != nil {
-		q = preparedTx{Tx: tx, p: p}
+		q = p.inTx(tx)
 	}
 	if err := fn(New(q)); err != nil {
 		return err

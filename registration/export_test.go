@@ -21,9 +21,6 @@ func (s *Service) HoldGate(section int64) (release func()) {
 	}
 }
 
-// GateWaiting reports whether a registration waits at the section's gate for a slot.
-func (s *Service) GateWaiting(section int64) bool { return s.GateWaitingAll(section, 1) }
-
 // MarkGateFull records a full answer at the section's gate, as a transaction that found
 // the last seat gone does.
 func (s *Service) MarkGateFull(section int64) { s.gates.of(section).full(time.Now()) }
@@ -31,7 +28,7 @@ func (s *Service) MarkGateFull(section int64) { s.gates.of(section).full(time.No
 // GateSlots is how many registrations for one section a replica runs at once.
 const GateSlots = gateSlots
 
-// GateWaitingAll reports whether n registrations wait at the section's gate.
-func (s *Service) GateWaitingAll(section int64, n int) bool {
+// GateWaiting reports whether n registrations wait at the section's gate for a slot.
+func (s *Service) GateWaiting(section int64, n int) bool {
 	return s.gates.of(section).waiting.Load() >= int32(n)
 }

@@ -24,7 +24,7 @@ func (w *world) registerBehindGate(student, section int64, fill bool, meanwhile 
 		}
 		answer <- out
 	}()
-	for !w.svc.GateWaiting(section) {
+	for !w.svc.GateWaiting(section, 1) {
 		select {
 		case out := <-answer:
 			w.t.Fatalf("answered %q before the gate", out.Result)
@@ -95,7 +95,7 @@ func TestGateRunsFewTransactionsForTheLastSeat(t *testing.T) {
 			results <- out.Result
 		})
 	}
-	for deadline := time.Now().Add(30 * time.Second); !w.svc.GateWaitingAll(sec, n); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !w.svc.GateWaiting(sec, n); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			release()
 			t.Fatalf("the %d requests never all waited at the gate", n)
