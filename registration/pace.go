@@ -18,53 +18,94 @@ import (
 // everyone admitted before the latency moved, then starves the room while they finish. A
 // limit on the active students counts them from the moment they are let in.
 //
-// The signal is the moving average of registration transactions (the requests that took
-// locks: they wait for the database's locks and CPU and for the app's CPU alike) and
-// requests queueing for a database connection. Under fastLatency, or while nobody
-// registers, the limit grows by a fifth a second, but only while the students active
-// fill most of it (growth needs evidence); between the thresholds it holds; over
-// slowLatency or while requests wait for a connection it falls by a fifth a second, but
-// only while the students active are within it. Once more are active than the limit,
-// nobody is admitted, and the load falls as they finish: the students a cut has not yet
-// reached are the lag of the loop, and shrinking on through it cut the limit to a tenth in
-// ten seconds, the load collapsed, and it grew back at a fifth a second (the rehearsal's
-// answers dipped to a tenth every 25-30 s). Every opening (no tick asked in idleReset)
-// starts the limit at startActive.
+// The signal is the mean time of the registration transactions of the last second or two
+// (latency: the requests that took locks wait for the database's locks and CPU and for
+// the app's CPU alike) and requests queueing for a database connection. Under
+// fastLatency, or while nobody registers, the limit grows, but only while the students
+// active fill most of it (growth needs evidence): by a fifth a second at an opening,
+// until the first strain, then by a twentieth (steadyGrowth); between the thresholds it
+// holds; over slowLatency or while requests wait for a connection it falls by a tenth a
+// second, but only while the students active are within it. Once more are active than
+// the limit, nobody is admitted, and the load falls as they finish: the students a cut
+// has not yet reached are the lag of the loop, and shrinking on through it cut the limit
+// to a tenth in ten seconds, the load collapsed, and it grew back at a fifth a second
+// (the rehearsal's answers dipped to a tenth every 25-30 s). Admissions refill the limit
+// in no less than refillSeconds. Every opening (no tick asked in idleReset) starts the
+// limit at startActive.
 const (
 	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
-	// staleAfter: an average this old (nobody registering) says nothing about now.
-	staleAfter = 5 * time.Second
 
 	startActive = 50.0
 	minActive   = 10.0 // however strained: a crowd that never moves is no answer either
-	growth      = 1.2  // per second, while fast and full
-	shrink      = 0.8  // per second, while strained
+	growth      = 1.2  // per second, while fast and full, until the first strain of an opening
+	// steadyGrowth: per second, while fast and full once the opening has found its
+	// backend's limit. Students admitted now click their first registrations seconds
+	// later, so growth at the opening's pace overshot that limit by half before the
+	// first transaction slowed (the rehearsal's limit swung between 450 and 1,450 every
+	// 20-25 s, each swing a burst of students on the same hot sections).
+	steadyGrowth = 1.05
+	shrink       = 0.9 // per second, while strained
+	// refillSeconds: the fewest seconds in which admissions refill the whole limit, so
+	// that a limit emptied at once (a crowd finishing together) does not send its
+	// successors to the catalog in the same second.
+	refillSeconds = 5
 	// full: the share of the limit the active students must fill for it to grow.
 	full      = 0.8
 	idleReset = 30 * time.Second
 )
 
-// latency is a moving average of how long registration transactions take.
+// latency is the mean of the registration transactions that finished in the last one to
+// two seconds. A moving average over the last few transactions swung between 10 and
+// 300 ms within a second in the rehearsal (a stall on the database holds a few dozen
+// transactions at once, which then finish together), and the pacer cut and grew the limit
+// on each swing: over a second or two, a stall counts as its share of the load.
 type latency struct {
-	mu  sync.Mutex
-	avg float64 // seconds
-	at  time.Time
+	mu        sync.Mutex
+	cur, prev span
 }
 
-func (l *latency) observe(d time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	// Each observation counts for a tenth: the average follows load within seconds on
-	// registration day, when hundreds arrive every second.
-	l.avg = 0.9*l.avg + 0.1*d.Seconds()
-	l.at = time.Now()
+// latencySpan is how long a span of observations runs before the next one starts.
+const latencySpan = time.Second
+
+// span is the transactions that finished from start on.
+type span struct {
+	start time.Time
+	sum   time.Duration
+	n     int
 }
 
-func (l *latency) read() (avg time.Duration, at time.Time) {
+func (l *latency) observe(now time.Time, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return time.Duration(l.avg * float64(time.Second)), l.at
+	l.roll(now)
+	l.cur.sum += d
+	l.cur.n++
+}
+
+// roll starts a new span when the current one has run latencySpan; the previous one is
+// kept only if it ended just now.
+func (l *latency) roll(now time.Time) {
+	if now.Sub(l.cur.start) < latencySpan {
+		return
+	}
+	l.prev = span{}
+	if now.Sub(l.cur.start) < 2*latencySpan {
+		l.prev = l.cur
+	}
+	l.cur = span{start: now}
+}
+
+// read returns the mean of the last one to two seconds; not ok when none finished then.
+func (l *latency) read(now time.Time) (avg time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(now)
+	n := l.prev.n + l.cur.n
+	if n == 0 {
+		return 0, false
+	}
+	return (l.prev.sum + l.cur.sum) / time.Duration(n), true
 }
 
 // load is what the signals say of the backend now.
@@ -78,9 +119,10 @@ const (
 
 // pacer is the admission pace of one window on one replica.
 type pacer struct {
-	mu    sync.Mutex
-	limit float64 // students active at once; 0 before the first opening
-	at    time.Time
+	mu       sync.Mutex
+	limit    float64 // students active at once; 0 before the first opening
+	at       time.Time
+	strained bool // since the opening
 }
 
 // next moves the limit by what load says for the time since the last call, with active
@@ -89,7 +131,7 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at.IsZero() || now.Sub(p.at) > idleReset {
-		p.limit, p.at = startActive, now
+		p.limit, p.at, p.strained = startActive, now, false
 		return min(int64(p.limit), ceiling)
 	}
 	// A tick that stalled for long moves the limit as if a second had passed, no more.
@@ -97,36 +139,41 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	p.at = now
 	switch {
 	case l == light && float64(active) >= full*p.limit:
-		p.limit *= math.Pow(growth, dt)
+		g := growth
+		if p.strained {
+			g = steadyGrowth
+		}
+		p.limit *= math.Pow(g, dt)
 	case l == strained && float64(active) <= p.limit:
 		p.limit = max(minActive, p.limit*math.Pow(shrink, dt))
+		p.strained = true
 	}
 	// The limit never banks more than the ceiling: lowering it takes effect at once.
 	p.limit = min(p.limit, max(float64(ceiling), minActive))
 	return min(int64(p.limit), ceiling)
 }
 
-// Pace is the waiting room's admission for a window now: its set rate, and at most
-// maxActive (the staff's limit) students active at once, fewer when the backend does not
-// sustain that many; active is how many are active now. Each window has its own limit,
-// since each has its own students.
+// Pace is the waiting room's admission for a window now: its set rate, at most the
+// active limit in refillSeconds, and at most maxActive (the staff's limit) students
+// active at once, fewer when the backend does not sustain that many; active is how many
+// are active now. Each window has its own limit, since each has its own students.
 func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (float64, int64) {
 	p, _ := s.pace.LoadOrStore(windowID, &pacer{})
 	limit := p.(*pacer).next(time.Now(), maxActive, active, s.load())
 	s.metrics.pace.Set(float64(limit))
-	return rate, limit
+	return min(rate, max(1, float64(limit)/refillSeconds)), limit
 }
 
-// load reads the signals: the transactions' moving average and the connection pool.
+// load reads the signals: the transactions' mean (latency) and the connection pool.
 func (s *Service) load() load {
 	st := s.db.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
 		return strained
 	}
-	avg, at := s.latency.read()
+	avg, ok := s.latency.read(time.Now())
 	switch {
-	case time.Since(at) > staleAfter || avg < fastLatency:
+	case !ok || avg < fastLatency:
 		return light
 	case avg > slowLatency:
 		return strained

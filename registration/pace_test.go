@@ -12,9 +12,10 @@ import (
 )
 
 // TestPacer: an opening starts with a small active limit, which grows while
-// registrations are fast and the students fill it, holds while busy or while they do
-// not fill it, falls while strained and the students active are within it (never below
-// its floor nor above the staff's limit), and starts small again at the next opening.
+// registrations are fast and the students fill it (more slowly once it has strained),
+// holds while busy or while they do not fill it, falls while strained and the students
+// active are within it (never below its floor nor above the staff's limit), and starts
+// small again at the next opening.
 func TestPacer(t *testing.T) {
 	var p pacer
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -55,8 +56,11 @@ func TestPacer(t *testing.T) {
 	if n := step(60, 20000, 1, strained); n != minActive {
 		t.Errorf("strained for a minute: %d, want the floor %v", n, minActive)
 	}
-	if n := step(60, 20000, 1, light); n != 20000 {
-		t.Errorf("fast and full for a minute: %d, want the staff's limit", n)
+	if n := step(10, 20000, 1, light); math.Abs(float64(n)-minActive*math.Pow(steadyGrowth, 10)) > 1 {
+		t.Errorf("fast and full for 10 s after a strain: %d, want %.0f", n, minActive*math.Pow(steadyGrowth, 10))
+	}
+	if n := step(300, 20000, 1, light); n != 20000 {
+		t.Errorf("fast and full for five minutes: %d, want the staff's limit", n)
 	}
 	if n := step(1, 400, 1, light); n != 400 {
 		t.Errorf("staff limit lowered to 400: limit %d", n)
@@ -70,6 +74,9 @@ func TestPacer(t *testing.T) {
 	if n := p.next(now, 20000, 0, light); n != startActive {
 		t.Errorf("next opening starts at %d, want %v", n, startActive)
 	}
+	if n := step(5, 20000, 1, light); math.Abs(float64(n)-startActive*math.Pow(growth, 5)) > 2 {
+		t.Errorf("fast and full for 5 s at the next opening: %d, want %.0f (its growth, not the steady one)", n, startActive*math.Pow(growth, 5))
+	}
 }
 
 // TestLoadFollowsTransactions: slow transactions strain, fast ones and silence do not.
@@ -79,23 +86,47 @@ func TestLoadFollowsTransactions(t *testing.T) {
 	if l := s.load(); l != light {
 		t.Errorf("nobody registering: %v, want light", l)
 	}
-	for range 50 {
-		s.latency.observe(200 * time.Millisecond)
+	for _, c := range []struct {
+		each time.Duration
+		want load
+	}{{200 * time.Millisecond, strained}, {50 * time.Millisecond, busy}, {2 * time.Millisecond, light}} {
+		s.latency = latency{}
+		for range 50 {
+			s.latency.observe(time.Now(), c.each)
+		}
+		if l := s.load(); l != c.want {
+			t.Errorf("transactions taking %v: %v, want %v", c.each, l, c.want)
+		}
 	}
-	if l := s.load(); l != strained {
-		t.Errorf("transactions averaging 200 ms: %v, want strained", l)
+}
+
+// TestLatencyIsTheLastSeconds: the mean is of the transactions of the last one to two
+// seconds, each counted once, and nothing once none finished for a second.
+func TestLatencyIsTheLastSeconds(t *testing.T) {
+	var l latency
+	t0 := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	if _, ok := l.read(t0); ok {
+		t.Fatal("a mean before any transaction")
 	}
-	for range 50 {
-		s.latency.observe(50 * time.Millisecond)
+	for range 30 {
+		l.observe(t0, 200*time.Millisecond)
 	}
-	if l := s.load(); l != busy {
-		t.Errorf("transactions averaging about 50 ms: %v, want busy", l)
+	l.observe(at(500*time.Millisecond), 20*time.Millisecond) // a fast one after the stall
+	if avg, ok := l.read(at(900 * time.Millisecond)); !ok || avg != (30*200+20)*time.Millisecond/31 {
+		t.Errorf("within the first second: %v %v, want the mean of all 31", avg, ok)
 	}
-	for range 80 {
-		s.latency.observe(2 * time.Millisecond)
+	for range 31 {
+		l.observe(at(1200*time.Millisecond), 20*time.Millisecond)
 	}
-	if l := s.load(); l != light {
-		t.Errorf("transactions averaging 2 ms: %v, want light", l)
+	if avg, ok := l.read(at(1500 * time.Millisecond)); !ok || avg != (30*200+32*20)*time.Millisecond/62 {
+		t.Errorf("the next second: %v %v, want the mean of both seconds' 62", avg, ok)
+	}
+	if avg, ok := l.read(at(2300 * time.Millisecond)); !ok || avg != 20*time.Millisecond {
+		t.Errorf("the stall two seconds ago: %v %v, want only the last second's 20 ms", avg, ok)
+	}
+	if avg, ok := l.read(at(4 * time.Second)); ok {
+		t.Errorf("nothing finished for two seconds: %v, want no mean", avg)
 	}
 }
 
@@ -107,7 +138,18 @@ func TestPacePerWindow(t *testing.T) {
 	if _, n := s.Pace(1, 100, 30, 0); n != 30 {
 		t.Errorf("window 1, staff limit 30: %d", n)
 	}
-	if _, n := s.Pace(2, 100, 20000, 0); n != startActive {
+	rate, n := s.Pace(2, 100, 20000, 0)
+	if n != startActive {
 		t.Errorf("window 2 after window 1's limit of 30: %d, want its own opening limit %v", n, startActive)
+	}
+	// Admissions refill the limit in no less than refillSeconds.
+	if want := startActive / refillSeconds; rate != want {
+		t.Errorf("window 2's rate with a limit of %v: %v a second, want %v", startActive, rate, want)
+	}
+	if rate, _ := s.Pace(1, 100, 30, 0); rate != 30.0/refillSeconds {
+		t.Errorf("window 1's rate with a limit of 30: %v a second, want %v", rate, 30.0/refillSeconds)
+	}
+	if rate, _ := s.Pace(1, 2, 30, 0); rate != 2 {
+		t.Errorf("window 1 set to 2 a second: %v, want the set rate", rate)
 	}
 }

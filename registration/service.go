@@ -150,7 +150,7 @@ func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationReq
 		// cheap whatever the load on the seats. A failed one (a database outage waited
 		// out) says nothing of the load once the database is back.
 		if err == nil {
-			s.latency.observe(time.Since(start))
+			s.latency.observe(time.Now(), time.Since(start))
 		}
 	}
 	return out, err
@@ -180,7 +180,7 @@ func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *re
 		if out.Result == Full {
 			g.full(time.Now())
 		}
-		s.latency.observe(time.Since(start))
+		s.latency.observe(time.Now(), time.Since(start))
 	}
 	return out, err
 }
