@@ -18,7 +18,7 @@ import (
 // everyone admitted before the latency moved, then starves the room while they finish. A
 // limit on the active students counts them from the moment they are let in.
 //
-// The signal is the mean time of the registration transactions of the last second or two
+// The signal is the mean time of the registration transactions of about the last two seconds
 // (latency: the requests that took locks wait for the database's locks and CPU and for
 // the app's CPU alike) and requests queueing for a database connection. Under
 // fastLatency, or while nobody registers, the limit grows, but only while the students
@@ -29,9 +29,8 @@ import (
 // the limit, nobody is admitted, and the load falls as they finish: the students a cut
 // has not yet reached are the lag of the loop, and shrinking on through it cut the limit
 // to a tenth in ten seconds, the load collapsed, and it grew back at a fifth a second
-// (the rehearsal's answers dipped to a tenth every 25-30 s). Admissions refill the limit
-// in no less than refillSeconds. Every opening (no tick asked in idleReset) starts the
-// limit at startActive.
+// (the rehearsal's answers dipped to a tenth every 25-30 s). Every opening (no tick asked
+// in idleReset) starts the limit at startActive.
 const (
 	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
@@ -46,16 +45,12 @@ const (
 	// 20-25 s, each swing a burst of students on the same hot sections).
 	steadyGrowth = 1.05
 	shrink       = 0.9 // per second, while strained
-	// refillSeconds: the fewest seconds in which admissions refill the whole limit, so
-	// that a limit emptied at once (a crowd finishing together) does not send its
-	// successors to the catalog in the same second.
-	refillSeconds = 5
 	// full: the share of the limit the active students must fill for it to grow.
 	full      = 0.8
 	idleReset = 30 * time.Second
 )
 
-// latency is the mean of the registration transactions that finished in the last one to
+// latency is the mean of the registration transactions that finished in about the last
 // two seconds. A moving average over the last few transactions swung between 10 and
 // 300 ms within a second in the rehearsal (a stall on the database holds a few dozen
 // transactions at once, which then finish together), and the pacer cut and grew the limit
@@ -63,10 +58,19 @@ const (
 type latency struct {
 	mu        sync.Mutex
 	cur, prev span
+	// The last mean read, and when: while nothing finishes (a stall, or a lull) it
+	// stands for staleAfter, so that a stall does not read as a backend with nothing
+	// to do.
+	last   time.Duration
+	lastAt time.Time
 }
 
-// latencySpan is how long a span of observations runs before the next one starts.
-const latencySpan = time.Second
+const (
+	// latencySpan is how long a span of observations runs before the next one starts.
+	latencySpan = time.Second
+	// staleAfter: a mean this old (nobody registering) says nothing about now.
+	staleAfter = 5 * time.Second
+)
 
 // span is the transactions that finished from start on.
 type span struct {
@@ -96,16 +100,20 @@ func (l *latency) roll(now time.Time) {
 	l.cur = span{start: now}
 }
 
-// read returns the mean of the last one to two seconds; not ok when none finished then.
+// read returns the mean of about the last two seconds, or while none finished then the
+// last mean read up to staleAfter before; not ok when there is neither.
 func (l *latency) read(now time.Time) (avg time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.roll(now)
-	n := l.prev.n + l.cur.n
-	if n == 0 {
-		return 0, false
+	if n := l.prev.n + l.cur.n; n > 0 {
+		l.last, l.lastAt = (l.prev.sum+l.cur.sum)/time.Duration(n), now
+		return l.last, true
 	}
-	return (l.prev.sum + l.cur.sum) / time.Duration(n), true
+	if !l.lastAt.IsZero() && now.Sub(l.lastAt) < staleAfter {
+		return l.last, true
+	}
+	return 0, false
 }
 
 // load is what the signals say of the backend now.
@@ -146,22 +154,24 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 		p.limit *= math.Pow(g, dt)
 	case l == strained && float64(active) <= p.limit:
 		p.limit = max(minActive, p.limit*math.Pow(shrink, dt))
-		p.strained = true
 	}
+	// Strained with more active than the limit (another replica's students, say) is
+	// the backend's limit found all the same.
+	p.strained = p.strained || l == strained
 	// The limit never banks more than the ceiling: lowering it takes effect at once.
 	p.limit = min(p.limit, max(float64(ceiling), minActive))
 	return min(int64(p.limit), ceiling)
 }
 
-// Pace is the waiting room's admission for a window now: its set rate, at most the
-// active limit in refillSeconds, and at most maxActive (the staff's limit) students
-// active at once, fewer when the backend does not sustain that many; active is how many
-// are active now. Each window has its own limit, since each has its own students.
+// Pace is the waiting room's admission for a window now: its set rate, and at most
+// maxActive (the staff's limit) students active at once, fewer when the backend does not
+// sustain that many; active is how many are active now. Each window has its own limit,
+// since each has its own students.
 func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (float64, int64) {
 	p, _ := s.pace.LoadOrStore(windowID, &pacer{})
 	limit := p.(*pacer).next(time.Now(), maxActive, active, s.load())
 	s.metrics.pace.Set(float64(limit))
-	return min(rate, max(1, float64(limit)/refillSeconds)), limit
+	return rate, limit
 }
 
 // load reads the signals: the transactions' mean (latency) and the connection pool.

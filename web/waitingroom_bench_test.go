@@ -42,9 +42,8 @@ const (
 	wrPoll = 5 * time.Second // what the app tells a waiting page (web.Options.QueuePoll default)
 	wrRate = 100             // admit_per_second
 	// The warm-up covers the pacer's start: every opening starts at 50 students active
-	// and grows by a fifth a second while they fill it, admitting at most a fifth of the
-	// limit a second (registration.Pace), so at 100/s the limit, not the rate, decides
-	// admission for the first 17 s or so.
+	// and grows by a fifth a second while they fill it (registration.Pace), so at 100/s
+	// the limit, not the rate, decides admission for the first 13 s or so.
 	wrWarmup  = 20 * time.Second
 	wrWorkers = 256 // concurrent requests at most, over as many keep-alive connections
 )
