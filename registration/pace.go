@@ -22,9 +22,9 @@ import (
 // (latency: the requests that took locks wait for the database's locks and CPU and for
 // the app's CPU alike) and requests queueing for a database connection. Under
 // fastLatency, or while nobody registers, the limit grows, but only while the students
-// active fill most of it (growth needs evidence): by a fifth a second at an opening,
-// until the first strain, then by a twentieth (steadyGrowth); between the thresholds it
-// holds; over slowLatency or while requests wait for a connection it falls by a tenth a
+// active fill most of it (growth needs evidence): by a fifth a second, by a twentieth
+// (steadyGrowth) within settleAfter of a strain; between the thresholds it holds; over
+// slowLatency or while requests wait for a connection it falls by a tenth a
 // second, but only while the students active are within it. Once more are active than
 // the limit, nobody is admitted, and the load falls as they finish: the students a cut
 // has not yet reached are the lag of the loop, and shrinking on through it cut the limit
@@ -37,13 +37,16 @@ const (
 
 	startActive = 50.0
 	minActive   = 10.0 // however strained: a crowd that never moves is no answer either
-	growth      = 1.2  // per second, while fast and full, until the first strain of an opening
-	// steadyGrowth: per second, while fast and full once the opening has found its
-	// backend's limit. Students admitted now click their first registrations seconds
-	// later, so growth at the opening's pace overshot that limit by half before the
-	// first transaction slowed (the rehearsal's limit swung between 450 and 1,450 every
-	// 20-25 s, each swing a burst of students on the same hot sections).
+	growth      = 1.2  // per second, while fast and full (but see steadyGrowth)
+	// steadyGrowth: per second, while fast and full within settleAfter of a strain.
+	// Students admitted now click their first registrations seconds later, so growth
+	// at a fifth a second right after a cut overshot by half before the first
+	// transaction slowed (the rehearsal's limit swung between 450 and 1,450 every
+	// 20-25 s, each swing a burst of students on the same hot sections); growth at a
+	// twentieth for good after the first strain held the opening back (its first
+	// strain is the rush on the hot sections, not the backend's limit).
 	steadyGrowth = 1.05
+	settleAfter  = 10 * time.Second
 	shrink       = 0.9 // per second, while strained
 	// full: the share of the limit the active students must fill for it to grow.
 	full      = 0.8
@@ -127,10 +130,10 @@ const (
 
 // pacer is the admission pace of one window on one replica.
 type pacer struct {
-	mu       sync.Mutex
-	limit    float64 // students active at once; 0 before the first opening
-	at       time.Time
-	strained bool // since the opening
+	mu         sync.Mutex
+	limit      float64 // students active at once; 0 before the first opening
+	at         time.Time
+	strainedAt time.Time // the last strain; zero: none since the opening
 }
 
 // next moves the limit by what load says for the time since the last call, with active
@@ -139,7 +142,7 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at.IsZero() || now.Sub(p.at) > idleReset {
-		p.limit, p.at, p.strained = startActive, now, false
+		p.limit, p.at, p.strainedAt = startActive, now, time.Time{}
 		return min(int64(p.limit), ceiling)
 	}
 	// A tick that stalled for long moves the limit as if a second had passed, no more.
@@ -148,7 +151,7 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	switch {
 	case l == light && float64(active) >= full*p.limit:
 		g := growth
-		if p.strained {
+		if !p.strainedAt.IsZero() && now.Sub(p.strainedAt) < settleAfter {
 			g = steadyGrowth
 		}
 		p.limit *= math.Pow(g, dt)
@@ -157,7 +160,9 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 	}
 	// Strained with more active than the limit (another replica's students, say) is
 	// the backend's limit found all the same.
-	p.strained = p.strained || l == strained
+	if l == strained {
+		p.strainedAt = now
+	}
 	// The limit never banks more than the ceiling: lowering it takes effect at once.
 	p.limit = min(p.limit, max(float64(ceiling), minActive))
 	return min(int64(p.limit), ceiling)

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPacer: an opening starts with a small active limit, which grows while
-// registrations are fast and the students fill it (more slowly once it has strained),
+// registrations are fast and the students fill it (more slowly just after a strain),
 // holds while busy or while they do not fill it, falls while strained and the students
 // active are within it (never below its floor nor above the staff's limit), and starts
 // small again at the next opening.
@@ -56,8 +56,13 @@ func TestPacer(t *testing.T) {
 	if n := step(60, 20000, 1, strained); n != minActive {
 		t.Errorf("strained for a minute: %d, want the floor %v", n, minActive)
 	}
-	if n := step(10, 20000, 1, light); math.Abs(float64(n)-minActive*math.Pow(steadyGrowth, 10)) > 1 {
-		t.Errorf("fast and full for 10 s after a strain: %d, want %.0f", n, minActive*math.Pow(steadyGrowth, 10))
+	if n := step(8, 20000, 1, light); math.Abs(float64(n)-minActive*math.Pow(steadyGrowth, 8)) > 1 {
+		t.Errorf("fast and full for 8 s after a strain: %d, want %.0f", n, minActive*math.Pow(steadyGrowth, 8))
+	}
+	step(2, 20000, 1, light)
+	settled := p.limit
+	if n := step(3, 20000, 1, light); math.Abs(float64(n)-settled*math.Pow(growth, 3)) > 1 {
+		t.Errorf("fast and full for 3 s once %v passed without a strain: %d, want %.0f", settleAfter, n, settled*math.Pow(growth, 3))
 	}
 	if n := step(300, 20000, 1, light); n != 20000 {
 		t.Errorf("fast and full for five minutes: %d, want the staff's limit", n)
