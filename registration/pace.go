@@ -174,19 +174,20 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 // since each has its own students.
 func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (float64, int64) {
 	p, _ := s.pace.LoadOrStore(windowID, &pacer{})
-	limit := p.(*pacer).next(time.Now(), maxActive, active, s.load())
+	now := time.Now()
+	limit := p.(*pacer).next(now, maxActive, active, s.load(now))
 	s.metrics.pace.Set(float64(limit))
 	return rate, limit
 }
 
-// load reads the signals: the transactions' mean (latency) and the connection pool.
-func (s *Service) load() load {
+// load reads the signals at now: the transactions' mean (latency) and the connection pool.
+func (s *Service) load(now time.Time) load {
 	st := s.db.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
 		return strained
 	}
-	avg, ok := s.latency.read(time.Now())
+	avg, ok := s.latency.read(now)
 	switch {
 	case !ok || avg < fastLatency:
 		return light

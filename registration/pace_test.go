@@ -95,7 +95,8 @@ func TestPacer(t *testing.T) {
 func TestLoadFollowsTransactions(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	s := New(sqldb, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if l := s.load(); l != light {
+	now := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
+	if l := s.load(now); l != light {
 		t.Errorf("nobody registering: %v, want light", l)
 	}
 	for _, c := range []struct {
@@ -104,9 +105,9 @@ func TestLoadFollowsTransactions(t *testing.T) {
 	}{{200 * time.Millisecond, strained}, {50 * time.Millisecond, busy}, {2 * time.Millisecond, light}} {
 		s.latency = latency{}
 		for range 50 {
-			s.latency.observe(time.Now(), c.each)
+			s.latency.observe(now, c.each)
 		}
-		if l := s.load(); l != c.want {
+		if l := s.load(now.Add(500 * time.Millisecond)); l != c.want {
 			t.Errorf("transactions taking %v: %v, want %v", c.each, l, c.want)
 		}
 	}

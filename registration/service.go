@@ -150,7 +150,8 @@ func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationReq
 		// cheap whatever the load on the seats. A failed one (a database outage waited
 		// out) says nothing of the load once the database is back.
 		if err == nil {
-			s.latency.observe(time.Now(), time.Since(start))
+			now := time.Now()
+			s.latency.observe(now, now.Sub(start))
 		}
 	}
 	return out, err
@@ -177,10 +178,11 @@ func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *re
 	}
 	out, err := s.transact(ctx, req, out, act)
 	if err == nil {
+		now := time.Now()
 		if out.Result == Full {
-			g.full(time.Now())
+			g.full(now)
 		}
-		s.latency.observe(time.Now(), time.Since(start))
+		s.latency.observe(now, now.Sub(start))
 	}
 	return out, err
 }
