@@ -293,7 +293,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	for _, i := range []int{0, n / 2, n - 1} {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			a, err := wrPollOnce(client, app.url+load.paths[i], nil)
+			a, _, _, err := wrPollOnce(client, app.url+load.paths[i])
 			if err == nil && a.state == waitingroom.Waiting {
 				break
 			}
@@ -373,6 +373,26 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	// Figures.
 	secs := measure.Seconds()
 	pollRate := float64(total.lat.count) / secs
+	// The floor, at the same rate, when the app is a process of its own: what net/http
+	// and loopback TCP alone cost a poll here and now, the machine's speed drifting as it
+	// does between runs.
+	var floor wrFloorFigures
+	if app.pid != 0 {
+		// The sample: the answer of the newest place in line (the newest may still be
+		// joining, the oldest admitted).
+		var res *http.Response
+		var body []byte
+		for i := load.clients - 1; res == nil; i-- {
+			a, r, b2, err := wrPollOnce(client, app.url+load.paths[i])
+			if err != nil || i == 0 {
+				b.Fatalf("no place in line to sample for the floor: %+v, %v", a, err)
+			}
+			if a.state == waitingroom.Waiting {
+				res, body = r, b2
+			}
+		}
+		floor = wrFloor(b, res, body, load.paths[:n], pollRate, min(measure, 30*time.Second))
+	}
 	server := wrServerSide(metrics0, metrics1)
 	cpuShare := func(d time.Duration) float64 { return 100 * d.Seconds() / secs } // % of one core
 	appCPU, genCPU := cpuShare(cpu1.app-cpu0.app), 0.0
@@ -411,6 +431,7 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 	perClient := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) / measure.Seconds() }
 	if app.pid != 0 {
 		b.ReportMetric(perPoll(cpu1.app-cpu0.app), "app_us/poll")
+		b.ReportMetric(floor.cpuUS, "floor_us/req")
 	}
 	where := "app in its own process (school serve)"
 	gen := fmt.Sprintf("load generator %.0f%%, ", genCPU)
@@ -436,6 +457,12 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 		float64(rssMax)/1024, float64(hwm)/1024, heapMB, sysMB,
 		runtime.NumCPU(), appCPU, gen, dbCPU, otherCPU, perPoll(cpu1.app-cpu0.app), perPoll(cpu1.db-cpu0.db),
 		perClient(cpu1.app-cpu0.app), perClient(cpu1.db-cpu0.db))
+	if app.pid != 0 {
+		b.Logf("floor: a bare net/http server (its own process, the app's listener settings) answering this poll's answer to the same generator, same paths and connections, %v measured: %.0f requests/s (the app's rate %.0f/s), %d errors, due->answer p99 %.1f ms, generator %.0f%%;\n"+
+			"  %.1f µs of CPU per request; app + mariadbd per poll = %.2f times the floor",
+			floor.measure, floor.rate, pollRate, floor.errors, benchMS(floor.p99), floor.genCPU,
+			floor.cpuUS, (perPoll(cpu1.app-cpu0.app)+perPoll(cpu1.db-cpu0.db))/max(0.001, floor.cpuUS))
+	}
 }
 
 // wrDataset makes a queued window open since a minute ago (paused, admit_per_second 100,
@@ -554,30 +581,28 @@ var (
 	wrEnterForm = []byte(`action="/queue/enter"`)
 )
 
-// wrPollOnce polls like htmx: GET with HX-Request, the answer read whole. buf, when not
-// nil, is reused for the body.
-func wrPollOnce(c *http.Client, target string, buf *bytes.Buffer) (wrAnswer, error) {
+// wrPollOnce polls like htmx: GET with HX-Request, the answer read whole. It returns the
+// answer as the app wrote it too.
+func wrPollOnce(c *http.Client, target string) (wrAnswer, *http.Response, []byte, error) {
 	req, err := http.NewRequest(http.MethodGet, target, nil)
 	if err != nil {
-		return wrAnswer{}, err
+		return wrAnswer{}, nil, nil, err
 	}
 	req.Header.Set("HX-Request", "true")
 	res, err := c.Do(req)
 	if err != nil {
-		return wrAnswer{}, err
+		return wrAnswer{}, nil, nil, err
 	}
 	defer res.Body.Close()
-	if buf == nil {
-		buf = &bytes.Buffer{}
-	}
-	buf.Reset()
-	if _, err := buf.ReadFrom(res.Body); err != nil {
-		return wrAnswer{}, err
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return wrAnswer{}, nil, nil, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return wrAnswer{}, fmt.Errorf("status %d", res.StatusCode)
+		return wrAnswer{}, nil, nil, fmt.Errorf("status %d", res.StatusCode)
 	}
-	return wrParse(buf.Bytes())
+	a, err := wrParse(body)
+	return a, res, body, err
 }
 
 // wrConn is a worker's keep-alive connection, spoken over by hand. Through net/http's
