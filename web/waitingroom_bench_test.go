@@ -59,7 +59,9 @@ const (
 // admission the database does not show.
 //
 //   - process/clients=N: the app is `school serve`, built from ./cmd/school and run as a
-//     process of its own on a fresh database, so its RSS and CPU are its own.
+//     process of its own on a fresh database, so its RSS and CPU are its own. Then the
+//     floor (wrFloor): a bare net/http server answering a poll's answer at the rate the
+//     app answered, 30 s, whose CPU per request is what a poll cannot go below here.
 //   - inproc/clients=N: the app of the tests (newTestApp, httptest) inside the benchmark
 //     process, with the load generator; what -cpuprofile profiles.
 //
