@@ -30,5 +30,6 @@ const GateSlots = gateSlots
 
 // GateWaiting reports whether n registrations wait at the section's gate for a slot.
 func (s *Service) GateWaiting(section int64, n int) bool {
-	return s.gates.of(section).waiting.Load() >= int32(n)
+	waiting, _ := s.gates.of(section).slots.Queue()
+	return waiting >= n
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/schoolservice/school/internal/ctxsync"
 )
 
 // gates let a few registrations for one section into their transactions at a time from
@@ -22,8 +24,8 @@ import (
 // the rush ran 343-371 transactions without gates, 173 with, 150 of them the seats.
 //
 // The pace's latency (Pace) counts the wait here, as it counted the wait for the row's
-// lock; its other signal, requests waiting for a pooled connection, comes later, since
-// fewer requests hold one while they wait.
+// lock; its other signal, requests waiting for their turn at the database, comes later,
+// since a request waiting here holds its turn.
 type gates struct {
 	m sync.Map // section id → *gate
 }
@@ -35,37 +37,22 @@ type gates struct {
 const gateSlots = 4
 
 type gate struct {
-	slots   chan struct{}
-	fullAt  atomic.Int64 // when a transaction here last answered full (since epoch; 0: never)
-	waiting atomic.Int32 // requests waiting for a slot (tests watch it)
+	slots  *ctxsync.Turns // first come, first served
+	fullAt atomic.Int64   // when a transaction here last answered full (since epoch; 0: never)
 }
 
 func (g *gates) of(section int64) *gate {
 	if v, ok := g.m.Load(section); ok {
 		return v.(*gate)
 	}
-	v, _ := g.m.LoadOrStore(section, &gate{slots: make(chan struct{}, gateSlots)})
+	v, _ := g.m.LoadOrStore(section, &gate{slots: ctxsync.NewTurns(gateSlots)})
 	return v.(*gate)
 }
 
 // enter waits for a slot, or for ctx to end.
-func (g *gate) enter(ctx context.Context) error {
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	g.waiting.Add(1)
-	defer g.waiting.Add(-1)
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (g *gate) enter(ctx context.Context) error { return g.slots.Take(ctx) }
 
-func (g *gate) leave() { <-g.slots }
+func (g *gate) leave() { g.slots.Give() }
 
 // epoch makes the gates' times monotonic: Time.Sub reads the monotonic clock, which a
 // step of the wall clock does not move.

@@ -180,12 +180,19 @@ func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (f
 	return rate, limit
 }
 
-// load reads the signals at now: the transactions' mean (latency) and the connection pool.
+// load reads the signals at now: the transactions' mean (latency), and requests waiting
+// for the database, in the connection pool or ahead of it (SetQueue).
 func (s *Service) load(now time.Time) load {
 	st := s.db.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
 		return strained
+	}
+	if s.queue != nil {
+		waiting, waits := s.queue()
+		if waits > s.lastQueued.Swap(waits) && waiting > 0 {
+			return strained
+		}
 	}
 	avg, ok := s.latency.read(now)
 	switch {

@@ -113,6 +113,35 @@ func TestLoadFollowsTransactions(t *testing.T) {
 	}
 }
 
+// TestLoadSeesTheQueue: requests waiting for the database ahead of the pool (SetQueue)
+// read as strained while some wait and more have waited since the last look, as a pool
+// with waiters does; the transactions' mean is read otherwise.
+func TestLoadSeesTheQueue(t *testing.T) {
+	sqldb, _ := dbtest.New(t)
+	s := New(sqldb, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	var waiting int
+	var waits int64
+	s.SetQueue(func() (int, int64) { return waiting, waits })
+	now := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		waiting int
+		waits   int64
+		want    load
+	}{
+		{0, 0, light},
+		{30, 30, strained}, // a queue that grew
+		{30, 30, light},    // the same queue, nobody new waited: the mean decides
+		{0, 90, light},     // many waited, nobody waits now
+		{5, 95, strained},  // waiting again
+		{0, 95, light},     // and gone
+	} {
+		waiting, waits = c.waiting, c.waits
+		if l := s.load(now); l != c.want {
+			t.Errorf("%d waiting, %d waited: %v, want %v", c.waiting, c.waits, l, c.want)
+		}
+	}
+}
+
 // TestLatencyIsTheLastSeconds: the mean is of the transactions of about the last two
 // seconds, each counted once; while none finish, the last mean stands for staleAfter.
 func TestLatencyIsTheLastSeconds(t *testing.T) {

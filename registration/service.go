@@ -32,11 +32,15 @@ type Service struct {
 	pace    sync.Map // window id → *pacer
 	// lastWaits is the pool's wait count when Pace last looked.
 	lastWaits atomic.Int64
-	catalog   catalogCache
-	baskets   basketCounts
-	unwritten unwritten
-	flights   flights
-	gates     gates
+	// queue is where requests wait for the database ahead of the pool (SetQueue), and
+	// lastQueued its wait count when Pace last looked.
+	queue      func() (waiting int, waits int64)
+	lastQueued atomic.Int64
+	catalog    catalogCache
+	baskets    basketCounts
+	unwritten  unwritten
+	flights    flights
+	gates      gates
 	// prepared runs the hottest statements, the glance and those of the students'
 	// transactions, as server-side prepared statements; reads is the glance's Queries.
 	prepared *db.Prepared
@@ -50,6 +54,11 @@ func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
 	s.catalog.db = sqldb
 	return s
 }
+
+// SetQueue tells the pacer where requests wait for the database when they wait ahead of
+// the pool, which then has no waiters: the number waiting now, and how many have ever
+// waited. Set it before the first Pace.
+func (s *Service) SetQueue(queue func() (waiting int, waits int64)) { s.queue = queue }
 
 // SetClock replaces the clock the registration windows are checked against (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

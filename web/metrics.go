@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/schoolservice/school/internal/ctxsync"
 )
 
 const namespace = "school"
@@ -44,6 +46,23 @@ func newMetrics(reg prometheus.Registerer, sqldb *sql.DB) *metrics {
 			Help:      "Requests that ended without their answer: client_gone, unavailable (answered 503) or internal (answered 503).",
 		}, []string{"reason"}),
 	}
+}
+
+// watchTurns shows the queue for the requests' turns at the database (newTurns): how many requests wait
+// now, and how many have had to wait.
+func watchTurns(reg prometheus.Registerer, t *ctxsync.Turns) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "http_requests_waiting_turn",
+			Help:      "Requests waiting, first come first served, for a turn at the database (at most as many at once as the pool has connections).",
+		}, func() float64 { n, _ := t.Queue(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "http_request_turn_waits_total",
+			Help:      "Requests that had to wait for a turn at the database.",
+		}, func() float64 { _, n := t.Queue(); return float64(n) }),
+	)
 }
 
 // methodLabel keeps the method label to the methods HTTP defines: a client can send any

@@ -34,7 +34,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/queue/shuffle/{windowID}", s.queueShuffleList)
 
 	r.Group(func(r chi.Router) {
-		r.Use(noStore, s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
+		r.Use(noStore, s.inTurn, s.sessions.LoadAndSave, s.idleSessions, s.withUser, s.pageContext)
 		r.Get("/login", s.loginPage)
 		r.Post("/login", s.login)
 		r.Post("/logout", s.logout)

@@ -22,6 +22,7 @@ import (
 	"github.com/schoolservice/school/catalog"
 	"github.com/schoolservice/school/db"
 	"github.com/schoolservice/school/events"
+	"github.com/schoolservice/school/internal/ctxsync"
 	"github.com/schoolservice/school/notices"
 	"github.com/schoolservice/school/notify"
 	"github.com/schoolservice/school/registration"
@@ -122,6 +123,7 @@ type Server struct {
 	pollContexts map[views.Locale]context.Context
 	profiling    bool
 	now          func() time.Time
+	turns        *ctxsync.Turns
 
 	events *events.Service
 	// staffCatalog makes the staff's changes to the catalog.
@@ -204,6 +206,7 @@ func New(o Options) (*Server, error) {
 		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
+		turns:          newTurns(o.DB.Stats().MaxOpenConnections),
 	}
 	s.pollContexts = make(map[views.Locale]context.Context, len(views.Locales))
 	for _, l := range views.Locales {
@@ -211,6 +214,10 @@ func New(o Options) (*Server, error) {
 	}
 	// Windows open and close on the app's clock, the one the header's server clock shows.
 	s.reg.SetClock(o.Now)
+	if s.turns != nil {
+		s.reg.SetQueue(s.turns.Queue)
+		watchTurns(o.Registry, s.turns)
+	}
 	s.staffCatalog = catalog.New(o.DB, s.reg, o.Logger)
 	s.notices = notices.New(o.DB, o.Now)
 	if o.ReadDB != nil {

@@ -1,4 +1,5 @@
-// Package ctxsync holds a mutex whose waiters can give up.
+// Package ctxsync holds locks whose waiters can give up: a mutex, and turns taken first
+// come, first served.
 package ctxsync
 
 import (
