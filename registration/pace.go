@@ -20,12 +20,13 @@ import (
 //
 // The signal is the mean time of the registration transactions of about the last two seconds
 // (latency: the requests that took locks wait for the database's locks and CPU and for
-// the app's CPU alike) and requests queueing for a database connection. Under
-// fastLatency, or while nobody registers, the limit grows, but only while the students
-// active fill most of it (growth needs evidence): by a fifth a second, by a twentieth
-// (steadyGrowth) within settleAfter of a strain; between the thresholds it holds; over
-// slowLatency or while requests wait for a connection it falls by a tenth a
-// second, but only while the students active are within it. Once more are active than
+// the app's CPU alike) and requests queueing for the database (a pooled connection, or a
+// turn ahead of the pool: SetQueue). Under fastLatency, or while nobody registers, the
+// limit grows, but only while the students active fill most of it (growth needs
+// evidence): by a fifth a second, by a twentieth (steadyGrowth) within settleAfter of a
+// strain; between the thresholds it holds; over slowLatency or while requests queue for
+// the database it falls by a tenth a second, but only while the students active are
+// within it. Once more are active than
 // the limit, nobody is admitted, and the load falls as they finish: the students a cut
 // has not yet reached are the lag of the loop, and shrinking on through it cut the limit
 // to a tenth in ten seconds, the load collapsed, and it grew back at a fifth a second
