@@ -20,13 +20,13 @@ import (
 //
 // The signal is the mean time of the registration transactions of about the last two seconds
 // (latency: the requests that took locks wait for the database's locks and CPU and for
-// the app's CPU alike) and requests queueing for the database (a pooled connection, or a
-// turn ahead of the pool: SetQueue). Under fastLatency, or while nobody registers, the
-// limit grows, but only while the students active fill most of it (growth needs
-// evidence): by a fifth a second, by a twentieth (steadyGrowth) within settleAfter of a
-// strain; between the thresholds it holds; over slowLatency or while requests queue for
-// the database it falls by a tenth a second, but only while the students active are
-// within it. Once more are active than
+// the app's CPU alike), or how long requests wait now for their turn at the database
+// when that is longer (SetQueue); and requests queueing for a pooled connection. Under
+// fastLatency, or while nobody registers, the limit grows, but only while the students
+// active fill most of it (growth needs evidence): by a fifth a second, by a twentieth
+// (steadyGrowth) within settleAfter of a strain; between the thresholds it holds; over
+// slowLatency or while requests wait for a pooled connection it falls by a tenth a
+// second, but only while the students active are within it. Once more are active than
 // the limit, nobody is admitted, and the load falls as they finish: the students a cut
 // has not yet reached are the lag of the loop, and shrinking on through it cut the limit
 // to a tenth in ten seconds, the load collapsed, and it grew back at a fifth a second
@@ -181,21 +181,23 @@ func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (f
 	return rate, limit
 }
 
-// load reads the signals at now: the transactions' mean (latency), and requests waiting
-// for the database, in the connection pool or ahead of it (SetQueue).
+// load reads the signals at now: the transactions' mean (latency) or the wait for a
+// turn at the database (SetQueue), and the connection pool.
 func (s *Service) load(now time.Time) load {
 	st := s.db.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
 		return strained
 	}
-	if s.queue != nil {
-		waiting, waits := s.queue()
-		if waits > s.lastQueued.Swap(waits) && waiting > 0 {
-			return strained
+	avg, ok := s.latency.read(now)
+	// A request waiting for its turn has that wait ahead of its transaction: a queue
+	// that long reads as transactions that slow. (A burst that queues for a moment, as
+	// every hot section's opening does, is not the backend's limit.)
+	if s.queueDelay != nil {
+		if d := s.queueDelay(now); d > 0 {
+			avg, ok = max(avg, d), true
 		}
 	}
-	avg, ok := s.latency.read(now)
 	switch {
 	case !ok || avg < fastLatency:
 		return light

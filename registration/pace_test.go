@@ -113,31 +113,36 @@ func TestLoadFollowsTransactions(t *testing.T) {
 	}
 }
 
-// TestLoadSeesTheQueue: requests waiting for the database ahead of the pool (SetQueue)
-// read as strained while some wait and more have waited since the last look, as a pool
-// with waiters does; the transactions' mean is read otherwise.
+// TestLoadSeesTheQueue: a wait for a turn at the database (SetQueue) reads as a
+// transaction that slow when it is longer than the transactions' mean, and a queue of a
+// moment does not hold the pace.
 func TestLoadSeesTheQueue(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	s := New(sqldb, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	var waiting int
-	var waits int64
-	s.SetQueue(func() (int, int64) { return waiting, waits })
+	var delay time.Duration
+	s.SetQueue(func(time.Time) time.Duration { return delay })
 	now := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
-		waiting int
-		waits   int64
-		want    load
+		txs, delay time.Duration // 0 txs: none finished
+		want       load
 	}{
 		{0, 0, light},
-		{30, 30, strained}, // a queue that grew
-		{30, 30, light},    // the same queue, nobody new waited: the mean decides
-		{0, 90, light},     // many waited, nobody waits now
-		{5, 95, strained},  // waiting again
-		{0, 95, light},     // and gone
+		{0, 5 * time.Millisecond, light},
+		{0, 50 * time.Millisecond, busy},
+		{0, 200 * time.Millisecond, strained},
+		{2 * time.Millisecond, 0, light},
+		{2 * time.Millisecond, 200 * time.Millisecond, strained},
+		{200 * time.Millisecond, 5 * time.Millisecond, strained}, // the transactions say so
 	} {
-		waiting, waits = c.waiting, c.waits
-		if l := s.load(now); l != c.want {
-			t.Errorf("%d waiting, %d waited: %v, want %v", c.waiting, c.waits, l, c.want)
+		s.latency = latency{}
+		if c.txs > 0 {
+			for range 20 {
+				s.latency.observe(now, c.txs)
+			}
+		}
+		delay = c.delay
+		if l := s.load(now.Add(100 * time.Millisecond)); l != c.want {
+			t.Errorf("transactions %v, waiting for a turn %v: %v, want %v", c.txs, c.delay, l, c.want)
 		}
 	}
 }

@@ -32,10 +32,9 @@ type Service struct {
 	pace    sync.Map // window id → *pacer
 	// lastWaits is the pool's wait count when Pace last looked.
 	lastWaits atomic.Int64
-	// queue is where requests wait for the database ahead of the pool (SetQueue), and
-	// lastQueued its wait count when Pace last looked.
-	queue      func() (waiting int, waits int64)
-	lastQueued atomic.Int64
+	// queueDelay is how long requests wait now for their turn at the database ahead of
+	// the pool (SetQueue); nil: they wait in the pool.
+	queueDelay func(now time.Time) time.Duration
 	catalog    catalogCache
 	baskets    basketCounts
 	unwritten  unwritten
@@ -55,10 +54,10 @@ func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
 	return s
 }
 
-// SetQueue tells the pacer where requests wait for the database when they wait ahead of
-// the pool, which then has no waiters: the number waiting now, and how many have ever
-// waited. Set it before the first Pace.
-func (s *Service) SetQueue(queue func() (waiting int, waits int64)) { s.queue = queue }
+// SetQueue tells the pacer how long requests wait now for their turn at the database,
+// when they wait ahead of the pool (which then has no waiters). Set it before the first
+// Pace.
+func (s *Service) SetQueue(delay func(now time.Time) time.Duration) { s.queueDelay = delay }
 
 // SetClock replaces the clock the registration windows are checked against (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

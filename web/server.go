@@ -215,7 +215,7 @@ func New(o Options) (*Server, error) {
 	// Windows open and close on the app's clock, the one the header's server clock shows.
 	s.reg.SetClock(o.Now)
 	if s.turns != nil {
-		s.reg.SetQueue(s.turns.Queue)
+		s.reg.SetQueue(s.turns.Delay)
 		watchTurns(o.Registry, s.turns)
 	}
 	s.staffCatalog = catalog.New(o.DB, s.reg, o.Logger)

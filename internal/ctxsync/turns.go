@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Turns lets at most n holders in at once, and the others in the order they came: a
@@ -13,8 +14,14 @@ import (
 type Turns struct {
 	mu      sync.Mutex
 	free    int
-	waiting []chan struct{} // first come first; a turn given is its channel closed
-	waits   int64           // takes that had to wait, since the start
+	waiting []waiter // first come first
+	waits   int64    // takes that had to wait, since the start
+}
+
+// waiter is a Take waiting for its turn: given, its channel is closed.
+type waiter struct {
+	turn  chan struct{}
+	since time.Time
 }
 
 // NewTurns returns Turns for n holders at once; n must be at least 1.
@@ -34,7 +41,7 @@ func (t *Turns) Take(ctx context.Context) error {
 		return nil
 	}
 	ch := make(chan struct{})
-	t.waiting = append(t.waiting, ch)
+	t.waiting = append(t.waiting, waiter{ch, time.Now()})
 	t.waits++
 	t.mu.Unlock()
 	select {
@@ -42,7 +49,7 @@ func (t *Turns) Take(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		t.mu.Lock()
-		if i := slices.Index(t.waiting, ch); i >= 0 {
+		if i := slices.IndexFunc(t.waiting, func(w waiter) bool { return w.turn == ch }); i >= 0 {
 			t.waiting = slices.Delete(t.waiting, i, i+1)
 			t.mu.Unlock()
 			return ctx.Err()
@@ -61,7 +68,7 @@ func (t *Turns) Give() {
 		t.free++
 		return
 	}
-	close(t.waiting[0])
+	close(t.waiting[0].turn)
 	t.waiting = slices.Delete(t.waiting, 0, 1)
 }
 
@@ -70,4 +77,15 @@ func (t *Turns) Queue() (waiting int, waits int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.waiting), t.waits
+}
+
+// Delay is how long the first in line has waited at now; 0 when nobody waits. First come,
+// first served, it is the time a request waits for a turn now.
+func (t *Turns) Delay(now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.waiting) == 0 {
+		return 0
+	}
+	return max(0, now.Sub(t.waiting[0].since))
 }

@@ -111,3 +111,34 @@ func TestTurnsLeftAsGiven(t *testing.T) {
 		}
 	}
 }
+
+// TestTurnsDelay: the delay is how long the first in line has waited, and none without
+// a line.
+func TestTurnsDelay(t *testing.T) {
+	t.Parallel()
+	tr := NewTurns(1)
+	if d := tr.Delay(time.Now()); d != 0 {
+		t.Errorf("nobody waiting: delay %v", d)
+	}
+	if err := tr.Take(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	before := time.Now()
+	go func() { done <- tr.Take(ctx) }()
+	waitQueued(t, tr, 1)
+	go func() { done <- tr.Take(ctx) }()
+	waitQueued(t, tr, 2)
+	after := time.Now()
+	later := after.Add(time.Minute)
+	if d := tr.Delay(later); d < later.Sub(after) || d > later.Sub(before) {
+		t.Errorf("delay a minute on: %v, want between %v and %v", d, later.Sub(after), later.Sub(before))
+	}
+	cancel()
+	<-done
+	<-done
+	if d := tr.Delay(later); d != 0 {
+		t.Errorf("both gone: delay %v", d)
+	}
+}
