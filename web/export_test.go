@@ -6,16 +6,13 @@ import "context"
 // ticker.
 func (s *Server) SweepOnce(ctx context.Context) { s.sweepOnce(ctx) }
 
-// HoldTurns takes every request's turn at the database, so that requests wait for one.
-// Calling the returned function gives them back.
-func (s *Server) HoldTurns() (release func()) {
-	n := s.db.Stats().MaxOpenConnections
-	for range n {
-		if err := s.turns.Take(context.Background()); err != nil {
-			panic(err)
-		}
+// HoldTurns takes every request's turn at the database, so that requests wait for one,
+// and says how many it took. Calling the returned function gives them back.
+func (s *Server) HoldTurns() (n int, release func()) {
+	for s.turns.TryTake() {
+		n++
 	}
-	return func() {
+	return n, func() {
 		for range n {
 			s.turns.Give()
 		}

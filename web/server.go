@@ -6,6 +6,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -44,7 +45,10 @@ type Options struct {
 	// ReadDB, when set, is a read replica that serves the public catalog (the section
 	// listing and its departments). Everything else, a student's own standing in those
 	// rows included, is read from DB, so a student always sees their own writes.
-	ReadDB    *sql.DB
+	ReadDB *sql.DB
+	// Turns is how many requests may use the database at once; the others wait, first
+	// come, first served (newTurns). 0: as many as DB's pool holds.
+	Turns     int
 	Directory Directory
 	Logger    *slog.Logger
 	// Registry receives the app's metrics and is what the ops listener's /metrics serves.
@@ -206,7 +210,7 @@ func New(o Options) (*Server, error) {
 		seatLimits: newRateLimiter(o.RequestLimit.Burst, o.RequestLimit.PerSecond),
 
 		loginsInFlight: oneAtATime{busy: map[string]bool{}},
-		turns:          newTurns(o.DB.Stats().MaxOpenConnections),
+		turns:          newTurns(cmp.Or(o.Turns, o.DB.Stats().MaxOpenConnections)),
 	}
 	s.pollContexts = make(map[views.Locale]context.Context, len(views.Locales))
 	for _, l := range views.Locales {

@@ -6,16 +6,16 @@ import (
 	"github.com/schoolservice/school/internal/ctxsync"
 )
 
-// newTurns is the requests' turns at the database: at most as many in their handlers at
-// once as the pool has connections, the others first come, first served. Without them a
-// burst waits in database/sql's pool, which hands each freed connection to a waiter chosen
-// at random: in the rush the unlucky few waited two or three times as long as the median.
-// Nil for a pool without a limit, which has no queue to put in order.
-func newTurns(poolSize int) *ctxsync.Turns {
-	if poolSize <= 0 {
+// newTurns is the requests' turns at the database: at most n in their handlers at once
+// (Options.Turns; by default the pool's size), the others first come, first served.
+// Without them a burst waits in database/sql's pool, which hands each freed connection to
+// a waiter chosen at random: in the rush the unlucky few waited two or three times as
+// long as the median. Nil for no limit (a pool without one): no queue to put in order.
+func newTurns(n int) *ctxsync.Turns {
+	if n <= 0 {
 		return nil
 	}
-	return ctxsync.NewTurns(poolSize)
+	return ctxsync.NewTurns(n)
 }
 
 // inTurn holds a request until its turn. A client that leaves while it waits is gone

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/schoolservice/school/web"
 )
 
 // TestRequestsWaitTheirTurn: with every turn at the database taken, a request waits for
@@ -12,10 +14,13 @@ import (
 // waits is gone quietly (logged once, no error answer) and takes no turn with it.
 func TestRequestsWaitTheirTurn(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, insecureCookies)
+	app := newTestApp(t, insecureCookies, func(o *web.Options) { o.Turns = 3 })
 	c := app.client(t)
 	app.login(t, c, alice)
-	release := app.server.HoldTurns()
+	held, release := app.server.HoldTurns()
+	if held != 3 {
+		t.Fatalf("%d turns held, want the 3 set", held)
+	}
 	released := false
 	defer func() {
 		if !released {

@@ -208,6 +208,14 @@ func TestRunConfiguration(t *testing.T) {
 			problems:  6,
 		},
 		{
+			name:     "more turns than connections",
+			args:     []string{"serve", "-db-max-open", "16"},
+			env:      with(valid, "SCHOOL_DB_TURNS", "17"),
+			code:     1,
+			stderr:   []string{"-db-turns must be between 0 (as many as -db-max-open) and -db-max-open (16), not 17"},
+			problems: 1,
+		},
+		{
 			name:      "trusted proxies that are not CIDRs",
 			args:      []string{"serve"},
 			env:       with(valid, "SCHOOL_TRUSTED_PROXIES", "10.0.0.0/24, nginx.internal,10.0.0.300/8"),

@@ -38,10 +38,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		shuffleFile     string
 		smtpc           smtpFlags
 		profiling       bool
+		turns           int
 	)
 	dbc.register(fs)
 	lc.register(fs)
 	logc.register(fs)
+	fs.Int(&turns, "db-turns", 0, "most requests using the database at once, the others served in the order they came; 0: as many as -db-max-open")
 	fs.String(&readDSN, "db-read-dsn", "", "optional MySQL DSN of a read replica for the public catalog; a student's own data is always read from -db-dsn")
 	fs.String(&addr, "addr", ":8080", "listen address of the app's pages, for students and staff")
 	fs.String(&opsAddr, "ops-addr", ":9100", "listen address of /healthz, /readyz and /metrics, for probes and Prometheus only")
@@ -59,6 +61,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	dbc.validate(&p)
+	if turns < 0 || turns > dbc.MaxOpen {
+		p.add("-db-turns must be between 0 (as many as -db-max-open) and -db-max-open (%d), not %d", dbc.MaxOpen, turns)
+	}
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
 	trusted := parseOrigins(origins, &p)
@@ -110,7 +115,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
-		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling,
+		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling, Turns: turns,
 	})
 	if err != nil {
 		return err

@@ -60,7 +60,18 @@ func (t *Turns) Take(ctx context.Context) error {
 	}
 }
 
-// Give ends a turn taken by Take: the first waiting has it.
+// TryTake takes a turn if one is free, and reports whether it did; it never waits.
+func (t *Turns) TryTake() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.free == 0 {
+		return false
+	}
+	t.free--
+	return true
+}
+
+// Give ends a turn taken by Take or TryTake: the first waiting has it.
 func (t *Turns) Give() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

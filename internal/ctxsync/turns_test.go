@@ -142,3 +142,22 @@ func TestTurnsDelay(t *testing.T) {
 		t.Errorf("both gone: delay %v", d)
 	}
 }
+
+// TestTurnsTryTake: a turn is taken only while one is free, and TryTake never waits.
+func TestTurnsTryTake(t *testing.T) {
+	t.Parallel()
+	tr := NewTurns(2)
+	if !tr.TryTake() || !tr.TryTake() {
+		t.Fatal("two free turns, not both taken")
+	}
+	if tr.TryTake() {
+		t.Fatal("a third turn taken of two")
+	}
+	tr.Give()
+	if !tr.TryTake() {
+		t.Fatal("a turn given back, not taken again")
+	}
+	if _, waits := tr.Queue(); waits != 0 {
+		t.Errorf("%d waits counted; TryTake never waits", waits)
+	}
+}
