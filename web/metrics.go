@@ -55,7 +55,7 @@ func watchTurns(reg prometheus.Registerer, t *ctxsync.Turns) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace,
 			Name:      "http_requests_waiting_turn",
-			Help:      "Requests waiting, first come first served, for a turn at the database (at most as many at once as the pool has connections).",
+			Help:      "Requests waiting, first come first served, for their turn at the database (SCHOOL_DB_TURNS run at once).",
 		}, func() float64 { n, _ := t.Queue(); return float64(n) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: namespace,

@@ -208,11 +208,11 @@ func TestRunConfiguration(t *testing.T) {
 			problems:  6,
 		},
 		{
-			name:     "more turns than connections",
-			args:     []string{"serve", "-db-max-open", "16"},
-			env:      with(valid, "SCHOOL_DB_TURNS", "17"),
+			name:     "fewer than no turns",
+			args:     []string{"serve"},
+			env:      with(valid, "SCHOOL_DB_TURNS", "-1"),
 			code:     1,
-			stderr:   []string{"-db-turns must be between 0 (as many as -db-max-open) and -db-max-open (16), not 17"},
+			stderr:   []string{"-db-turns must be 0 (as many as -db-max-open) or more, not -1"},
 			problems: 1,
 		},
 		{

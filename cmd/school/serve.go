@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	dbc.register(fs)
 	lc.register(fs)
 	logc.register(fs)
-	fs.Int(&turns, "db-turns", 0, "most requests using the database at once, the others served in the order they came; 0: as many as -db-max-open")
+	fs.Int(&turns, "db-turns", 16, "most requests using the database at once, the others served in the order they came; never more than -db-max-open, 0: as many")
 	fs.String(&readDSN, "db-read-dsn", "", "optional MySQL DSN of a read replica for the public catalog; a student's own data is always read from -db-dsn")
 	fs.String(&addr, "addr", ":8080", "listen address of the app's pages, for students and staff")
 	fs.String(&opsAddr, "ops-addr", ":9100", "listen address of /healthz, /readyz and /metrics, for probes and Prometheus only")
@@ -61,8 +61,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	dbc.validate(&p)
-	if turns < 0 || turns > dbc.MaxOpen {
-		p.add("-db-turns must be between 0 (as many as -db-max-open) and -db-max-open (%d), not %d", dbc.MaxOpen, turns)
+	if turns < 0 {
+		p.add("-db-turns must be 0 (as many as -db-max-open) or more, not %d", turns)
 	}
 	lc.validate(&p)
 	log := logc.logger(stderr, &p)
@@ -115,7 +115,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv, err := web.New(web.Options{
 		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
-		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling, Turns: turns,
+		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling, Turns: min(turns, dbc.MaxOpen),
 	})
 	if err != nil {
 		return err
