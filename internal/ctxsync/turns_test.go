@@ -147,8 +147,10 @@ func TestTurnsDelay(t *testing.T) {
 func TestTurnsTryTake(t *testing.T) {
 	t.Parallel()
 	tr := NewTurns(2)
-	if !tr.TryTake() || !tr.TryTake() {
-		t.Fatal("two free turns, not both taken")
+	for i := range 2 {
+		if !tr.TryTake() {
+			t.Fatalf("turn %d of 2 free, not taken", i+1)
+		}
 	}
 	if tr.TryTake() {
 		t.Fatal("a third turn taken of two")
