@@ -386,11 +386,11 @@ func wrBench(b *testing.B, app wrApp, n int, measure time.Duration) {
 		var body []byte
 		for i := load.clients - 1; res == nil; i-- {
 			a, r, b2, err := wrPollOnce(client, app.url+load.paths[i])
-			if err != nil || i == 0 {
-				b.Fatalf("no place in line to sample for the floor: %+v, %v", a, err)
-			}
-			if a.state == waitingroom.Waiting {
+			switch {
+			case err == nil && a.state == waitingroom.Waiting:
 				res, body = r, b2
+			case err != nil || i == 0:
+				b.Fatalf("no place in line to sample for the floor: %+v, %v", a, err)
 			}
 		}
 		floor = wrFloor(b, res, body, load.paths[:n], pollRate, min(measure, 30*time.Second))
