@@ -18,8 +18,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/PuerkitoBio/goquery"
 )
 
 // instance is one app replica the students are spread across. A replica that refuses a
@@ -270,11 +268,9 @@ func (s *student) login(ctx context.Context) bool {
 }
 
 var (
-	statusTagRe = regexp.MustCompile(`<section [^>]*data-testid="queue-status"[^>]*>`)
-	attrRe      = regexp.MustCompile(`([a-z-]+)="([^"]*)"`)
-	joinRe      = regexp.MustCompile(`<form [^>]*action="/queue"[^>]*data-testid="queue-join"`)
-	enterRe     = regexp.MustCompile(`<form [^>]*action="/queue/enter"[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"`)
-	delayRe     = regexp.MustCompile(`delay:(\d+)ms`)
+	joinRe  = regexp.MustCompile(`<form [^>]*action="/queue"[^>]*data-testid="queue-join"`)
+	enterRe = regexp.MustCompile(`<form [^>]*action="/queue/enter"[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"`)
+	delayRe = regexp.MustCompile(`delay:(\d+)ms`)
 )
 
 // queuePage is what a waiting page (or its poll answer) says.
@@ -288,27 +284,27 @@ type queuePage struct {
 // parseQueue reads the waiting page's status element. Polls are most of the requests of
 // a morning, so this reads the one tag rather than parsing the document.
 func parseQueue(body []byte) (queuePage, bool) {
-	tag := statusTagRe.Find(body)
+	tag, _ := tagWith(body, 0, "section", `data-testid="queue-status"`)
 	if tag == nil {
 		return queuePage{}, false
 	}
 	p := queuePage{delay: 5 * time.Second, state: -1}
-	for _, m := range attrRe.FindAllSubmatch(tag, -1) {
-		v := html.UnescapeString(string(m[2]))
-		switch string(m[1]) {
-		case "hx-get":
-			p.pollURL = v
-		case "data-state":
-			p.state, _ = strconv.Atoi(v)
-		case "hx-trigger":
-			if d := delayRe.FindStringSubmatch(v); d != nil {
-				ms, _ := strconv.Atoi(d[1])
-				p.delay = time.Duration(ms) * time.Millisecond
-			}
+	if v, ok := attrOf(tag, "hx-get"); ok {
+		p.pollURL = html.UnescapeString(v)
+	}
+	if v, ok := attrOf(tag, "data-state"); ok {
+		p.state, _ = strconv.Atoi(v)
+	}
+	if v, ok := attrOf(tag, "hx-trigger"); ok {
+		if d := delayRe.FindStringSubmatch(v); d != nil {
+			ms, _ := strconv.Atoi(d[1])
+			p.delay = time.Duration(ms) * time.Millisecond
 		}
 	}
-	if m := enterRe.FindSubmatch(body); m != nil {
-		p.enterToken = html.UnescapeString(string(m[1]))
+	if p.state == 3 {
+		if m := enterRe.FindSubmatch(body); m != nil {
+			p.enterToken = html.UnescapeString(string(m[1]))
+		}
 	}
 	return p, p.pollURL != "" && p.state >= 0
 }
@@ -521,21 +517,15 @@ func (s *student) click(ctx context.Context, step Step, path string, sec int64) 
 // the result header: registered or waitlisted rows show their standing, a refusal shows
 // its reason.
 func answerShows(body []byte, sec int64, res string) bool {
-	// The answer is a table row: parse it where a row may stand.
-	doc, err := goquery.NewDocumentFromReader(io.MultiReader(strings.NewReader("<table><tbody>"),
-		bytes.NewReader(body), strings.NewReader("</tbody></table>")))
-	if err != nil {
-		return false
-	}
-	row := doc.Find(`[data-testid="section-row"][data-section-id="` + strconv.FormatInt(sec, 10) + `"]`)
-	if row.Length() == 0 {
+	row := sectionRow(body, sec)
+	if row == nil {
 		return false
 	}
 	switch res {
 	case "enrolled", "waitlisted":
-		return row.Find(`[data-testid="standing"]`).Length() == 1
+		return bytes.Count(row, []byte(`data-testid="standing"`)) == 1
 	}
-	return row.Find(`[data-testid="row-result"]`).Length() == 1
+	return bytes.Count(row, []byte(`data-testid="row-result"`)) == 1
 }
 
 // timetable opens the timetable and checks it shows every section the student was told
@@ -551,16 +541,10 @@ func (s *student) timetable(ctx context.Context) {
 			continue
 		}
 		s.timetableSeen = true
-		doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.body))
-		if err != nil {
-			s.note(StepTimetable, "bad_answer")
-			return
-		}
 		shown := map[string]bool{}
-		doc.Find(`[data-testid="timetable-section"]`).Each(func(_ int, sel *goquery.Selection) {
-			id, _ := sel.Attr("data-section-id")
+		for _, id := range testIDs(r.body, "li", "timetable-section") {
 			shown[id] = true
-		})
+		}
 		s.timetableOK = true
 		for _, a := range s.answers {
 			if a.Result == "enrolled" && !shown[strconv.FormatInt(a.Section, 10)] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		opsBasePort         int
 		instanceLog         string
 		htmlOut, stack      string
+		cpuProfile          string
 		seed                int
 		quiet               bool
 	)
@@ -51,6 +53,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	fs.String(&stack, "stack", "deploy/local/stack", "the stack script the mariadb, ldap and db-writer drills stop and start services with")
 	fs.String(&htmlOut, "html", "", "also write the report as HTML (charts as SVG) to this file")
 	fs.Int(&seed, "seed", 1, "random seed of baskets and arrivals")
+	fs.String(&cpuProfile, "cpuprofile", "", "write this tool's own CPU profile (the simulated students' share of the machine) to this file")
 	fs.Bool(&quiet, "quiet", false, "no progress line")
 	fs.Float(&cfg.Demand.HotFactor, "hot-demand", 10, "students wanting a hot section, per seat")
 	fs.Float(&cfg.Demand.Waitlist, "waitlist", 0.5, "chance a student joins the waitlist of a full section")
@@ -130,6 +133,13 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rep, err := rehearsal.Run(ctx, cfg)
 	if rep != nil {
 		rep.WriteText(stdout)
@@ -156,6 +166,19 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("the app did not come through: %s", strings.Join(probs, "; "))
 	}
 	return nil
+}
+
+// startCPUProfile profiles this process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // splitURLs reads a comma-separated list of base URLs.
