@@ -16,10 +16,12 @@ import (
 // other query as New(sqldb) does (parameters interpolated by the driver, see Config).
 // Outside a transaction (Queries): FindSession, the first statement of every signed-in
 // request; LoginFacts and CommitSession, the whole of a sign-in's database work; and
-// RegistrationGlance, the first statement of every registration request and, after the
-// session's, the whole of a `full` answer. Inside one (InTx with UsePrepared): the
-// statements of an `enrolled` and a `waitlisted` answer. Each earned its place by its
-// parse: the catalog page's StudentCredits, tried, did not measurably gain.
+// RegistrationGlance, the first statement of a registration request (but one for a
+// section with seats to spare, registration/direct.go) and, after the session's, the
+// whole of a `full` answer. Inside one (InTx with UsePrepared): the statements of an
+// `enrolled` and a `waitlisted` answer, with the lock of a registration that skipped the
+// glance (LockStudentRecordFirst). Each earned its place by its parse: the catalog
+// page's StudentCredits, tried, did not measurably gain.
 //
 // Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
 // connection about 110-160 µs prepared against 200-230 µs interpolated, and in the app
@@ -40,7 +42,7 @@ type Prepared struct {
 func NewPrepared(sqldb *sql.DB) *Prepared {
 	stmts := map[string]*lazyStmt{}
 	for _, q := range []string{findSession, commitSession, loginFacts, registrationGlance,
-		lockStudentRecord, takeSeat, insertEnrollment, saveRequestResult,
+		lockStudentRecord, lockStudentRecordFirst, takeSeat, insertEnrollment, saveRequestResult,
 		lockSectionSeats, joinWaitlist, waitlistPosition} {
 		stmts[q] = &lazyStmt{}
 	}

@@ -23,8 +23,9 @@ import (
 // it: a request reads them live.
 //
 // Staleness: every writer of those tables bumps catalog_version in its own transaction.
-// A request reads the version in its first statement (RegistrationGlance) and checks its
-// rules against a catalog at least that new, loading one first when this replica's is
+// A request reads the version in its first statement (RegistrationGlance, or for a
+// registration that skips it the student's lock: direct.go) and checks its rules against
+// a catalog at least that new, loading one first when this replica's is
 // older; so the rules see every catalog change committed before the request began. Each
 // replica also polls the version every second (WatchCatalog), which loads the change in
 // the background before requests ask for it, and notices a version that went back (a

@@ -18,6 +18,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	retries  prometheus.Counter
 	regated  prometheus.Counter
+	reads    *prometheus.CounterVec
 	waitlist *prometheus.CounterVec
 	pace     prometheus.Gauge
 	hot      *hotCollector
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "school", Name: "registration_gate_answers_total",
 			Help: "Registrations answered from a new read after their section answered full while they waited at its gate: transactions the gate saved.",
 		}),
+		reads: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "school", Name: "registration_first_reads_total",
+			Help: "Registrations by their first read: the glance, or the student's lock for a section with seats to spare (lock), or the lock and then the glance when that was what the request needed (lock_then_glance).",
+		}, []string{"read"}),
 		waitlist: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "school", Name: "waitlist_promotions_total",
 			Help: "Waitlisted students given a freed seat, or skipped with the rule that refused them.",

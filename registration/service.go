@@ -40,6 +40,7 @@ type Service struct {
 	unwritten  unwritten
 	flights    flights
 	gates      gates
+	hints      seatHints
 	// prepared runs the hottest statements, the glance and those of the students'
 	// transactions, as server-side prepared statements; reads is the glance's Queries.
 	prepared *db.Prepared
@@ -111,6 +112,8 @@ type request struct {
 	dropQuota sql.NullInt64
 	// source is what the enrollment records, when not a student's own registration.
 	source db.EnrollmentsSource
+	// first: the request skipped the glance (direct.go), its lock reads what it would have.
+	first bool
 }
 
 type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
@@ -122,7 +125,8 @@ var errKeyTaken = errors.New("request key recorded meanwhile")
 // apply answers one request. The first statement is one plain read (glance), which alone
 // answers whatever it can decide: a replayed key, an unknown section, a closed window, a
 // section the student holds, and a full one. The rest is one transaction: lock the
-// student, apply the action, record the answer under the key.
+// student, apply the action, record the answer under the key. A registration for a
+// section with seats to spare skips the glance (direct.go).
 func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	if len(r.Key) > MaxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
@@ -141,6 +145,9 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 		return Outcome{}, fmt.Errorf("%s section %d for student %d: %w", kind, r.SectionID, r.StudentID, err)
 	}
 	s.metrics.observe(kind, out)
+	if out.SeatsLeft >= 0 && out.Section.CourseCode != "" {
+		s.hints.saw(r.SectionID, out.SeatsLeft)
+	}
 	return out, nil
 }
 
@@ -148,7 +155,16 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 // glance cannot answer alone.
 func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	start := time.Now()
+	if kind == db.RegistrationRequestsActionRegister {
+		if req := s.skipGlance(r); req != nil {
+			s.metrics.reads.WithLabelValues("lock").Inc()
+			return s.gated(ctx, r, start, req, Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1}, act)
+		}
+	}
 	req, out, err := s.glance(ctx, r, kind)
+	if kind == db.RegistrationRequestsActionRegister {
+		s.metrics.reads.WithLabelValues("glance").Inc()
+	}
 	if err == nil && out.Result == "" && kind == db.RegistrationRequestsActionRegister {
 		return s.gated(ctx, r, start, req, out, act)
 	}
@@ -185,6 +201,13 @@ func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *re
 		}
 	}
 	out, err := s.transact(ctx, req, out, act)
+	if errors.Is(err, errGlanceFirst) {
+		s.metrics.reads.WithLabelValues("lock_then_glance").Inc()
+		if req, out, err = s.glance(ctx, r, req.kind); err != nil || out.Result != "" {
+			return out, err
+		}
+		out, err = s.transact(ctx, req, out, act)
+	}
 	if err == nil {
 		now := time.Now()
 		if out.Result == Full {
@@ -303,7 +326,12 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 	}
 	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
 		out = base
-		err := lock(ctx, q, req)
+		var err error
+		if req.first {
+			err = s.lockFirst(ctx, q, req, &out)
+		} else {
+			err = lock(ctx, q, req)
+		}
 		if errors.Is(err, sql.ErrNoRows) || err == nil && req.st.Role != db.UsersRoleStudent {
 			return ErrNotStudent
 		}
@@ -376,9 +404,15 @@ func (s *Service) lockRecord(ctx context.Context, q *db.Queries, req *request) e
 		return err
 	}
 	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
-	req.rec = record{entry: row.WaitlistID, waiting: row.Waiting != 0}
+	return s.readRecord(ctx, req, row.Held, row.WaitlistID, row.Waiting != 0)
+}
+
+// readRecord fills in the record a lock's statement read: the sections held (held, "id,…"),
+// the student's entry on the section's waitlist and whether it is waiting.
+func (s *Service) readRecord(ctx context.Context, req *request, held any, entry int64, waiting bool) error {
+	req.rec = record{entry: entry, waiting: waiting}
 	var ids []int64
-	for f := range strings.SplitSeq(text(row.Held), ",") {
+	for f := range strings.SplitSeq(text(held), ",") {
 		id, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			continue // no section held: ""

@@ -59,6 +59,30 @@ SELECT u.id, u.role, u.class_year, u.credit_limit,
 FROM users u WHERE u.id = sqlc.arg(id)
 FOR UPDATE;
 
+-- LockStudentRecordFirst is LockStudentRecord for a registration that skipped the glance
+-- (a section this replica last saw with seats to spare: registration/direct.go). In the
+-- same round trip it reads what the glance would have: the catalog version the rules
+-- are checked against, the section's seats, and whether it is in the student's basket.
+-- Every subquery refers to the locked row, the version's and the seats' by "+ 0 * u.id":
+-- MariaDB reads a subquery that does not before it waits for the lock, and the
+-- transaction's first plain read fixes its view, so then all of them, the sections held
+-- too, would miss what the student's other requests committed meanwhile
+-- (TestFirstReadAfterTheLock).
+-- name: LockStudentRecordFirst :one
+SELECT u.id, u.role, u.class_year, u.credit_limit,
+       CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
+                      WHERE e.user_id = u.id AND e.term_id = sqlc.arg(term_id)), '') AS CHAR) AS held,
+       CAST(COALESCE((SELECT w.id FROM waitlist_entries w
+                      WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id)), 0) AS SIGNED) AS waitlist_id,
+       CAST(EXISTS (SELECT 1 FROM waitlist_entries w
+                    WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id) AND w.status = 'waiting') AS SIGNED) AS waiting,
+       CAST(COALESCE((SELECT v.version FROM catalog_version v WHERE v.id = 1 + 0 * u.id), 0) AS SIGNED) AS version,
+       CAST(COALESCE((SELECT s.capacity FROM sections s WHERE s.id = sqlc.arg(section_id) + 0 * u.id), 0) AS SIGNED) AS capacity,
+       CAST(COALESCE((SELECT s.enrolled + s.held FROM sections s WHERE s.id = sqlc.arg(section_id) + 0 * u.id), 0) AS SIGNED) AS taken,
+       CAST(EXISTS (SELECT 1 FROM basket_items b WHERE b.user_id = u.id AND b.section_id = sqlc.arg(section_id)) AS SIGNED) AS in_basket
+FROM users u WHERE u.id = sqlc.arg(id)
+FOR UPDATE;
+
 -- name: CompletedAmong :many
 SELECT course_id FROM completed_courses WHERE user_id = ? AND course_id IN (sqlc.slice(course_ids));
 

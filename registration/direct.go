@@ -1,0 +1,111 @@
+package registration
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/schoolservice/school/db"
+)
+
+// A registration for a section with seats to spare skips the glance: its transaction's
+// first statement, the student's lock (LockStudentRecordFirst), reads in the same round
+// trip what the glance would have, and the glance's answers come from the rules under the
+// lock instead. The glance is for sections that are full or nearly so, where it answers
+// full without a lock, which is most of a rush; for the others it is a statement each
+// request pays and no answer comes from. Measured in BENCHMARKS.md ("eleventh").
+//
+// Nothing is decided from what this replica saw: the conditional UPDATE takes the seat
+// or answers full, the key's record replays a double click, and the rules are checked
+// against a catalog at least as new as the version read under the lock. What the glance
+// alone decides (a closed window, a section not of the current term, one with quotas)
+// sends the request back to the glance, rolled back (errGlanceFirst).
+
+// directRoom is how many seats this replica must last have seen free in a section for a
+// registration to skip the glance: two replicas' gates (gateSlots each) full of requests
+// for it would not take them all, so one that skipped seldom finds the section full
+// under the lock (then it answers full as before the glance existed, from its
+// transaction).
+const directRoom = 2 * gateSlots
+
+// errGlanceFirst: what the lock read calls for the glance's answer.
+var errGlanceFirst = errors.New("the request needs the glance")
+
+// seatHints are the seats left in each section as this replica last saw them answering a
+// request (a glance, a lock's read, a seat taken): never an answer, only which way to
+// read.
+type seatHints struct {
+	m sync.Map // section id → *atomic.Int32
+}
+
+func (h *seatHints) saw(section int64, left int) {
+	if v, ok := h.m.Load(section); ok {
+		v.(*atomic.Int32).Store(int32(left))
+		return
+	}
+	n := new(atomic.Int32)
+	n.Store(int32(left))
+	h.m.Store(section, n)
+}
+
+func (h *seatHints) roomy(section int64) bool {
+	v, ok := h.m.Load(section)
+	return ok && v.(*atomic.Int32).Load() >= directRoom
+}
+
+// skipGlance returns the registration's request ready for its transaction without a
+// glance, or nil when it should glance first: a section not last seen with room, one the
+// catalog does not have in the current term, one with quotas (their live counters are the
+// glance's), and a key this replica answered from a glance.
+func (s *Service) skipGlance(r Request) *request {
+	cat := s.catalog.cur.Load()
+	if cat == nil || !s.hints.roomy(r.SectionID) {
+		return nil
+	}
+	sec := cat.sections[r.SectionID]
+	if sec == nil || !sec.current || len(sec.quotas) > 0 {
+		return nil
+	}
+	if r.Key != "" {
+		if _, ok := s.unwritten.recall(r.StudentID, r.Key); ok {
+			return nil
+		}
+	}
+	return &request{Request: r, kind: db.RegistrationRequestsActionRegister, cat: cat, sec: sec, first: true}
+}
+
+// lockFirst is lockRecord for a request that skipped the glance: the lock's statement
+// also reads the catalog version, the section's seats and the basket, and the request
+// goes back to the glance (errGlanceFirst) when the glance would answer it alone.
+func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
+	row, err := q.LockStudentRecordFirst(ctx, db.LockStudentRecordFirstParams{TermID: req.sec.termID, SectionID: req.sec.ID, ID: req.StudentID})
+	if err != nil {
+		return err
+	}
+	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
+	if row.Role != db.UsersRoleStudent {
+		return nil
+	}
+	cat, err := s.catalog.atLeast(ctx, row.Version)
+	if err != nil {
+		return err
+	}
+	sec := cat.sections[req.SectionID]
+	if sec == nil || !sec.current || len(sec.quotas) > 0 || sec.termID != req.sec.termID ||
+		!cat.windowOpen(sec.termID, int(row.ClassYear.Int16), s.now().UTC()) {
+		return errGlanceFirst
+	}
+	req.cat, req.sec = cat, sec
+	if err := s.readRecord(ctx, req, row.Held, row.WaitlistID, row.Waiting != 0); err != nil {
+		return err
+	}
+	out.Section, out.Meetings = sec.Section, sec.meetings
+	out.Section.Capacity = int(row.Capacity)
+	out.SeatsLeft = max(0, int(row.Capacity-row.Taken))
+	out.Found = Standing{InBasket: row.InBasket != 0}
+	for _, h := range req.rec.held {
+		out.Found.Registered = out.Found.Registered || h.ID == sec.ID
+	}
+	return nil
+}
