@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -115,29 +116,44 @@ func noStore(next http.Handler) http.Handler {
 	})
 }
 
-// pageContext gives the layout who is signed in and where the page is.
+// pageContext gives the layout who is signed in and where the page is. What the header
+// shows of the viewer's own (wholePage) is read when a whole page is rendered.
 func (s *Server) pageContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := views.Chrome{Path: pagePath(r)}
 		if u, ok := s.currentUser(r); ok {
 			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
-			// Fragments do not show the header; only whole pages pay for the query.
-			if !wantsFragment(r) {
-				c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
-				c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(r.Context(), sessIntent)
-				if r.Method == http.MethodGet {
-					c.Intent = s.intentBack(r)
-				}
-				var err error
-				if c.Credits, c.Unread, err = s.header(r); err != nil {
-					s.serverError(w, r, err)
-					return
-				}
-				c.Clock = s.serverClock(u)
-			}
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
 	})
+}
+
+// plainPage marks a request whose page renders without the header's figures: the error
+// page of a failure to read them.
+type plainPage struct{}
+
+// wholePage is the context a whole page renders in: the header's figures of the signed-in
+// viewer (a student's credits and unread notices in one statement, the waiting room, the
+// server clock) and the click admission led back to. Render reads them, so that neither
+// a fragment, which shows no header, nor a form answered with a redirect pays for them.
+func (s *Server) wholePage(r *http.Request) (context.Context, error) {
+	ctx := r.Context()
+	u, ok := s.currentUser(r)
+	if !ok || ctx.Value(plainPage{}) != nil {
+		return ctx, nil
+	}
+	c := views.Chrome{Path: pagePath(r), Viewer: &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}}
+	c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
+	c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(ctx, sessIntent)
+	if r.Method == http.MethodGet {
+		c.Intent = s.intentBack(r)
+	}
+	var err error
+	if c.Credits, c.Unread, err = s.header(r); err != nil {
+		return ctx, err
+	}
+	c.Clock = s.serverClock(u)
+	return views.WithChrome(ctx, c), nil
 }
 
 // pagePath is where the language switch returns to: the page itself, or for the answer

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -22,12 +23,21 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		s.clientGone(r, err)
 		return
 	}
-	c := page
-	if fragment != nil && wantsFragment(r) {
-		c = fragment
+	c, ctx := page, r.Context()
+	if wantsFragment(r) {
+		if fragment != nil {
+			c = fragment
+		}
+	} else {
+		var err error
+		if ctx, err = s.wholePage(r); err != nil {
+			// The error page goes without the figures that could not be read.
+			s.serverError(w, r.WithContext(context.WithValue(r.Context(), plainPage{}, true)), err)
+			return
+		}
 	}
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	if err := c.Render(ctx, &buf); err != nil {
 		s.renderFailed(w, r, err)
 		return
 	}
