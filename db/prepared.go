@@ -19,8 +19,7 @@ import (
 // RegistrationGlance, the first statement of a registration request (but one for a
 // section with seats to spare, registration/direct.go) and, after the session's, the
 // whole of a `full` answer. Inside one (InTx with UsePrepared): the statements of an
-// `enrolled` and a `waitlisted` answer, with the lock of a registration that skipped the
-// glance (LockStudentRecordFirst). Each earned its place by its parse: the catalog
+// `enrolled` and a `waitlisted` answer. Each earned its place by its parse: the catalog
 // page's StudentCredits, tried, did not measurably gain.
 //
 // Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
@@ -42,7 +41,7 @@ type Prepared struct {
 func NewPrepared(sqldb *sql.DB) *Prepared {
 	stmts := map[string]*lazyStmt{}
 	for _, q := range []string{findSession, commitSession, loginFacts, registrationGlance,
-		lockStudentRecord, lockStudentRecordFirst, takeSeat, insertEnrollment, saveRequestResult,
+		lockStudentRecord, takeSeat, insertEnrollment, saveRequestResult,
 		lockSectionSeats, joinWaitlist, waitlistPosition} {
 		stmts[q] = &lazyStmt{}
 	}

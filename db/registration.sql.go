@@ -314,7 +314,11 @@ SELECT u.id, u.role, u.class_year, u.credit_limit,
        CAST(COALESCE((SELECT w.id FROM waitlist_entries w
                       WHERE w.user_id = u.id AND w.section_id = ?), 0) AS SIGNED) AS waitlist_id,
        CAST(EXISTS (SELECT 1 FROM waitlist_entries w
-                    WHERE w.user_id = u.id AND w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting
+                    WHERE w.user_id = u.id AND w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting,
+       CAST(COALESCE((SELECT v.version FROM catalog_version v WHERE v.id = 1 + 0 * u.id), 0) AS SIGNED) AS version,
+       CAST(COALESCE((SELECT s.capacity FROM sections s WHERE s.id = ? + 0 * u.id), 0) AS SIGNED) AS capacity,
+       CAST(COALESCE((SELECT s.enrolled + s.held FROM sections s WHERE s.id = ? + 0 * u.id), 0) AS SIGNED) AS taken,
+       CAST(EXISTS (SELECT 1 FROM basket_items b WHERE b.user_id = u.id AND b.section_id = ?) AS SIGNED) AS in_basket
 FROM users u WHERE u.id = ?
 FOR UPDATE
 `
@@ -333,84 +337,30 @@ type LockStudentRecordRow struct {
 	Held        interface{}
 	WaitlistID  int64
 	Waiting     int64
-}
-
-// LockStudentRecord locks the student's row, the lock that serialises one student's
-// requests, and in the same round trip reads their record as the rules need it: the
-// sections they hold in the term (the catalog says when those meet and what they are
-// worth), and their entry on this section's waitlist if any (waitlist_id, of any status)
-// and whether it is waiting. The subqueries are plain reads that refer to the locked row:
-// they run once the lock is granted and see what the student's other requests committed
-// before it. Every change to a student's waitlist entry (joining, leaving, a promotion)
-// is made under that student's lock, so the entry read here stays as read. They lock no enrollments; a JOIN would, and its
-// next-key locks would block other students' inserts until this commit.
-func (q *Queries) LockStudentRecord(ctx context.Context, arg LockStudentRecordParams) (LockStudentRecordRow, error) {
-	row := q.db.QueryRowContext(ctx, lockStudentRecord,
-		arg.TermID,
-		arg.SectionID,
-		arg.SectionID,
-		arg.ID,
-	)
-	var i LockStudentRecordRow
-	err := row.Scan(
-		&i.ID,
-		&i.Role,
-		&i.ClassYear,
-		&i.CreditLimit,
-		&i.Held,
-		&i.WaitlistID,
-		&i.Waiting,
-	)
-	return i, err
-}
-
-const lockStudentRecordFirst = `-- name: LockStudentRecordFirst :one
-SELECT u.id, u.role, u.class_year, u.credit_limit,
-       CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
-                      WHERE e.user_id = u.id AND e.term_id = ?), '') AS CHAR) AS held,
-       CAST(COALESCE((SELECT w.id FROM waitlist_entries w
-                      WHERE w.user_id = u.id AND w.section_id = ?), 0) AS SIGNED) AS waitlist_id,
-       CAST(EXISTS (SELECT 1 FROM waitlist_entries w
-                    WHERE w.user_id = u.id AND w.section_id = ? AND w.status = 'waiting') AS SIGNED) AS waiting,
-       CAST(COALESCE((SELECT v.version FROM catalog_version v WHERE v.id = 1 + 0 * u.id), 0) AS SIGNED) AS version,
-       CAST(COALESCE((SELECT s.capacity FROM sections s WHERE s.id = ? + 0 * u.id), 0) AS SIGNED) AS capacity,
-       CAST(COALESCE((SELECT s.enrolled + s.held FROM sections s WHERE s.id = ? + 0 * u.id), 0) AS SIGNED) AS taken,
-       CAST(EXISTS (SELECT 1 FROM basket_items b WHERE b.user_id = u.id AND b.section_id = ?) AS SIGNED) AS in_basket
-FROM users u WHERE u.id = ?
-FOR UPDATE
-`
-
-type LockStudentRecordFirstParams struct {
-	TermID    int64
-	SectionID int64
-	ID        int64
-}
-
-type LockStudentRecordFirstRow struct {
-	ID          int64
-	Role        UsersRole
-	ClassYear   sql.NullInt16
-	CreditLimit int16
-	Held        interface{}
-	WaitlistID  int64
-	Waiting     int64
 	Version     int64
 	Capacity    int64
 	Taken       int64
 	InBasket    int64
 }
 
-// LockStudentRecordFirst is LockStudentRecord for a registration that skipped the glance
-// (a section this replica last saw with seats to spare: registration/direct.go). In the
-// same round trip it reads what the glance would have: the catalog version the rules
-// are checked against, the section's seats, and whether it is in the student's basket.
-// Every subquery refers to the locked row, the version's and the seats' by "+ 0 * u.id":
-// MariaDB reads a subquery that does not before it waits for the lock, and the
-// transaction's first plain read fixes its view, so then all of them, the sections held
-// too, would miss what the student's other requests committed meanwhile
-// (TestFirstReadAfterTheLock).
-func (q *Queries) LockStudentRecordFirst(ctx context.Context, arg LockStudentRecordFirstParams) (LockStudentRecordFirstRow, error) {
-	row := q.db.QueryRowContext(ctx, lockStudentRecordFirst,
+// LockStudentRecord locks the student's row, the lock that serialises one student's
+// requests, and in the same round trip reads their record as the rules need it: the
+// sections they hold in the term (the catalog says when those meet and what they are
+// worth), and their entry on this section's waitlist if any (waitlist_id, of any status)
+// and whether it is waiting. Every change to a student's waitlist entry (joining, leaving,
+// a promotion) is made under that student's lock, so the entry read here stays as read.
+// For a registration that skipped the glance (registration/direct.go) it also reads what
+// the glance would have: the catalog version the rules are checked against, the section's
+// seats, and whether it is in the basket; the others ignore those.
+// The subqueries are plain reads that refer to the locked row, the version's and the
+// seats' by "+ 0 * u.id": they run once the lock is granted and see what the student's
+// other requests committed before it. MariaDB reads a subquery that does not refer to it
+// before it waits for the lock, and the transaction's first plain read fixes its view,
+// so then all of them, the sections held too, would miss those commits
+// (TestFirstReadAfterTheLock). They lock no enrollments; a JOIN would, and its next-key
+// locks would block other students' inserts until this commit.
+func (q *Queries) LockStudentRecord(ctx context.Context, arg LockStudentRecordParams) (LockStudentRecordRow, error) {
+	row := q.db.QueryRowContext(ctx, lockStudentRecord,
 		arg.TermID,
 		arg.SectionID,
 		arg.SectionID,
@@ -419,7 +369,7 @@ func (q *Queries) LockStudentRecordFirst(ctx context.Context, arg LockStudentRec
 		arg.SectionID,
 		arg.ID,
 	)
-	var i LockStudentRecordFirstRow
+	var i LockStudentRecordRow
 	err := row.Scan(
 		&i.ID,
 		&i.Role,

@@ -10,7 +10,7 @@ import (
 )
 
 // A registration for a section with seats to spare skips the glance: its transaction's
-// first statement, the student's lock (LockStudentRecordFirst), reads in the same round
+// first statement, the student's lock (LockStudentRecord), reads in the same round
 // trip what the glance would have, and the glance's answers come from the rules under the
 // lock instead. The glance is for sections that are full or nearly so, where it answers
 // full without a lock, which is most of a rush; for the others it is a statement each
@@ -65,9 +65,9 @@ func (s *Service) skipGlance(r Request) *request {
 		return nil
 	}
 	// Requests queued at the section's gate: it is in demand, and may be full before
-	// this one's turn, which the glance answers without a lock. Without this check the
-	// rehearsal's first minute, every hot section in demand at once, had a register p99
-	// of 822 ms; with it 427 ms (one run each, BENCHMARKS.md "eleventh").
+	// this one's turn, which the glance answers without a lock. (One rehearsal each way
+	// could not tell the check's effect from the machine's drift: BENCHMARKS.md,
+	// "eleventh".)
 	if waiting, _ := s.gates.of(r.SectionID).slots.Queue(); waiting > 0 {
 		return nil
 	}
@@ -83,11 +83,12 @@ func (s *Service) skipGlance(r Request) *request {
 	return &request{Request: r, kind: db.RegistrationRequestsActionRegister, cat: cat, sec: sec, first: true}
 }
 
-// lockFirst is lockRecord for a request that skipped the glance: the lock's statement
-// also reads the catalog version, the section's seats and the basket, and the request
-// goes back to the glance (errGlanceFirst) when the glance would answer it alone.
+// lockFirst is lockRecord for a request that skipped the glance: it takes from the lock's
+// statement the catalog version, the section's seats and the basket too, which lockRecord
+// leaves, and sends the request back to the glance (errGlanceFirst) when the glance would
+// answer it alone.
 func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
-	row, err := q.LockStudentRecordFirst(ctx, db.LockStudentRecordFirstParams{TermID: req.sec.termID, SectionID: req.sec.ID, ID: req.StudentID})
+	row, err := q.LockStudentRecord(ctx, db.LockStudentRecordParams{TermID: req.sec.termID, SectionID: req.sec.ID, ID: req.StudentID})
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func TestFirstReadAfterTheLock(t *testing.T) {
 			out, err := w.svc.Register(context.Background(), registration.Request{StudentID: student, SectionID: section, Key: key})
 			done <- answer{out, err}
 		}()
-		w.waitingFor("LockStudentRecordFirst")
+		w.waitingFor("LockStudentRecord")
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}

@@ -43,32 +43,19 @@ WHERE v.id = 1;
 -- requests, and in the same round trip reads their record as the rules need it: the
 -- sections they hold in the term (the catalog says when those meet and what they are
 -- worth), and their entry on this section's waitlist if any (waitlist_id, of any status)
--- and whether it is waiting. The subqueries are plain reads that refer to the locked row:
--- they run once the lock is granted and see what the student's other requests committed
--- before it. Every change to a student's waitlist entry (joining, leaving, a promotion)
--- is made under that student's lock, so the entry read here stays as read. They lock no enrollments; a JOIN would, and its
--- next-key locks would block other students' inserts until this commit.
+-- and whether it is waiting. Every change to a student's waitlist entry (joining, leaving,
+-- a promotion) is made under that student's lock, so the entry read here stays as read.
+-- For a registration that skipped the glance (registration/direct.go) it also reads what
+-- the glance would have: the catalog version the rules are checked against, the section's
+-- seats, and whether it is in the basket; the others ignore those.
+-- The subqueries are plain reads that refer to the locked row, the version's and the
+-- seats' by "+ 0 * u.id": they run once the lock is granted and see what the student's
+-- other requests committed before it. MariaDB reads a subquery that does not refer to it
+-- before it waits for the lock, and the transaction's first plain read fixes its view,
+-- so then all of them, the sections held too, would miss those commits
+-- (TestFirstReadAfterTheLock). They lock no enrollments; a JOIN would, and its next-key
+-- locks would block other students' inserts until this commit.
 -- name: LockStudentRecord :one
-SELECT u.id, u.role, u.class_year, u.credit_limit,
-       CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
-                      WHERE e.user_id = u.id AND e.term_id = sqlc.arg(term_id)), '') AS CHAR) AS held,
-       CAST(COALESCE((SELECT w.id FROM waitlist_entries w
-                      WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id)), 0) AS SIGNED) AS waitlist_id,
-       CAST(EXISTS (SELECT 1 FROM waitlist_entries w
-                    WHERE w.user_id = u.id AND w.section_id = sqlc.arg(section_id) AND w.status = 'waiting') AS SIGNED) AS waiting
-FROM users u WHERE u.id = sqlc.arg(id)
-FOR UPDATE;
-
--- LockStudentRecordFirst is LockStudentRecord for a registration that skipped the glance
--- (a section this replica last saw with seats to spare: registration/direct.go). In the
--- same round trip it reads what the glance would have: the catalog version the rules
--- are checked against, the section's seats, and whether it is in the student's basket.
--- Every subquery refers to the locked row, the version's and the seats' by "+ 0 * u.id":
--- MariaDB reads a subquery that does not before it waits for the lock, and the
--- transaction's first plain read fixes its view, so then all of them, the sections held
--- too, would miss what the student's other requests committed meanwhile
--- (TestFirstReadAfterTheLock).
--- name: LockStudentRecordFirst :one
 SELECT u.id, u.role, u.class_year, u.credit_limit,
        CAST(COALESCE((SELECT GROUP_CONCAT(e.section_id) FROM enrollments e
                       WHERE e.user_id = u.id AND e.term_id = sqlc.arg(term_id)), '') AS CHAR) AS held,
