@@ -57,8 +57,8 @@ func (h *seatHints) roomy(section int64) bool {
 // skipGlance returns the registration's request ready for its transaction without a
 // glance, or nil when it should glance first: a section not last seen with room or with
 // requests waiting at its gate, one the catalog does not have in the current term, one
-// with quotas (their live counters are the glance's), and a key this replica answered
-// from a glance.
+// with quotas (their live counters are the glance's), a request without a key, and a key
+// this replica answered from a glance.
 func (s *Service) skipGlance(r Request) *request {
 	cat := s.catalog.cur.Load()
 	if cat == nil || !s.hints.roomy(r.SectionID) {
@@ -75,10 +75,13 @@ func (s *Service) skipGlance(r Request) *request {
 	if sec == nil || !sec.current || len(sec.quotas) > 0 {
 		return nil
 	}
-	if r.Key != "" {
-		if _, ok := s.unwritten.recall(r.StudentID, r.Key); ok {
-			return nil
-		}
+	// Only a keyed request: when its commit's outcome is unknown, the retry finds the
+	// key, whatever the glance it may be sent back to would say of the window by then.
+	if r.Key == "" {
+		return nil
+	}
+	if _, ok := s.unwritten.recall(r.StudentID, r.Key); ok {
+		return nil
 	}
 	return &request{Request: r, kind: db.RegistrationRequestsActionRegister, cat: cat, sec: sec, first: true}
 }
@@ -86,7 +89,7 @@ func (s *Service) skipGlance(r Request) *request {
 // lockFirst is lockRecord for a request that skipped the glance: it takes from the lock's
 // statement the catalog version, the section's seats and the basket too, which lockRecord
 // leaves, and sends the request back to the glance (errGlanceFirst) when the glance would
-// answer it alone.
+// answer it alone or this replica's catalog is older than the version.
 func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, out *Outcome) error {
 	row, err := q.LockStudentRecord(ctx, db.LockStudentRecordParams{TermID: req.sec.termID, SectionID: req.sec.ID, ID: req.StudentID})
 	if err != nil {
@@ -96,9 +99,12 @@ func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, ou
 	if row.Role != db.UsersRoleStudent {
 		return nil
 	}
-	cat, err := s.catalog.atLeast(ctx, row.Version)
-	if err != nil {
-		return err
+	// A catalog older than the version read is loaded by the glance, which holds no
+	// connection meanwhile: loading it here, under the lock, would take a second
+	// connection for every request that read the new version before the load.
+	cat := s.catalog.cur.Load()
+	if cat == nil || cat.version < row.Version {
+		return errGlanceFirst
 	}
 	sec := cat.sections[req.SectionID]
 	if sec == nil || !sec.current || len(sec.quotas) > 0 || sec.termID != req.sec.termID ||
