@@ -42,6 +42,9 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("HX-Retarget", "#"+views.FlashID)
 		w.Header().Set("HX-Reswap", "innerHTML")
 	}
+	// The error page goes without the header's figures: after a failure, reading them
+	// would most likely wait for the same fault again.
+	r = r.WithContext(context.WithValue(r.Context(), plainPage{}, true))
 	s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable", views.Msg("error.unavailable.text"))
 	markAnswered(r)
 }

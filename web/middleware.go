@@ -129,7 +129,7 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 }
 
 // plainPage marks a request whose page renders without the header's figures: the error
-// page of a failure to read them.
+// page of a failure (serverError).
 type plainPage struct{}
 
 // wholePage is the context a whole page renders in: the header's figures of the signed-in

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -31,9 +30,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	} else {
 		var err error
 		if ctx, err = s.wholePage(r); err != nil {
-			// The error page goes without the figures that could not be read.
-			s.serverError(w, r.WithContext(context.WithValue(r.Context(), plainPage{}, true)), err)
-			return
+			// The page goes without the header's figures rather than not at all: what it
+			// answers (a form's result among them) has been done by now.
+			s.logRequest(r, slog.LevelWarn, "header figures unavailable", err)
+			ctx = r.Context()
 		}
 	}
 	var buf bytes.Buffer
