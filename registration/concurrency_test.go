@@ -346,14 +346,7 @@ func TestDropHoldsTheSeatForWhoJoinedWhileItWaited(t *testing.T) {
 // ahead would, until release (at the latest when the test ends).
 func (w *world) holdSection(sec int64) (release func()) {
 	w.t.Helper()
-	tx, err := w.db.BeginTx(context.Background(), nil)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(func() { tx.Rollback() })
-	if _, err := tx.Exec("SELECT id FROM sections WHERE id = ? FOR UPDATE", sec); err != nil {
-		w.t.Fatal(err)
-	}
+	tx := w.holdRow("SELECT id FROM sections WHERE id = ? FOR UPDATE", sec)
 	return func() {
 		if err := tx.Rollback(); err != nil {
 			w.t.Fatal(err)
@@ -363,14 +356,4 @@ func (w *world) holdSection(sec int64) (release func()) {
 
 // waitingForSection waits until n statements of this world's database wait for a
 // section's row (LockSectionSeats).
-func (w *world) waitingForSection(n int) {
-	w.t.Helper()
-	for range 2000 {
-		if w.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
-			WHERE DB = DATABASE() AND INFO LIKE '%LockSectionSeats%' AND STATE <> ''`) >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	w.t.Fatalf("never %d requests waiting for a section's row", n)
-}
+func (w *world) waitingForSection(n int) { w.t.Helper(); w.waitingFor("LockSectionSeats", n) }

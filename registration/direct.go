@@ -112,7 +112,7 @@ func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, ou
 		return errGlanceFirst
 	}
 	req.cat, req.sec = cat, sec
-	if err := s.readRecord(ctx, req, row.Held, row.WaitlistID, row.Waiting != 0); err != nil {
+	if err := s.readRecord(ctx, req, row); err != nil {
 		return err
 	}
 	out.Section, out.Meetings = sec.Section, sec.meetings

@@ -9,17 +9,17 @@ import (
 	"github.com/schoolservice/school/registration"
 )
 
-// holdStudent locks the student's row in a transaction of its own, as the student's
-// other request would, and returns it: what the test writes in it commits with the lock's
-// release.
-func (w *world) holdStudent(student int64) *sql.Tx {
+// holdRow locks a row with lock (a SELECT … FOR UPDATE of id) in a transaction of its
+// own, as another request would, and returns it: what the test writes in it commits with
+// the lock's release. The test's end rolls it back if nothing else ended it.
+func (w *world) holdRow(lock string, id int64) *sql.Tx {
 	w.t.Helper()
 	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(func() { tx.Rollback() })
-	if _, err := tx.Exec("SELECT id FROM users WHERE id = ? FOR UPDATE", student); err != nil {
+	if _, err := tx.Exec(lock, id); err != nil {
 		w.t.Fatal(err)
 	}
 	return tx
@@ -32,18 +32,18 @@ func txExec(t *testing.T, tx *sql.Tx, query string, args ...any) {
 	}
 }
 
-// waitingFor waits until a statement of this world's database whose text holds name
-// waits for a lock.
-func (w *world) waitingFor(name string) {
+// waitingFor waits until n statements of this world's database whose text holds name
+// (the query's sqlc name) wait for a lock.
+func (w *world) waitingFor(name string, n int) {
 	w.t.Helper()
 	for range 2000 {
 		if w.count(`SELECT COUNT(*) FROM information_schema.PROCESSLIST
-			WHERE DB = DATABASE() AND INFO LIKE CONCAT('%', ?, '%') AND STATE <> ''`, name) >= 1 {
+			WHERE DB = DATABASE() AND INFO LIKE CONCAT('%', ?, '%') AND STATE <> ''`, name) >= n {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	w.t.Fatalf("no %s ever waited", name)
+	w.t.Fatalf("never %d %s waiting for a lock", n, name)
 }
 
 // A registration for a section with room skips the glance, and its lock's statement reads
@@ -68,14 +68,14 @@ func TestFirstReadAfterTheLock(t *testing.T) {
 	}
 	behind := func(student, section int64, key string, meanwhile func(*sql.Tx)) registration.Outcome {
 		t.Helper()
-		tx := w.holdStudent(student)
+		tx := w.holdRow("SELECT id FROM users WHERE id = ? FOR UPDATE", student)
 		meanwhile(tx)
 		done := make(chan answer, 1)
 		go func() {
 			out, err := w.svc.Register(context.Background(), registration.Request{StudentID: student, SectionID: section, Key: key})
 			done <- answer{out, err}
 		}()
-		w.waitingFor("LockStudentRecord")
+		w.waitingFor("LockStudentRecord", 1)
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}

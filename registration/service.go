@@ -404,15 +404,15 @@ func (s *Service) lockRecord(ctx context.Context, q *db.Queries, req *request) e
 		return err
 	}
 	req.st = db.LockStudentRow{ID: row.ID, Role: row.Role, ClassYear: row.ClassYear, CreditLimit: row.CreditLimit}
-	return s.readRecord(ctx, req, row.Held, row.WaitlistID, row.Waiting != 0)
+	return s.readRecord(ctx, req, row)
 }
 
-// readRecord fills in the record a lock's statement read: the sections held (held, "id,…"),
-// the student's entry on the section's waitlist and whether it is waiting.
-func (s *Service) readRecord(ctx context.Context, req *request, held any, entry int64, waiting bool) error {
-	req.rec = record{entry: entry, waiting: waiting}
+// readRecord fills in the record the lock's statement read: the sections held, the
+// student's entry on the section's waitlist and whether it is waiting.
+func (s *Service) readRecord(ctx context.Context, req *request, row db.LockStudentRecordRow) error {
+	req.rec = record{entry: row.WaitlistID, waiting: row.Waiting != 0}
 	var ids []int64
-	for f := range strings.SplitSeq(text(held), ",") {
+	for f := range strings.SplitSeq(text(row.Held), ",") {
 		id, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			continue // no section held: ""

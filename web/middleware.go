@@ -122,10 +122,14 @@ func (s *Server) pageContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := views.Chrome{Path: pagePath(r)}
 		if u, ok := s.currentUser(r); ok {
-			c.Viewer = &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
+			c.Viewer = viewer(u)
 		}
 		next.ServeHTTP(w, r.WithContext(views.WithChrome(r.Context(), c)))
 	})
+}
+
+func viewer(u sessionUser) *views.Viewer {
+	return &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}
 }
 
 // plainPage marks a request whose page renders without the header's figures: the error
@@ -142,15 +146,16 @@ func (s *Server) wholePage(r *http.Request) (context.Context, error) {
 	if !ok || ctx.Value(plainPage{}) != nil {
 		return ctx, nil
 	}
-	c := views.Chrome{Path: pagePath(r), Viewer: &views.Viewer{Username: u.Username, Name: u.Name, Role: u.Role}}
-	c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
-	c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(ctx, sessIntent)
-	if r.Method == http.MethodGet {
-		c.Intent = s.intentBack(r)
-	}
+	c := views.Chrome{Path: pagePath(r), Viewer: viewer(u)}
 	var err error
 	if c.Credits, c.Unread, err = s.header(r); err != nil {
 		return ctx, err
+	}
+	c.Queued = r.URL.Path != "/queue" && s.queued(r, u)
+	c.KeptIntent = r.URL.Path == "/queue" && s.sessions.Exists(ctx, sessIntent)
+	// Taken from the session only once the page will show it: after the header's read.
+	if r.Method == http.MethodGet {
+		c.Intent = s.intentBack(r)
 	}
 	c.Clock = s.serverClock(u)
 	return views.WithChrome(ctx, c), nil
