@@ -22,6 +22,17 @@ func (a *testApp) logLines(id string) int {
 	return strings.Count(a.logs.String(), `"request_id":"`+id+`"`)
 }
 
+// logLinesSaying counts the lines logged for request id whose message is msg.
+func (a *testApp) logLinesSaying(id, msg string) int {
+	n := 0
+	for line := range strings.Lines(a.logs.String()) {
+		if strings.Contains(line, `"request_id":"`+id+`"`) && strings.Contains(line, `"msg":"`+msg+`"`) {
+			n++
+		}
+	}
+	return n
+}
+
 // rawRequest writes req on a new connection and closes it without reading an answer: the
 // client that gives up.
 func rawRequest(t *testing.T, app *testApp, req string) {
@@ -177,7 +188,12 @@ func TestCancelledAtEveryStep(t *testing.T) {
 		app.login(t, c, u)
 		cookies[who] = cookieHeader(t, app, c)
 	}
-	type step struct{ who, method, path string }
+	// whole: the page as a browser loads it, with the header's figures (render), not the
+	// part HTMX asks for.
+	type step struct {
+		who, method, path string
+		whole             bool
+	}
 	var steps []step
 	for _, rt := range allRoutes(t, app) {
 		if rt.Method != http.MethodGet {
@@ -187,10 +203,14 @@ func TestCancelledAtEveryStep(t *testing.T) {
 		if strings.HasPrefix(rt.Pattern, "/admin") {
 			who = "admin"
 		}
-		steps = append(steps, step{who, http.MethodGet, fill(t, rt.Pattern, params)})
+		steps = append(steps, step{who: who, method: http.MethodGet, path: fill(t, rt.Pattern, params)})
+	}
+	for _, p := range []string{"/", "/catalog", "/timetable"} {
+		steps = append(steps, step{who: "student", method: http.MethodGet, path: p, whole: true})
 	}
 	sec := itoa(f.Sections["MATH101-02"])
-	steps = append(steps, step{"student", http.MethodPost, "/registrations"}, step{"student", http.MethodPost, "/registrations/" + sec + "/drop"})
+	steps = append(steps, step{who: "student", method: http.MethodPost, path: "/registrations"},
+		step{who: "student", method: http.MethodPost, path: "/registrations/" + sec + "/drop"})
 
 	drift := seatDrift(t, app)
 	runs, fired := 0, 0
@@ -207,7 +227,9 @@ func TestCancelledAtEveryStep(t *testing.T) {
 			req := httptest.NewRequestWithContext(ctx, st.method, st.path, body)
 			req.Header.Set("Cookie", cookies[st.who])
 			req.Header.Set("X-Request-Id", id)
-			req.Header.Set("HX-Request", "true")
+			if !st.whole {
+				req.Header.Set("HX-Request", "true")
+			}
 			if st.method == http.MethodPost {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -223,6 +245,10 @@ func TestCancelledAtEveryStep(t *testing.T) {
 			}
 			if !ctx.fired.Load() {
 				break // the request finished before its n-th look: every point was tried
+			}
+			// What a request logs once its client has gone is that it has gone, no warning.
+			if app.logLines(id) > app.logLinesSaying(id, "client gone") {
+				t.Errorf("%s %s cancelled at look %d: logged other than that its client left", st.method, st.path, n)
 			}
 			fired++
 			ctx.cancel()

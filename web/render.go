@@ -30,6 +30,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	} else {
 		var err error
 		if ctx, err = s.wholePage(r); err != nil {
+			if r.Context().Err() != nil {
+				s.clientGone(r, err)
+				return
+			}
 			// The page goes without the header's figures rather than not at all: what it
 			// answers (a form's result among them) has been done by now.
 			s.logRequest(r, slog.LevelWarn, "header figures unavailable", err)
