@@ -16,6 +16,11 @@ import (
 // full without a lock, which is most of a rush; for the others it is a statement each
 // request pays and no answer comes from. Measured in BENCHMARKS.md ("eleventh").
 //
+// A request to join a waitlist skips it wherever the section may be: it comes after a
+// full answer, so it takes the student's lock anyway, and the glance would answer alone
+// only a double click (its key) or a click the rules refuse, which the transaction
+// answers too. Measured in BENCHMARKS.md ("thirteenth").
+//
 // Nothing is decided from what this replica saw: the conditional UPDATE takes the seat
 // or answers full, the key's record replays a double click, and the rules are checked
 // against a catalog at least as new as the version read under the lock. What the glance
@@ -54,21 +59,30 @@ func (h *seatHints) roomy(section int64) bool {
 	return ok && v.(*atomic.Int32).Load() >= directRoom
 }
 
-// skipGlance returns the registration's request ready for its transaction without a
-// glance, or nil when it should glance first: a section not last seen with room or with
-// requests waiting at its gate, one the catalog does not have in the current term, one
-// with quotas (their live counters are the glance's), a request without a key, and a key
-// this replica answered from a glance.
-func (s *Service) skipGlance(r Request) *request {
+// skipGlance returns the registration's or waitlist join's request ready for its
+// transaction without a glance, or nil when it should glance first: a registration for a
+// section not last seen with room or with requests waiting at its gate, a section the
+// catalog does not have in the current term, one with quotas (their live counters are
+// the glance's), a request without a key, and a key this replica answered from a glance.
+func (s *Service) skipGlance(r Request, kind db.RegistrationRequestsAction) *request {
 	cat := s.catalog.cur.Load()
-	if cat == nil || !s.hints.roomy(r.SectionID) {
+	if cat == nil {
 		return nil
 	}
-	// Requests queued at the section's gate: it is in demand, and may be full before
-	// this one's turn, which the glance answers without a lock. (One rehearsal each way
-	// could not tell the check's effect from the machine's drift: BENCHMARKS.md,
-	// "eleventh".)
-	if waiting, _ := s.gates.of(r.SectionID).slots.Queue(); waiting > 0 {
+	switch kind {
+	case db.RegistrationRequestsActionRegister:
+		if !s.hints.roomy(r.SectionID) {
+			return nil
+		}
+		// Requests queued at the section's gate: it is in demand, and may be full before
+		// this one's turn, which the glance answers without a lock. (One rehearsal each
+		// way could not tell the check's effect from the machine's drift:
+		// BENCHMARKS.md, "eleventh".)
+		if waiting, _ := s.gates.of(r.SectionID).slots.Queue(); waiting > 0 {
+			return nil
+		}
+	case db.RegistrationRequestsActionWaitlist:
+	default:
 		return nil
 	}
 	sec := cat.sections[r.SectionID]
@@ -83,7 +97,22 @@ func (s *Service) skipGlance(r Request) *request {
 	if _, ok := s.unwritten.recall(r.StudentID, r.Key); ok {
 		return nil
 	}
-	return &request{Request: r, kind: db.RegistrationRequestsActionRegister, cat: cat, sec: sec, first: true}
+	return &request{Request: r, kind: kind, cat: cat, sec: sec, first: true}
+}
+
+// transactFirst runs the transaction of a request that skipped the glance, and when its
+// lock's read called for the glance (errGlanceFirst), the glance and, if that does not
+// answer alone, the transaction again.
+func (s *Service) transactFirst(ctx context.Context, req *request, out Outcome, act action) (Outcome, error) {
+	out, err := s.transact(ctx, req, out, act)
+	if !errors.Is(err, errGlanceFirst) {
+		return out, err
+	}
+	s.metrics.reads.WithLabelValues(string(req.kind), "lock_then_glance").Inc()
+	if req, out, err = s.glance(ctx, req.Request, req.kind); err != nil || out.Result != "" {
+		return out, err
+	}
+	return s.transact(ctx, req, out, act)
 }
 
 // lockFirst is lockRecord for a request that skipped the glance: it takes from the lock's

@@ -46,33 +46,35 @@ func (w *world) waitingFor(name string, n int) {
 	w.t.Fatalf("never %d %s waiting for a lock", n, name)
 }
 
-// A registration for a section with room skips the glance, and its lock's statement reads
-// the student's record and the catalog version after the lock is granted: it sees what
-// the request holding the lock committed (the glance it skipped would have been read
-// before that commit).
+// A registration for a section with room, and any waitlist join, skips the glance, and
+// its lock's statement reads the student's record and the catalog version after the lock
+// is granted: it sees what the request holding the lock committed (the glance it skipped
+// would have been read before that commit).
 func TestFirstReadAfterTheLock(t *testing.T) {
 	w := newWorld(t)
 	course := w.course("CS300", 3)
 	a, b := w.section(course, "1", 30, 1, 540, 600), w.section(course, "2", 30, 2, 540, 600)
 	other := w.section(w.course("CS301", 3), "1", 30, 3, 540, 600)
-	for _, sec := range []int64{b, other} {
+	full := w.section(w.course("CS302", 3), "1", 1, 4, 540, 600)
+	for _, sec := range []int64{b, other, full} {
 		expect(t, "a first registration", w.register(w.student(), sec), registration.Enrolled)
 	}
-	if got := series(t, w.reg, "school_registration_first_reads_total"); got["glance"] != 2 || got["lock"] != 0 {
-		t.Fatalf("first reads %v, want 2 glances: a section not seen yet is glanced at", got)
+	if got := series(t, w.reg, "school_registration_first_reads_total"); got["register/glance"] != 3 || got["register/lock"] != 0 {
+		t.Fatalf("first reads %v, want 3 glances: a section not seen yet is glanced at", got)
 	}
 
 	type answer struct {
 		out registration.Outcome
 		err error
 	}
-	behind := func(student, section int64, key string, meanwhile func(*sql.Tx)) registration.Outcome {
+	behind := func(act func(context.Context, registration.Request) (registration.Outcome, error),
+		student, section int64, key string, meanwhile func(*sql.Tx)) registration.Outcome {
 		t.Helper()
 		tx := w.holdRow("SELECT id FROM users WHERE id = ? FOR UPDATE", student)
 		meanwhile(tx)
 		done := make(chan answer, 1)
 		go func() {
-			out, err := w.svc.Register(context.Background(), registration.Request{StudentID: student, SectionID: section, Key: key})
+			out, err := act(context.Background(), registration.Request{StudentID: student, SectionID: section, Key: key})
 			done <- answer{out, err}
 		}()
 		w.waitingFor("LockStudentRecord", 1)
@@ -85,25 +87,63 @@ func TestFirstReadAfterTheLock(t *testing.T) {
 		}
 		return got.out
 	}
+	takeA := func(st int64) func(*sql.Tx) {
+		return func(tx *sql.Tx) {
+			txExec(t, tx, "UPDATE sections SET enrolled = enrolled + 1 WHERE id = ?", a)
+			txExec(t, tx, "INSERT INTO enrollments (user_id, section_id, course_id, term_id) SELECT ?, id, course_id, term_id FROM sections WHERE id = ?", st, a)
+		}
+	}
 
 	// The student's other request took a seat in the course's other section.
 	st := w.student()
-	out := behind(st, b, "k1", func(tx *sql.Tx) {
-		txExec(t, tx, "UPDATE sections SET enrolled = enrolled + 1 WHERE id = ?", a)
-		txExec(t, tx, "INSERT INTO enrollments (user_id, section_id, course_id, term_id) SELECT ?, id, course_id, term_id FROM sections WHERE id = ?", st, a)
-	})
+	out := behind(w.svc.Register, st, b, "k1", takeA(st))
 	expect(t, "registering behind a seat taken in the same course", out, registration.Duplicate)
+	st = w.student()
+	out = behind(w.svc.JoinWaitlist, st, b, "k1", takeA(st))
+	expect(t, "joining a waitlist behind a seat taken in the same course", out, registration.Duplicate)
+
+	// A waitlist join reads the lock's statement first; twice with one key (a double
+	// click), it joins once and the second answer is the first's.
+	st = w.student()
+	for i, want := range []bool{false, true} {
+		out, err := w.svc.JoinWaitlist(context.Background(), registration.Request{StudentID: st, SectionID: full, Key: "k2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "joining the waitlist of a full section", out, registration.Waitlisted)
+		// A replayed answer tells where the student stands as it was read.
+		pos := out.Position
+		if out.Replayed {
+			pos = out.Found.Position
+		}
+		if out.Replayed != want || pos != 1 {
+			t.Errorf("join %d: replayed %v at position %d, want replayed %v at 1", i+1, out.Replayed, pos, want)
+		}
+	}
+	if n := w.count("SELECT COUNT(*) FROM waitlist_entries WHERE user_id = ?", st); n != 1 {
+		t.Errorf("%d waitlist entries after a double click, want 1", n)
+	}
 
 	// Staff closed the window meanwhile, bumping the catalog's version as they do.
-	out = behind(w.student(), other, "k2", func(tx *sql.Tx) {
+	closeWindow := func(tx *sql.Tx) {
 		txExec(t, tx, "UPDATE registration_windows SET closes_at = ? WHERE term_id = ?", now.Add(-time.Minute), w.term)
 		txExec(t, tx, "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
-	})
+	}
+	out = behind(w.svc.Register, w.student(), other, "k3", closeWindow)
 	expect(t, "registering behind the window's closing", out, registration.WindowClosed)
+	w.exec("UPDATE registration_windows SET closes_at = ? WHERE term_id = ?", now.Add(time.Hour), w.term)
+	w.exec("UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+	out = behind(w.svc.JoinWaitlist, w.student(), full, "k3", closeWindow)
+	expect(t, "joining a waitlist behind the window's closing", out, registration.WindowClosed)
 
 	got := series(t, w.reg, "school_registration_first_reads_total")
-	if got["lock"] != 2 || got["lock_then_glance"] != 1 {
-		t.Errorf("first reads %v, want both registrations by the lock, the second then by the glance", got)
+	want := map[string]float64{"register/glance": 3, "register/lock": 2, "register/lock_then_glance": 1,
+		"waitlist/lock": 4, "waitlist/lock_then_glance": 1}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("first reads %v, want %v: the registrations and joins by the lock, those behind the closing then by the glance", got, want)
+			break
+		}
 	}
 	w.checkInvariants()
 }

@@ -41,8 +41,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		reads: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "school", Name: "registration_first_reads_total",
-			Help: "Registrations by their first read: the glance, or the student's lock for a section with seats to spare (lock), or the lock and then the glance when that was what the request needed (lock_then_glance).",
-		}, []string{"read"}),
+			Help: "Registrations, waitlist joins, drops and waitlist leaves (action) by their first read: the glance, or the student's lock (a registration for a section with seats to spare, a waitlist join), or the lock and then the glance when that was what the request needed (lock_then_glance).",
+		}, []string{"action", "read"}),
 		waitlist: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "school", Name: "waitlist_promotions_total",
 			Help: "Waitlisted students given a freed seat, or skipped with the rule that refused them.",

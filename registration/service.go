@@ -151,25 +151,27 @@ func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequ
 	return out, nil
 }
 
-// answer is apply's work for one request: the glance, and the transaction when the
-// glance cannot answer alone.
+// answer is apply's work for one request: the glance (unless skipGlance says the
+// transaction's lock reads what it would), and the transaction when the glance cannot
+// answer alone.
 func (s *Service) answer(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
 	start := time.Now()
-	if kind == db.RegistrationRequestsActionRegister {
-		if req := s.skipGlance(r); req != nil {
-			s.metrics.reads.WithLabelValues("lock").Inc()
-			return s.gated(ctx, r, start, req, Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1}, act)
-		}
+	var (
+		req  = s.skipGlance(r, kind)
+		out  = Outcome{Section: Section{ID: r.SectionID}, SeatsLeft: -1}
+		err  error
+		read = "lock"
+	)
+	if req == nil {
+		read = "glance"
+		req, out, err = s.glance(ctx, r, kind)
 	}
-	req, out, err := s.glance(ctx, r, kind)
-	if kind == db.RegistrationRequestsActionRegister {
-		s.metrics.reads.WithLabelValues("glance").Inc()
-	}
+	s.metrics.reads.WithLabelValues(string(kind), read).Inc()
 	if err == nil && out.Result == "" && kind == db.RegistrationRequestsActionRegister {
 		return s.gated(ctx, r, start, req, out, act)
 	}
 	if err == nil && out.Result == "" {
-		out, err = s.transact(ctx, req, out, act)
+		out, err = s.transactFirst(ctx, req, out, act)
 		// The pace follows the requests that took locks: answers from the glance alone are
 		// cheap whatever the load on the seats. A failed one (a database outage waited
 		// out) says nothing of the load once the database is back.
@@ -200,14 +202,7 @@ func (s *Service) gated(ctx context.Context, r Request, start time.Time, req *re
 			return out, err
 		}
 	}
-	out, err := s.transact(ctx, req, out, act)
-	if errors.Is(err, errGlanceFirst) {
-		s.metrics.reads.WithLabelValues("lock_then_glance").Inc()
-		if req, out, err = s.glance(ctx, r, req.kind); err != nil || out.Result != "" {
-			return out, err
-		}
-		out, err = s.transact(ctx, req, out, act)
-	}
+	out, err := s.transactFirst(ctx, req, out, act)
 	if err == nil {
 		now := time.Now()
 		if out.Result == Full {
