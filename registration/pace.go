@@ -33,7 +33,10 @@ import (
 // (the rehearsal's answers dipped to a tenth every 25-30 s). Every opening (no tick asked
 // in idleReset) starts the limit at startActive.
 const (
-	fastLatency = 30 * time.Millisecond
+	// fastLatency: at 30 ms the limit grew on to 2,000-2,700 students once waitlist joins
+	// took a round trip less, and the register p99 rose to 373-714 ms; at 20 ms it settles
+	// lower and the rehearsal still ends within 5 minutes (BENCHMARKS.md, "thirteenth").
+	fastLatency = 20 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
 
 	startActive = 50.0
