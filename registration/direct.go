@@ -82,6 +82,7 @@ func (s *Service) skipGlance(r Request, kind db.RegistrationRequestsAction) *req
 			return nil
 		}
 	case db.RegistrationRequestsActionWaitlist:
+		// Wherever the section stands: a join takes the student's lock in any case.
 	default:
 		return nil
 	}
