@@ -22,7 +22,9 @@ import (
 //   - rush: students double-click a few hot sections at once, most are told full;
 //   - registration: the bare transaction (the app's own lock, seat and insert
 //     statements, nothing else) against POST /registrations, every answer enrolled;
-//   - logins: POST /login against a raw pooled search+bind loop on the same directory.
+//   - logins: POST /login against a raw pooled search+bind loop on the same directory;
+//   - and both HTTP phases again against the floor (bench_floor.go): the least any HTTP
+//     server does for them.
 type BenchConfig struct {
 	DSN      string         // the bench's own database: migrated, wiped and seeded by every run
 	Dir      BenchDirectory // the bench's own directory subtree, likewise
@@ -154,7 +156,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	rep := &BenchReport{Config: cfg, Started: time.Now(), Build: buildOf()}
 
 	nHTTP, nBare := ceilDiv(cfg.Registrations, httpPerStudent), ceilDiv(cfg.Bare, barePerStudent)
-	rep.Students = cfg.Rush.Students + nHTTP + cfg.Logins + nBare
+	rep.Students = cfg.Rush.Students + 2*nHTTP + cfg.Logins + nBare
 	b.say("seeding %d students into the database and %s", rep.Students, cfg.Dir.BaseDN)
 	t := time.Now()
 	if b.data, err = b.prepare(ctx, nHTTP, nBare); err != nil {
@@ -183,15 +185,20 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	}
 	rep.Rush, students = rush.phase, append(students, rush.students...)
 
-	b.say("registration: %d bare transactions and %d HTTP registrations, %d clients, %d rounds", cfg.Bare, cfg.Registrations, cfg.Clients, cfg.Rounds)
-	reg, err := b.registrations(ctx)
+	floor, err := b.startFloor()
+	if err != nil {
+		return nil, fmt.Errorf("the floor's server: %w", err)
+	}
+	defer floor.close()
+	b.say("registration: %d bare transactions, %d HTTP registrations and as many at the floor, %d clients, %d rounds", cfg.Bare, cfg.Registrations, cfg.Clients, cfg.Rounds)
+	reg, err := b.registrations(ctx, floor)
 	if err != nil {
 		return nil, fmt.Errorf("registration: %w", err)
 	}
-	rep.Bare, rep.HTTP, students = reg.bare, reg.http, append(students, reg.students...)
+	rep.Bare, rep.HTTP, rep.HTTPFloor, students = reg.bare, reg.http, reg.floor, append(students, reg.students...)
 
-	b.say("logins: %d POST /login and %d raw search+bind, %d clients, %d rounds", cfg.Logins, cfg.LDAPLogins, cfg.Clients, cfg.Rounds)
-	if rep.Login, rep.LDAP, err = b.logins(ctx); err != nil {
+	b.say("logins: %d POST /login and as many at the floor, %d raw search+bind, %d clients, %d rounds", cfg.Logins, cfg.LDAPLogins, cfg.Clients, cfg.Rounds)
+	if rep.Login, rep.LDAP, rep.LoginFloor, err = b.logins(ctx, floor); err != nil {
 		return nil, fmt.Errorf("logins: %w", err)
 	}
 	for _, name := range b.data.logins {
@@ -199,7 +206,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	}
 
 	b.say("checking the database")
-	if rep.Check, err = b.check(ctx, students, rush, rush.badAnswers+reg.badAnswers, rep.Rush, rep.Bare, rep.HTTP, rep.Login, rep.LDAP); err != nil {
+	if rep.Check, err = b.check(ctx, students, rush, rush.badAnswers+reg.badAnswers, rep.Rush, rep.Bare, rep.HTTP, rep.HTTPFloor, rep.Login, rep.LDAP, rep.LoginFloor); err != nil {
 		return rep, fmt.Errorf("check: %w", err)
 	}
 	b.app.stop()

@@ -18,6 +18,7 @@ type benchData struct {
 	ids  map[string]int64 // username -> user id
 	// Each phase's students, by username (the seed's stu00001 on, in this order).
 	rush, http, logins, bare []string
+	floor                    []string       // the floor's registrations (bench_floor.go), as many as http
 	hot                      []benchSection // the rush's sections
 	room                     []benchSection // sections with room for every registration of the run
 }
@@ -30,7 +31,7 @@ type benchSection struct{ id, course int64 }
 func (b *bench) prepare(ctx context.Context, nHTTP, nBare int) (benchData, error) {
 	cfg := b.cfg
 	var d benchData
-	n := cfg.Rush.Students + nHTTP + cfg.Logins + nBare
+	n := cfg.Rush.Students + 2*nHTTP + cfg.Logins + nBare
 	if _, err := db.Migrate(ctx, b.db); err != nil {
 		return d, err
 	}
@@ -57,7 +58,7 @@ func (b *bench) prepare(ctx context.Context, nHTTP, nBare int) (benchData, error
 		names[i] = ds.People[i].Username // students come first
 	}
 	take := func(k int) []string { s := names[:k]; names = names[k:]; return s }
-	d.rush, d.http, d.logins, d.bare = take(cfg.Rush.Students), take(nHTTP), take(cfg.Logins), take(nBare)
+	d.rush, d.http, d.logins, d.bare, d.floor = take(cfg.Rush.Students), take(nHTTP), take(cfg.Logins), take(nBare), take(nHTTP)
 
 	users, err := b.q.RehearsalStudents(ctx)
 	if err != nil {
@@ -76,7 +77,7 @@ func (b *bench) prepare(ctx context.Context, nHTTP, nBare int) (benchData, error
 	demand := make([]int, benchSections)
 	for i := range cfg.Registrations {
 		_, s := spread(i, nHTTP, httpPerStudent)
-		demand[s]++
+		demand[s] += 2 // the app's and the floor's
 	}
 	for i := range cfg.Bare {
 		_, s := spread(i, nBare, barePerStudent)

@@ -10,24 +10,27 @@ import (
 	"github.com/schoolservice/school/web"
 )
 
-// logins runs POST /login and the raw search+bind loop in turns (app, loop; loop, app;
-// …). Within its phase every sign-in is another student's; the loop goes over the same
-// students again where it makes more sign-ins than there are of them.
-func (b *bench) logins(ctx context.Context) (*Phase, *Phase, error) {
+// logins runs POST /login, the raw search+bind loop and the floor's POST /login in turns
+// (app, loop, floor; loop, floor, app; …). Within its phase every sign-in is another
+// student's; the loop goes over the same students again where it makes more sign-ins
+// than there are of them.
+func (b *bench) logins(ctx context.Context, floor *floorServer) (app, raw, atFloor *Phase, err error) {
 	cfg := b.cfg
 	loop, err := newLDAPLoop(cfg.Dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer loop.close()
-	app, raw := newPhase("login", cfg.Clients), newPhase("ldap", cfg.Clients)
+	floor.ldap = loop
+	app, raw, atFloor = newPhase("login", cfg.Clients), newPhase("ldap", cfg.Clients), newPhase("login_floor", cfg.Clients)
 	names := b.data.logins
-	appRound := func(round int) {
+	floorClient := &benchClient{http: b.web.http, base: floor.url}
+	signIns := func(c *benchClient, ph *Phase, round int) {
 		from, to := roundOf(cfg.Logins, cfg.Rounds, round)
 		outs := make([]outcome, to-from)
 		elapsed, cpu := b.timed(func() {
 			work(cfg.Clients, from, to, func(i int) {
-				_, r := b.web.signIn(ctx, names[i%len(names)])
+				_, r := c.signIn(ctx, names[i%len(names)])
 				o := outcome{took: r.took, result: "signed_in"}
 				if r.err != nil {
 					o.result, o.fault = "", loginFault(r)
@@ -35,7 +38,7 @@ func (b *bench) logins(ctx context.Context) (*Phase, *Phase, error) {
 				outs[i-from] = o
 			})
 		})
-		app.add(elapsed, cpu, outs)
+		ph.add(elapsed, cpu, outs)
 	}
 	rawRound := func(round int) {
 		from, to := roundOf(cfg.LDAPLogins, cfg.Rounds, round)
@@ -54,15 +57,16 @@ func (b *bench) logins(ctx context.Context) (*Phase, *Phase, error) {
 		raw.add(elapsed, cpu, outs)
 	}
 	for round := range cfg.Rounds {
-		if round%2 == 0 {
-			appRound(round)
-			rawRound(round)
-		} else {
-			rawRound(round)
-			appRound(round)
+		phases := []func(){
+			func() { signIns(b.web, app, round) },
+			func() { rawRound(round) },
+			func() { signIns(floorClient, atFloor, round) },
+		}
+		for k := range phases {
+			phases[(round+k)%len(phases)]()
 		}
 	}
-	return app, raw, nil
+	return app, raw, atFloor, nil
 }
 
 func loginFault(r reply) string {

@@ -9,25 +9,30 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/schoolservice/school/db"
 )
 
 type registrationRun struct {
-	bare, http *Phase
-	students   []*student // what each was told (bare: committed), for the check
-	badAnswers int
+	bare, http, floor *Phase
+	students          []*student // what each was told (bare: committed), for the check
+	badAnswers        int
 }
 
-// registrations runs the bare transaction and HTTP registration in turns (bare, http;
-// http, bare; …) so a change in the machine's other load weighs on both alike. Every
-// registration is for a section with room that the student may take: every answer must
-// be enrolled.
-func (b *bench) registrations(ctx context.Context) (*registrationRun, error) {
+// registrations runs the bare transaction, HTTP registration and the floor's (bench_floor.go)
+// in turns (bare, http, floor; http, floor, bare; …) so a change in the machine's other
+// load weighs on all alike. Every registration is for a section with room that the
+// student may take: every answer must be enrolled.
+func (b *bench) registrations(ctx context.Context, floor *floorServer) (*registrationRun, error) {
 	cfg := b.cfg
 	sessions, err := b.signInAll(ctx, b.data.http)
 	if err != nil {
 		return nil, err
+	}
+	floorSessions, err := b.signInAll(ctx, b.data.floor)
+	if err != nil {
+		return nil, err
+	}
+	for i, token := range floorSessions {
+		floor.users[token] = b.data.ids[b.data.floor[i]]
 	}
 	if err := b.warm(ctx, sessions, cfg.Clients); err != nil {
 		return nil, err
@@ -35,30 +40,28 @@ func (b *bench) registrations(ctx context.Context) (*registrationRun, error) {
 	if err := b.warmDB(ctx); err != nil {
 		return nil, err
 	}
-	run := &registrationRun{bare: newPhase("bare", cfg.Clients), http: newPhase("http", cfg.Clients)}
-	httpStudents := make([]*student, len(b.data.http))
-	for i, name := range b.data.http {
-		httpStudents[i] = &student{username: name}
+	run := &registrationRun{bare: newPhase("bare", cfg.Clients), http: newPhase("http", cfg.Clients),
+		floor: newPhase("http_floor", cfg.Clients)}
+	students := func(names []string) []*student {
+		out := make([]*student, len(names))
+		for i, name := range names {
+			out[i] = &student{username: name}
+		}
+		return out
 	}
-	bareStudents := make([]*student, len(b.data.bare))
-	for i, name := range b.data.bare {
-		bareStudents[i] = &student{username: name}
-	}
+	httpStudents, floorStudents, bareStudents := students(b.data.http), students(b.data.floor), students(b.data.bare)
+	floorClient := &benchClient{http: b.web.http, base: floor.url}
 	for round := range cfg.Rounds {
-		bare := func() error { return b.bareRound(ctx, run, bareStudents, round) }
-		web := func() error { return b.httpRound(ctx, run, httpStudents, sessions, round) }
-		first, second := bare, web
-		if round%2 == 1 {
-			first, second = web, bare
+		phases := []func(){
+			func() { b.bareRound(ctx, run, bareStudents, round) },
+			func() { run.badAnswers += b.httpRound(ctx, b.web, run.http, httpStudents, sessions, round) },
+			func() { b.httpRound(ctx, floorClient, run.floor, floorStudents, floorSessions, round) },
 		}
-		if err := first(); err != nil {
-			return nil, err
-		}
-		if err := second(); err != nil {
-			return nil, err
+		for k := range phases {
+			phases[(round+k)%len(phases)]()
 		}
 	}
-	run.students = append(httpStudents, bareStudents...)
+	run.students = append(append(httpStudents, bareStudents...), floorStudents...)
 	return run, nil
 }
 
@@ -68,9 +71,10 @@ func roundOf(n, rounds, round int) (from, to int) {
 
 var enrolledOnly = map[string]int{"enrolled": http.StatusOK}
 
-// httpRound sends its share of POST /registrations, each with a fresh request_key as the
-// page's button carries.
-func (b *bench) httpRound(ctx context.Context, run *registrationRun, students []*student, sessions []string, round int) error {
+// httpRound sends its share of POST /registrations to c (the app, or the floor), each
+// with a fresh request_key as the page's button carries, and returns how many of the
+// app's answers do not show their section's row (the floor answers with the result alone).
+func (b *bench) httpRound(ctx context.Context, c *benchClient, ph *Phase, students []*student, sessions []string, round int) (badAnswers int) {
 	from, to := roundOf(b.cfg.Registrations, b.cfg.Rounds, round)
 	replies := make([]reply, to-from)
 	sections := make([]int64, to-from)
@@ -83,7 +87,7 @@ func (b *bench) httpRound(ctx context.Context, run *registrationRun, students []
 		work(b.cfg.Clients, from, to, func(i int) {
 			who, _ := spread(i, len(students), httpPerStudent)
 			form := url.Values{"section_id": {strconv.FormatInt(sections[i-from], 10)}, "request_key": {keys[i-from]}}
-			replies[i-from] = b.web.send(ctx, http.MethodPost, "/registrations", form, sessions[who], true)
+			replies[i-from] = c.send(ctx, http.MethodPost, "/registrations", form, sessions[who], true)
 		})
 	})
 	outs := make([]outcome, len(replies))
@@ -97,20 +101,18 @@ func (b *bench) httpRound(ctx context.Context, run *registrationRun, students []
 		}
 		if r.result != "" {
 			s.answers = append(s.answers, answer{Section: sections[i], Key: keys[i], Step: StepRegister, Result: r.result})
-			if !answerShows(r.body, sections[i], r.result) {
-				run.badAnswers++
+			if c == b.web && !answerShows(r.body, sections[i], r.result) {
+				badAnswers++
 			}
 		}
 	}
-	run.http.add(elapsed, cpu, outs)
-	return nil
+	ph.add(elapsed, cpu, outs)
+	return badAnswers
 }
 
-// bareRound runs its share of bare registration transactions: the app's own statements
-// for the student's lock, the seat and the enrollment (db.LockStudent, db.TakeSeat,
-// db.InsertEnrollment), in db.InTx as the app runs them, on a pool configured as the
-// app's (db.Open), and nothing else: no rules, no request key, no HTTP.
-func (b *bench) bareRound(ctx context.Context, run *registrationRun, students []*student, round int) error {
+// bareRound runs its share of bare registration transactions (bareRegister), on a pool
+// configured as the app's (db.Open): no rules, no request key, no HTTP.
+func (b *bench) bareRound(ctx context.Context, run *registrationRun, students []*student, round int) {
 	from, to := roundOf(b.cfg.Bare, b.cfg.Rounds, round)
 	outs := make([]outcome, to-from)
 	elapsed, cpu := b.timed(func() {
@@ -118,23 +120,7 @@ func (b *bench) bareRound(ctx context.Context, run *registrationRun, students []
 			who, s := spread(i, len(students), barePerStudent)
 			uid, sec := b.data.ids[students[who].username], b.data.room[s]
 			start := time.Now()
-			result := ""
-			err := db.InTx(ctx, b.db, func(q *db.Queries) error {
-				if _, err := q.LockStudent(ctx, uid); err != nil {
-					return err
-				}
-				n, err := q.TakeSeat(ctx, sec.id)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					result = "full"
-					return nil
-				}
-				result = "enrolled"
-				return q.InsertEnrollment(ctx, db.InsertEnrollmentParams{UserID: uid, SectionID: sec.id, CourseID: sec.course,
-					TermID: b.data.term, Source: db.EnrollmentsSourceRegister})
-			})
+			result, err := bareRegister(ctx, b.db, uid, sec, b.data.term)
 			o := outcome{took: time.Since(start), result: result}
 			switch {
 			case err != nil:
@@ -152,7 +138,6 @@ func (b *bench) bareRound(ctx context.Context, run *registrationRun, students []
 		}
 	}
 	run.bare.add(elapsed, cpu, outs)
-	return nil
 }
 
 // warmDB opens every connection of the bench's pool, so no bare round pays for dialling.

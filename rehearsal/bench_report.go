@@ -20,8 +20,10 @@ type BenchReport struct {
 	Rush           *Phase
 	Bare, HTTP     *Phase
 	Login, LDAP    *Phase
-	Check          BenchCheck
-	Health         Health
+	// The floor's phases (bench_floor.go): what any HTTP server does at least.
+	HTTPFloor, LoginFloor *Phase
+	Check                 BenchCheck
+	Health                Health
 }
 
 // BenchCheck is the check after a bench run, straight from the tables, and what the
@@ -149,15 +151,20 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	row(fmt.Sprintf("rush: %d students × %d of %d sections of %d, double click (keys: %s)", rc.Students, rc.Picks, rc.Sections, rc.Capacity, rc.Key), r.Rush)
 	row("bare transaction (lock student, take seat, insert enrollment)", r.Bare)
 	row("POST /registrations, all enrolled", r.HTTP)
+	row("floor: net/http + session read + the bare transaction (no app; CPU in the load generator's)", r.HTTPFloor)
 	row("POST /login, distinct students", r.Login)
 	row(fmt.Sprintf("raw LDAP search+bind, two pools of %d", cfg.Dir.PoolSize), r.LDAP)
+	row("floor: net/http + search+bind + one session written (no app; CPU in the load generator's)", r.LoginFloor)
 	p("\nCPU per request (or transaction) of the phase, from /proc: the app process, mariadbd (in brackets: only its threads serving the bench's own connections, " +
 		"without other clients of the shared server and without InnoDB's background threads), slapd. In cores over the timed phase: the load generator (this process), " +
 		"the kernel outside any process (irq and softirq, mostly the loopback traffic; steal), every other process (other people's work), the whole machine.\n")
 	p("same run: HTTP/bare **%.2f** · rush/bare **%.2f** · login/LDAP **%.2f**\n",
 		ratio(r.HTTP.Rate(), r.Bare.Rate()), ratio(r.Rush.Rate(), r.Bare.Rate()), ratio(r.Login.Rate(), r.LDAP.Rate()))
-	p("answers: rush %s; bare %s; HTTP %s; login %s; LDAP %s\n",
-		results(r.Rush), results(r.Bare), results(r.HTTP), results(r.Login), results(r.LDAP))
+	p("the floor, same run: floor/bare **%.2f** (HTTP/floor %.2f) · login floor/LDAP **%.2f** (login/floor %.2f)\n",
+		ratio(r.HTTPFloor.Rate(), r.Bare.Rate()), ratio(r.HTTP.Rate(), r.HTTPFloor.Rate()),
+		ratio(r.LoginFloor.Rate(), r.LDAP.Rate()), ratio(r.Login.Rate(), r.LoginFloor.Rate()))
+	p("answers: rush %s; bare %s; HTTP %s; HTTP floor %s; login %s; LDAP %s; login floor %s\n",
+		results(r.Rush), results(r.Bare), results(r.HTTP), results(r.HTTPFloor), results(r.Login), results(r.LDAP), results(r.LoginFloor))
 
 	c := r.Check
 	verdict := "held"

@@ -13,7 +13,7 @@ import (
 
 // A tiny bench run, for correctness only (no figure is asserted): 40 students rush 3 of 5
 // hot sections of 3 seats with every click sent twice; then bare transactions, HTTP
-// registrations and sign-ins. Nothing is oversold or duplicated, every answer is one the
+// registrations and sign-ins, the app's and the floor's. Nothing is oversold or duplicated, every answer is one the
 // phase may get and is in the tables, both answers of a double click agree, no section
 // was called full while it had a seat, and every hot seat is taken.
 func TestBenchHoldsOnATinyRush(t *testing.T) {
@@ -53,13 +53,14 @@ func TestBenchHoldsOnATinyRush(t *testing.T) {
 		ph     *Phase
 		result string
 		n      int
-	}{{rep.Bare, "enrolled", 120}, {rep.HTTP, "enrolled", 60}, {rep.Login, "signed_in", 30}, {rep.LDAP, "signed_in", 60}} {
+	}{{rep.Bare, "enrolled", 120}, {rep.HTTP, "enrolled", 60}, {rep.HTTPFloor, "enrolled", 60}, {rep.Login, "signed_in", 30},
+		{rep.LDAP, "signed_in", 60}, {rep.LoginFloor, "signed_in", 30}} {
 		if want.ph.Results[want.result] != want.n || want.ph.Faulty() != 0 {
 			t.Errorf("%s: %v, faults %v; want %d %s", want.ph.Name, want.ph.Results, want.ph.Faults, want.n, want.result)
 		}
 	}
-	// Enrollment rows: the hot seats, and every HTTP and bare registration.
-	if want := 15 + 60 + 120; rep.Check.Enrollments != want {
+	// Enrollment rows: the hot seats, and every HTTP, floor and bare registration.
+	if want := 15 + 60 + 60 + 120; rep.Check.Enrollments != want {
 		t.Errorf("%d enrollment rows, want %d", rep.Check.Enrollments, want)
 	}
 }

@@ -465,6 +465,12 @@ func newBrowser(t *testing.T) *browser {
 func newBrowserFor(t *testing.T, timeout time.Duration) *browser {
 	t.Helper()
 	profile := t.TempDir()
+	// Chromium puts its singleton socket in a new folder of TMPDIR and leaves it there:
+	// one per test in /tmp, hundreds a run, unless TMPDIR is the profile's own.
+	tmp := filepath.Join(profile, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	// Chromium's helper processes can still write in the profile for a moment after the
 	// browser exits; wait for them before t.TempDir removes it (cleanups run last first).
 	t.Cleanup(func() {
@@ -491,6 +497,7 @@ func newBrowserFor(t *testing.T, timeout time.Duration) *browser {
 		chromedp.Flag("accept-lang", "en-US,en"),
 		chromedp.WindowSize(1280, 1024),
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.CombinedOutput(output),
 	)
 	t.Cleanup(cancelAlloc) // waits for the browser process to end
