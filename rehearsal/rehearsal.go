@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -256,7 +257,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		impatient: cfg.Impatient, abandonAfter: cfg.AbandonAfter,
 	}
 	for _, u := range urls {
-		c.instances = append(c.instances, &instance{url: u})
+		inst := &instance{url: u}
+		if host, ok := strings.CutPrefix(u, "http://"); ok && !strings.Contains(host, "/") {
+			inst.conns = newConns(host, cfg.MaxConns, c.http.Timeout)
+			defer inst.conns.close()
+		}
+		c.instances = append(c.instances, inst)
 	}
 	regBefore := sumBuckets(ctx, c.http, opsURLs, "/registrations")
 	students := make([]*student, cfg.Students)

@@ -24,6 +24,7 @@ import (
 // connection is left alone for a moment, as a load balancer would.
 type instance struct {
 	url       string
+	conns     *conns       // its connections; nil for a URL other than http://, sent through client.http
 	downUntil atomic.Int64 // unix nanoseconds
 }
 
@@ -126,12 +127,7 @@ func (s *student) send(ctx context.Context, step Step, method, path string, form
 		req.AddCookie(&http.Cookie{Name: name, Value: v})
 	}
 	start := time.Now()
-	resp, err := s.c.http.Do(req)
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-	}
+	resp, b, err := s.c.roundTrip(reqCtx, inst, req)
 	took := time.Since(start)
 	ev := event{At: start.Sub(s.c.rec.start), Step: step, Took: took, Instance: i}
 	if err != nil {
@@ -167,6 +163,21 @@ func (s *student) send(ctx context.Context, step Step, method, path string, form
 	}
 	s.c.rec.add(ev)
 	return response{status: resp.StatusCode, header: resp.Header, body: b, instance: i}, nil
+}
+
+// roundTrip sends req to inst and reads its whole answer.
+func (c *client) roundTrip(ctx context.Context, inst *instance, req *http.Request) (*http.Response, []byte, error) {
+	const limit = 4 << 20
+	if inst.conns != nil {
+		return inst.conns.do(ctx, req, limit)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	return resp, b, err
 }
 
 const resultHeader = "X-Registration-Result"
