@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"strings"
 	"time"
 
@@ -170,11 +169,8 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 		return nil, err
 	}
 	defer b.app.stop()
-	transport := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: 2*cfg.Rush.Students + cfg.Clients + 16,
-		IdleConnTimeout: 5 * time.Minute}
-	defer transport.CloseIdleConnections()
-	b.web = &benchClient{base: b.app.url(), http: &http.Client{Transport: transport, Timeout: time.Minute,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b.web = newBenchClient(cfg.Addr, 2*cfg.Rush.Students+cfg.Clients+16)
+	defer b.web.conns.close()
 
 	var students []*student
 	b.say("rush: %d students × %d of %d sections of %d seats, every click twice at once (request keys: %s)",

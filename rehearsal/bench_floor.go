@@ -33,6 +33,7 @@ import (
 // server could do, so the floor stays a floor.
 type floorServer struct {
 	url     string
+	client  *benchClient // the load generator's connections to it
 	srv     *http.Server
 	db      *sql.DB
 	q       *db.Queries
@@ -49,8 +50,8 @@ func (b *bench) startFloor() (*floorServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &floorServer{url: "http://" + l.Addr().String(), db: b.db, q: b.q, term: b.data.term,
-		users: map[string]int64{}, courses: map[int64]int64{}, session: make([]byte, 160)}
+	f := &floorServer{url: "http://" + l.Addr().String(), client: newBenchClient(l.Addr().String(), b.cfg.Clients+16),
+		db: b.db, q: b.q, term: b.data.term, users: map[string]int64{}, courses: map[int64]int64{}, session: make([]byte, 160)}
 	for _, s := range b.data.room {
 		f.courses[s.id] = s.course
 	}
@@ -62,7 +63,10 @@ func (b *bench) startFloor() (*floorServer, error) {
 	return f, nil
 }
 
-func (f *floorServer) close() { f.srv.Close() }
+func (f *floorServer) close() {
+	f.client.conns.close()
+	f.srv.Close()
+}
 
 func (f *floorServer) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()

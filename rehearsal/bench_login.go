@@ -24,7 +24,6 @@ func (b *bench) logins(ctx context.Context, floor *floorServer) (app, raw, atFlo
 	floor.ldap = loop
 	app, raw, atFloor = newPhase("login", cfg.Clients), newPhase("ldap", cfg.Clients), newPhase("login_floor", cfg.Clients)
 	names := b.data.logins
-	floorClient := &benchClient{http: b.web.http, base: floor.url}
 	signIns := func(c *benchClient, ph *Phase, round int) {
 		from, to := roundOf(cfg.Logins, cfg.Rounds, round)
 		outs := make([]outcome, to-from)
@@ -60,7 +59,7 @@ func (b *bench) logins(ctx context.Context, floor *floorServer) (app, raw, atFlo
 		phases := []func(){
 			func() { signIns(b.web, app, round) },
 			func() { rawRound(round) },
-			func() { signIns(floorClient, atFloor, round) },
+			func() { signIns(floor.client, atFloor, round) },
 		}
 		for k := range phases {
 			phases[(round+k)%len(phases)]()

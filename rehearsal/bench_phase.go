@@ -15,10 +15,18 @@ import (
 )
 
 // benchClient sends the students' requests to the app as a browser would: a form post
-// with Origin and Sec-Fetch-Site, the session cookie, and HX-Request for the buttons.
+// with Origin and Sec-Fetch-Site, the session cookie, and HX-Request for the buttons. It
+// sends them as the rehearsal's students do (conns), so that the load generator takes
+// as little of the machine it measures as it can.
 type benchClient struct {
-	http *http.Client
-	base string
+	conns *conns
+	base  string
+}
+
+// newBenchClient is a client of the server at addr (host:port) with at most max
+// connections.
+func newBenchClient(addr string, max int) *benchClient {
+	return &benchClient{conns: newConns(addr, max, time.Minute), base: "http://" + addr}
 }
 
 // reply is one request's answer, or its failure.
@@ -32,11 +40,11 @@ type reply struct {
 }
 
 func (c *benchClient) send(ctx context.Context, method, path string, form url.Values, session string, hx bool) reply {
-	var body io.Reader
+	var encoded io.Reader
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		encoded = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, encoded)
 	if err != nil {
 		return reply{err: err}
 	}
@@ -52,13 +60,8 @@ func (c *benchClient) send(ctx context.Context, method, path string, form url.Va
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
 	}
 	start := time.Now()
-	resp, err := c.http.Do(req)
-	var r reply
-	if err == nil {
-		r.body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-	}
-	r.took, r.err = time.Since(start), err
+	resp, body, err := c.conns.do(ctx, req, 16<<20)
+	r := reply{body: body, took: time.Since(start), err: err}
 	if err != nil {
 		return r
 	}

@@ -50,12 +50,11 @@ func (b *bench) registrations(ctx context.Context, floor *floorServer) (*registr
 		return out
 	}
 	httpStudents, floorStudents, bareStudents := students(b.data.http), students(b.data.floor), students(b.data.bare)
-	floorClient := &benchClient{http: b.web.http, base: floor.url}
 	for round := range cfg.Rounds {
 		phases := []func(){
 			func() { b.bareRound(ctx, run, bareStudents, round) },
 			func() { run.badAnswers += b.httpRound(ctx, b.web, run.http, httpStudents, sessions, round) },
-			func() { b.httpRound(ctx, floorClient, run.floor, floorStudents, floorSessions, round) },
+			func() { b.httpRound(ctx, floor.client, run.floor, floorStudents, floorSessions, round) },
 		}
 		for k := range phases {
 			phases[(round+k)%len(phases)]()
