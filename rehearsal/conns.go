@@ -92,34 +92,29 @@ func (c *conn) roundTrip(req *http.Request, limit int64) (*http.Response, []byte
 // open, or waits for one to come back.
 func (p *conns) get(ctx context.Context) (*conn, error) {
 	for {
+		var c *conn
 		select {
-		case c := <-p.idle:
-			if time.Since(c.lastUsed) < maxIdle && c.open() {
-				return c, nil
-			}
-			c.Close()
-			<-p.slots
-			continue
+		case c = <-p.idle: // an idle one before a new one
 		default:
-		}
-		select {
-		case c := <-p.idle:
-			if time.Since(c.lastUsed) < maxIdle && c.open() {
-				return c, nil
+			select {
+			case c = <-p.idle:
+			case p.slots <- struct{}{}:
+				var d net.Dialer
+				nc, err := d.DialContext(ctx, "tcp", p.addr)
+				if err != nil {
+					<-p.slots
+					return nil, err
+				}
+				return &conn{Conn: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc)}, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
-			c.Close()
-			<-p.slots
-		case p.slots <- struct{}{}:
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", p.addr)
-			if err != nil {
-				<-p.slots
-				return nil, err
-			}
-			return &conn{Conn: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc)}, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
+		if time.Since(c.lastUsed) < maxIdle && c.open() {
+			return c, nil
+		}
+		c.Close()
+		<-p.slots
 	}
 }
 
