@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/schoolservice/school/db"
@@ -32,15 +33,17 @@ import (
 // it signed in, not decoded from the session's data: a few microseconds less than any
 // server could do, so the floor stays a floor.
 type floorServer struct {
-	url     string
-	client  *benchClient // the load generator's connections to it
-	srv     *http.Server
-	db      *sql.DB
-	q       *db.Queries
-	term    int64
-	users   map[string]int64 // session token -> user id; written before serving, then only read
-	courses map[int64]int64  // section -> course
-	ldap    *ldapLoop        // set before the sign-ins' phase
+	url    string
+	client *benchClient // the load generator's connections to it
+	srv    *http.Server
+	db     *sql.DB
+	q      *db.Queries
+	term   int64
+	// users is the bench's sessions (token -> user id) and ldap the raw loop's pools,
+	// each stored once before the floor's phase that needs it.
+	users   atomic.Pointer[map[string]int64]
+	ldap    atomic.Pointer[ldapLoop]
+	courses map[int64]int64 // section -> course
 	// session is what a floor sign-in stores: as long as the app's session of a student.
 	session []byte
 }
@@ -51,7 +54,7 @@ func (b *bench) startFloor() (*floorServer, error) {
 		return nil, err
 	}
 	f := &floorServer{url: "http://" + l.Addr().String(), client: newBenchClient(l.Addr().String(), b.cfg.Clients+16),
-		db: b.db, q: b.q, term: b.data.term, users: map[string]int64{}, courses: map[int64]int64{}, session: make([]byte, 160)}
+		db: b.db, q: b.q, term: b.data.term, courses: map[int64]int64{}, session: make([]byte, 160)}
 	for _, s := range b.data.room {
 		f.courses[s.id] = s.course
 	}
@@ -85,7 +88,12 @@ func (f *floorServer) register(w http.ResponseWriter, r *http.Request) {
 		floorFailed(w, err, http.StatusUnauthorized)
 		return
 	}
-	uid, ok := f.users[cookie.Value]
+	users := f.users.Load()
+	if users == nil {
+		floorFailed(w, errors.New("no sessions yet"), 0)
+		return
+	}
+	uid, ok := (*users)[cookie.Value]
 	if !ok {
 		http.Error(w, "not one of the bench's sessions", http.StatusUnauthorized)
 		return
@@ -100,7 +108,12 @@ func (f *floorServer) register(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *floorServer) login(w http.ResponseWriter, r *http.Request) {
-	if err := f.ldap.signIn(r.PostFormValue("username"), r.PostFormValue("password")); err != nil {
+	loop := f.ldap.Load()
+	if loop == nil {
+		floorFailed(w, errors.New("no directory pools yet"), 0)
+		return
+	}
+	if err := loop.signIn(r.PostFormValue("username"), r.PostFormValue("password")); err != nil {
 		http.Error(w, "sign-in refused", http.StatusUnauthorized)
 		return
 	}

@@ -21,7 +21,7 @@ func (b *bench) logins(ctx context.Context, floor *floorServer) (app, raw, atFlo
 		return nil, nil, nil, err
 	}
 	defer loop.close()
-	floor.ldap = loop
+	floor.ldap.Store(loop)
 	app, raw, atFloor = newPhase("login", cfg.Clients), newPhase("ldap", cfg.Clients), newPhase("login_floor", cfg.Clients)
 	names := b.data.logins
 	signIns := func(c *benchClient, ph *Phase, round int) {

@@ -31,9 +31,11 @@ func (b *bench) registrations(ctx context.Context, floor *floorServer) (*registr
 	if err != nil {
 		return nil, err
 	}
+	users := make(map[string]int64, len(floorSessions))
 	for i, token := range floorSessions {
-		floor.users[token] = b.data.ids[b.data.floor[i]]
+		users[token] = b.data.ids[b.data.floor[i]]
 	}
+	floor.users.Store(&users)
 	if err := b.warm(ctx, sessions, cfg.Clients); err != nil {
 		return nil, err
 	}
