@@ -64,7 +64,16 @@ func TestConnsKeepAliveCloseAndAbandon(t *testing.T) {
 	}
 
 	ts.CloseClientConnections() // as an instance that restarts, or a server's idle timeout
-	time.Sleep(50 * time.Millisecond)
+	// The server's close reaches the kept connection on its own time: wait for the peek
+	// to see it (a test that would pass before it, when the connection is still good,
+	// proves nothing), then put it back for the next request to find.
+	idle := <-p.idle
+	for deadline := time.Now().Add(5 * time.Second); idle.open(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server closed the connection, and it still peeks open")
+		}
+	}
+	p.idle <- idle
 	if _, body, err := get(ctx, "/", 1<<20); err != nil || !strings.HasPrefix(string(body), "ok") {
 		t.Fatalf("after the server closed the idle connection: %v, %q", err, body)
 	}
