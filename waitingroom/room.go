@@ -388,6 +388,9 @@ type Status struct {
 	Position int // 1 for next in line; 0 unless Waiting
 	Opens    time.Time
 	Wait     time.Duration // estimated from the measured admission rate; 0 when unknown
+	// Measured says Wait comes from the admissions of the last ten seconds, not from the
+	// set rate (before there are any): an estimate the page's polls can follow.
+	Measured bool
 	Paused   bool
 	// Commitment is the SHA-256 of the pre-queue shuffle's seed, published before the
 	// pre-queue opened; Shuffled says the seed is revealed (see Shuffle).
@@ -431,6 +434,7 @@ func (r *Room) Status(p Place) Status {
 		st.Position = w.line.rank(t.position)
 		if rate := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
+			st.Measured = w.measured() > 0
 		}
 		if w.AdmitPerSecond > 0 {
 			ahead := float64(st.Position-1)/w.AdmitPerSecond - maxCreditSeconds

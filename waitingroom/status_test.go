@@ -125,3 +125,29 @@ func TestSoonestIsNeverBeaten(t *testing.T) {
 		t.Fatalf("%d of %d admitted after 10 s at 10 a second", admitted, len(places))
 	}
 }
+
+// TestStatusMeasured: a waiting page's estimate is from the set rate until admissions
+// have been measured, then from them, and Status says which (the page polls more often
+// near a measured turn only).
+func TestStatusMeasured(t *testing.T) {
+	f, r, w, places := pausedLine(t, 100)
+	last := places[len(places)-1]
+	f.exec("UPDATE registration_windows SET paused = FALSE WHERE id = ?", w)
+	f.refresh(r)
+	if st := r.Status(last); st.Measured || st.Wait != 10*time.Second {
+		t.Fatalf("before any admission: %+v, want an unmeasured wait of 10 s (100 at the set 10 a second)", st)
+	}
+	for range 12 { // 3 s at 10 a second
+		f.tick(r, w)
+		f.clock.Advance(250 * time.Millisecond)
+		f.refresh(r)
+	}
+	st := r.Status(last)
+	if !st.Measured || st.State != waitingroom.Waiting {
+		t.Fatalf("after 3 s of admissions: %+v, want a measured wait", st)
+	}
+	// About 30 admitted in 3 s: the last place, 70th now, about 7 s away.
+	if want := time.Duration(st.Position) * time.Second / 10; st.Wait < want/2 || st.Wait > 2*want {
+		t.Errorf("measured wait %v at position %d, want about %v", st.Wait, st.Position, want)
+	}
+}

@@ -132,13 +132,17 @@ const farPollMax = 15 * time.Second
 // pollEvery is how long a waiting page waits before its next poll. A page polls at
 // poll, unless its place cannot change for a while: in the pre-queue nothing happens
 // until the opening, and in line a place is not admitted before Soonest while those ahead
-// are admitted in turn. Then it polls at half that time, up to three times poll,
-// farPollMax and a quarter of the time the place is kept without a poll (the spacing of
-// the write-backs that keep it), closing in on the moment. A crowd that joins the
-// pre-queue half an hour early, or stands 50,000th in a line admitting 100 a second,
-// sends a third of the polls. An admission that comes sooner (places ahead leaving the
-// line, a higher rate) is seen at most one such spacing late, and the place is kept for
-// four.
+// are admitted in turn, nor, by the rate measured, much before Wait. Then it polls at
+// half that time (Wait less the last poll's spacing), up to three times poll, farPollMax
+// and a quarter of the time the place is kept without a poll (the spacing of the
+// write-backs that keep it), closing in on the moment. A crowd that joins the pre-queue
+// half an hour early, or stands 50,000th in a line admitting 100 a second, sends a third
+// of the polls. Within one poll of its measured turn a place polls at a quarter of poll
+// (nearPoll): a place admitted holds a slot of the active limit from then on, and every
+// second its page has not noticed is a second of the slot unused, which the pacer fills
+// with others when the page's clicks all come at once (BENCHMARKS.md, "fifteenth").
+// An admission that comes sooner than foreseen (places ahead leaving the line, a
+// higher rate) is seen at most one spacing late, and the place is kept for four.
 func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Duration {
 	var quiet time.Duration
 	switch st.State {
@@ -146,12 +150,21 @@ func pollEvery(poll time.Duration, st waitingroom.Status, now time.Time) time.Du
 		quiet = st.Opens.Sub(now)
 	case waitingroom.Waiting:
 		quiet = st.Soonest
+		if st.Measured && !st.Paused {
+			if st.Wait <= poll {
+				return poll / nearPoll
+			}
+			quiet = max(quiet, st.Wait-poll)
+		}
 	default:
 		return poll
 	}
 	longest := max(poll, min(3*poll, farPollMax, st.Keep/4))
 	return min(max(poll, quiet/2), longest)
 }
+
+// nearPoll divides the poll's spacing for a place within one poll of its turn.
+const nearPoll = 4
 
 // queueEnter trades an admitted place (its token posted in the form) for a pass cookie
 // and opens registration, with a page load of its own.

@@ -26,9 +26,10 @@ func TestBasketParam(t *testing.T) {
 }
 
 // A page polls less often while its place cannot change for a while (the opening far
-// off, or its admission, at the set rate), closing in on that moment; no page polls less
-// often than the set interval, nor more seldom than three times it, 15 s or a quarter
-// of the time the place is kept without one.
+// off, or its admission, at the set rate or by the rate measured), closing in on that
+// moment, and more often within one poll of its measured turn; no page polls more seldom
+// than three times the set interval, 15 s or a quarter of the time the place is kept
+// without one.
 func TestPollEvery(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2027, 2, 15, 9, 0, 0, 0, time.UTC)
@@ -37,6 +38,11 @@ func TestPollEvery(t *testing.T) {
 	}
 	short := pre(time.Hour)
 	short.Keep = 20 * time.Second
+	measured := func(wait time.Duration) waitingroom.Status {
+		return waitingroom.Status{State: waitingroom.Waiting, Wait: wait, Measured: true, Keep: time.Minute}
+	}
+	paused := measured(3 * time.Second)
+	paused.Paused = true
 	for _, c := range []struct {
 		name string
 		poll time.Duration
@@ -54,6 +60,13 @@ func TestPollEvery(t *testing.T) {
 		{"waiting, next in line", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Opens: now.Add(-time.Hour), Keep: time.Minute}, 5 * time.Second},
 		{"waiting, admitted in 20 s at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 20 * time.Second, Keep: time.Minute}, 10 * time.Second},
 		{"waiting, admitted in 10 minutes at the soonest", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Soonest: 10 * time.Minute, Keep: time.Minute}, 15 * time.Second},
+		{"waiting, a poll from its measured turn", 5 * time.Second, measured(5 * time.Second), 1250 * time.Millisecond},
+		{"waiting, 3 s from its measured turn", 5 * time.Second, measured(3 * time.Second), 1250 * time.Millisecond},
+		{"waiting, 8 s from its measured turn", 5 * time.Second, measured(8 * time.Second), 5 * time.Second},
+		{"waiting, 25 s from its measured turn", 5 * time.Second, measured(25 * time.Second), 10 * time.Second},
+		{"waiting, 10 minutes from its measured turn", 5 * time.Second, measured(10 * time.Minute), 15 * time.Second},
+		{"waiting, 3 s from its turn at the set rate (nothing measured yet)", 5 * time.Second, waitingroom.Status{State: waitingroom.Waiting, Wait: 3 * time.Second, Keep: time.Minute}, 5 * time.Second},
+		{"waiting, 3 s from its measured turn, paused", 5 * time.Second, paused, 5 * time.Second},
 		{"admitted", 5 * time.Second, waitingroom.Status{State: waitingroom.Admitted, Soonest: 10 * time.Minute, Opens: now.Add(time.Hour), Keep: time.Minute}, 5 * time.Second},
 		{"joining", 5 * time.Second, waitingroom.Status{State: waitingroom.Joining, Opens: now.Add(-time.Second)}, 5 * time.Second},
 	} {
