@@ -23,8 +23,9 @@ import (
 // the app's CPU alike), or how long requests wait now for their turn at the database
 // when that is longer (SetQueue); and requests queueing for a pooled connection. Under
 // fastLatency, or while nobody registers, the limit grows, but only while the students
-// active fill most of it (growth needs evidence): by a fifth a second, by a twentieth
-// (steadyGrowth) within settleAfter of a strain; between the thresholds it holds; over
+// active fill most of it (growth needs evidence): by up to a fifth a second, by up to a
+// twentieth (steadyGrowth) within settleAfter of a strain, scaled by the room the mean
+// leaves under fastLatency (1 - (mean/fastLatency)²); between the thresholds it holds; over
 // slowLatency or while requests wait for a pooled connection it falls by a tenth a
 // second, but only while the students active are within it. Once more are active than
 // the limit, nobody is admitted, and the load falls as they finish: the students a cut
@@ -32,14 +33,30 @@ import (
 // to a tenth in ten seconds, the load collapsed, and it grew back at a fifth a second
 // (the rehearsal's answers dipped to a tenth every 25-30 s). Every opening (no tick asked
 // in idleReset) starts the limit at startActive.
+//
+// Growth slows as the mean nears fastLatency because what the pacer sees lags what it
+// did by seconds: a student let in clicks a few seconds later, and the mean is of two
+// seconds. At a fifth a second whatever the mean, the limit ran past where the mean
+// crossed fastLatency by half or more before the transactions showed it, then the mean
+// crossed slowLatency and the limit was cut by half (the rehearsal's limit swung between
+// 430 and 1,700 every 20-30 s, and each swing was a spike of the register p99: 276-674
+// ms in three runs, 160-269 ms in six with the room; BENCHMARKS.md, "fifteenth"). The
+// room is quadratic: linear, the growth slowed from half the threshold on and the
+// opening's rush on the hot sections, which keeps the mean near it with few students
+// active, held the limit under 100 for 25 s.
 const (
-	// fastLatency: at 30 ms the limit grew on to 2,000-2,700 students once waitlist joins
-	// took a round trip less, and the register p99 rose to 373-714 ms; at 20 ms it settles
-	// lower and the rehearsal still ends within 5 minutes (BENCHMARKS.md, "thirteenth").
-	fastLatency = 20 * time.Millisecond
+	// fastLatency: at 30 ms, with growth at a fifth a second up to it, the limit grew on
+	// to 2,000-2,700 students and the register p99 rose to 373-714 ms (BENCHMARKS.md,
+	// "thirteenth"); with the growth slowing on the way (room) the limit settles below
+	// that, and at 20 ms it settled lower than the machine sustains (the rehearsal ended
+	// 5:14-5:24 after the opening, its p99 160-182 ms; "fifteenth").
+	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
 
-	startActive = 50.0
+	// startActive: from 50, an opening took 20-40 s to reach the few hundred students the
+	// first minute sustains (the hot sections' rush keeps the mean near fastLatency), and
+	// the first minute answered 8,700-15,000 clicks against 33,000-35,000 a later one.
+	startActive = 200.0
 	minActive   = 10.0 // however strained: a crowd that never moves is no answer either
 	growth      = 1.2  // per second, while fast and full (but see steadyGrowth)
 	// steadyGrowth: per second, while fast and full within settleAfter of a strain.
@@ -142,7 +159,8 @@ type pacer struct {
 
 // next moves the limit by what load says for the time since the last call, with active
 // students active now, and returns it, never above ceiling (the staff's limit).
-func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
+// room is the share of fastLatency the mean leaves while light: it scales the growth.
+func (p *pacer) next(now time.Time, ceiling, active int64, l load, room float64) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at.IsZero() || now.Sub(p.at) > idleReset {
@@ -158,7 +176,7 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 		if !p.strainedAt.IsZero() && now.Sub(p.strainedAt) < settleAfter {
 			g = steadyGrowth
 		}
-		p.limit *= math.Pow(g, dt)
+		p.limit *= math.Pow(1+(g-1)*room, dt)
 	case l == strained && float64(active) <= p.limit:
 		p.limit = max(minActive, p.limit*math.Pow(shrink, dt))
 	}
@@ -179,18 +197,20 @@ func (p *pacer) next(now time.Time, ceiling, active int64, l load) int64 {
 func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (float64, int64) {
 	p, _ := s.pace.LoadOrStore(windowID, &pacer{})
 	now := time.Now()
-	limit := p.(*pacer).next(now, maxActive, active, s.load(now))
+	l, room := s.load(now)
+	limit := p.(*pacer).next(now, maxActive, active, l, room)
 	s.metrics.pace.Set(float64(limit))
 	return rate, limit
 }
 
 // load reads the signals at now: the transactions' mean (latency) or the wait for a
-// turn at the database (SetQueue), and the connection pool.
-func (s *Service) load(now time.Time) load {
+// turn at the database (SetQueue), and the connection pool; while light, also the share
+// of fastLatency the mean leaves (1 when nothing is measured).
+func (s *Service) load(now time.Time) (load, float64) {
 	st := s.db.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
-		return strained
+		return strained, 0
 	}
 	avg, ok := s.latency.read(now)
 	// A request waiting for its turn has that wait ahead of its transaction: a queue
@@ -202,10 +222,13 @@ func (s *Service) load(now time.Time) load {
 		}
 	}
 	switch {
-	case !ok || avg < fastLatency:
-		return light
+	case !ok:
+		return light, 1
+	case avg < fastLatency:
+		r := float64(avg) / float64(fastLatency)
+		return light, 1 - r*r
 	case avg > slowLatency:
-		return strained
+		return strained, 0
 	}
-	return busy
+	return busy, 0
 }

@@ -23,14 +23,14 @@ func TestPacer(t *testing.T) {
 		var n int64
 		for range int(seconds * 4) {
 			now = now.Add(250 * time.Millisecond)
-			n = p.next(now, ceiling, int64(activeShare*p.limit), l)
+			n = p.next(now, ceiling, int64(activeShare*p.limit), l, 1)
 		}
 		return n
 	}
-	if n := p.next(now, 20000, 0, light); n != startActive {
+	if n := p.next(now, 20000, 0, light, 1); n != startActive {
 		t.Fatalf("opening limit %d, want %v", n, startActive)
 	}
-	if n := p.next(now, 30, 0, light); n != 30 {
+	if n := p.next(now, 30, 0, light, 1); n != 30 {
 		t.Errorf("limit %d above a staff limit of 30", n)
 	}
 	if n := step(10, 20000, 0.5, light); n != 30 {
@@ -72,11 +72,11 @@ func TestPacer(t *testing.T) {
 	}
 	// A tick that stalled for 10 s moves the limit by one second's worth.
 	now = now.Add(10 * time.Second)
-	if n := p.next(now, 20000, 400, strained); math.Abs(float64(n)-400*shrink) > 1 {
+	if n := p.next(now, 20000, 400, strained, 0); math.Abs(float64(n)-400*shrink) > 1 {
 		t.Errorf("after a 10 s stall, strained: %d, want %.0f", n, 400*shrink)
 	}
 	now = now.Add(idleReset + time.Second)
-	if n := p.next(now, 20000, 0, light); n != startActive {
+	if n := p.next(now, 20000, 0, light, 1); n != startActive {
 		t.Errorf("next opening starts at %d, want %v", n, startActive)
 	}
 	if n := step(5, 20000, 1, light); math.Abs(float64(n)-startActive*math.Pow(growth, 5)) > 2 {
@@ -91,13 +91,31 @@ func TestPacer(t *testing.T) {
 	}
 }
 
+// TestGrowthSlowsNearFast: the closer the mean is to fastLatency, the slower the limit
+// grows; at it, the limit holds.
+func TestGrowthSlowsNearFast(t *testing.T) {
+	var p pacer
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	p.next(now, 20000, 0, light, 1)
+	for _, room := range []float64{0.5, 0.1, 0} {
+		from := p.limit
+		for range 8 {
+			now = now.Add(250 * time.Millisecond)
+			p.next(now, 20000, int64(p.limit), light, room)
+		}
+		if want := from * math.Pow(1+(growth-1)*room, 2); math.Abs(p.limit-want) > 0.01 {
+			t.Errorf("fast and full for 2 s with %v of fastLatency left: %.2f, want %.2f", room, p.limit, want)
+		}
+	}
+}
+
 // TestLoadFollowsTransactions: slow transactions strain, fast ones and silence do not.
 func TestLoadFollowsTransactions(t *testing.T) {
 	sqldb, _ := dbtest.New(t)
 	s := New(sqldb, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	now := time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)
-	if l := s.load(now); l != light {
-		t.Errorf("nobody registering: %v, want light", l)
+	if l, room := s.load(now); l != light || room != 1 {
+		t.Errorf("nobody registering: %v (room %v), want light with all the room", l, room)
 	}
 	for _, c := range []struct {
 		each time.Duration
@@ -107,9 +125,16 @@ func TestLoadFollowsTransactions(t *testing.T) {
 		for range 50 {
 			s.latency.observe(now, c.each)
 		}
-		if l := s.load(now.Add(500 * time.Millisecond)); l != c.want {
+		if l, _ := s.load(now.Add(500 * time.Millisecond)); l != c.want {
 			t.Errorf("transactions taking %v: %v, want %v", c.each, l, c.want)
 		}
+	}
+	s.latency = latency{}
+	for range 50 {
+		s.latency.observe(now, fastLatency*3/4)
+	}
+	if l, room := s.load(now.Add(500 * time.Millisecond)); l != light || math.Abs(room-7.0/16) > 1e-9 {
+		t.Errorf("transactions taking 3/4 of fastLatency: %v with room %v, want light with 1-(3/4)² left", l, room)
 	}
 }
 
@@ -141,7 +166,7 @@ func TestLoadSeesTheQueue(t *testing.T) {
 			}
 		}
 		delay = c.delay
-		if l := s.load(now.Add(100 * time.Millisecond)); l != c.want {
+		if l, _ := s.load(now.Add(100 * time.Millisecond)); l != c.want {
 			t.Errorf("transactions %v, waiting for a turn %v: %v, want %v", c.txs, c.delay, l, c.want)
 		}
 	}
