@@ -432,9 +432,9 @@ func (r *Room) Status(p Place) Status {
 	default:
 		st.State = Waiting
 		st.Position = w.line.rank(t.position)
-		if rate := w.rate(); rate > 0 {
+		if rate, measured := w.rate(); rate > 0 {
 			st.Wait = time.Duration(float64(st.Position) / rate * float64(time.Second))
-			st.Measured = w.measured() > 0
+			st.Measured = measured
 		}
 		if w.AdmitPerSecond > 0 {
 			ahead := float64(st.Position-1)/w.AdmitPerSecond - maxCreditSeconds
@@ -456,15 +456,16 @@ func (w *window) measured() float64 {
 	return 0
 }
 
-// rate is the measured admission rate, or the set rate before there is a measurement.
-func (w *window) rate() float64 {
+// rate is the measured admission rate (measured), or the set rate before there is a
+// measurement.
+func (w *window) rate() (rate float64, measured bool) {
 	if m := w.measured(); m > 0 {
-		return m
+		return m, true
 	}
 	if w.Paused {
-		return 0
+		return 0, false
 	}
-	return w.AdmitPerSecond
+	return w.AdmitPerSecond, false
 }
 
 // Seen notes that an admitted student is still active (a registration request).
