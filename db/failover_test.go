@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -47,8 +48,17 @@ func departments(t *testing.T, sqldb *sql.DB, code string) int {
 // runs the transaction again on a new connection; both statements land once.
 func TestInTxRidesThroughAKilledConnection(t *testing.T) {
 	t.Parallel()
+	for _, txOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("TxOnly %v", txOnly), func(t *testing.T) {
+			t.Parallel()
+			ridesThroughAKilledConnection(t, txOnly)
+		})
+	}
+}
+
+func ridesThroughAKilledConnection(t *testing.T, txOnly bool) {
 	admin, dsn := dbtest.New(t)
-	app, user := appPool(t, dsn, db.PoolOptions{MaxOpen: 1})
+	app, user := appPool(t, dsn, db.PoolOptions{MaxOpen: 1, TxOnly: txOnly})
 	ctx := context.Background()
 	runs := 0
 	var retried []error
@@ -142,55 +152,62 @@ func TestInTxCommitWithUnknownOutcome(t *testing.T) {
 	t.Parallel()
 	admin, dsn := dbtest.New(t)
 	proxy, proxied := dbtest.NewProxy(t, dsn)
-	app, err := db.Open(context.Background(), proxied, db.PoolOptions{MaxOpen: 2})
+	plain, err := db.Open(context.Background(), proxied, db.PoolOptions{MaxOpen: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app.Close()
-	ctx := context.Background()
-	for _, c := range []struct {
-		name       string
-		drop       func()
-		idempotent bool
-		wantErr    bool
-		wantRuns   int
-		wantRows   int
-	}{
-		{"landed, not idempotent", proxy.DropAfterCommit, false, true, 1, 1},
-		{"landed, idempotent", proxy.DropAfterCommit, true, false, 2, 1},
-		{"never sent, not idempotent", proxy.DropBeforeCommit, false, true, 1, 0},
-		{"never sent, idempotent", proxy.DropBeforeCommit, true, false, 2, 1},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			code := "D" + string(rune('A'+proxy.Dropped()))
-			var opts []db.TxOption
-			if c.idempotent {
-				opts = append(opts, db.Idempotent())
-			}
-			runs, found := 0, false
-			c.drop()
-			err := db.InTx(ctx, app, func(q *db.Queries) error {
-				runs++
-				_, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: code, Name: c.name})
-				if db.IsDuplicate(err) {
-					found = true // the first run's commit landed: done already
-					return nil
-				}
-				return err
-			}, opts...)
-			if c.wantErr != errors.Is(err, db.ErrCommitUnknown) || !c.wantErr && err != nil {
-				t.Fatalf("InTx: %v; want ErrCommitUnknown: %v", err, c.wantErr)
-			}
-			if runs != c.wantRuns || departments(t, admin, code) != c.wantRows {
-				t.Errorf("%d runs, %d rows; want %d runs, %d rows", runs, departments(t, admin, code), c.wantRuns, c.wantRows)
-			}
-			if c.idempotent && found != (c.wantRows == 1 && c.name == "landed, idempotent") {
-				t.Errorf("the second run found the first one's row: %v", found)
-			}
-		})
+	defer plain.Close()
+	txOnly, err := db.Open(context.Background(), proxied, db.PoolOptions{MaxOpen: 2, TxOnly: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if proxy.Dropped() != 4 {
-		t.Errorf("the proxy broke %d COMMITs, want 4", proxy.Dropped())
+	defer txOnly.Close()
+	ctx := context.Background()
+	for _, app := range []*sql.DB{plain, txOnly} {
+		for _, c := range []struct {
+			name       string
+			drop       func()
+			idempotent bool
+			wantErr    bool
+			wantRuns   int
+			wantRows   int
+		}{
+			{"landed, not idempotent", proxy.DropAfterCommit, false, true, 1, 1},
+			{"landed, idempotent", proxy.DropAfterCommit, true, false, 2, 1},
+			{"never sent, not idempotent", proxy.DropBeforeCommit, false, true, 1, 0},
+			{"never sent, idempotent", proxy.DropBeforeCommit, true, false, 2, 1},
+		} {
+			t.Run(fmt.Sprintf("%s, TxOnly %v", c.name, app == txOnly), func(t *testing.T) {
+				code := "D" + string(rune('A'+proxy.Dropped()))
+				var opts []db.TxOption
+				if c.idempotent {
+					opts = append(opts, db.Idempotent())
+				}
+				runs, found := 0, false
+				c.drop()
+				err := db.InTx(ctx, app, func(q *db.Queries) error {
+					runs++
+					_, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: code, Name: c.name})
+					if db.IsDuplicate(err) {
+						found = true // the first run's commit landed: done already
+						return nil
+					}
+					return err
+				}, opts...)
+				if c.wantErr != errors.Is(err, db.ErrCommitUnknown) || !c.wantErr && err != nil {
+					t.Fatalf("InTx: %v; want ErrCommitUnknown: %v", err, c.wantErr)
+				}
+				if runs != c.wantRuns || departments(t, admin, code) != c.wantRows {
+					t.Errorf("%d runs, %d rows; want %d runs, %d rows", runs, departments(t, admin, code), c.wantRuns, c.wantRows)
+				}
+				if c.idempotent && found != (c.wantRows == 1 && c.name == "landed, idempotent") {
+					t.Errorf("the second run found the first one's row: %v", found)
+				}
+			})
+		}
+	}
+	if proxy.Dropped() != 8 {
+		t.Errorf("the proxy broke %d COMMITs, want 8", proxy.Dropped())
 	}
 }
 

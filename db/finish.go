@@ -23,7 +23,10 @@ import (
 // before COMMIT, and rolls an abandoned transaction back (keeping the connection, since
 // the wrapped connection still offers ResetSession and IsValid). Dialling a connection
 // keeps the caller's context: a half-open connection holds no server work.
-type finishingConnector struct{ driver.Connector }
+type finishingConnector struct {
+	driver.Connector
+	txOnly bool // the connections run with autocommit off (txonly.go)
+}
 
 func (c finishingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
@@ -34,6 +37,13 @@ func (c finishingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if !ok {
 		conn.Close()
 		return nil, fmt.Errorf("db: the MySQL driver's connection (%T) lacks an interface the pool relies on", conn)
+	}
+	if c.txOnly {
+		if _, err := full.ExecContext(ctx, "SET autocommit = 0", nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("db: autocommit off: %w", err)
+		}
+		return &txOnlyConn{finishingConn: finishingConn{full}}, nil
 	}
 	return finishingConn{full}, nil
 }

@@ -5,6 +5,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"time"
@@ -19,6 +20,9 @@ type PoolOptions struct {
 	// Log, when set, takes the driver's reports as warnings (driverLog); otherwise the
 	// driver prints them to stderr.
 	Log *slog.Logger
+	// TxOnly opens a pool for transactions only, each begun without START TRANSACTION
+	// (txonly.go).
+	TxOnly bool
 }
 
 // readTimeout bounds each read and write of a packet (see Config).
@@ -84,7 +88,17 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql connector: %w", err)
 	}
-	sqldb := sql.OpenDB(finishingConnector{connector})
+	sqldb, err := OpenConnector(ctx, connector, pool)
+	if err != nil {
+		return nil, fmt.Errorf("connect to MySQL at %s: %w", cfg.Addr, err)
+	}
+	return sqldb, nil
+}
+
+// OpenConnector is Open for connections that connector makes: the MySQL driver's, or a
+// wrapper of them that keeps every interface they have (benchmarks count statements so).
+func OpenConnector(ctx context.Context, connector driver.Connector, pool PoolOptions) (*sql.DB, error) {
+	sqldb := sql.OpenDB(finishingConnector{connector, pool.TxOnly})
 	if pool.MaxOpen > 0 {
 		sqldb.SetMaxOpenConns(pool.MaxOpen)
 	}
@@ -100,7 +114,7 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	defer cancel()
 	if err := sqldb.PingContext(pingCtx); err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("connect to MySQL at %s: %w", cfg.Addr, err)
+		return nil, err
 	}
 	return sqldb, nil
 }

@@ -66,6 +66,18 @@ func New(t testing.TB) (*sql.DB, string) {
 	return sqldb, dsn
 }
 
+// TxPool opens a pool of dsn's database for transactions only (db.PoolOptions.TxOnly),
+// closed when the test ends.
+func TxPool(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	txdb, err := db.Open(context.Background(), dsn, db.PoolOptions{MaxOpen: 64, MaxIdle: 64, TxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { txdb.Close() })
+	return txdb
+}
+
 // User makes an account granted on the test's database only and returns dsn signed in
 // as it. The stack's own account may do anything (tests create databases), which also
 // lets it write on a read-only server; this one is refused there, as the app's account
