@@ -29,7 +29,13 @@ func TestRequestWithUnknownCommitOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	txPool, err := db.Open(ctx, proxied, db.PoolOptions{MaxOpen: 4, TxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txPool.Close()
 	svc := registration.New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	svc.TransactOn(txPool)
 	svc.SetClock(func() time.Time { return now })
 
 	held := func(st int64) int {

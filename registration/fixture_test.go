@@ -48,6 +48,7 @@ func newWorld(t *testing.T) *world {
 	w.window(nil, "registration", now.Add(-time.Hour), now.Add(time.Hour))
 	w.reg = prometheus.NewRegistry()
 	w.svc = registration.New(sqldb, slog.New(slog.NewTextHandler(io.Discard, nil)), w.reg)
+	w.svc.TransactOn(dbtest.TxPool(t, dsn)) // as the app runs
 	w.svc.SetClock(func() time.Time { return now })
 	return w
 }

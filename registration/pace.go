@@ -205,10 +205,10 @@ func (s *Service) Pace(windowID int64, rate float64, maxActive, active int64) (f
 }
 
 // load reads the signals at now: the transactions' mean (latency) or the wait for a
-// turn at the database (SetQueue), and the connection pool; while light, also the share
-// of fastLatency the mean leaves (1 when nothing is measured).
+// turn at the database (SetQueue), and the transactions' connection pool; while light,
+// also the share of fastLatency the mean leaves (1 when nothing is measured).
 func (s *Service) load(now time.Time) (load, float64) {
-	st := s.db.Stats()
+	st := s.txdb.Stats()
 	waited := st.WaitCount > s.lastWaits.Swap(st.WaitCount)
 	if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections && waited {
 		return strained, 0

@@ -24,13 +24,17 @@ var ErrNotStudent = errors.New("only students can register")
 
 // Service applies registration requests.
 type Service struct {
-	db      *sql.DB
-	log     *slog.Logger
-	metrics *metrics
-	now     func() time.Time
-	latency latency
-	pace    sync.Map // window id → *pacer
-	// lastWaits is the pool's wait count when Pace last looked.
+	db *sql.DB
+	// txdb runs the students' transactions (transact), with txPrepared their statements
+	// prepared on its connections: db, or a TxOnly pool (TransactOn).
+	txdb       *sql.DB
+	txPrepared *db.Prepared
+	log        *slog.Logger
+	metrics    *metrics
+	now        func() time.Time
+	latency    latency
+	pace       sync.Map // window id → *pacer
+	// lastWaits is txdb's wait count when Pace last looked.
 	lastWaits atomic.Int64
 	// queueDelay is how long requests wait now for their turn at the database ahead of
 	// the pool (SetQueue); nil: they wait in the pool.
@@ -51,8 +55,16 @@ type Service struct {
 func New(sqldb *sql.DB, log *slog.Logger, reg prometheus.Registerer) *Service {
 	s := &Service{db: sqldb, log: log, metrics: newMetrics(reg), now: time.Now, prepared: db.NewPrepared(sqldb)}
 	s.reads = s.prepared.Queries()
+	s.txdb, s.txPrepared = sqldb, s.prepared
 	s.catalog.db = sqldb
 	return s
+}
+
+// TransactOn runs the students' transactions (registering, joining and leaving a
+// waitlist, dropping) on txdb, a pool opened with db.PoolOptions.TxOnly: each begins
+// without a round trip of its own. Call it before the first request.
+func (s *Service) TransactOn(txdb *sql.DB) {
+	s.txdb, s.txPrepared = txdb, db.NewPrepared(txdb)
 }
 
 // SetQueue tells the pacer how long requests wait now for their turn at the database,
@@ -319,7 +331,7 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 	case db.RegistrationRequestsActionLeave:
 		lock = lockStudent
 	}
-	err := db.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := db.InTx(ctx, s.txdb, func(q *db.Queries) error {
 		out = base
 		var err error
 		if req.first {
@@ -347,7 +359,7 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 			}
 		}
 		return nil
-	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent(), db.UsePrepared(s.prepared))
+	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent(), db.UsePrepared(s.txPrepared))
 	if errors.Is(err, errKeyTaken) {
 		// Read again: the glance now finds the key, and where the student stands after it.
 		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {

@@ -46,13 +46,14 @@ type testApp struct {
 
 func newTestApp(t testing.TB, configure ...func(*web.Options)) *testApp {
 	t.Helper()
-	sqldb, _ := dbtest.New(t)
+	sqldb, dsn := dbtest.New(t)
 	dir := ldaptest.New(t)
 	dir.AddUsers(t, alice, sam, ada, nobody)
 	auth := dir.Authenticator(t)
 	app := &testApp{DB: sqldb, Dir: dir, logs: &testlog.Buffer{}}
 	opts := web.Options{
 		DB:        sqldb,
+		TxDB:      dbtest.TxPool(t, dsn),
 		Directory: auth,
 		Logger:    slog.New(slog.NewJSONHandler(app.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:  prometheus.NewRegistry(),

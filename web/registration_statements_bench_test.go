@@ -149,6 +149,15 @@ func newStmtCounter(b *testing.B, o *web.Options) *stmtCounter {
 	counted.SetMaxOpenConns(o.DB.Stats().MaxOpenConnections)
 	b.Cleanup(func() { counted.Close() })
 	o.DB = counted
+	if o.TxDB != nil {
+		countedTx, err := db.OpenConnector(context.Background(), &countingConnector{inner: inner, c: c},
+			db.PoolOptions{MaxOpen: o.TxDB.Stats().MaxOpenConnections, TxOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { countedTx.Close() })
+		o.TxDB = countedTx
+	}
 	return c
 }
 

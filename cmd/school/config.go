@@ -24,7 +24,7 @@ type dbFlags struct {
 
 func (c *dbFlags) register(fs *flagSet) {
 	fs.String(&c.DSN, "db-dsn", "", "MySQL DSN, user:password@tcp(host:port)/database")
-	fs.Int(&c.MaxOpen, "db-max-open", 64, "most open MySQL connections")
+	fs.Int(&c.MaxOpen, "db-max-open", 64, "most open MySQL connections per pool (serve has two: one for the students' registration transactions, one for the rest)")
 }
 
 func (c *dbFlags) validate(p *problems) {

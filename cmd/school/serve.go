@@ -89,8 +89,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer sqldb.Close()
+	txdb, err := db.Open(ctx, dbc.DSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen, Log: log, TxOnly: true})
+	if err != nil {
+		return err
+	}
+	defer txdb.Close()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(txdb, "school_tx"))
 	var readDB *sql.DB
 	if readDSN != "" {
 		if readDB, err = db.Open(ctx, readDSN, db.PoolOptions{MaxOpen: dbc.MaxOpen, MaxIdle: dbc.MaxOpen, Log: log}); err != nil {
@@ -113,7 +119,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer dir.Close()
 
 	srv, err := web.New(web.Options{
-		DB: sqldb, ReadDB: readDB, Directory: dir, Logger: log, Registry: reg,
+		DB: sqldb, ReadDB: readDB, TxDB: txdb, Directory: dir, Logger: log, Registry: reg,
 		InsecureCookies: !cookieSecure, TrustedOrigins: trusted, TrustedProxies: trustedProxies, TimeZone: zone,
 		ShuffleSecret: shuffleSecret, Mail: mail, Profiling: profiling, Turns: min(turns, dbc.MaxOpen),
 	})
