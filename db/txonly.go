@@ -8,9 +8,9 @@ import (
 
 // A pool opened with PoolOptions.TxOnly runs its connections with autocommit off (set
 // when each connects), so a transaction begins with its first statement and BeginTx
-// sends nothing: a registration's transaction makes one round trip fewer. START TRANSACTION costs mariadbd about 55 µs
-// of CPU on a connection's thread, a fifteenth of an `enrolled` answer's, and the app a
-// write and a wake-up (BENCHMARKS.md, "sixteenth").
+// sends nothing: a registration's transaction makes one round trip fewer. START
+// TRANSACTION cost mariadbd about 55 µs of CPU on the connection's thread, a fifteenth of
+// an `enrolled` answer's, and the app a write and a wake-up (BENCHMARKS.md, "sixteenth").
 //
 // Such a connection is in a transaction from its first statement to the next COMMIT or
 // ROLLBACK, so the pool refuses every statement outside a database/sql transaction
