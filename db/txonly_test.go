@@ -12,15 +12,11 @@ import (
 	"github.com/schoolservice/school/db/dbtest"
 )
 
-// txOnlyPool opens a TxOnly pool of dsn's database with one connection, so that every
-// transaction of a test runs on the same one.
+// txOnlyPool is dbtest.TxPool with one connection, so that every transaction of a test
+// runs on the same one.
 func txOnlyPool(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	pool, err := db.Open(context.Background(), dsn, db.PoolOptions{MaxOpen: 1, TxOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Close() })
+	pool := dbtest.TxPool(t, dsn)
+	pool.SetMaxOpenConns(1)
 	return pool
 }
 

@@ -48,9 +48,9 @@ const (
 	// fastLatency: at 30 ms, with growth at a fifth a second up to it, the limit grew on
 	// to 2,000-2,700 students and the register p99 rose to 373-714 ms (BENCHMARKS.md,
 	// "thirteenth"); with the growth slowing on the way (room) the limit settles below
-	// that. Where is a trade of the finishing time against the tail ("fifteenth"): the
-	// rehearsal ended 5:14 after the opening at 20 ms (register p99 182 ms), 5:09 at 30 ms
-	// (220-254 ms), 4:59-5:07 at 40 ms (244-328 ms, over 300 in two runs of three).
+	// that. Where it settles trades the finishing time against the tail ("fifteenth"):
+	// the rehearsal ended 5:14 after the opening at 20 ms (register p99 182 ms), 5:09 at
+	// 30 ms (220-254 ms), 4:59-5:07 at 40 ms (244-328 ms, over 300 in two runs of three).
 	fastLatency = 30 * time.Millisecond
 	slowLatency = 80 * time.Millisecond
 
