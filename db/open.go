@@ -29,7 +29,8 @@ type PoolOptions struct {
 const readTimeout = 30 * time.Second
 
 // Config parses dsn and sets what the app relies on whatever the operator wrote: times as
-// time.Time in UTC, utf8mb4, no multi-statements, client-side parameter interpolation.
+// time.Time in UTC, utf8mb4, no multi-statements (but on a TxOnly pool, see Open),
+// client-side parameter interpolation.
 func Config(dsn string) (*mysql.Config, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -84,6 +85,9 @@ func Open(ctx context.Context, dsn string, pool PoolOptions) (*sql.DB, error) {
 	if pool.Log != nil {
 		cfg.Logger = driverLog{pool.Log}
 	}
+	// A TxOnly pool sends deferred statements in one packet with the next (Deferred);
+	// its statements are db/queries', parameters interpolated by the driver.
+	cfg.MultiStatements = pool.TxOnly
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql connector: %w", err)

@@ -22,7 +22,8 @@ func txOnlyPool(t *testing.T, dsn string) *sql.DB {
 
 // openTransactions counts the transactions InnoDB has open on the test's database (but
 // admin's own), once the count is 0 or after a few seconds: InnoDB refreshes the table
-// at most every 0.1 s, so one that just ended may still show.
+// only when it was last read over 0.1 s before (by anyone: the tests run in parallel), so
+// one that just ended may still show, and reads closer together would never see it go.
 func openTransactions(t *testing.T, admin *sql.DB) int {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -37,7 +38,7 @@ func openTransactions(t *testing.T, admin *sql.DB) int {
 		if n == 0 || time.Now().After(deadline) {
 			return n
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond)
 	}
 }
 
@@ -181,5 +182,116 @@ func TestTxOnlyAbandonedTransactionLeavesNothing(t *testing.T) {
 	}
 	if n := openTransactions(t, admin); n != 0 {
 		t.Errorf("%d transactions still open", n)
+	}
+}
+
+// A deferred statement travels with the transaction's next one: a read after it sees its
+// row, a COMMIT lands it, a ROLLBACK drops it unsent, and its failure is the COMMIT's,
+// with nothing of the transaction landed. On another pool it runs at once.
+func TestTxOnlyDeferredStatements(t *testing.T) {
+	t.Parallel()
+	admin, dsn := dbtest.New(t)
+	pool := txOnlyPool(t, dsn)
+	ctx := context.Background()
+	const insert = "INSERT INTO departments (code, name) VALUES (?, ?)"
+	count := "SELECT COUNT(*) FROM departments WHERE code IN ('CS', 'MATH', 'HIST')"
+
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.ExecContext(db.Deferred(ctx), insert, "CS", "Computer science")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.RowsAffected(); err == nil {
+		t.Error("a deferred statement reported rows affected: it ran at once")
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, count).Scan(&n); err != nil || n != 1 {
+		t.Errorf("a read after a deferred insert: %d rows (%v), want 1", n, err)
+	}
+	// Before a prepared statement, which travels in a packet of its own kind.
+	if _, err := tx.ExecContext(db.Deferred(ctx), insert, "MATH", "Mathematics"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := tx.PrepareContext(ctx, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.QueryRowContext(ctx).Scan(&n); err != nil || n != 2 {
+		t.Errorf("a prepared read after a deferred insert: %d rows (%v), want 2", n, err)
+	}
+	// Prepared, deferred all the same, and sent with the COMMIT.
+	ins, err := tx.PrepareContext(ctx, insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ins.ExecContext(db.Deferred(ctx), "HIST", "History"); err != nil {
+		t.Fatal(err)
+	}
+	if departments(t, admin, "HIST") != 0 {
+		t.Error("a deferred statement's row was there before COMMIT")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if departments(t, admin, "CS") != 1 || departments(t, admin, "MATH") != 1 || departments(t, admin, "HIST") != 1 {
+		t.Errorf("after COMMIT: CS %d, MATH %d, HIST %d rows, want 1 each",
+			departments(t, admin, "CS"), departments(t, admin, "MATH"), departments(t, admin, "HIST"))
+	}
+
+	// Through Queries (an :exec, whose result nobody reads), rolled back: never sent.
+	rename := func(q *db.Queries, ctx context.Context, id int64, code string) error {
+		return q.UpdateDepartment(ctx, db.UpdateDepartmentParams{ID: id, Code: code, Name: code})
+	}
+	err = db.InTx(ctx, pool, func(q *db.Queries) error {
+		id, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "ART", Name: "Art"})
+		if err != nil {
+			return err
+		}
+		if err := rename(q, db.Deferred(ctx), id, "FINEART"); err != nil {
+			return err
+		}
+		return errors.New("boom")
+	})
+	if err == nil || departments(t, admin, "ART") != 0 || departments(t, admin, "FINEART") != 0 {
+		t.Errorf("a rolled-back transaction with a deferred statement: %v, ART %d, FINEART %d rows",
+			err, departments(t, admin, "ART"), departments(t, admin, "FINEART"))
+	}
+
+	// A deferred statement that fails: the COMMIT answers with its error, and neither the
+	// statements before it nor the one after it landed.
+	err = db.InTx(ctx, pool, func(q *db.Queries) error {
+		id, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "BIO", Name: "Biology"})
+		if err != nil {
+			return err
+		}
+		if err := rename(q, db.Deferred(ctx), id, "CS"); err != nil {
+			return err
+		}
+		return rename(q, db.Deferred(ctx), id, "CHEM")
+	})
+	if !db.IsDuplicate(err) {
+		t.Errorf("a deferred duplicate: InTx %v, want the duplicate key", err)
+	}
+	if departments(t, admin, "BIO") != 0 || departments(t, admin, "CHEM") != 0 {
+		t.Errorf("a transaction whose deferred statement failed left BIO %d, CHEM %d rows",
+			departments(t, admin, "BIO"), departments(t, admin, "CHEM"))
+	}
+	if n := openTransactions(t, admin); n != 0 {
+		t.Errorf("%d transactions open", n)
+	}
+
+	// Any other pool runs it at once.
+	err = db.InTx(ctx, admin, func(q *db.Queries) error {
+		id, err := q.InsertDepartment(ctx, db.InsertDepartmentParams{Code: "PHYS", Name: "Physics"})
+		if err != nil {
+			return err
+		}
+		return rename(q, db.Deferred(ctx), id, "ASTRO")
+	})
+	if err != nil || departments(t, admin, "ASTRO") != 1 {
+		t.Errorf("deferred on a plain pool: %v, %d rows", err, departments(t, admin, "ASTRO"))
 	}
 }

@@ -2,11 +2,16 @@ package registration_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schoolservice/school/db/dbtest"
 	"github.com/schoolservice/school/registration"
 )
 
@@ -357,3 +362,61 @@ func (w *world) holdSection(sec int64) (release func()) {
 // waitingForSection waits until n statements of this world's database wait for a
 // section's row (LockSectionSeats).
 func (w *world) waitingForSection(n int) { w.t.Helper(); w.waitingFor("LockSectionSeats", n) }
+
+// The same request on two replicas at once (a proxy sent the retry elsewhere, where no
+// flight meets it): both wait for the student's lock, the first registers, and the
+// second, whose COMMIT finds the key taken (the key's row goes with the COMMIT), answers
+// with the first one's answer.
+func TestSameRequestOnTwoReplicas(t *testing.T) {
+	w := newWorld(t)
+	sec := w.section(w.course("CS101", 3), "01", 30, 1, 9*60, 10*60)
+	other := registration.New(w.db, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	other.TransactOn(dbtest.TxPool(t, w.dsn))
+	other.SetClock(func() time.Time { return now })
+	st := w.student()
+	ctx := context.Background()
+
+	hold, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, "SELECT id FROM users WHERE id = ? FOR UPDATE", st); err != nil {
+		t.Fatal(err)
+	}
+	var outs [2]registration.Outcome
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, svc := range []*registration.Service{w.svc, other} {
+		wg.Go(func() {
+			outs[i], errs[i] = svc.Register(ctx, registration.Request{StudentID: st, SectionID: sec, Key: "click"})
+		})
+	}
+	// Both in their transactions, waiting for the lock. (InnoDB refreshes the table at
+	// most every 0.1 s.)
+	deadline := time.Now().Add(20 * time.Second)
+	for w.count(`SELECT COUNT(*) FROM information_schema.INNODB_TRX t
+		JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+		WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'`) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the two requests never waited for the student's lock")
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil || outs[i].Result != registration.Enrolled {
+			t.Errorf("replica %d: %v, %+v; want enrolled", i, errs[i], outs[i].Result)
+		}
+	}
+	if outs[0].Replayed == outs[1].Replayed {
+		t.Errorf("replayed: %v and %v, want one answer replayed from the key", outs[0].Replayed, outs[1].Replayed)
+	}
+	if n := w.count("SELECT COUNT(*) FROM enrollments WHERE user_id = ?", st); n != 1 {
+		t.Errorf("%d enrollments, want 1", n)
+	}
+	w.checkInvariants()
+}

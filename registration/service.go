@@ -130,10 +130,6 @@ type request struct {
 
 type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome) error
 
-// errKeyTaken: the request key was recorded by another request between this one's first
-// read and its commit (the other half of a double click).
-var errKeyTaken = errors.New("request key recorded meanwhile")
-
 // apply answers one request. The first statement is one plain read (glance), which alone
 // answers whatever it can decide: a replayed key, an unknown section, a closed window, a
 // section the student holds, and a full one. The rest is one transaction: lock the
@@ -349,18 +345,20 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 			return err
 		}
 		if req.Key != "" {
-			err := q.SaveRequestResult(ctx, db.SaveRequestResultParams{UserID: req.StudentID, RequestKey: req.Key,
+			// Sent with the COMMIT (db.Deferred): a key taken fails the COMMIT.
+			err := q.SaveRequestResult(db.Deferred(ctx), db.SaveRequestResultParams{UserID: req.StudentID, RequestKey: req.Key,
 				Action: req.kind, SectionID: req.SectionID, Result: string(out.Result)})
-			if db.IsDuplicate(err) {
-				return errKeyTaken
-			}
 			if err != nil {
 				return fmt.Errorf("record request key: %w", err)
 			}
 		}
 		return nil
 	}, db.OnRetry(func(error) { s.metrics.retries.Inc() }), db.Idempotent(), db.UsePrepared(s.txPrepared))
-	if errors.Is(err, errKeyTaken) {
+	// A duplicate is the key's, recorded by another request between this one's first read
+	// and its commit (the other half of a double click): the transaction's other writes
+	// are checked under the student's lock before they are made. Should one of them be
+	// the duplicate all the same, the glance finds no answer under the key and says so.
+	if req.Key != "" && db.IsDuplicate(err) {
 		// Read again: the glance now finds the key, and where the student stands after it.
 		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {
 			err = fmt.Errorf("request key %q was taken but its answer is not there", req.Key)
@@ -553,7 +551,9 @@ func (s *Service) enroll(ctx context.Context, q *db.Queries, req *request, out *
 	if err != nil {
 		return err
 	}
-	if err := insertEnrollment(ctx, q, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
+	// The seat is taken; the enrollment's row goes with the transaction's next statement
+	// (db.Deferred), the request key's and the COMMIT, most often.
+	if err := insertEnrollment(db.Deferred(ctx), q, db.InsertEnrollmentParams{UserID: req.st.ID, SectionID: sec.ID, CourseID: sec.courseID,
 		TermID: sec.termID, Source: cmp.Or(req.source, db.EnrollmentsSourceRegister)}, quotaID); err != nil {
 		return err
 	}

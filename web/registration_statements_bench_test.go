@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -23,8 +25,9 @@ import (
 )
 
 // BenchmarkRegistrationStatements shows what one registration request costs the
-// database, by kind of answer (and a sign-in and the catalog's first page): the statements the app sends (each one round trip, the
-// session read and BEGIN and COMMIT included), and the CPU mariadbd's thread spends on
+// database, by kind of answer, and so does every other request of a student's morning (a
+// sign-in, the waiting room, the catalog's first page, the timetable): the statements the
+// app sends (each one round trip, the session read and BEGIN and COMMIT included), and the CPU mariadbd's thread spends on
 // each, from the thread's schedstat (MariaDB names a connection's thread in
 // information_schema.processlist.TID; the database must run on this machine). Requests
 // are sent one at a time by distinct students over HTMX, so each statement's CPU is its
@@ -32,7 +35,10 @@ import (
 func BenchmarkRegistrationStatements(b *testing.B) {
 	b.StopTimer()
 	var counter *stmtCounter
-	app := newTestApp(b, insecureCookies, func(o *web.Options) { counter = newStmtCounter(b, o) })
+	app := newTestApp(b, insecureCookies, func(o *web.Options) {
+		counter = newStmtCounter(b, o)
+		o.QueuePoll = 100 * time.Millisecond
+	})
 	f := seedCatalog(b, app.DB)
 	// Only the statements of the requests are counted, not the replica's background work.
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,14 +100,63 @@ func BenchmarkRegistrationStatements(b *testing.B) {
 		}
 		counter.report(b, k.name, k.rounds*students)
 	}
-	// The catalog's first page, as every student opens it on registration morning.
-	counter.reset()
-	for _, c := range clients {
-		if res, body := countedApp.get(b, c, "/courses"); res.StatusCode != http.StatusOK {
-			b.Fatalf("catalog page: %d\n%s", res.StatusCode, body)
+	journey(b, app, &countedApp, counter, clients)
+}
+
+// journey counts the other requests of a student's registration morning, in the order
+// the rehearsal sends them: the waiting room (its page, joining, the polls, entering),
+// the catalog's first page, the timetable, and giving the place back.
+func journey(b *testing.B, app, countedApp *testApp, counter *stmtCounter, clients []*http.Client) {
+	b.Helper()
+	queueWindow(b, app, ", admit_per_second = 1000, max_active = 1000")
+	eventually(b, "the queued window to reach the cache", func() bool {
+		res, _ := app.post(b, clients[0], "/registrations", sectionForm(987654321), hx, "true")
+		return res.StatusCode == http.StatusForbidden && res.Header.Get("X-Registration-Result") == "queued"
+	})
+	each := func(name string, want int, send func(i int, c *http.Client) (*http.Response, string)) {
+		counter.reset()
+		for i, c := range clients {
+			if res, body := send(i, c); res.StatusCode != want {
+				b.Fatalf("%s: %d, want %d\n%s", name, res.StatusCode, want, body)
+			}
 		}
+		counter.report(b, name, len(clients))
 	}
-	counter.report(b, "catalog_page", students)
+	each("queue_page", http.StatusOK, func(_ int, c *http.Client) (*http.Response, string) { return countedApp.get(b, c, "/queue") })
+	polls := make([]string, len(clients))
+	each("queue_join", http.StatusOK, func(i int, c *http.Client) (*http.Response, string) {
+		res, body := countedApp.post(b, c, "/queue", nil, hx, "true")
+		polls[i], _ = doc(b, body).Find(`[data-testid="queue-status"]`).Attr("hx-get")
+		return res, body
+	})
+	// Polls until every place is admitted; each poll counts.
+	tokens := make([]string, len(clients))
+	counter.reset()
+	sent := 0
+	eventually(b, "every place admitted", func() bool {
+		for i, c := range clients {
+			if tokens[i] != "" {
+				continue
+			}
+			res, body := countedApp.get(b, c, polls[i], hx, "true")
+			sent++
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("poll: %d\n%s", res.StatusCode, body)
+			}
+			tokens[i] = doc(b, body).Find(`form[data-testid="queue-enter"] input[name="t"]`).AttrOr("value", "")
+		}
+		return !slices.Contains(tokens, "")
+	})
+	counter.report(b, "queue_poll", sent)
+	each("queue_enter", http.StatusOK, func(i int, c *http.Client) (*http.Response, string) {
+		return countedApp.post(b, c, "/queue/enter", url.Values{"t": {tokens[i]}}, hx, "true")
+	})
+	// The catalog's first page, as every student opens it on entering.
+	each("catalog_page", http.StatusOK, func(_ int, c *http.Client) (*http.Response, string) { return countedApp.get(b, c, "/courses") })
+	each("timetable_page", http.StatusOK, func(_ int, c *http.Client) (*http.Response, string) { return countedApp.get(b, c, "/timetable") })
+	each("queue_done", http.StatusSeeOther, func(_ int, c *http.Client) (*http.Response, string) {
+		return countedApp.post(b, c, "/queue/done", url.Values{})
+	})
 }
 
 // countedRequest marks the context of a request whose statements are counted.
@@ -150,7 +205,14 @@ func newStmtCounter(b *testing.B, o *web.Options) *stmtCounter {
 	b.Cleanup(func() { counted.Close() })
 	o.DB = counted
 	if o.TxDB != nil {
-		countedTx, err := db.OpenConnector(context.Background(), &countingConnector{inner: inner, c: c},
+		// Multi-statements on, as db.Open has them on a TxOnly pool.
+		txCfg := cfg.Clone()
+		txCfg.MultiStatements = true
+		innerTx, err := mysql.NewConnector(txCfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		countedTx, err := db.OpenConnector(context.Background(), &countingConnector{inner: innerTx, c: c},
 			db.PoolOptions{MaxOpen: o.TxDB.Stats().MaxOpenConnections, TxOnly: true})
 		if err != nil {
 			b.Fatal(err)
@@ -201,13 +263,18 @@ func (c *stmtCounter) report(b *testing.B, kind string, requests int) {
 }
 
 // statementName is the sqlc query name ("-- name: LockStudent :one"), or the statement's
-// first words (START TRANSACTION, COMMIT).
+// first words (START TRANSACTION, COMMIT); for the statements of one packet (db.Deferred)
+// each one's, joined by "+".
 func statementName(query string) string {
-	if rest, ok := strings.CutPrefix(query, "-- name: "); ok {
-		return strings.Fields(rest)[0]
+	var names []string
+	for _, q := range strings.Split(query, ";\n") {
+		if rest, ok := strings.CutPrefix(q, "-- name: "); ok {
+			names = append(names, strings.Fields(rest)[0])
+		} else if f := strings.Fields(q); len(f) > 0 {
+			names = append(names, strings.Join(f[:min(len(f), 3)], " "))
+		}
 	}
-	f := strings.Fields(query)
-	return strings.Join(f[:min(len(f), 3)], " ")
+	return strings.Join(names, "+")
 }
 
 type countingConnector struct {

@@ -13,8 +13,9 @@ import (
 
 // Proxy stands between the tests and MariaDB on loopback and can break a connection at
 // the one moment a server kill cannot be aimed at: around a COMMIT. It reads the
-// client's packets (COM_QUERY "COMMIT" is what database/sql's Commit sends) and passes
-// everything else through untouched.
+// client's packets (COM_QUERY "COMMIT" is what database/sql's Commit sends; on a TxOnly
+// pool the deferred statements may come first in its packet) and passes everything else
+// through untouched.
 type Proxy struct {
 	ln     net.Listener
 	target string
@@ -108,7 +109,7 @@ func (p *Proxy) relay(client net.Conn) {
 		if _, err := io.ReadFull(client, body); err != nil {
 			return
 		}
-		if len(body) > 1 && body[0] == 0x03 && bytes.EqualFold(bytes.TrimSpace(body[1:]), []byte("COMMIT")) {
+		if len(body) > 1 && body[0] == 0x03 && endsInCommit(body[1:]) {
 			switch p.mode.Swap(0) {
 			case dropBefore:
 				p.dropped.Add(1)
@@ -126,4 +127,10 @@ func (p *Proxy) relay(client net.Conn) {
 			return
 		}
 	}
+}
+
+// endsInCommit reports whether a query's last statement is COMMIT.
+func endsInCommit(query []byte) bool {
+	stmts := bytes.Split(bytes.TrimSpace(query), []byte(";"))
+	return bytes.EqualFold(bytes.TrimSpace(stmts[len(stmts)-1]), []byte("COMMIT"))
 }
