@@ -188,7 +188,7 @@ func (q *Queries) ExpireTickets(ctx context.Context, arg ExpireTicketsParams) (i
 	return result.RowsAffected()
 }
 
-const finishTicket = `-- name: FinishTicket :execrows
+const finishTicket = `-- name: FinishTicket :exec
 UPDATE waiting_room_tickets SET state = 'done', changed_at = ?
 WHERE window_id = ? AND user_id = ? AND state = 'admitted'
 `
@@ -199,12 +199,9 @@ type FinishTicketParams struct {
 	UserID   int64
 }
 
-func (q *Queries) FinishTicket(ctx context.Context, arg FinishTicketParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, finishTicket, arg.Now, arg.WindowID, arg.UserID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+func (q *Queries) FinishTicket(ctx context.Context, arg FinishTicketParams) error {
+	_, err := q.db.ExecContext(ctx, finishTicket, arg.Now, arg.WindowID, arg.UserID)
+	return err
 }
 
 const finishTickets = `-- name: FinishTickets :execrows

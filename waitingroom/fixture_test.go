@@ -51,6 +51,7 @@ type fixture struct {
 	t     *testing.T
 	ctx   context.Context
 	db    *sql.DB
+	txdb  *sql.DB // TxOnly, for the students' transactions
 	q     *db.Queries
 	clock *clock
 	term  int64
@@ -59,8 +60,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sqldb, _ := dbtest.New(t)
-	f := &fixture{t: t, ctx: t.Context(), db: sqldb, q: db.New(sqldb), clock: &clock{now: opens.Add(-time.Hour)}}
+	sqldb, dsn := dbtest.New(t)
+	f := &fixture{t: t, ctx: t.Context(), db: sqldb, txdb: dbtest.TxPool(t, dsn), q: db.New(sqldb), clock: &clock{now: opens.Add(-time.Hour)}}
 	var err error
 	if f.term, err = f.q.InsertTerm(f.ctx, db.InsertTermParams{Code: "2027-1", Name: "Spring 2027", IsCurrent: true,
 		StartsOn: opens.AddDate(0, 1, 0), EndsOn: opens.AddDate(0, 5, 0)}); err != nil {
@@ -121,6 +122,7 @@ func (f *fixture) room(opts ...func(*waitingroom.Options)) *waitingroom.Room {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: prometheus.NewRegistry(),
 		Now:      f.clock.Now,
+		TxDB:     f.txdb, // as the app runs
 		// Every replica of a deployment holds the same secret.
 		ShuffleSecret: []byte("the fixture's shuffle secret"),
 	}

@@ -7,6 +7,7 @@
 package waitingroom
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -28,7 +29,9 @@ import (
 
 // Room is one replica's view of every waiting room.
 type Room struct {
-	db      *sql.DB
+	db *sql.DB
+	// txdb runs the students' own transactions, joining and finishing: Options.TxDB, or db.
+	txdb    *sql.DB
 	q       *db.Queries
 	log     *slog.Logger
 	signer  signer
@@ -145,6 +148,10 @@ type Options struct {
 	// admits by the set figures.
 	Pace func(windowID int64, rate float64, maxActive, active int64) (float64, int64)
 	Now  func() time.Time
+	// TxDB, when set, is a pool of the same database opened with db.PoolOptions.TxOnly:
+	// the students' joins and finishes run on it, without START TRANSACTION and with
+	// their last writes sent with the next statement (db.Deferred).
+	TxDB *sql.DB
 	// ShuffleSecret derives the pre-queue shuffle seeds (see Shuffle). Every replica must
 	// hold the same one, and it must never be stored in the database; empty means a random
 	// one for this process, which suits a single replica that does not restart between a
@@ -179,7 +186,7 @@ func New(ctx context.Context, sqldb *sql.DB, o Options) (*Room, error) {
 		o.Logger.WarnContext(ctx, "waiting room: no shuffle secret set, using a random one for this process; with more than one replica, or a restart before an opening, the shuffle will not match its commitment")
 	}
 	r := &Room{
-		db: sqldb, q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
+		db: sqldb, txdb: cmp.Or(o.TxDB, sqldb), q: q, log: o.Logger, signer: newSigner(key), now: o.Now, pace: o.Pace,
 		seeds:   seedDeriver{secret: o.ShuffleSecret},
 		windows: map[int64]*window{}, tickets: map[int64]ticket{},
 		shuffles: map[int64]verified{}, written: map[int64]int64{}, swept: map[int64]time.Time{},
@@ -285,12 +292,13 @@ func (r *Room) Join(ctx context.Context, windowID, userID int64) (Place, string,
 	// student came. Retried for long: the opening tick, which shuffles the whole
 	// pre-queue, holds the row a while.
 	var t db.GetTicketRow
-	err := db.InTx(ctx, r.db, func(q *db.Queries) error {
+	err := db.InTx(ctx, r.txdb, func(q *db.Queries) error {
 		if _, err := q.ShareRoomState(ctx, windowID); err != nil {
 			return fmt.Errorf("share room state: %w", err)
 		}
 		now := r.now().UTC()
-		if err := q.JoinRoom(ctx, db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
+		// Sent with the read of the place that follows (db.Deferred).
+		if err := q.JoinRoom(db.Deferred(ctx), db.JoinRoomParams{WindowID: windowID, UserID: userID, Prequeue: now.Before(w.OpensAt), Now: now}); err != nil {
 			return fmt.Errorf("join waiting room: %w", err)
 		}
 		var err error
@@ -514,8 +522,8 @@ func (r *Room) CheckPass(pass string, windowID, userID int64) (Place, error) {
 // Finish frees the student's slot when they are done registering.
 // Like every change to places outside a tick, it is retried if it deadlocks with one.
 func (r *Room) Finish(ctx context.Context, windowID, userID int64) error {
-	return db.InTx(ctx, r.db, func(q *db.Queries) error {
-		_, err := q.FinishTicket(ctx, db.FinishTicketParams{Now: r.now().UTC(), WindowID: windowID, UserID: userID})
-		return err
+	return db.InTx(ctx, r.txdb, func(q *db.Queries) error {
+		// Sent with the COMMIT (db.Deferred): one round trip.
+		return q.FinishTicket(db.Deferred(ctx), db.FinishTicketParams{Now: r.now().UTC(), WindowID: windowID, UserID: userID})
 	})
 }

@@ -47,7 +47,8 @@ type Options struct {
 	// rows included, is read from DB, so a student always sees their own writes.
 	ReadDB *sql.DB
 	// TxDB, when set, is a pool of the same database opened with db.PoolOptions.TxOnly:
-	// the students' registration transactions run on it, each a round trip shorter.
+	// the students' registration transactions, and their joins to the waiting room and
+	// finishes there, run on it, each a round trip or more shorter.
 	TxDB *sql.DB
 	// Turns is how many requests may use the database at once; the others wait, first
 	// come, first served (newTurns). 0: as many as DB's pool holds.
@@ -245,7 +246,8 @@ func New(o Options) (*Server, error) {
 		s.serverError(w, r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now, ShuffleSecret: o.ShuffleSecret})
+	room, err := waitingroom.New(ctx, o.DB, waitingroom.Options{Logger: o.Logger, Registry: o.Registry, Pace: s.reg.Pace, Now: o.Now,
+		ShuffleSecret: o.ShuffleSecret, TxDB: o.TxDB})
 	if err != nil {
 		cancel()
 		return nil, err

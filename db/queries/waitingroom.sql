@@ -150,7 +150,7 @@ WHERE window_id = sqlc.arg(window_id) AND changed_at >= sqlc.arg(since);
 -- name: TouchTickets :exec
 UPDATE waiting_room_tickets SET last_seen_at = sqlc.arg(now) WHERE id IN (sqlc.slice(ids));
 
--- name: FinishTicket :execrows
+-- name: FinishTicket :exec
 UPDATE waiting_room_tickets SET state = 'done', changed_at = sqlc.arg(now)
 WHERE window_id = sqlc.arg(window_id) AND user_id = sqlc.arg(user_id) AND state = 'admitted';
 
