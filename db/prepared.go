@@ -19,8 +19,8 @@ import (
 // RegistrationGlance, the first statement of a registration request (but one for a
 // section with seats to spare, registration/direct.go) and, after the session's, the
 // whole of a `full` answer. Inside one (InTx with UsePrepared): the statements of an
-// `enrolled` and a `waitlisted` answer, but the writes sent with the COMMIT (Deferred),
-// which travel as text in its packet. Each earned its place by its parse: the catalog
+// `enrolled` and a `waitlisted` answer, but the deferred writes (Deferred) and the
+// read a waitlist join's travels with, which go as text in one packet. Each earned its place by its parse: the catalog
 // page's StudentCredits, tried, did not measurably gain.
 //
 // Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
@@ -42,7 +42,7 @@ type Prepared struct {
 func NewPrepared(sqldb *sql.DB) *Prepared {
 	stmts := map[string]*lazyStmt{}
 	for _, q := range []string{findSession, commitSession, loginFacts, registrationGlance,
-		lockStudentRecord, takeSeat, lockSectionSeats, joinWaitlist, waitlistPosition} {
+		lockStudentRecord, takeSeat, lockSectionSeats, waitlistPosition} {
 		stmts[q] = &lazyStmt{}
 	}
 	return &Prepared{db: sqldb, stmts: stmts}

@@ -240,7 +240,7 @@ func (q *Queries) InsertEnrollment(ctx context.Context, arg InsertEnrollmentPara
 	return err
 }
 
-const joinWaitlist = `-- name: JoinWaitlist :execlastid
+const joinWaitlist = `-- name: JoinWaitlist :exec
 INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?)
 `
 
@@ -250,12 +250,11 @@ type JoinWaitlistParams struct {
 }
 
 // JoinWaitlist returns the entry's id: its place in the queue.
-func (q *Queries) JoinWaitlist(ctx context.Context, arg JoinWaitlistParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, joinWaitlist, arg.UserID, arg.SectionID)
-	if err != nil {
-		return 0, err
-	}
-	return result.LastInsertId()
+// JoinWaitlist is sent with WaitlistAheadOfNew (db.Deferred), which finds the entry by
+// LAST_INSERT_ID().
+func (q *Queries) JoinWaitlist(ctx context.Context, arg JoinWaitlistParams) error {
+	_, err := q.db.ExecContext(ctx, joinWaitlist, arg.UserID, arg.SectionID)
+	return err
 }
 
 const lockSection = `-- name: LockSection :one
@@ -687,6 +686,21 @@ func (q *Queries) TakeSeat(ctx context.Context, id int64) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const waitlistAheadOfNew = `-- name: WaitlistAheadOfNew :one
+SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
+WHERE section_id = ? AND status = 'waiting' AND id < LAST_INSERT_ID()
+LOCK IN SHARE MODE
+`
+
+// WaitlistAheadOfNew is WaitlistPosition for the entry this connection inserted last
+// (JoinWaitlist, in the same packet).
+func (q *Queries) WaitlistAheadOfNew(ctx context.Context, sectionID int64) (int64, error) {
+	row := q.db.QueryRowContext(ctx, waitlistAheadOfNew, sectionID)
+	var ahead int64
+	err := row.Scan(&ahead)
+	return ahead, err
 }
 
 const waitlistPosition = `-- name: WaitlistPosition :one

@@ -25,8 +25,9 @@ import (
 // COMMIT so take one round trip instead of three (BENCHMARKS.md, "seventeenth"). The Exec
 // returns driver.ResultNoRows; should the statement fail, the next statement (or the
 // COMMIT) fails with its error, and the server, which stops at a failed statement, has run
-// none after it: the transaction is rolled back as for any failed statement. On any other
-// pool the Exec runs at once.
+// none after it: the transaction is rolled back as for any failed statement. Its
+// arguments are read when it is sent, so they must not change after the call. On any
+// other pool the Exec runs at once.
 func Deferred(ctx context.Context) context.Context {
 	return context.WithValue(ctx, deferredKey{}, true)
 }
@@ -49,7 +50,7 @@ type txOnlyConn struct {
 	// txCtx is the context the transaction began with, without its cancellation: its
 	// COMMIT or ROLLBACK carries its values, as its statements do (driver.Tx has none).
 	txCtx context.Context
-	// pending is the deferred statements not sent yet, each ending in ";", and args
+	// pending is the deferred statements not sent yet, each ending in ";\n", and args
 	// their parameters in order: the driver interpolates them with the next statement's
 	// (the pool's connections allow multi-statements, see Open).
 	pending strings.Builder

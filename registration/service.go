@@ -603,6 +603,7 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 		return s.enroll(ctx, q, req, out)
 	}
 	entry := req.rec.entry
+	var ahead int64
 	if !req.rec.waiting {
 		if entry != 0 {
 			// Left or skipped before: rejoining is a new row at the back of the queue.
@@ -615,11 +616,14 @@ func (s *Service) joinWaitlist(ctx context.Context, q *db.Queries, req *request,
 				return fmt.Errorf("waitlist entry %d changed under the student's lock", entry)
 			}
 		}
-		if entry, err = q.JoinWaitlist(ctx, db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
+		// The entry's INSERT travels with the count of those ahead of it (db.Deferred).
+		if err := q.JoinWaitlist(db.Deferred(ctx), db.JoinWaitlistParams{UserID: req.st.ID, SectionID: sec.ID}); err != nil {
 			return fmt.Errorf("join waitlist: %w", err)
 		}
+		ahead, err = q.WaitlistAheadOfNew(ctx, sec.ID)
+	} else {
+		ahead, err = q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, ID: entry})
 	}
-	ahead, err := q.WaitlistPosition(ctx, db.WaitlistPositionParams{SectionID: sec.ID, ID: entry})
 	if err != nil {
 		return fmt.Errorf("waitlist position: %w", err)
 	}

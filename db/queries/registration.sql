@@ -131,7 +131,9 @@ SELECT id, status, joined_at FROM waitlist_entries WHERE user_id = ? AND section
 DELETE FROM waitlist_entries WHERE id = ? AND status <> 'waiting';
 
 -- JoinWaitlist returns the entry's id: its place in the queue.
--- name: JoinWaitlist :execlastid
+-- JoinWaitlist is sent with WaitlistAheadOfNew (db.Deferred), which finds the entry by
+-- LAST_INSERT_ID().
+-- name: JoinWaitlist :exec
 INSERT INTO waitlist_entries (user_id, section_id) VALUES (?, ?);
 
 -- name: SetWaitlistStatus :exec
@@ -148,6 +150,13 @@ UPDATE waitlist_entries SET status = 'enrolled', reason = '' WHERE user_id = ? A
 -- name: WaitlistPosition :one
 SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
 WHERE section_id = ? AND status = 'waiting' AND id < ?
+LOCK IN SHARE MODE;
+
+-- WaitlistAheadOfNew is WaitlistPosition for the entry this connection inserted last
+-- (JoinWaitlist, in the same packet).
+-- name: WaitlistAheadOfNew :one
+SELECT CAST(COUNT(*) AS SIGNED) AS ahead FROM waitlist_entries
+WHERE section_id = ? AND status = 'waiting' AND id < LAST_INSERT_ID()
 LOCK IN SHARE MODE;
 
 -- NextWaiting is the first student waiting for the section, as committed now: a locking
