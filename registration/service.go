@@ -360,8 +360,9 @@ func (s *Service) transact(ctx context.Context, req *request, base Outcome, act 
 	// the duplicate all the same, the glance finds no answer under the key and says so.
 	if req.Key != "" && db.IsDuplicate(err) {
 		// Read again: the glance now finds the key, and where the student stands after it.
+		dup := err
 		if _, out, err = s.glance(ctx, req.Request, req.kind); err == nil && out.Result == "" {
-			err = fmt.Errorf("request key %q was taken but its answer is not there", req.Key)
+			err = fmt.Errorf("no answer under request key %q after the transaction failed on a duplicate: %w", req.Key, dup)
 		}
 	}
 	return out, err
