@@ -19,9 +19,9 @@ import (
 // RegistrationGlance, the first statement of a registration request (but one for a
 // section with seats to spare, registration/direct.go) and, after the session's, the
 // whole of a `full` answer. Inside one (InTx with UsePrepared): the statements of an
-// `enrolled` and a `waitlisted` answer, but the deferred writes (Deferred) and the
-// read a waitlist join's travels with, which go as text in one packet. Each earned its place by its parse: the catalog
-// page's StudentCredits, tried, did not measurably gain.
+// `enrolled` and a `waitlisted` answer, but the deferred writes (Deferred) and the read
+// a waitlist join's INSERT travels with, which go as text in one packet. Each earned its
+// place by its parse: the catalog page's StudentCredits, tried, did not measurably gain.
 //
 // Measured as mariadbd's CPU per execution (MariaDB 10.11): the glance alone on one
 // connection about 110-160 µs prepared against 200-230 µs interpolated, and in the app

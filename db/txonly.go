@@ -147,9 +147,10 @@ func (c *txOnlyConn) ResetSession(ctx context.Context) error {
 func (c *txOnlyConn) end(stmt string) error {
 	ctx := c.txCtx
 	c.inTx, c.txCtx = false, nil
+	rollback := stmt == "ROLLBACK"
 	var args []driver.NamedValue
-	if stmt == "ROLLBACK" {
-		c.dropPending()
+	if rollback {
+		c.dropPending() // never sent: nothing to undo
 	} else {
 		stmt, args = c.withPending(stmt, nil)
 	}
@@ -157,7 +158,7 @@ func (c *txOnlyConn) end(stmt string) error {
 	if err == nil {
 		return nil
 	}
-	if !strings.HasSuffix(stmt, "ROLLBACK") {
+	if !rollback {
 		if _, rerr := c.finishingConn.ExecContext(ctx, "ROLLBACK", nil); rerr == nil {
 			return err
 		}

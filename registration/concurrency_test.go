@@ -2,8 +2,6 @@ package registration_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/schoolservice/school/db/dbtest"
 	"github.com/schoolservice/school/registration"
 )
 
@@ -370,20 +367,11 @@ func (w *world) waitingForSection(n int) { w.t.Helper(); w.waitingFor("LockSecti
 func TestSameRequestOnTwoReplicas(t *testing.T) {
 	w := newWorld(t)
 	sec := w.section(w.course("CS101", 3), "01", 30, 1, 9*60, 10*60)
-	other := registration.New(w.db, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
-	other.TransactOn(dbtest.TxPool(t, w.dsn))
-	other.SetClock(func() time.Time { return now })
+	other := w.replica(prometheus.NewRegistry())
 	st := w.student()
 	ctx := context.Background()
 
-	hold, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Rollback()
-	if _, err := hold.ExecContext(ctx, "SELECT id FROM users WHERE id = ? FOR UPDATE", st); err != nil {
-		t.Fatal(err)
-	}
+	hold := w.holdRow("SELECT id FROM users WHERE id = ? FOR UPDATE", st)
 	var outs [2]registration.Outcome
 	var errs [2]error
 	var wg sync.WaitGroup
@@ -392,17 +380,7 @@ func TestSameRequestOnTwoReplicas(t *testing.T) {
 			outs[i], errs[i] = svc.Register(ctx, registration.Request{StudentID: st, SectionID: sec, Key: "click"})
 		})
 	}
-	// Both in their transactions, waiting for the lock. (InnoDB refreshes the table at
-	// most every 0.1 s.)
-	deadline := time.Now().Add(20 * time.Second)
-	for w.count(`SELECT COUNT(*) FROM information_schema.INNODB_TRX t
-		JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-		WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'`) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the two requests never waited for the student's lock")
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
+	w.waitingFor("LockStudentRecord", 2) // both in their transactions
 	if err := hold.Rollback(); err != nil {
 		t.Fatal(err)
 	}

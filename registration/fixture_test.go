@@ -47,10 +47,18 @@ func newWorld(t *testing.T) *world {
 	}
 	w.window(nil, "registration", now.Add(-time.Hour), now.Add(time.Hour))
 	w.reg = prometheus.NewRegistry()
-	w.svc = registration.New(sqldb, slog.New(slog.NewTextHandler(io.Discard, nil)), w.reg)
-	w.svc.TransactOn(dbtest.TxPool(t, dsn)) // as the app runs
-	w.svc.SetClock(func() time.Time { return now })
+	w.svc = w.replica(w.reg)
 	return w
+}
+
+// replica is a registration service on the world's database, as one replica of the app
+// runs it: its transactions on a TxOnly pool of its own, the fixture's clock.
+func (w *world) replica(reg *prometheus.Registry) *registration.Service {
+	w.t.Helper()
+	svc := registration.New(w.db, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	svc.TransactOn(dbtest.TxPool(w.t, w.dsn))
+	svc.SetClock(func() time.Time { return now })
+	return svc
 }
 
 // exec runs a statement as staff or the registrar's systems would: its change is in the
