@@ -131,7 +131,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	cfg := r.Config
 	p("school bench, %s, binary %s, %d cores\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Build, r.Rush.CPU.Cores)
-	p("data: %d students, prepared in %.1f s; the app: one `school serve` process; run took %.0f s\n\n", r.Students, r.Prepared.Seconds(), r.Took.Seconds())
+	p("data: %d students, prepared in %.1f s; the app: one `school serve` process%s; run took %.0f s\n\n", r.Students, r.Prepared.Seconds(), goMaxProcs(cfg.Env), r.Took.Seconds())
 	p("| phase | clients | requests | timed | rate/s | p50 | p90 | p99 | max | app CPU/req | mariadbd CPU/req (bench's connections) | slapd CPU/req | load generator | kernel irq+softirq | other processes | machine busy |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	row := func(label string, ph *Phase) {

@@ -214,8 +214,12 @@ func (r *Report) WriteText(w io.Writer) {
 	p("Registration-day rehearsal, %s\n", r.Started.Format(time.RFC3339))
 	p("  %d students, %d hot sections at %.0f× demand, %d choices each (want %d); window opened %s after the start, arrivals spread %s\n",
 		r.Students, r.Hot, cfg.Demand.HotFactor, cfg.Demand.Choices, cfg.Demand.Want, r.Opens.Round(time.Second), cfg.Spread)
-	p("  waiting room: %.0f admitted a second, %d at once; app instances: %s; took %s\n",
-		cfg.AdmitPerSecond, cfg.MaxActive, strings.Join(r.URLs, ", "), r.Took.Round(time.Second))
+	var procs string
+	if cfg.Serve != nil {
+		procs = goMaxProcs(cfg.Serve.Env)
+	}
+	p("  waiting room: %.0f admitted a second, %d at once; app instances: %s%s; took %s\n",
+		cfg.AdmitPerSecond, cfg.MaxActive, strings.Join(r.URLs, ", "), procs, r.Took.Round(time.Second))
 	p("\nStudents: %d signed in, %d admitted, %d finished", r.LoggedIn, r.Admitted, r.Finished)
 	for _, k := range sortedKeys(r.Failed) {
 		p(", %d %s", r.Failed[k], k)

@@ -21,6 +21,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 		urls, opsURLs       string
 		faults              string
 		instances, basePort int
+		appProcs            int
 		opsBasePort         int
 		instanceLog         string
 		htmlOut, stack      string
@@ -31,6 +32,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	dbc.register(fs)
 	fs.String(&urls, "urls", "", "comma-separated URLs of running app instances; empty: start -instances of this binary")
 	fs.String(&opsURLs, "ops-urls", "", "comma-separated URLs of the -urls instances' ops listeners (/metrics), in the same order; empty: no server-side latency")
+	fs.Int(&appProcs, "app-procs", -1, appProcsUsage)
 	fs.Int(&instances, "instances", 2, "app instances to start when -urls is empty (school serve, with this environment)")
 	fs.Int(&basePort, "base-port", 18100, "first loopback port of the instances started")
 	fs.Int(&opsBasePort, "ops-base-port", 18200, "first loopback port of the started instances' ops listeners (-ops-addr)")
@@ -115,7 +117,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 				logw = f
 			}
 		}
-		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: os.Environ(), Log: logw}
+		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: appEnv(os.Environ(), procsFor(appProcs, instances)), Log: logw}
 		for i := range instances {
 			cfg.Serve.Addrs = append(cfg.Serve.Addrs, fmt.Sprintf("127.0.0.1:%d", basePort+i))
 			cfg.Serve.OpsAddrs = append(cfg.Serve.OpsAddrs, fmt.Sprintf("127.0.0.1:%d", opsBasePort+i))

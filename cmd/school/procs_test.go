@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestAppEnvSetsTheInstancesGOMAXPROCS starts this test binary as the tool starts an app
+// instance, with an environment that already sets GOMAXPROCS, and reads what the child's
+// runtime took.
+func TestAppEnvSetsTheInstancesGOMAXPROCS(t *testing.T) {
+	if os.Getenv("SCHOOL_TEST_PRINT_PROCS") != "" {
+		fmt.Print(runtime.GOMAXPROCS(0))
+		os.Exit(0)
+	}
+	env := append(os.Environ(), "SCHOOL_TEST_PRINT_PROCS=1", "GOMAXPROCS=3")
+	before := slices.Clone(env)
+	for _, tc := range []struct {
+		procs int
+		want  string
+	}{{0, "3"}, {1, "1"}, {2, "2"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAppEnvSetsTheInstancesGOMAXPROCS$")
+		cmd.Env = appEnv(env, tc.procs)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("procs %d: %v", tc.procs, err)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("-app-procs %d: the instance runs with GOMAXPROCS %s, want %s", tc.procs, got, tc.want)
+		}
+	}
+	if !slices.Equal(env, before) {
+		t.Error("appEnv changed the environment it was given")
+	}
+}
+
+func TestShareProcsGivesEachInstanceItsShare(t *testing.T) {
+	for _, tc := range []struct{ cores, instances, want int }{
+		{2, 1, 0}, // one instance: Go's default
+		{2, 2, 1},
+		{2, 3, 1}, // never less than one
+		{8, 2, 4},
+		{8, 3, 2},
+		{1, 2, 0}, // one core: the share is every core
+		{4, 0, 0},
+	} {
+		if got := shareProcs(tc.cores, tc.instances); got != tc.want {
+			t.Errorf("shareProcs(%d cores, %d instances) = %d, want %d", tc.cores, tc.instances, got, tc.want)
+		}
+	}
+}
