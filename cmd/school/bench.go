@@ -36,7 +36,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Int(&cfg.Dir.PoolSize, "ldap-pool-size", 8, "connections in each of the two directory pools, the app's and the raw loop's")
 	fs.String(&cfg.Addr, "app-addr", "127.0.0.1:18300", "listen address of the app the bench starts")
 	fs.String(&cfg.OpsAddr, "app-ops-addr", "127.0.0.1:18301", "its operators' listener (/readyz)")
-	fs.Int(&appProcs, "app-procs", -1, appProcsUsage)
+	fs.Int(&appProcs, "app-procs", 0, appProcsUsage)
 	fs.String(&appLog, "app-log", "", "file for the app's log (default: discarded)")
 	fs.String(&cfg.StackDir, "stack-dir", "", "deploy/local/stack's folder, where mariadbd's and slapd's pid files are (for their CPU)")
 	fs.Int(&cfg.Rush.Students, "rush-students", cfg.Rush.Students, "rush: students, all at once")

@@ -32,7 +32,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 	dbc.register(fs)
 	fs.String(&urls, "urls", "", "comma-separated URLs of running app instances; empty: start -instances of this binary")
 	fs.String(&opsURLs, "ops-urls", "", "comma-separated URLs of the -urls instances' ops listeners (/metrics), in the same order; empty: no server-side latency")
-	fs.Int(&appProcs, "app-procs", -1, appProcsUsage)
+	fs.Int(&appProcs, "app-procs", 0, appProcsUsage)
 	fs.Int(&instances, "instances", 2, "app instances to start when -urls is empty (school serve, with this environment)")
 	fs.Int(&basePort, "base-port", 18100, "first loopback port of the instances started")
 	fs.Int(&opsBasePort, "ops-base-port", 18200, "first loopback port of the started instances' ops listeners (-ops-addr)")
