@@ -72,7 +72,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		p.add("cannot find this binary to start the app: %v", err)
 	}
-	cfg.Command, cfg.Env = []string{exe, "serve"}, appEnv(os.Environ(), procsFor(appProcs, 1))
+	cfg.Command, cfg.Env = []string{exe, "serve"}, appEnv(os.Environ(), appProcs)
 	if err := p.err(); err != nil {
 		return err
 	}

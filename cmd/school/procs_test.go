@@ -38,19 +38,3 @@ func TestAppEnvSetsTheInstancesGOMAXPROCS(t *testing.T) {
 		t.Error("appEnv changed the environment it was given")
 	}
 }
-
-func TestShareProcsGivesEachInstanceItsShare(t *testing.T) {
-	for _, tc := range []struct{ cores, instances, want int }{
-		{2, 1, 0}, // one instance: Go's default
-		{2, 2, 1},
-		{2, 3, 1}, // never less than one
-		{8, 2, 4},
-		{8, 3, 2},
-		{1, 2, 0}, // one core: the share is every core
-		{4, 0, 0},
-	} {
-		if got := shareProcs(tc.cores, tc.instances); got != tc.want {
-			t.Errorf("shareProcs(%d cores, %d instances) = %d, want %d", tc.cores, tc.instances, got, tc.want)
-		}
-	}
-}

@@ -117,7 +117,7 @@ func rehearse(ctx context.Context, args []string, getenv func(string) string, st
 				logw = f
 			}
 		}
-		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: appEnv(os.Environ(), procsFor(appProcs, instances)), Log: logw}
+		cfg.Serve = &rehearsal.Serve{Command: []string{exe, "serve"}, Env: appEnv(os.Environ(), appProcs), Log: logw}
 		for i := range instances {
 			cfg.Serve.Addrs = append(cfg.Serve.Addrs, fmt.Sprintf("127.0.0.1:%d", basePort+i))
 			cfg.Serve.OpsAddrs = append(cfg.Serve.OpsAddrs, fmt.Sprintf("127.0.0.1:%d", opsBasePort+i))
