@@ -146,8 +146,9 @@ func (s *Service) lockFirst(ctx context.Context, q *db.Queries, req *request, ou
 		return err
 	}
 	out.Section, out.Meetings = sec.Section, sec.meetings
-	out.Section.Capacity = int(row.Capacity)
-	out.SeatsLeft = max(0, int(row.Capacity-row.Taken))
+	capacity, taken := row.Seats>>32, row.Seats&(1<<32-1)
+	out.Section.Capacity = int(capacity)
+	out.SeatsLeft = max(0, int(capacity-taken))
 	out.Found = Standing{InBasket: row.InBasket != 0}
 	for _, h := range req.rec.held {
 		out.Found.Registered = out.Found.Registered || h.ID == sec.ID

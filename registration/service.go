@@ -414,9 +414,10 @@ func (s *Service) lockRecord(ctx context.Context, q *db.Queries, req *request) e
 }
 
 // readRecord fills in the record the lock's statement read: the sections held, the
-// student's entry on the section's waitlist and whether it is waiting.
+// student's entry on the section's waitlist and whether it is waiting (one number: the
+// entry's id times two, plus one while it waits).
 func (s *Service) readRecord(ctx context.Context, req *request, row db.LockStudentRecordRow) error {
-	req.rec = record{entry: row.WaitlistID, waiting: row.Waiting != 0}
+	req.rec = record{entry: row.Waitlist >> 1, waiting: row.Waitlist&1 != 0}
 	var ids []int64
 	for f := range strings.SplitSeq(text(row.Held), ",") {
 		id, err := strconv.ParseInt(f, 10, 64)
