@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,42 +15,45 @@ import (
 // TestSessionStore: what scs's mysqlstore did, on the same table (a session written is
 // found until it expires, then not; deleted, not found), and what it did not: a request
 // whose client has gone gets its context's error, not the session; a sign-out whose
-// client has gone still deletes it.
+// client has gone still deletes it; a value that cannot be a token is no session.
 func TestSessionStore(t *testing.T) {
 	t.Parallel()
 	sqldb, _ := dbtest.New(t)
 	st := sessionStore{q: db.NewPrepared(sqldb).Queries()}
 	ctx := context.Background()
-	if err := st.CommitCtx(ctx, "live", []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+	// Tokens as scs makes them: 43 characters of base64url.
+	token := func(name string) string { return name + strings.Repeat("_", 43-len(name)) }
+	live, expired, never := token("live"), token("expired"), token("never")
+	if err := st.CommitCtx(ctx, live, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CommitCtx(ctx, "live", []byte("v2"), time.Now().Add(time.Hour)); err != nil {
+	if err := st.CommitCtx(ctx, live, []byte("v2"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err) // a second commit of the same token overwrites it
 	}
-	if err := st.CommitCtx(ctx, "expired", []byte("old"), time.Now().Add(-time.Second)); err != nil {
+	if err := st.CommitCtx(ctx, expired, []byte("old"), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if b, found, err := st.FindCtx(ctx, "live"); err != nil || !found || !bytes.Equal(b, []byte("v2")) {
+	if b, found, err := st.FindCtx(ctx, live); err != nil || !found || !bytes.Equal(b, []byte("v2")) {
 		t.Errorf("live session: %q, %v, %v", b, found, err)
 	}
-	for _, token := range []string{"expired", "never"} {
+	for _, token := range []string{expired, never, "live", live[:42], live[:42] + "é", live[:42] + "="} {
 		if b, found, err := st.FindCtx(ctx, token); err != nil || found {
-			t.Errorf("%s session: %q, %v, %v; want not found", token, b, found, err)
+			t.Errorf("session %q: %q, %v, %v; want not found", token, b, found, err)
 		}
 	}
-	if all, err := st.AllCtx(ctx); err != nil || len(all) != 1 || !bytes.Equal(all["live"], []byte("v2")) {
+	if all, err := st.AllCtx(ctx); err != nil || len(all) != 1 || !bytes.Equal(all[live], []byte("v2")) {
 		t.Errorf("all sessions: %q, %v; want only the live one", all, err)
 	}
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, found, err := st.FindCtx(gone, "live"); !errors.Is(err, context.Canceled) || found {
+	if _, found, err := st.FindCtx(gone, live); !errors.Is(err, context.Canceled) || found {
 		t.Errorf("read for a request whose client has gone: %v, %v; want context.Canceled", found, err)
 	}
 	// Signing out ends the session even when the client is gone before the answer.
-	if err := st.DeleteCtx(gone, "live"); err != nil {
+	if err := st.DeleteCtx(gone, live); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := st.FindCtx(ctx, "live"); err != nil || found {
+	if _, found, err := st.FindCtx(ctx, live); err != nil || found {
 		t.Errorf("deleted session: %v, %v; want not found", found, err)
 	}
 }
