@@ -559,11 +559,11 @@ type RegistrationMinute struct {
 
 type RegistrationRequest struct {
 	UserID     int64
+	RequestKey string
 	Action     RegistrationRequestsAction
 	SectionID  int64
 	Result     string
 	CreatedAt  time.Time
-	RequestKey string
 }
 
 type RegistrationWindow struct {
@@ -617,9 +617,9 @@ type SectionQuota struct {
 }
 
 type Session struct {
+	Token  string
 	Data   []byte
 	Expiry time.Time
-	Token  string
 }
 
 type Term struct {

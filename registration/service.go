@@ -105,21 +105,6 @@ func (s *Service) LeaveWaitlist(ctx context.Context, r Request) (Outcome, error)
 // MaxKeyLen is the longest request key the record holds (registration_requests.request_key).
 const MaxKeyLen = 64
 
-// ValidKey says whether the record can hold key: at most MaxKeyLen characters, each
-// printable ASCII. The page's keys are (rand.Text); the column compares bytes, and
-// holds nothing else.
-func ValidKey(key string) bool {
-	if len(key) > MaxKeyLen {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < ' ' || key[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
 // request is one request on its way through apply: what its first read found and the
 // catalog it is checked against; under the lock, the student's row.
 type request struct {
@@ -151,7 +136,7 @@ type action func(ctx context.Context, q *db.Queries, req *request, out *Outcome)
 // student, apply the action, record the answer under the key. A registration for a
 // section with seats to spare skips the glance (direct.go).
 func (s *Service) apply(ctx context.Context, r Request, kind db.RegistrationRequestsAction, act action) (Outcome, error) {
-	if !ValidKey(r.Key) {
+	if len(r.Key) > MaxKeyLen {
 		return Outcome{Result: Invalid, Section: Section{ID: r.SectionID}, SeatsLeft: -1}, nil
 	}
 	answer := func() (Outcome, error) { return s.answer(ctx, r, kind, act) }

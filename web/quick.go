@@ -90,7 +90,7 @@ func (s *Server) quickRegister(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("request_key")
 	q := views.QuickRegister{Codes: raw, RequestKey: rand.Text(), MaxCodes: maxQuickCodes, MaxLength: maxQuickLength}
 	codes, msg := parseQuickCodes(raw)
-	if msg.Key == "" && (len(key) > maxQuickKeyLen || !registration.ValidKey(key)) {
+	if msg.Key == "" && len(key) > maxQuickKeyLen {
 		msg = views.Msg("result.key_reused")
 	}
 	if msg.Key != "" {

@@ -56,7 +56,7 @@ func (s *Server) registrationAction(w http.ResponseWriter, r *http.Request, rawI
 	u, _ := s.currentUser(r) // a student: requireStudent
 	id, ok := parseID(rawID)
 	key := r.PostFormValue("request_key")
-	if !ok || !registration.ValidKey(key) {
+	if !ok || len(key) > registration.MaxKeyLen {
 		answerResult(w, r, registration.Invalid)
 		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request", views.Msg("result.bad_section"))
 		return

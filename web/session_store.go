@@ -20,9 +20,6 @@ type sessionStore struct {
 }
 
 func (s sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	if !tokenShaped(token) {
-		return nil, false, nil
-	}
 	b, err := s.q.FindSession(ctx, db.FindSessionParams{Token: token, Now: time.Now().UTC()})
 	if isNoRows(err) {
 		return nil, false, nil
@@ -75,21 +72,4 @@ func (s sessionStore) Delete(token string) error {
 
 func (s sessionStore) All() (map[string][]byte, error) {
 	return s.AllCtx(context.Background())
-}
-
-// tokenShaped says whether a cookie's value can be a session's token: scs makes them of
-// 43 characters of base64url. Anything else is no session, found without a query.
-// sessions.token holds ASCII only and MariaDB refuses to compare it with any other
-// character; net/http drops such cookie values first, but the store does not count on it.
-func tokenShaped(token string) bool {
-	if len(token) != 43 {
-		return false
-	}
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
