@@ -147,3 +147,28 @@ func TestFirstReadAfterTheLock(t *testing.T) {
 	}
 	w.checkInvariants()
 }
+
+// A registration that skipped the glance and is refused under the lock answers with the
+// section as its lock's statement read it: the capacity, and the seats left, those held
+// for the waitlist counted as taken (the statement packs the capacity and the seats taken
+// in one number).
+func TestLockReadAnswersTheSeats(t *testing.T) {
+	w := newWorld(t)
+	sec := w.section(w.course("CS310", 3), "1", 30, 1, 540, 600)
+	clash := w.section(w.course("CS311", 3), "1", 30, 1, 540, 600)
+	expect(t, "a first registration", w.register(w.student(), sec), registration.Enrolled)
+	w.exec("UPDATE sections SET held = 2 WHERE id = ?", sec)
+	st := w.student()
+	expect(t, "a section meeting at the same time", w.register(st, clash), registration.Enrolled)
+	out, err := w.svc.Register(context.Background(), registration.Request{StudentID: st, SectionID: sec, Key: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "a registration that skips the glance", out, registration.TimeConflict)
+	if got := series(t, w.reg, "school_registration_first_reads_total"); got["register/lock"] != 1 {
+		t.Fatalf("first reads %v, want the last registration's from its lock", got)
+	}
+	if out.Section.Capacity != 30 || out.SeatsLeft != 27 {
+		t.Errorf("answered capacity %d with %d seats left, want 30 with 27 (1 enrolled, 2 held)", out.Section.Capacity, out.SeatsLeft)
+	}
+}
