@@ -34,6 +34,9 @@ func TestBrowserAdminForms(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#course-form [data-testid="save"]`)))
 	b.waitFor("the credits error under its field",
 		`(document.querySelector('#course-form [data-testid="error-credits"]')?.textContent ?? "").includes("from 0 to 12")`)
+	// The app moves focus to the answer once HTMX has settled the swap (app.js), which can
+	// scroll the page: a click aimed before that lands where the button was.
+	b.waitFor("focus on the answer", `document.activeElement?.matches('[role="alert"], .field-error') ?? false`)
 	b.noReload("the refused course")
 	if code, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(`#course-form input[name="code"]`))); err != nil || code != "CS301" {
 		t.Errorf("the code typed is gone after the refusal: %q, %v", code, err)
