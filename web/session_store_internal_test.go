@@ -36,9 +36,9 @@ func TestSessionStore(t *testing.T) {
 	if b, found, err := st.FindCtx(ctx, live); err != nil || !found || !bytes.Equal(b, []byte("v2")) {
 		t.Errorf("live session: %q, %v, %v", b, found, err)
 	}
-	for _, token := range []string{expired, never, "live", live[:42], live[:42] + "é", live[:42] + "="} {
-		if b, found, err := st.FindCtx(ctx, token); err != nil || found {
-			t.Errorf("session %q: %q, %v, %v; want not found", token, b, found, err)
+	for _, v := range []string{expired, never, "live", live[:42], live[:42] + "é", live[:42] + "="} {
+		if b, found, err := st.FindCtx(ctx, v); err != nil || found {
+			t.Errorf("session %q: %q, %v, %v; want not found", v, b, found, err)
 		}
 	}
 	if all, err := st.AllCtx(ctx); err != nil || len(all) != 1 || !bytes.Equal(all[live], []byte("v2")) {
